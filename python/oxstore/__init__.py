@@ -1,0 +1,1 @@
+"""oxstore: an S3-compatible object store with a Rust core."""

@@ -1,0 +1,144 @@
+"""Stubs of the compiled module `oxstore._native` (crate native/py over native/core).
+
+Payload bytes enter Rust through `ObjectWriter.feed` (a buffer-protocol borrow, no copy on the
+Python side) and leave through `ObjectReader.read` or a file served by granian. Every function
+that touches more than a few KiB releases the GIL.
+
+Checksum algorithm names are lower-case: "md5", "sha1", "sha256", "crc32", "crc32c",
+"crc64nvme". Digests are raw bytes (CRCs big-endian, as S3 base64-encodes them).
+"""
+
+from collections.abc import Sequence
+from typing import Any, TypedDict
+
+Buffer = Any  # bytes, bytearray, memoryview: anything with the buffer protocol
+
+ALGORITHMS: tuple[str, ...]
+
+class NativeS3Error(Exception):
+    """Raised by the native core with an S3 error code: args == (code, message).
+
+    Codes used: BadDigest, XAmzContentSHA256Mismatch, SignatureDoesNotMatch, IncompleteBody,
+    InvalidArgument (malformed aws-chunked framing or trailer), InvalidRequest, EntityTooLarge,
+    InternalError (I/O).
+    """
+
+    code: str
+    message: str
+
+# ---- checksums -------------------------------------------------------------------------------
+
+class MultiHasher:
+    """One pass over the data computes every requested algorithm."""
+
+    def __init__(self, algorithms: Sequence[str]) -> None: ...
+    def update(self, data: Buffer) -> None: ...
+    def digests(self) -> dict[str, bytes]: ...  # does not consume; may be called again
+
+def digest(algorithm: str, data: Buffer) -> bytes: ...
+def multipart_etag(part_md5s: Sequence[bytes]) -> str:
+    """hex(md5(concat(part_md5s))) + "-" + N, without quotes."""
+
+# ---- SigV4 -----------------------------------------------------------------------------------
+
+def sha256_hex(data: Buffer) -> str: ...
+def hmac_sha256(key: bytes, data: Buffer) -> bytes: ...
+def constant_time_eq(a: str | bytes, b: str | bytes) -> bool: ...
+def sigv4_signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
+    """date is YYYYMMDD."""
+
+def sigv4_canonical_request(
+    method: str,
+    path: str,
+    query: Sequence[tuple[str, str]],
+    headers: Sequence[tuple[str, str]],
+    signed_headers: Sequence[str],
+    payload_hash: str,
+    s3: bool = True,
+) -> str:
+    """The canonical request.
+
+    path: the request path exactly as received (still percent-encoded).
+    query: decoded (name, value) pairs in arrival order; they are URI-encoded and sorted here.
+    headers: every (name, value) received; only those named in signed_headers (lower-case) are
+      used; repeated headers join with ',', values are trimmed and inner runs of spaces folded.
+    s3=True: the path is decoded once and each segment re-encoded (no dot-segment
+      normalisation, '/' kept); s3=False: the generic AWS rules of the SigV4 test suite
+      (dot-segments removed, empty segments folded, path encoded twice).
+    """
+
+def sigv4_string_to_sign(amz_date: str, scope: str, canonical_request: str) -> str: ...
+def sigv4_signature(signing_key: bytes, string_to_sign: str) -> str:
+    """Lower-case hex HMAC-SHA256."""
+
+def sigv4_chunk_signature(
+    signing_key: bytes, amz_date: str, scope: str, previous_signature: str, chunk: Buffer
+) -> str:
+    """Signature of one aws-chunked chunk (AWS4-HMAC-SHA256-PAYLOAD)."""
+
+def sigv4_trailer_signature(
+    signing_key: bytes, amz_date: str, scope: str, previous_signature: str, trailer: bytes
+) -> str:
+    """Signature of the trailer block (AWS4-HMAC-SHA256-TRAILER); trailer is the raw
+    "name:value\\n" lines."""
+
+# ---- object I/O ------------------------------------------------------------------------------
+
+class ChunkedSpec(TypedDict, total=False):
+    mode: str  # "signed" | "unsigned-trailer" | "signed-trailer"
+    signing_key: bytes  # signed modes
+    amz_date: str  # signed modes
+    scope: str  # signed modes
+    seed_signature: str  # signed modes: the Authorization header's signature
+    trailer: str  # e.g. "x-amz-checksum-crc32"; the trailer header that must arrive
+    decoded_length: int  # x-amz-decoded-content-length
+
+class WriteResult(TypedDict):
+    size: int
+    digests: dict[str, bytes]  # every algorithm asked for, over the decoded payload
+    trailers: dict[str, str]  # trailer headers received (lower-case names), values as sent
+
+class ObjectWriter:
+    """Streams a payload into a temp file.
+
+    Decodes aws-chunked framing when `chunked` is given (verifying every chunk signature, the
+    trailer signature and the trailing checksum), hashes with the requested algorithms and
+    writes on a background thread; `feed` only borrows the buffer and returns once it has been
+    taken (blocking, GIL released, when the pipeline is full). `max_size` bounds the decoded
+    payload (EntityTooLarge).
+    """
+
+    def __init__(
+        self,
+        temp_path: str,
+        algorithms: Sequence[str],
+        chunked: ChunkedSpec | None = None,
+        max_size: int | None = None,
+    ) -> None: ...
+    def feed(self, data: Buffer) -> None: ...
+    def finish(
+        self, final_path: str, expected: dict[str, bytes], expected_size: int | None = None
+    ) -> WriteResult:
+        """Flushes, checks size (IncompleteBody if short), the chunked stream's end and trailer,
+        and each expected digest (md5 -> BadDigest, sha256 -> XAmzContentSHA256Mismatch,
+        others -> BadDigest), fsyncs the file, renames it to final_path, fsyncs its directory.
+        On any error the temp file is removed and NativeS3Error raised. GIL released."""
+
+    def abort(self) -> None:
+        """Stops the background thread and removes the temp file; idempotent."""
+
+class ObjectReader:
+    def __init__(self, path: str) -> None: ...
+    def size(self) -> int: ...
+    def read(self, offset: int, length: int) -> bytes:
+        """Up to length bytes from offset (fewer only at end of file). GIL released."""
+
+    def close(self) -> None: ...
+
+# ---- sealing secrets at rest -----------------------------------------------------------------
+
+def seal(key: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
+    """AES-256-GCM with a fresh random 96-bit nonce: nonce || ciphertext || tag. key: 32 bytes."""
+
+def unseal(key: bytes, sealed: bytes, aad: bytes = b"") -> bytes:
+    """Inverse of seal; ValueError when the key is wrong or the blob was altered."""
