@@ -21,7 +21,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "BucketNotEmpty": (409, "The bucket you tried to delete is not empty"),
     "EntityTooLarge": (400, "Your proposed upload exceeds the maximum allowed object size."),
-    "EntityTooSmall": (400, "Your proposed upload is smaller than the minimum allowed object size."),
+    "EntityTooSmall": (
+        400,
+        "Your proposed upload is smaller than the minimum allowed object size.",
+    ),
     "ExpiredToken": (400, "The provided token has expired."),
     "IllegalLocationConstraintException": (
         400,

@@ -1,0 +1,26 @@
+"""One module per operation family; HANDLERS maps each built endpoint to its handler."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from oxstore.http.request import Response
+from oxstore.s3 import listing
+from oxstore.s3.context import Call
+from oxstore.s3.endpoints import Endpoint
+from oxstore.s3.ops import bucket, service
+from oxstore.s3.ops import object as object_ops
+
+HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
+    Endpoint.LIST_BUCKETS: service.list_buckets,
+    Endpoint.CREATE_BUCKET: bucket.create_bucket,
+    Endpoint.HEAD_BUCKET: bucket.head_bucket,
+    Endpoint.DELETE_BUCKET: bucket.delete_bucket,
+    Endpoint.GET_BUCKET_LOCATION: bucket.get_bucket_location,
+    Endpoint.LIST_OBJECTS: listing.list_objects,
+    Endpoint.LIST_OBJECTS_V2: listing.list_objects_v2,
+    Endpoint.PUT_OBJECT: object_ops.put_object,
+    Endpoint.GET_OBJECT: object_ops.get_object,
+    Endpoint.HEAD_OBJECT: object_ops.head_object,
+    Endpoint.DELETE_OBJECT: object_ops.delete_object,
+}

@@ -1,0 +1,59 @@
+"""S3 XML: a small writer for responses and a guarded parser for request bodies."""
+
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from xml.sax.saxutils import escape
+
+from oxstore.s3.errors import S3Error
+
+S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
+MAX_XML_BODY = 1024 * 1024
+
+Node = str  # rendered XML fragments are plain strings; values are escaped when rendered
+
+
+def el(name: str, value: object) -> Node:
+    """<name>value</name> with value escaped; None renders nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    return f"<{name}>{escape(str(value))}</{name}>"
+
+
+def group(name: str, children: Iterable[Node]) -> Node:
+    return f"<{name}>{''.join(children)}</{name}>"
+
+
+def document(root: str, children: Iterable[Node], namespace: bool = True) -> bytes:
+    ns = f' xmlns="{S3_NS}"' if namespace else ""
+    body = "".join(children)
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root}{ns}>{body}</{root}>'.encode()
+
+
+def iso8601(epoch: float) -> str:
+    """S3's XML timestamp: 2009-10-12T17:50:30.000Z."""
+    millis = int(epoch * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{millis:03d}Z"
+
+
+def parse(body: bytes) -> ET.Element:
+    """Parses a request body; DTDs and entities are refused (no expansion attacks)."""
+    if len(body) > MAX_XML_BODY:
+        raise S3Error("MalformedXML")
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise S3Error("MalformedXML")
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError as exc:
+        raise S3Error("MalformedXML") from exc
+    for node in root.iter():
+        node.tag = local_name(node.tag)
+    return root
+
+
+def local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]

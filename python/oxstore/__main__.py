@@ -1,0 +1,5 @@
+import sys
+
+from oxstore.cli import main
+
+sys.exit(main())

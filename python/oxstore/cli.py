@@ -1,0 +1,59 @@
+"""The `oxstore` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from oxstore.config import Config, parse_address
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"OXSTORE_{name}", default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oxstore", description="S3-compatible object storage")
+    commands = parser.add_subparsers(dest="command", required=True)
+    server = commands.add_parser("server", help="start the S3 server")
+    server.add_argument("data_dir", help="directory for data and metadata (created if missing)")
+    server.add_argument("--address", default=_env("ADDRESS", "127.0.0.1:9000"), help="HOST:PORT")
+    server.add_argument("--workers", type=int, default=int(_env("WORKERS", "1")))
+    server.add_argument(
+        "--domain",
+        action="append",
+        default=[d for d in _env("DOMAIN", "").split(",") if d],
+        help="domain for virtual-host style requests (BUCKET.DOMAIN); repeatable",
+    )
+    server.add_argument("--region", default=_env("REGION", "us-east-1"))
+    server.add_argument(
+        "--max-object-size",
+        type=int,
+        default=int(_env("MAX_OBJECT_SIZE", str(10 * 1024**3))),
+        help="largest single PUT in bytes",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "server":
+        from oxstore.server import serve
+
+        try:
+            host, port = parse_address(args.address)
+        except ValueError as exc:
+            print(f"oxstore: {exc}", file=sys.stderr)
+            return 2
+        config = Config(
+            data_dir=os.path.abspath(args.data_dir),
+            host=host,
+            port=port,
+            workers=max(1, args.workers),
+            region=args.region,
+            domains=tuple(args.domain),
+            max_object_size=args.max_object_size,
+        )
+        return serve(config)
+    return 2

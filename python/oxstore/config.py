@@ -1,0 +1,66 @@
+"""One typed, frozen configuration: command-line flags over OXSTORE_* environment variables.
+
+The server process builds it once and hands it to granian's worker processes through the
+OXSTORE_CONFIG environment variable (JSON), so every worker sees exactly the same settings.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+GiB = 1024**3
+CONFIG_ENV = "OXSTORE_CONFIG"
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: str
+    host: str = "127.0.0.1"
+    port: int = 9000
+    workers: int = 1
+    region: str = "us-east-1"
+    domains: tuple[str, ...] = ()  # virtual-host style: BUCKET.<domain>
+    max_object_size: int = 10 * GiB  # single PUT limit (EntityTooLarge above)
+    max_metadata_size: int = 2048  # x-amz-meta-* names and values, in bytes
+    max_buckets_per_account: int = 100
+    clock_skew_seconds: int = 15 * 60
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def state_dir(self) -> Path:
+        """Server-private state beside the data: metadata DB, keys, temp files."""
+        return Path(self.data_dir) / ".oxstore"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.state_dir / "tmp"
+
+    @property
+    def objects_dir(self) -> Path:
+        return self.state_dir / "objects"
+
+    @property
+    def meta_path(self) -> Path:
+        return self.state_dir / "meta.sqlite3"
+
+    def to_env(self) -> str:
+        return msgspec.json.encode(self).decode()
+
+    @classmethod
+    def from_env(cls) -> Config:
+        raw = os.environ.get(CONFIG_ENV)
+        if not raw:
+            raise RuntimeError(f"{CONFIG_ENV} is not set: start oxstore with `oxstore server`")
+        return msgspec.json.decode(raw, type=cls)
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"address must be HOST:PORT, got {address!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)

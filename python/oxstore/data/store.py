@@ -1,0 +1,77 @@
+"""Where object bytes live: data files named by id, written through the native ObjectWriter.
+
+Paths derive from ids, never from keys. A payload streams into DATA/.oxstore/tmp/<id>; the
+writer verifies, fsyncs and renames it to DATA/.oxstore/objects/<id[:2]>/<id>. Whatever is in
+tmp/ at start-up is a leftover of a crash and is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+from oxstore._native import ChunkedSpec, ObjectWriter, WriteResult
+
+FANOUT = 256
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class DataStore:
+    def __init__(self, objects_dir: Path, tmp_dir: Path) -> None:
+        self.objects_dir = objects_dir
+        self.tmp_dir = tmp_dir
+
+    def prepare(self) -> None:
+        """Creates the layout and removes crash leftovers; run once, before workers start."""
+        if self.tmp_dir.exists():
+            shutil.rmtree(self.tmp_dir)
+        self.tmp_dir.mkdir(parents=True)
+        for i in range(FANOUT):
+            (self.objects_dir / f"{i:02x}").mkdir(parents=True, exist_ok=True)
+        fsync_dir(self.objects_dir)
+        fsync_dir(self.tmp_dir.parent)
+
+    def path_for(self, data_id: str) -> str:
+        return str(self.objects_dir / data_id[:2] / data_id)
+
+    def remove(self, data_id: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path_for(data_id))
+
+    async def write(
+        self,
+        body: AsyncIterator[bytes],
+        algorithms: Sequence[str],
+        chunked: ChunkedSpec | None,
+        expected: dict[str, bytes],
+        expected_size: int | None,
+        max_size: int | None,
+    ) -> tuple[str, WriteResult]:
+        """Streams body into a new data file; returns its id and what the writer measured.
+
+        On any failure (bad digest, short body, client gone) nothing is left behind.
+        """
+        data_id = uuid.uuid4().hex
+        writer = ObjectWriter(str(self.tmp_dir / data_id), algorithms, chunked, max_size)
+        try:
+            async for chunk in body:
+                writer.feed(chunk)
+            result = await asyncio.to_thread(
+                writer.finish, self.path_for(data_id), expected, expected_size
+            )
+        except BaseException:
+            writer.abort()
+            raise
+        return data_id, result

@@ -1,0 +1,56 @@
+"""The RSGI adapter: the only code that knows granian's protocol objects."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from oxstore.http.request import Request, Response, parse_query
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+async def _no_body() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover - makes this an async generator
+
+
+class RSGIApp:
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+
+    async def __rsgi__(self, scope: Any, protocol: Any) -> None:
+        if scope.proto != "http":
+            return
+        header_list = [(k.lower(), v) for k, v in scope.headers.items()]
+        headers: dict[str, str] = {}
+        for name, value in header_list:
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        has_body = "content-length" in headers or "transfer-encoding" in headers
+        path = scope.path
+        request = Request(
+            method=scope.method.upper(),
+            raw_path=path,
+            query_string=scope.query_string,
+            query=parse_query(scope.query_string),
+            headers=headers,
+            header_list=header_list,
+            body=protocol.__aiter__() if has_body else _no_body(),
+            client=scope.client,
+        )
+        response = await self.handler(request)
+        await send(protocol, response)
+
+
+async def send(protocol: Any, response: Response) -> None:
+    if response.file is not None:
+        path, start, end = response.file
+        protocol.response_file_range(response.status, response.headers, path, start, end)
+    elif response.stream is not None:
+        transport = protocol.response_stream(response.status, response.headers)
+        async for chunk in response.stream:
+            await transport.send_bytes(chunk)
+    elif response.body:
+        protocol.response_bytes(response.status, response.headers, response.body)
+    else:
+        protocol.response_empty(response.status, response.headers)

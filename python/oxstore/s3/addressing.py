@@ -1,0 +1,29 @@
+"""Which bucket and key a request names: virtual-host style first, then path style."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+
+def split_host(host: str) -> str:
+    """The host name without port, lower-case."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if ":" in host else host
+
+
+def resolve(host: str, raw_path: str, domains: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """(bucket, key) from the Host header and the raw path; None where absent."""
+    name = split_host(host)
+    for domain in domains:
+        if name.endswith("." + domain):
+            bucket = name[: -len(domain) - 1]
+            key = unquote(raw_path[1:]) if len(raw_path) > 1 else None
+            return bucket, key
+    path = raw_path[1:] if raw_path.startswith("/") else raw_path
+    bucket, slash, rest = path.partition("/")
+    if not bucket:
+        return None, None
+    key = unquote(rest) if slash and rest else None
+    return unquote(bucket), key

@@ -1,0 +1,85 @@
+"""The checksum headers of S3 requests: Content-MD5 and x-amz-checksum-*."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from oxstore.http.request import Request
+from oxstore.s3.errors import S3Error
+
+# algorithm -> digest length in bytes; names as the native core spells them
+CHECKSUM_LENGTHS = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
+HEADER_PREFIX = "x-amz-checksum-"
+
+
+def checksum_header(algorithm: str) -> str:
+    return HEADER_PREFIX + algorithm
+
+
+def algorithm_of(name: str) -> str:
+    """'CRC32' / 'crc32' / 'CRC64NVME' -> native name; InvalidRequest for unknown ones."""
+    algorithm = name.strip().lower()
+    if algorithm not in CHECKSUM_LENGTHS:
+        raise S3Error("InvalidRequest", f"Checksum algorithm {name} is not supported.")
+    return algorithm
+
+
+def content_md5(req: Request) -> bytes | None:
+    value = req.headers.get("content-md5")
+    if value is None:
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise S3Error("InvalidDigest") from exc
+    if len(digest) != 16:
+        raise S3Error("InvalidDigest")
+    return digest
+
+
+def header_checksums(req: Request) -> dict[str, bytes]:
+    """The x-amz-checksum-<alg> values sent as headers (at most one), decoded and checked."""
+    found: dict[str, bytes] = {}
+    for name, value in req.headers.items():
+        if not name.startswith(HEADER_PREFIX) or name in (
+            "x-amz-checksum-type",
+            "x-amz-checksum-algorithm",
+            "x-amz-checksum-mode",
+        ):
+            continue
+        algorithm = name[len(HEADER_PREFIX) :]
+        if algorithm not in CHECKSUM_LENGTHS:
+            raise S3Error("InvalidRequest", f"Unsupported checksum header {name}.")
+        try:
+            digest = base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise S3Error("InvalidRequest", f"Value for {name} header is invalid.") from exc
+        if len(digest) != CHECKSUM_LENGTHS[algorithm]:
+            raise S3Error("InvalidRequest", f"Value for {name} header is invalid.")
+        found[algorithm] = digest
+    if len(found) > 1:
+        raise S3Error(
+            "InvalidRequest",
+            "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.",
+        )
+    return found
+
+
+def requested_algorithm(req: Request, trailer: str | None) -> str | None:
+    """The one extra checksum the object carries: from a header, the trailer or the SDK hint."""
+    sent = header_checksums(req)
+    if sent:
+        return next(iter(sent))
+    if trailer:
+        if not trailer.startswith(HEADER_PREFIX):
+            raise S3Error("InvalidRequest", f"Unsupported trailer {trailer}.")
+        return algorithm_of(trailer[len(HEADER_PREFIX) :])
+    hint = req.headers.get("x-amz-sdk-checksum-algorithm") or req.headers.get(
+        "x-amz-checksum-algorithm"
+    )
+    return algorithm_of(hint) if hint else None
+
+
+def encode(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()

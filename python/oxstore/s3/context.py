@@ -1,0 +1,47 @@
+"""What a handler receives: the request, who sent it, and the server's stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from oxstore.auth.sigv4 import AuthContext
+from oxstore.config import Config
+from oxstore.data.store import DataStore
+from oxstore.http.request import Request
+from oxstore.meta.store import MetaStore
+
+
+@dataclass(slots=True)
+class Services:
+    config: Config
+    meta: MetaStore
+    data: DataStore
+
+
+@dataclass(slots=True)
+class Call:
+    req: Request
+    auth: AuthContext
+    services: Services
+
+    @property
+    def bucket(self) -> str:
+        assert self.req.bucket is not None
+        return self.req.bucket
+
+    @property
+    def key(self) -> str:
+        assert self.req.key is not None
+        return self.req.key
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def meta(self) -> MetaStore:
+        return self.services.meta
+
+    @property
+    def data(self) -> DataStore:
+        return self.services.data

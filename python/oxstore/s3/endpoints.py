@@ -1,0 +1,37 @@
+"""Every S3 operation oxstore knows, and whether it is built yet.
+
+An endpoint that is not built answers 501 NotImplemented: never a fake success.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Level(Enum):
+    SERVICE = "service"
+    BUCKET = "bucket"
+    OBJECT = "object"
+
+
+class Endpoint(Enum):
+    # service
+    LIST_BUCKETS = "ListBuckets"
+    # bucket
+    CREATE_BUCKET = "CreateBucket"
+    HEAD_BUCKET = "HeadBucket"
+    DELETE_BUCKET = "DeleteBucket"
+    GET_BUCKET_LOCATION = "GetBucketLocation"
+    LIST_OBJECTS = "ListObjects"
+    LIST_OBJECTS_V2 = "ListObjectsV2"
+    # object
+    PUT_OBJECT = "PutObject"
+    GET_OBJECT = "GetObject"
+    HEAD_OBJECT = "HeadObject"
+    DELETE_OBJECT = "DeleteObject"
+    # known operations that are not built yet (answer NotImplemented)
+    NOT_IMPLEMENTED = "NotImplemented"
+
+    @property
+    def action(self) -> str:
+        return self.value

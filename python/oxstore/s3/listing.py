@@ -1,0 +1,131 @@
+"""ListObjects (v1) and ListObjectsV2: arguments, paging tokens and the XML answer."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote_plus
+
+from oxstore.http.request import Response
+from oxstore.meta.records import ObjectRecord
+from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
+from oxstore.s3.ops.common import owned_bucket, owner_xml, xml_response
+from oxstore.s3.xml import document, el, group, iso8601
+
+MAX_KEYS = 1000
+
+
+def _max_keys(call: Call) -> int:
+    raw = call.req.arg("max-keys")
+    if raw is None or raw == "":
+        return MAX_KEYS
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise S3Error(
+            "InvalidArgument", "Provided max-keys not an integer or within integer range"
+        ) from exc
+    if value < 0:
+        raise S3Error(
+            "InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647"
+        )
+    return min(value, MAX_KEYS)
+
+
+def _encoder(call: Call):  # type: ignore[no-untyped-def]
+    encoding = call.req.arg("encoding-type")
+    if encoding is None:
+        return lambda s: s
+    if encoding.lower() != "url":
+        raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
+    return lambda s: quote_plus(s, safe="/")
+
+
+def encode_token(marker: str) -> str:
+    return base64.urlsafe_b64encode(marker.encode("utf-8", "surrogatepass")).decode()
+
+
+def decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode("utf-8", "surrogatepass")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from exc
+
+
+def _contents(record: ObjectRecord, encode, with_owner: bool) -> str:  # type: ignore[no-untyped-def]
+    children = [
+        el("Key", encode(record.key)),
+        el("LastModified", iso8601(record.last_modified)),
+        el("ETag", f'"{record.etag}"'),
+        el("Size", record.size),
+        *(el("ChecksumAlgorithm", alg.upper()) for alg in record.checksums),
+        el("StorageClass", record.storage_class),
+    ]
+    if with_owner:
+        children.append(owner_xml(record.owner))
+    return group("Contents", children)
+
+
+async def list_objects_v2(call: Call) -> Response:
+    owned_bucket(call)
+    encode = _encoder(call)
+    prefix = call.req.arg("prefix") or ""
+    delimiter = call.req.arg("delimiter") or ""
+    max_keys = _max_keys(call)
+    token = call.req.arg("continuation-token")
+    start_after = call.req.arg("start-after") or ""
+    marker = decode_token(token) if token else ""
+    if token == "":
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
+    page = call.meta.list_objects(
+        call.bucket, prefix, delimiter, max(marker, start_after), max_keys
+    )
+    with_owner = (call.req.arg("fetch-owner") or "").lower() == "true"
+    body = document(
+        "ListBucketResult",
+        [
+            el("Name", call.bucket),
+            el("Prefix", encode(prefix)),
+            el("Delimiter", encode(delimiter) if delimiter else None),
+            el("MaxKeys", max_keys),
+            el("EncodingType", "url" if call.req.arg("encoding-type") else None),
+            el("KeyCount", len(page.contents) + len(page.common_prefixes)),
+            el("IsTruncated", page.is_truncated),
+            el("ContinuationToken", token),
+            el(
+                "NextContinuationToken",
+                encode_token(page.next_marker) if page.is_truncated else None,
+            ),
+            el("StartAfter", encode(start_after) if call.req.has_arg("start-after") else None),
+            *(_contents(r, encode, with_owner) for r in page.contents),
+            *(group("CommonPrefixes", [el("Prefix", encode(p))]) for p in page.common_prefixes),
+        ],
+    )
+    return xml_response(body)
+
+
+async def list_objects(call: Call) -> Response:
+    owned_bucket(call)
+    encode = _encoder(call)
+    prefix = call.req.arg("prefix") or ""
+    delimiter = call.req.arg("delimiter") or ""
+    marker = call.req.arg("marker") or ""
+    max_keys = _max_keys(call)
+    page = call.meta.list_objects(call.bucket, prefix, delimiter, marker, max_keys)
+    next_marker = page.next_marker if page.is_truncated and delimiter else None
+    body = document(
+        "ListBucketResult",
+        [
+            el("Name", call.bucket),
+            el("Prefix", encode(prefix)),
+            el("Marker", encode(marker)),
+            el("NextMarker", encode(next_marker) if next_marker else None),
+            el("MaxKeys", max_keys),
+            el("Delimiter", encode(delimiter) if delimiter else None),
+            el("EncodingType", "url" if call.req.arg("encoding-type") else None),
+            el("IsTruncated", page.is_truncated),
+            *(_contents(r, encode, True) for r in page.contents),
+            *(group("CommonPrefixes", [el("Prefix", encode(p))]) for p in page.common_prefixes),
+        ],
+    )
+    return xml_response(body)

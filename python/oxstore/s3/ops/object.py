@@ -1,0 +1,215 @@
+"""Object operations: PutObject, GetObject, HeadObject, DeleteObject."""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+
+from oxstore.auth.payload import content_length
+from oxstore.http.request import Request, Response
+from oxstore.meta.records import ObjectRecord
+from oxstore.meta.store import NoSuchBucketError
+from oxstore.s3 import checksums
+from oxstore.s3.conditions import read_precondition
+from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
+from oxstore.s3.ops.common import offload, owned_bucket
+from oxstore.s3.ranges import parse_range
+
+MAX_KEY_BYTES = 1024
+META_PREFIX = "x-amz-meta-"
+DEFAULT_CONTENT_TYPE = "binary/octet-stream"
+# Standard headers stored with the object and returned on GET/HEAD.
+STORED_HEADERS = (
+    "content-encoding",
+    "content-disposition",
+    "content-language",
+    "cache-control",
+    "expires",
+)
+# response-* query arguments of a signed GET override these headers.
+RESPONSE_OVERRIDES = {
+    "response-content-type": "content-type",
+    "response-content-language": "content-language",
+    "response-expires": "expires",
+    "response-cache-control": "cache-control",
+    "response-content-disposition": "content-disposition",
+    "response-content-encoding": "content-encoding",
+}
+STORAGE_CLASSES = frozenset({"STANDARD"})
+# Headers that ask for features that are not built yet: refusing beats silently ignoring.
+UNSUPPORTED_PUT_HEADERS = {
+    "x-amz-server-side-encryption": "Server-side encryption",
+    "x-amz-server-side-encryption-customer-algorithm": "Server-side encryption",
+    "x-amz-tagging": "Object tagging",
+    "x-amz-object-lock-mode": "Object lock",
+    "x-amz-object-lock-retain-until-date": "Object lock",
+    "x-amz-object-lock-legal-hold": "Object lock",
+    "x-amz-website-redirect-location": "Website redirects",
+    "if-none-match": "Conditional writes",
+    "if-match": "Conditional writes",
+}
+
+
+def http_date(epoch: float) -> str:
+    return formatdate(epoch, usegmt=True)
+
+
+def check_key(key: str) -> None:
+    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise S3Error(
+            "KeyTooLongError",
+            Size=str(len(key.encode("utf-8", "surrogatepass"))),
+            MaxSizeAllowed=str(MAX_KEY_BYTES),
+        )
+
+
+def user_metadata(req: Request, limit: int) -> dict[str, str]:
+    meta = {
+        name[len(META_PREFIX) :]: value
+        for name, value in req.headers.items()
+        if name.startswith(META_PREFIX)
+    }
+    size = sum(len(k.encode()) + len(v.encode("utf-8", "surrogateescape")) for k, v in meta.items())
+    if size > limit:
+        raise S3Error("MetadataTooLarge", Size=str(size), MaxSizeAllowed=str(limit))
+    return meta
+
+
+def _refuse_unsupported(req: Request) -> None:
+    if "x-amz-copy-source" in req.headers:
+        raise S3Error("NotImplemented", "CopyObject is not implemented yet.")
+    for header, feature in UNSUPPORTED_PUT_HEADERS.items():
+        if header in req.headers:
+            raise S3Error("NotImplemented", f"{feature} is not implemented yet.", Header=header)
+    grants = [h for h in req.headers if h.startswith("x-amz-grant-")]
+    if req.headers.get("x-amz-acl", "private") != "private" or grants:
+        raise S3Error("NotImplemented", "Object ACLs other than private are not implemented yet.")
+    storage_class = req.headers.get("x-amz-storage-class", "STANDARD")
+    if storage_class not in STORAGE_CLASSES:
+        raise S3Error("InvalidStorageClass", StorageClassRequested=storage_class)
+
+
+async def put_object(call: Call) -> Response:
+    req = call.req
+    owned_bucket(call)
+    check_key(call.key)
+    _refuse_unsupported(req)
+    metadata = user_metadata(req, call.config.max_metadata_size)
+    length = content_length(req)
+    if length > call.config.max_object_size:
+        raise S3Error(
+            "EntityTooLarge",
+            ProposedSize=str(length),
+            MaxSizeAllowed=str(call.config.max_object_size),
+        )
+    payload = call.auth.payload
+    chunked, expected = payload.writer_args()
+    checksum_alg = checksums.requested_algorithm(req, chunked.get("trailer") if chunked else None)
+    expected.update(checksums.header_checksums(req))
+    md5 = checksums.content_md5(req)
+    if md5 is not None:
+        expected["md5"] = md5
+    algorithms = {"md5", *payload.required_algorithms(), *expected}
+    if checksum_alg:
+        algorithms.add(checksum_alg)
+    data_id, result = await call.data.write(
+        req.body, sorted(algorithms), chunked, expected, length, call.config.max_object_size
+    )
+    digests = result["digests"]
+    record = ObjectRecord(
+        bucket=call.bucket,
+        key=call.key,
+        size=result["size"],
+        etag=digests["md5"].hex(),
+        last_modified=time.time(),
+        content_type=req.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
+        headers={h: req.headers[h] for h in STORED_HEADERS if h in req.headers},
+        user_meta=metadata,
+        checksums={checksum_alg: checksums.encode(digests[checksum_alg])} if checksum_alg else {},
+        owner=call.auth.access_key or "",
+        data_id=data_id,
+    )
+    try:
+        await offload(call.meta.put_object, record)
+    except NoSuchBucketError as exc:
+        call.data.remove(data_id)
+        raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
+    headers = [("etag", f'"{record.etag}"')]
+    headers += [(checksums.checksum_header(a), v) for a, v in record.checksums.items()]
+    return Response(status=200, headers=headers)
+
+
+def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
+    headers = {
+        "content-type": record.content_type,
+        **record.headers,
+        "etag": f'"{record.etag}"',
+        "last-modified": http_date(record.last_modified),
+        "accept-ranges": "bytes",
+    }
+    if record.storage_class != "STANDARD":
+        headers["x-amz-storage-class"] = record.storage_class
+    if call.auth.access_key is not None:
+        for arg, header in RESPONSE_OVERRIDES.items():
+            value = call.req.arg(arg)
+            if value is not None:
+                headers[header] = value
+    result = list(headers.items())
+    result += [(META_PREFIX + name, value) for name, value in record.user_meta.items()]
+    return result
+
+
+def _lookup(call: Call) -> ObjectRecord:
+    owned_bucket(call)
+    record = call.meta.get_object(call.bucket, call.key)
+    if record is None:
+        raise S3Error("NoSuchKey", Key=call.key)
+    return record
+
+
+async def get_object(call: Call) -> Response:
+    return _read(call, head=False)
+
+
+async def head_object(call: Call) -> Response:
+    return _read(call, head=True)
+
+
+def _read(call: Call, head: bool) -> Response:
+    if call.req.has_arg("partNumber"):
+        raise S3Error("NotImplemented", "partNumber is not implemented yet.")
+    record = _lookup(call)
+    headers = _object_headers(call, record)
+    precondition = read_precondition(call.req.headers, record.etag, record.last_modified)
+    if precondition == 304:
+        return Response(
+            status=304, headers=[h for h in headers if h[0] in ("etag", "last-modified")]
+        )
+    if precondition == 412:
+        raise S3Error("PreconditionFailed", Condition="If-Match/If-Unmodified-Since")
+    span = parse_range(call.req.headers.get("range"), record.size)
+    status = 200
+    start, end = 0, record.size
+    if span is not None:
+        status = 206
+        start, end = span
+        headers.append(("content-range", f"bytes {start}-{end - 1}/{record.size}"))
+    elif call.req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+        headers += [(checksums.checksum_header(a), v) for a, v in record.checksums.items()]
+        if record.checksums:
+            headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
+    headers.append(("content-length", str(end - start)))
+    if head or end == start:
+        return Response(status=status, headers=headers)
+    if record.inline is not None:
+        return Response(status=status, headers=headers, body=record.inline[start:end])
+    return Response(
+        status=status, headers=headers, file=(call.data.path_for(record.data_id), start, end)
+    )
+
+
+async def delete_object(call: Call) -> Response:
+    owned_bucket(call)
+    await offload(call.meta.delete_object, call.bucket, call.key)
+    return Response(status=204)

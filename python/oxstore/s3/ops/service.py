@@ -1,0 +1,68 @@
+"""Service-level operations: ListBuckets."""
+
+from __future__ import annotations
+
+import base64
+
+from oxstore.http.request import Response
+from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
+from oxstore.s3.ops.common import owner_xml, xml_response
+from oxstore.s3.xml import document, el, group, iso8601
+
+
+def _max_buckets(call: Call) -> int | None:
+    raw = call.req.arg("max-buckets")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 10000:
+        raise S3Error("InvalidArgument", "Argument max-buckets must be between 1 and 10000.")
+    return int(raw)
+
+
+def _continuation(call: Call) -> str:
+    token = call.req.arg("continuation-token")
+    if not token:
+        return ""
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from exc
+
+
+async def list_buckets(call: Call) -> Response:
+    access_key = call.auth.access_key
+    assert access_key is not None
+    prefix = call.req.arg("prefix") or ""
+    after = _continuation(call)
+    limit = _max_buckets(call)
+    buckets = [
+        b
+        for b in call.meta.list_buckets(access_key)
+        if b.name.startswith(prefix) and b.name > after
+    ]
+    next_token = None
+    if limit is not None and len(buckets) > limit:
+        buckets = buckets[:limit]
+        next_token = base64.urlsafe_b64encode(buckets[-1].name.encode()).decode()
+    entries = [
+        group(
+            "Bucket",
+            [
+                el("Name", b.name),
+                el("CreationDate", iso8601(b.created)),
+                el("BucketRegion", b.region),
+            ],
+        )
+        for b in buckets
+    ]
+    body = document(
+        "ListAllMyBucketsResult",
+        [
+            owner_xml(access_key),
+            group("Buckets", entries),
+            el("ContinuationToken", next_token),
+            el("Prefix", call.req.arg("prefix")),
+        ],
+    )
+    return xml_response(body)

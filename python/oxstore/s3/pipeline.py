@@ -1,0 +1,98 @@
+"""The one request pipeline: address -> route -> authenticate -> authorise -> handle.
+
+Every S3Error becomes XML here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+
+from oxstore._native import NativeS3Error
+from oxstore.auth.credentials import CredentialStore
+from oxstore.auth.sigv4 import authenticate
+from oxstore.http.request import Request, Response
+from oxstore.s3 import addressing
+from oxstore.s3.context import Call, Services
+from oxstore.s3.endpoints import Endpoint
+from oxstore.s3.errors import ERRORS, S3Error
+from oxstore.s3.ops import HANDLERS
+from oxstore.s3.router import route
+from oxstore.s3.xml import document, el
+
+log = logging.getLogger("oxstore")
+
+HEALTH_PATH = "/-/health"
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+def new_request_id() -> str:
+    return os.urandom(8).hex().upper()
+
+
+class Pipeline:
+    def __init__(self, services: Services, credentials: CredentialStore) -> None:
+        self.services = services
+        self.credentials = credentials
+
+    async def __call__(self, req: Request) -> Response:
+        req.request_id = new_request_id()
+        try:
+            response = await self._dispatch(req)
+        except S3Error as err:
+            response = error_response(req, err)
+        except NativeS3Error as err:
+            response = error_response(req, from_native(err))
+        except Exception:
+            log.exception("request %s failed", req.request_id)
+            response = error_response(req, S3Error("InternalError"))
+        response.headers.append(("x-amz-request-id", req.request_id))
+        response.headers.append(("x-amz-id-2", base64.b64encode(req.request_id.encode()).decode()))
+        response.headers.append(("server", "oxstore"))
+        return response
+
+    async def _dispatch(self, req: Request) -> Response:
+        if req.raw_path == HEALTH_PATH and req.method in ("GET", "HEAD"):
+            return Response(status=200)
+        config = self.services.config
+        host = req.headers.get("host", "")
+        req.bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
+        endpoint = route(req)
+        auth = authenticate(req, self.credentials, config.region, time.time())
+        if auth.access_key is None:
+            # Anonymous access arrives with ACLs; until then every request must be signed.
+            raise S3Error("AccessDenied")
+        if endpoint is Endpoint.NOT_IMPLEMENTED:
+            raise S3Error(
+                "NotImplemented",
+                "This operation is not implemented yet by oxstore.",
+            )
+        return await HANDLERS[endpoint](Call(req, auth, self.services))
+
+
+def from_native(err: NativeS3Error) -> S3Error:
+    code = err.code if err.code in ERRORS else "InternalError"
+    return S3Error(code, err.message)
+
+
+def error_response(req: Request, err: S3Error) -> Response:
+    headers = [("content-type", "application/xml"), *err.headers]
+    if req.method == "HEAD":
+        return Response(status=err.status, headers=headers)
+    resource = req.raw_path
+    body = document(
+        "Error",
+        [
+            el("Code", err.code),
+            el("Message", err.message),
+            *(el(name, value) for name, value in err.extra.items()),
+            el("Resource", resource),
+            el("RequestId", req.request_id),
+        ],
+        namespace=False,
+    )
+    return Response(status=err.status, headers=headers, body=body)

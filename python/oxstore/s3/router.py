@@ -1,0 +1,66 @@
+"""The route table: (method, level, sub-resource) -> Endpoint.
+
+Sub-resources are the query parameters that select an operation (`?location`, `?acl`, ...).
+A request naming a sub-resource that is not in the table answers NotImplemented; a method the
+level does not support answers MethodNotAllowed.
+"""
+
+from __future__ import annotations
+
+from oxstore.http.request import Request
+from oxstore.s3.endpoints import Endpoint, Level
+from oxstore.s3.errors import S3Error
+
+# Query parameters that select an operation. Anything else (prefix, max-keys, response-*,
+# X-Amz-* of presigned URLs, ...) is an argument of the operation.
+SUBRESOURCES = frozenset(
+    """accelerate acl analytics attributes cors delete encryption intelligent-tiering inventory
+    legal-hold lifecycle location logging metadataConfiguration metrics notification object-lock
+    ownershipControls partNumber policy policyStatus publicAccessBlock replication
+    requestPayment restore retention select session tagging torrent uploadId uploads versionId
+    versioning versions website""".split()
+)
+
+# Sub-resources that modify an operation rather than select another one.
+MODIFIERS = frozenset({"versionId"})
+
+ROUTES: dict[tuple[str, Level, str], Endpoint] = {
+    ("GET", Level.SERVICE, ""): Endpoint.LIST_BUCKETS,
+    ("PUT", Level.BUCKET, ""): Endpoint.CREATE_BUCKET,
+    ("HEAD", Level.BUCKET, ""): Endpoint.HEAD_BUCKET,
+    ("DELETE", Level.BUCKET, ""): Endpoint.DELETE_BUCKET,
+    ("GET", Level.BUCKET, ""): Endpoint.LIST_OBJECTS,
+    ("GET", Level.BUCKET, "location"): Endpoint.GET_BUCKET_LOCATION,
+    ("PUT", Level.OBJECT, ""): Endpoint.PUT_OBJECT,
+    ("GET", Level.OBJECT, ""): Endpoint.GET_OBJECT,
+    ("HEAD", Level.OBJECT, ""): Endpoint.HEAD_OBJECT,
+    ("DELETE", Level.OBJECT, ""): Endpoint.DELETE_OBJECT,
+}
+
+METHODS = frozenset({"GET", "PUT", "HEAD", "DELETE", "POST"})
+
+
+def level_of(bucket: str | None, key: str | None) -> Level:
+    if not bucket:
+        return Level.SERVICE
+    return Level.OBJECT if key else Level.BUCKET
+
+
+def route(req: Request) -> Endpoint:
+    level = level_of(req.bucket, req.key)
+    if req.method not in METHODS:
+        raise S3Error("MethodNotAllowed", Method=req.method, ResourceType=level.value.upper())
+    selectors = sorted({k for k, _ in req.query if k in SUBRESOURCES and k not in MODIFIERS})
+    if len(selectors) > 1:
+        return Endpoint.NOT_IMPLEMENTED
+    sub = selectors[0] if selectors else ""
+    endpoint = ROUTES.get((req.method, level, sub))
+    if endpoint is None:
+        if sub or req.method == "POST":
+            return Endpoint.NOT_IMPLEMENTED
+        raise S3Error("MethodNotAllowed", Method=req.method, ResourceType=level.value.upper())
+    if endpoint is Endpoint.LIST_OBJECTS and req.arg("list-type") == "2":
+        return Endpoint.LIST_OBJECTS_V2
+    if req.has_arg("versionId"):
+        return Endpoint.NOT_IMPLEMENTED  # versioning is not built yet
+    return endpoint
