@@ -1,2 +1,8 @@
 //! oxstore-core: all native logic of oxstore, free of Python.
 pub mod checksum;
+pub mod chunked;
+pub mod error;
+pub mod reader;
+pub mod seal;
+pub mod sigv4;
+pub mod writer;

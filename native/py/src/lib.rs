@@ -1,14 +1,431 @@
 //! The `oxstore._native` module: pyo3 glue over oxstore-core, nothing else.
+//!
+//! Buffers are borrowed through the buffer protocol (no copy on the Python side) and every
+//! call that touches more than a few KiB runs with the GIL released.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use oxstore_core::checksum::{self, Algorithm, MultiHasher as CoreHasher, ALGORITHMS};
+use oxstore_core::chunked::{Mode, Signer};
+use oxstore_core::error::S3Error;
+use oxstore_core::reader::ObjectReader as CoreReader;
+use oxstore_core::writer::{ChunkedConfig, ObjectWriter as CoreWriter};
+use oxstore_core::{seal as core_seal, sigv4};
+use pyo3::buffer::PyBuffer;
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict, PyTuple};
+
+create_exception!(_native, NativeS3Error, PyException);
+
+/// Below this many bytes, releasing the GIL costs more than it saves.
+const DETACH_THRESHOLD: usize = 16 * 1024;
+
+fn to_py(err: S3Error) -> PyErr {
+    Python::attach(|py| {
+        let e = NativeS3Error::new_err((err.code, err.message.clone()));
+        let value = e.value(py);
+        let _ = value.setattr("code", err.code);
+        let _ = value.setattr("message", err.message);
+        e
+    })
+}
+
+/// A borrowed, read-only view of a Python buffer that may cross a GIL release.
+struct Borrowed {
+    ptr: *const u8,
+    len: usize,
+}
+
+// SAFETY: the PyBuffer that owns this view is held by the caller for the whole call, so the
+// exporter keeps the memory alive and unresizable while the GIL is released.
+unsafe impl Send for Borrowed {}
+unsafe impl Sync for Borrowed {}
+
+impl Borrowed {
+    fn new(buf: &PyBuffer<u8>) -> PyResult<Self> {
+        if !buf.is_c_contiguous() {
+            return Err(PyValueError::new_err("buffer must be C-contiguous"));
+        }
+        Ok(Borrowed {
+            ptr: buf.buf_ptr() as *const u8,
+            len: buf.len_bytes(),
+        })
+    }
+
+    fn slice(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: see the Send impl; ptr/len describe a live, contiguous buffer.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+fn with_buffer<T: Send>(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    f: impl FnOnce(&[u8]) -> T + Send,
+) -> PyResult<T> {
+    let buf = PyBuffer::<u8>::get(data)?;
+    let view = Borrowed::new(&buf)?;
+    let out = if view.len >= DETACH_THRESHOLD {
+        py.detach(|| f(view.slice()))
+    } else {
+        f(view.slice())
+    };
+    drop(buf);
+    Ok(out)
+}
+
+fn parse_algorithms(names: Vec<String>) -> PyResult<Vec<Algorithm>> {
+    names
+        .iter()
+        .map(|n| Algorithm::from_name(n).map_err(to_py))
+        .collect()
+}
+
+fn digests_dict<'py>(
+    py: Python<'py>,
+    digests: &[(Algorithm, Vec<u8>)],
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    for (a, v) in digests {
+        d.set_item(a.name(), PyBytes::new(py, v))?;
+    }
+    Ok(d)
+}
+
+#[pyclass(module = "oxstore._native")]
+struct MultiHasher {
+    inner: Mutex<CoreHasher>,
+}
+
+#[pymethods]
+impl MultiHasher {
+    #[new]
+    fn new(algorithms: Vec<String>) -> PyResult<Self> {
+        Ok(MultiHasher {
+            inner: Mutex::new(CoreHasher::new(&parse_algorithms(algorithms)?)),
+        })
+    }
+
+    fn update(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let inner = &self.inner;
+        with_buffer(py, data, |bytes| inner.lock().unwrap().update(bytes))
+    }
+
+    fn digests<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        digests_dict(py, &self.inner.lock().unwrap().digests())
+    }
+}
 
 #[pyfunction]
-fn md5<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
-    PyBytes::new(py, &oxstore_core::checksum::md5(data))
+fn digest<'py>(
+    py: Python<'py>,
+    algorithm: &str,
+    data: &Bound<'_, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let a = Algorithm::from_name(algorithm).map_err(to_py)?;
+    let d = with_buffer(py, data, |bytes| checksum::digest(a, bytes))?;
+    Ok(PyBytes::new(py, &d))
+}
+
+#[pyfunction]
+fn multipart_etag(part_md5s: Vec<Vec<u8>>) -> String {
+    let parts: Vec<&[u8]> = part_md5s.iter().map(|p| p.as_slice()).collect();
+    checksum::multipart_etag(&parts)
+}
+
+#[pyfunction]
+fn sha256_hex(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<String> {
+    with_buffer(py, data, sigv4::sha256_hex)
+}
+
+#[pyfunction]
+fn hmac_sha256<'py>(
+    py: Python<'py>,
+    key: &[u8],
+    data: &Bound<'_, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let mac = with_buffer(py, data, |bytes| sigv4::hmac_sha256(key, bytes))?;
+    Ok(PyBytes::new(py, &mac))
+}
+
+fn as_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(s) = value.extract::<String>() {
+        return Ok(s.into_bytes());
+    }
+    value.extract::<Vec<u8>>()
+}
+
+#[pyfunction]
+fn constant_time_eq(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
+    Ok(sigv4::constant_time_eq(&as_bytes(a)?, &as_bytes(b)?))
+}
+
+#[pyfunction]
+fn sigv4_signing_key<'py>(
+    py: Python<'py>,
+    secret_key: &str,
+    date: &str,
+    region: &str,
+    service: &str,
+) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &sigv4::signing_key(secret_key, date, region, service))
+}
+
+#[pyfunction]
+#[pyo3(signature = (method, path, query, headers, signed_headers, payload_hash, s3=true))]
+fn sigv4_canonical_request(
+    method: &str,
+    path: &str,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    signed_headers: Vec<String>,
+    payload_hash: &str,
+    s3: bool,
+) -> String {
+    sigv4::canonical_request(&sigv4::CanonicalInput {
+        method,
+        path,
+        query: &query,
+        headers: &headers,
+        signed_headers: &signed_headers,
+        payload_hash,
+        s3,
+    })
+}
+
+#[pyfunction]
+fn sigv4_string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
+    sigv4::string_to_sign(amz_date, scope, canonical_request)
+}
+
+#[pyfunction]
+fn sigv4_signature(signing_key: &[u8], string_to_sign: &str) -> String {
+    sigv4::signature(signing_key, string_to_sign)
+}
+
+#[pyfunction]
+fn sigv4_chunk_signature(
+    py: Python<'_>,
+    signing_key: &[u8],
+    amz_date: &str,
+    scope: &str,
+    previous_signature: &str,
+    chunk: &Bound<'_, PyAny>,
+) -> PyResult<String> {
+    let hash = with_buffer(py, chunk, sigv4::sha256_hex)?;
+    Ok(sigv4::chunk_signature(
+        signing_key,
+        amz_date,
+        scope,
+        previous_signature,
+        &hash,
+    ))
+}
+
+#[pyfunction]
+fn sigv4_trailer_signature(
+    signing_key: &[u8],
+    amz_date: &str,
+    scope: &str,
+    previous_signature: &str,
+    trailer: &[u8],
+) -> String {
+    sigv4::trailer_signature(signing_key, amz_date, scope, previous_signature, trailer)
+}
+
+fn chunked_config(spec: &Bound<'_, PyDict>) -> PyResult<ChunkedConfig> {
+    let get_str = |k: &str| -> PyResult<Option<String>> {
+        spec.get_item(k)?.map(|v| v.extract::<String>()).transpose()
+    };
+    let mode = Mode::from_name(&get_str("mode")?.unwrap_or_default()).map_err(to_py)?;
+    let signer = match spec.get_item("signing_key")? {
+        Some(key) => Some(Signer {
+            key: key.extract::<Vec<u8>>()?,
+            amz_date: get_str("amz_date")?.unwrap_or_default(),
+            scope: get_str("scope")?.unwrap_or_default(),
+            seed_signature: get_str("seed_signature")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    let decoded_length = spec
+        .get_item("decoded_length")?
+        .map(|v| v.extract::<u64>())
+        .transpose()?;
+    Ok(ChunkedConfig {
+        mode,
+        signer,
+        trailer: get_str("trailer")?,
+        decoded_length,
+    })
+}
+
+#[pyclass(module = "oxstore._native")]
+struct ObjectWriter {
+    inner: Mutex<CoreWriter>,
+}
+
+#[pymethods]
+impl ObjectWriter {
+    #[new]
+    #[pyo3(signature = (temp_path, algorithms, chunked=None, max_size=None))]
+    fn new(
+        temp_path: &str,
+        algorithms: Vec<String>,
+        chunked: Option<&Bound<'_, PyDict>>,
+        max_size: Option<u64>,
+    ) -> PyResult<Self> {
+        let config = chunked.map(chunked_config).transpose()?;
+        let writer = CoreWriter::create(
+            Path::new(temp_path),
+            &parse_algorithms(algorithms)?,
+            config,
+            max_size,
+        )
+        .map_err(to_py)?;
+        Ok(ObjectWriter {
+            inner: Mutex::new(writer),
+        })
+    }
+
+    fn feed(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let inner = &self.inner;
+        with_buffer(py, data, |bytes| inner.lock().unwrap().feed(bytes))?.map_err(to_py)
+    }
+
+    #[pyo3(signature = (final_path, expected, expected_size=None))]
+    fn finish<'py>(
+        &self,
+        py: Python<'py>,
+        final_path: &str,
+        expected: &Bound<'py, PyDict>,
+        expected_size: Option<u64>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let mut want = Vec::new();
+        for (k, v) in expected.iter() {
+            let a = Algorithm::from_name(&k.extract::<String>()?).map_err(to_py)?;
+            want.push((a, v.extract::<Vec<u8>>()?));
+        }
+        let inner = &self.inner;
+        let result = py
+            .detach(|| {
+                inner
+                    .lock()
+                    .unwrap()
+                    .finish(Path::new(final_path), &want, expected_size)
+            })
+            .map_err(to_py)?;
+        let out = PyDict::new(py);
+        out.set_item("size", result.size)?;
+        out.set_item("digests", digests_dict(py, &result.digests)?)?;
+        let trailers = PyDict::new(py);
+        for (k, v) in &result.trailers {
+            trailers.set_item(k, v)?;
+        }
+        out.set_item("trailers", trailers)?;
+        Ok(out)
+    }
+
+    fn abort(&self, py: Python<'_>) {
+        let inner = &self.inner;
+        py.detach(|| inner.lock().unwrap().abort());
+    }
+}
+
+#[pyclass(module = "oxstore._native")]
+struct ObjectReader {
+    inner: Mutex<Option<CoreReader>>,
+}
+
+#[pymethods]
+impl ObjectReader {
+    #[new]
+    fn new(path: &str) -> PyResult<Self> {
+        let reader = CoreReader::open(Path::new(path)).map_err(to_py)?;
+        Ok(ObjectReader {
+            inner: Mutex::new(Some(reader)),
+        })
+    }
+
+    fn size(&self) -> PyResult<u64> {
+        self.with(|r| Ok(r.size()))
+    }
+
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        offset: u64,
+        length: usize,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let data = py.detach(|| self.with(|r| r.read(offset, length).map_err(to_py)))?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    fn close(&self) {
+        *self.inner.lock().unwrap() = None;
+    }
+}
+
+impl ObjectReader {
+    fn with<T>(&self, f: impl FnOnce(&CoreReader) -> PyResult<T>) -> PyResult<T> {
+        match self.inner.lock().unwrap().as_ref() {
+            Some(r) => f(r),
+            None => Err(PyValueError::new_err("reader is closed")),
+        }
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (key, plaintext, aad=b"".as_slice()))]
+fn seal<'py>(
+    py: Python<'py>,
+    key: &[u8],
+    plaintext: &[u8],
+    aad: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let sealed =
+        core_seal::seal(key, plaintext, aad).map_err(|e| PyValueError::new_err(e.message))?;
+    Ok(PyBytes::new(py, &sealed))
+}
+
+#[pyfunction]
+#[pyo3(signature = (key, sealed, aad=b"".as_slice()))]
+fn unseal<'py>(
+    py: Python<'py>,
+    key: &[u8],
+    sealed: &[u8],
+    aad: &[u8],
+) -> PyResult<Bound<'py, PyBytes>> {
+    let plain =
+        core_seal::unseal(key, sealed, aad).map_err(|e| PyValueError::new_err(e.message))?;
+    Ok(PyBytes::new(py, &plain))
 }
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(md5, m)?)?;
+    let names: Vec<&str> = ALGORITHMS.iter().map(|a| a.name()).collect();
+    m.add("ALGORITHMS", PyTuple::new(m.py(), names)?)?;
+    m.add("NativeS3Error", m.py().get_type::<NativeS3Error>())?;
+    m.add_class::<MultiHasher>()?;
+    m.add_class::<ObjectWriter>()?;
+    m.add_class::<ObjectReader>()?;
+    m.add_function(wrap_pyfunction!(digest, m)?)?;
+    m.add_function(wrap_pyfunction!(multipart_etag, m)?)?;
+    m.add_function(wrap_pyfunction!(sha256_hex, m)?)?;
+    m.add_function(wrap_pyfunction!(hmac_sha256, m)?)?;
+    m.add_function(wrap_pyfunction!(constant_time_eq, m)?)?;
+    m.add_function(wrap_pyfunction!(sigv4_signing_key, m)?)?;
+    m.add_function(wrap_pyfunction!(sigv4_canonical_request, m)?)?;
+    m.add_function(wrap_pyfunction!(sigv4_string_to_sign, m)?)?;
+    m.add_function(wrap_pyfunction!(sigv4_signature, m)?)?;
+    m.add_function(wrap_pyfunction!(sigv4_chunk_signature, m)?)?;
+    m.add_function(wrap_pyfunction!(sigv4_trailer_signature, m)?)?;
+    m.add_function(wrap_pyfunction!(seal, m)?)?;
+    m.add_function(wrap_pyfunction!(unseal, m)?)?;
     Ok(())
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from oxstore.http.request import Request, Response, parse_query
 
@@ -27,10 +28,11 @@ class RSGIApp:
         for name, value in header_list:
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         has_body = "content-length" in headers or "transfer-encoding" in headers
-        path = scope.path
         request = Request(
             method=scope.method.upper(),
-            raw_path=path,
+            # granian hands over the path percent-decoded; S3 signs the path encoded once with
+            # its own rules, so re-encoding gives back what every standard client signed.
+            raw_path=quote(scope.path, safe="/"),
             query_string=scope.query_string,
             query=parse_query(scope.query_string),
             headers=headers,

@@ -52,7 +52,6 @@ class Pipeline:
             response = error_response(req, S3Error("InternalError"))
         response.headers.append(("x-amz-request-id", req.request_id))
         response.headers.append(("x-amz-id-2", base64.b64encode(req.request_id.encode()).decode()))
-        response.headers.append(("server", "oxstore"))
         return response
 
     async def _dispatch(self, req: Request) -> Response:
