@@ -14,8 +14,12 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from oxstore._native import ChunkedSpec, ObjectWriter, WriteResult
+from oxstore._native import ObjectWriter
+
+if TYPE_CHECKING:
+    from oxstore._native import ChunkedSpec, WriteResult
 
 FANOUT = 256
 

@@ -6,7 +6,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
+from granian.rsgi import ProtocolClosed, ProtocolError
+
 from oxstore.http.request import Request, Response, parse_query
+from oxstore.s3.errors import S3Error
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -14,6 +17,15 @@ Handler = Callable[[Request], Awaitable[Response]]
 async def _no_body() -> AsyncIterator[bytes]:
     return
     yield b""  # pragma: no cover - makes this an async generator
+
+
+async def _body(protocol: Any) -> AsyncIterator[bytes]:
+    """The request body; a connection that breaks mid-body ends it as IncompleteBody."""
+    try:
+        async for chunk in protocol:
+            yield chunk
+    except (ProtocolError, ProtocolClosed) as exc:
+        raise S3Error("IncompleteBody") from exc
 
 
 class RSGIApp:
@@ -27,7 +39,7 @@ class RSGIApp:
         headers: dict[str, str] = {}
         for name, value in header_list:
             headers[name] = f"{headers[name]},{value}" if name in headers else value
-        has_body = "content-length" in headers or "transfer-encoding" in headers
+        has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
         request = Request(
             method=scope.method.upper(),
             # granian hands over the path percent-decoded; S3 signs the path encoded once with
@@ -37,7 +49,7 @@ class RSGIApp:
             query=parse_query(scope.query_string),
             headers=headers,
             header_list=header_list,
-            body=protocol.__aiter__() if has_body else _no_body(),
+            body=_body(protocol) if has_body else _no_body(),
             client=scope.client,
         )
         response = await self.handler(request)

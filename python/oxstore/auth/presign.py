@@ -1,0 +1,75 @@
+"""Presigned URLs: SigV4 query authentication (X-Amz-Algorithm, X-Amz-Credential, ...)."""
+
+from __future__ import annotations
+
+import time
+
+from oxstore.http.request import Request
+from oxstore.s3.errors import S3Error
+
+MAX_EXPIRES = 604800  # seven days
+
+
+def query_error(detail: str) -> S3Error:
+    return S3Error("AuthorizationQueryParametersError", detail)
+
+
+def claim_from_query(req: Request, now: float):  # type: ignore[no-untyped-def]
+    from oxstore.auth.sigv4 import ALGORITHM, _Claim, parse_amz_date, split_credential
+
+    args = {k: v for k, v in req.query if k.startswith("X-Amz-")}
+    missing = [
+        name
+        for name in (
+            "X-Amz-Algorithm",
+            "X-Amz-Credential",
+            "X-Amz-Signature",
+            "X-Amz-Date",
+            "X-Amz-SignedHeaders",
+            "X-Amz-Expires",
+        )
+        if name not in args
+    ]
+    if missing:
+        raise query_error(
+            "Query-string authentication version 4 requires the X-Amz-Algorithm, "
+            "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
+            "X-Amz-Expires parameters."
+        )
+    if args["X-Amz-Algorithm"] != ALGORITHM:
+        raise query_error('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
+    expires_text = args["X-Amz-Expires"]
+    if not expires_text.isdigit():
+        raise query_error("X-Amz-Expires should be a number")
+    expires = int(expires_text)
+    if expires > MAX_EXPIRES:
+        raise query_error(
+            "X-Amz-Expires must be less than a week (in seconds) that is, the given X-Amz-Expires "
+            "must be less than 604800 seconds"
+        )
+    if expires < 1:
+        raise query_error("X-Amz-Expires must be non-negative")
+    access_key, date, region, service = split_credential(
+        args["X-Amz-Credential"],
+        lambda detail: query_error(f"Error parsing the X-Amz-Credential parameter; {detail}"),
+    )
+    amz_date = args["X-Amz-Date"]
+    signed_at = parse_amz_date(amz_date)
+    if now > signed_at + expires:
+        raise S3Error(
+            "AccessDenied",
+            "Request has expired",
+            Expires=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(signed_at + expires)),
+            ServerTime=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        )
+    if signed_at > now + 15 * 60:
+        raise S3Error("AccessDenied", "Request is not valid yet")
+    return _Claim(
+        access_key=access_key,
+        date=date,
+        region=region,
+        service=service,
+        signed_headers=args["X-Amz-SignedHeaders"].split(";"),
+        signature=args["X-Amz-Signature"],
+        amz_date=amz_date,
+    )

@@ -1,0 +1,210 @@
+"""Authentication of requests: SigV4 Authorization header, presigned URLs, or anonymous."""
+
+from __future__ import annotations
+
+import calendar
+import time
+from dataclasses import dataclass, field
+from email.utils import parsedate_tz
+
+from oxstore import _native
+from oxstore.auth.credentials import CredentialStore
+from oxstore.auth.payload import PayloadSpec, payload_hash, payload_spec
+from oxstore.http.request import Request
+from oxstore.s3.errors import S3Error
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+SERVICE = "s3"
+MAX_SKEW = 15 * 60
+_CREDENTIAL_FORMAT = '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request"'
+
+
+@dataclass(slots=True)
+class AuthContext:
+    access_key: str | None  # None: anonymous
+    signing_key: bytes | None = None
+    amz_date: str = ""
+    scope: str = ""
+    signature: str = ""
+    payload: PayloadSpec = field(default_factory=PayloadSpec)
+    presigned: bool = False
+
+
+@dataclass(slots=True)
+class _Claim:
+    """What a request says about its signature, before it is checked."""
+
+    access_key: str
+    date: str
+    region: str
+    service: str
+    signed_headers: list[str]
+    signature: str
+    amz_date: str
+
+    @property
+    def scope(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+
+
+ANONYMOUS = AuthContext(access_key=None)
+_signing_keys: dict[tuple[str, str, str, str], bytes] = {}
+
+
+def authenticate(req: Request, creds: CredentialStore, region: str, now: float) -> AuthContext:
+    header = req.headers.get("authorization")
+    if header is not None:
+        if header.startswith(ALGORITHM + " "):
+            return _verify(req, _claim_from_header(req, header), creds, region, now, False)
+        if header.startswith("AWS "):
+            raise S3Error("NotImplemented", "Signature Version 2 is not supported yet.")
+        raise S3Error(
+            "InvalidArgument",
+            "Unsupported Authorization Type",
+            ArgumentName="Authorization",
+            ArgumentValue=header.split(" ")[0],
+        )
+    if req.has_arg("X-Amz-Algorithm") or req.has_arg("X-Amz-Signature"):
+        from oxstore.auth.presign import claim_from_query
+
+        claim = claim_from_query(req, now)
+        return _verify(req, claim, creds, region, now, True)
+    if req.has_arg("AWSAccessKeyId") or req.has_arg("Signature"):
+        raise S3Error("NotImplemented", "Signature Version 2 is not supported yet.")
+    return ANONYMOUS
+
+
+def _malformed(detail: str) -> S3Error:
+    return S3Error(
+        "AuthorizationHeaderMalformed", f"The authorization header is malformed; {detail}"
+    )
+
+
+def _claim_from_header(req: Request, header: str) -> _Claim:
+    fields: dict[str, str] = {}
+    for part in header[len(ALGORITHM) :].split(","):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            fields[name] = value.strip()
+    for required in ("Credential", "SignedHeaders", "Signature"):
+        if required not in fields:
+            raise _malformed(f"the authorization header requires the {required} parameter.")
+    amz_date = request_time(req)
+    access_key, date, region, service = split_credential(fields["Credential"], _malformed)
+    return _Claim(
+        access_key=access_key,
+        date=date,
+        region=region,
+        service=service,
+        signed_headers=fields["SignedHeaders"].split(";"),
+        signature=fields["Signature"],
+        amz_date=amz_date,
+    )
+
+
+def split_credential(credential: str, error) -> tuple[str, str, str, str]:  # type: ignore[no-untyped-def]
+    parts = credential.split("/")
+    if len(parts) != 5 or parts[4] != "aws4_request" or len(parts[1]) != 8:
+        raise error(f"the Credential is mal-formed; expecting {_CREDENTIAL_FORMAT}.")
+    return parts[0], parts[1], parts[2], parts[3]
+
+
+def request_time(req: Request) -> str:
+    """The request's x-amz-date (or Date, converted) in ISO 8601 basic form."""
+    value = req.headers.get("x-amz-date")
+    if value:
+        return value
+    date = req.headers.get("date")
+    parsed = parsedate_tz(date) if date else None
+    if parsed is None:
+        raise S3Error(
+            "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
+        )
+    epoch = calendar.timegm(parsed[:9]) - (parsed[9] or 0)
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(epoch))
+
+
+def parse_amz_date(value: str) -> float:
+    try:
+        return calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ"))
+    except ValueError as exc:
+        raise S3Error(
+            "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header"
+        ) from exc
+
+
+def _check_scope(claim: _Claim, region: str, error) -> None:  # type: ignore[no-untyped-def]
+    if claim.region != region:
+        err = error(f"the region '{claim.region}' is wrong; expecting '{region}'")
+        err.extra["Region"] = region
+        raise err
+    if claim.service != SERVICE:
+        raise error(f"the service '{claim.service}' is wrong; expecting '{SERVICE}'")
+    if claim.amz_date[:8] != claim.date:
+        raise error("Invalid credential date. Date is not the same as X-Amz-Date.")
+
+
+def _signing_key(secret: str, claim: _Claim) -> bytes:
+    cache_key = (claim.access_key, claim.date, claim.region, secret)
+    key = _signing_keys.get(cache_key)
+    if key is None:
+        if len(_signing_keys) > 1024:
+            _signing_keys.clear()
+        key = _native.sigv4_signing_key(secret, claim.date, claim.region, claim.service)
+        _signing_keys[cache_key] = key
+    return key
+
+
+def _verify(
+    req: Request,
+    claim: _Claim,
+    creds: CredentialStore,
+    region: str,
+    now: float,
+    presigned: bool,
+) -> AuthContext:
+    if presigned:
+        from oxstore.auth.presign import query_error
+
+        _check_scope(claim, region, query_error)
+    else:
+        _check_scope(claim, region, _malformed)
+        skew = abs(now - parse_amz_date(claim.amz_date))
+        if skew > MAX_SKEW:
+            raise S3Error(
+                "RequestTimeTooSkewed",
+                RequestTime=claim.amz_date,
+                ServerTime=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+                MaxAllowedSkewMilliseconds=str(MAX_SKEW * 1000),
+            )
+    if "host" not in claim.signed_headers:
+        raise S3Error("AccessDenied", "The host header must be signed.")
+    secret = creds.secret_for(claim.access_key)
+    if secret is None:
+        raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=claim.access_key)
+    declared = payload_hash(req, presigned)
+    query = [(k, v) for k, v in req.query if not (presigned and k == "X-Amz-Signature")]
+    canonical = _native.sigv4_canonical_request(
+        req.method, req.raw_path, query, req.header_list, claim.signed_headers, declared
+    )
+    string_to_sign = _native.sigv4_string_to_sign(claim.amz_date, claim.scope, canonical)
+    key = _signing_key(secret, claim)
+    expected = _native.sigv4_signature(key, string_to_sign)
+    if not _native.constant_time_eq(expected, claim.signature):
+        raise S3Error(
+            "SignatureDoesNotMatch",
+            AWSAccessKeyId=claim.access_key,
+            StringToSign=string_to_sign,
+            SignatureProvided=claim.signature,
+            CanonicalRequest=canonical,
+        )
+    payload = payload_spec(req, declared, key, claim.amz_date, claim.scope, claim.signature)
+    return AuthContext(
+        access_key=claim.access_key,
+        signing_key=key,
+        amz_date=claim.amz_date,
+        scope=claim.scope,
+        signature=claim.signature,
+        payload=payload,
+        presigned=presigned,
+    )
