@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from oxstore.auth.credentials import CredentialStore
@@ -40,6 +43,37 @@ def collect_garbage(services: Services, now: float) -> int:
     return len(ids)
 
 
+def sweep_orphans(services: Services) -> int:
+    """Removes data files that a crash left between their rename and their metadata commit.
+
+    Only files older than this server's start are candidates: newer ones may belong to uploads
+    committing right now. One worker sweeps (a lock file decides which); the others serve.
+    """
+    config = services.config
+    with open(config.state_dir / "sweep.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return 0
+        removed = 0
+        for entry in _data_files(config):
+            with contextlib.suppress(FileNotFoundError):
+                if entry.stat().st_mtime < config.started_at and not (
+                    services.meta.is_data_referenced(entry.name)
+                ):
+                    os.unlink(entry.path)
+                    removed += 1
+    if removed:
+        log.info("removed %d orphaned data files", removed)
+    return removed
+
+
+def _data_files(config: Config) -> Iterator[os.DirEntry[str]]:
+    for fan in os.scandir(config.objects_dir):
+        if fan.is_dir():
+            yield from (e for e in os.scandir(fan.path) if e.is_file())
+
+
 class OxstoreApp(RSGIApp):
     def __init__(self, config: Config) -> None:
         self.services = build_services(config)
@@ -49,6 +83,7 @@ class OxstoreApp(RSGIApp):
 
     def __rsgi_init__(self, loop: Any) -> None:
         self._collector = loop.create_task(self._collect_forever())
+        threading.Thread(target=sweep_orphans, args=(self.services,), daemon=True).start()
 
     def __rsgi_del__(self, loop: Any) -> None:
         if self._collector is not None:

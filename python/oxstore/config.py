@@ -26,6 +26,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     max_metadata_size: int = 2048  # x-amz-meta-* names and values, in bytes
     max_buckets_per_account: int = 100
     clock_skew_seconds: int = 15 * 60
+    started_at: float = 0.0  # when the server process started (set by `oxstore server`)
 
     @property
     def endpoint(self) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 
+import msgspec
 from granian.constants import Interfaces
 from granian.server import Server
 
@@ -29,32 +29,8 @@ def prepare(config: Config) -> str | None:
     return message
 
 
-def sweep_orphans(config: Config, started: float) -> int:
-    """Removes data files that a crash left between their rename and their metadata commit.
-
-    Only files older than this start are candidates: newer ones may belong to uploads that are
-    committing right now. Runs on a thread of the parent while the workers already serve.
-    """
-    meta = SqliteMetaStore(str(config.meta_path))
-    removed = 0
-    try:
-        for entry in _data_files(config):
-            if entry.stat().st_mtime < started and not meta.is_data_referenced(entry.name):
-                os.unlink(entry.path)
-                removed += 1
-    finally:
-        meta.close()
-    return removed
-
-
-def _data_files(config: Config):  # type: ignore[no-untyped-def]
-    for fan in os.scandir(config.objects_dir):
-        if fan.is_dir():
-            yield from (e for e in os.scandir(fan.path) if e.is_file())
-
-
 def serve(config: Config) -> int:
-    started = time.time()
+    config = msgspec.structs.replace(config, started_at=time.time())
     message = prepare(config)
     if message:
         print(message, flush=True)
@@ -70,7 +46,6 @@ def serve(config: Config) -> int:
         log_access=False,
         backlog=2048,
     )
-    threading.Thread(target=sweep_orphans, args=(config, started), daemon=True).start()
     server.serve()
     return 0
 

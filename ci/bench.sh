@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Benchmarks: native micro-benchmarks, then the whole-server throughput run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python -m pytest bench/micro -q --benchmark-columns=mean,ops --benchmark-sort=name "$@"
+python bench/e2e/throughput.py

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command (README): installs oxstore with its test clients, runs the Rust unit tests
+# and the pytest suite against real servers on 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export OXSTORE_TEST_CACHE="${OXSTORE_TEST_CACHE:-$HOME/.cache/oxstore-tests}"
+# One release build serves both the Rust unit tests and the Python extension.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
+python -m pip install --quiet ".[test]"
+cargo test --workspace --release --quiet
+python -m pytest tests -q -p no:cacheprovider "$@"

@@ -1,0 +1,216 @@
+"""Fixtures that start real oxstore servers on 127.0.0.1 and real clients against them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+
+ACCESS_KEY = "OXSTORETESTKEY000001"
+SECRET_KEY = "oxstore-test-secret-key-0123456789abcdef"
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    port: int
+    extra_args: list[str] = field(default_factory=list)
+    access_key: str = ACCESS_KEY
+    secret_key: str = SECRET_KEY
+    region: str = REGION
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> Server:
+        env = dict(os.environ)
+        env.update(OXSTORE_ROOT_USER=self.access_key, OXSTORE_ROOT_PASSWORD=self.secret_key)
+        self.log_path = self.data_dir.parent / f"server-{self.port}.log"
+        log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "oxstore",
+                "server",
+                str(self.data_dir),
+                "--address",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                *self.extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"oxstore exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.endpoint + "/-/health", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"oxstore did not become healthy:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, sig)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: the crash case."""
+        self.stop(signal.SIGKILL)
+
+    def client(self, **config: object):  # type: ignore[no-untyped-def]
+        return make_client(self.endpoint, self.access_key, self.secret_key, **config)
+
+
+def make_client(endpoint: str, access_key: str, secret_key: str, **config: object):  # type: ignore[no-untyped-def]
+    settings = {
+        "retries": {"max_attempts": 1, "mode": "standard"},
+        "signature_version": "s3v4",
+        **config,
+    }
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=REGION,
+        config=Config(**settings),
+    )
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("oxstore")
+    srv = Server(root / "data", free_port(), ["--domain", "localhost"]).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+    """Starts extra servers (own data directories unless given); stops them all at the end."""
+    started: list[Server] = []
+
+    def start(data_dir: Path | None = None, extra_args: list[str] | None = None) -> Server:
+        srv = Server(data_dir or tmp_path / f"data-{len(started)}", free_port(), extra_args or [])
+        started.append(srv)
+        return srv.start()
+
+    yield start
+    for srv in started:
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
+def s3(server: Server):  # type: ignore[no-untyped-def]
+    return server.client(s3={"addressing_style": "path"})
+
+
+def empty_bucket(client, name: str) -> None:  # type: ignore[no-untyped-def]
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+        for obj in page.get("Contents", []):
+            client.delete_object(Bucket=name, Key=obj["Key"])
+
+
+@pytest.fixture
+def bucket(s3) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    name = f"test-{uuid.uuid4().hex[:16]}"
+    s3.create_bucket(Bucket=name)
+    yield name
+    try:
+        empty_bucket(s3, name)
+        s3.delete_bucket(Bucket=name)
+    except s3.exceptions.NoSuchBucket:
+        pass
+
+
+@dataclass
+class Tool:
+    """Runs a command-line client with a private HOME and config; never the user's own."""
+
+    home: Path
+    env: dict[str, str]
+
+    def run(
+        self, *args: str, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            list(args), env=self.env, cwd=self.home, capture_output=True, text=True, timeout=timeout
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(args)} exited {result.returncode}\nstdout:\n{result.stdout}\n"
+                f"stderr:\n{result.stderr}"
+            )
+        return result
+
+
+def require_binary(name: str) -> str:
+    """The path of a client's executable; a missing client fails the test, it never skips."""
+    candidates = [shutil.which(name), str(Path(sys.executable).parent / name)]
+    for path in candidates:
+        if path and os.access(path, os.X_OK):
+            return path
+    raise AssertionError(f"{name} is not installed: `pip install '.[test]'` installs it")
+
+
+@pytest.fixture
+def tool(server: Server, tmp_path: Path) -> Tool:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        "HOME": str(home),
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        "AWS_ACCESS_KEY_ID": server.access_key,
+        "AWS_SECRET_ACCESS_KEY": server.secret_key,
+        "AWS_DEFAULT_REGION": server.region,
+        "AWS_CONFIG_FILE": str(home / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "LANG": "C.UTF-8",
+    }
+    return Tool(home, env)
+
+
+def random_bytes(size: int, seed: int = 0) -> bytes:
+    return os.urandom(size) if seed == 0 else bytes((seed * i) % 251 for i in range(size))

@@ -1,0 +1,94 @@
+"""Bucket operations with boto3."""
+
+from __future__ import annotations
+
+import uuid
+
+import requests
+
+from tests.s3.helpers import expect_error
+
+
+def _name() -> str:
+    return f"bkt-{uuid.uuid4().hex[:12]}"
+
+
+def test_create_list_head_location_delete(s3) -> None:
+    name = _name()
+    created = s3.create_bucket(Bucket=name)
+    assert created["Location"] == f"/{name}"
+    assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    head = s3.head_bucket(Bucket=name)
+    assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "us-east-1"
+    assert s3.get_bucket_location(Bucket=name)["LocationConstraint"] is None
+    s3.delete_bucket(Bucket=name)
+    expect_error("404", 404, s3.head_bucket, Bucket=name)
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_create_twice_is_already_owned(s3, bucket: str) -> None:
+    expect_error("BucketAlreadyOwnedByYou", 409, s3.create_bucket, Bucket=bucket)
+
+
+def test_invalid_names(s3) -> None:
+    for name in ("ab", "UPPER-case", "bad_underscore", "a..b", "192.168.5.4", "-lead"):
+        expect_error("InvalidBucketName", 400, s3.create_bucket, Bucket=name)
+
+
+def test_location_constraint(s3) -> None:
+    expect_error(
+        "InvalidLocationConstraint",
+        400,
+        s3.create_bucket,
+        Bucket=_name(),
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"},
+    )
+
+
+def test_naming_the_default_region_explicitly_is_refused(s3) -> None:
+    expect_error(
+        "InvalidLocationConstraint",
+        400,
+        s3.create_bucket,
+        Bucket=_name(),
+        CreateBucketConfiguration={"LocationConstraint": "us-east-1"},
+    )
+
+
+def test_delete_non_empty_and_missing(s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    response = expect_error("BucketNotEmpty", 409, s3.delete_bucket, Bucket=bucket)
+    assert response["Error"]["BucketName"] == bucket
+    expect_error("NoSuchBucket", 404, s3.delete_bucket, Bucket=_name())
+    expect_error("NoSuchBucket", 404, s3.list_objects_v2, Bucket=_name())
+
+
+def test_error_body_and_request_id(server, s3) -> None:
+    name = _name()
+    url = s3.generate_presigned_url("list_objects_v2", Params={"Bucket": name})
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 404
+    assert response.headers["x-amz-request-id"]
+    body = response.text
+    for element in (
+        "<Code>NoSuchBucket</Code>",
+        "<Message>",
+        f"<Resource>/{name}</Resource>",
+        f"<RequestId>{response.headers['x-amz-request-id']}</RequestId>",
+    ):
+        assert element in body
+
+
+def test_not_implemented_operations_say_so(s3, bucket: str) -> None:
+    expect_error("NotImplemented", 501, s3.get_bucket_versioning, Bucket=bucket)
+    expect_error("NotImplemented", 501, s3.create_multipart_upload, Bucket=bucket, Key="k")
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    expect_error(
+        "NotImplemented",
+        501,
+        s3.copy_object,
+        Bucket=bucket,
+        Key="dst",
+        CopySource={"Bucket": bucket, "Key": "src"},
+    )
+    expect_error("501", 501, s3.head_object, Bucket=bucket, Key="src", VersionId="v1")
