@@ -1,0 +1,195 @@
+"""Authentication: SigV4 header, presigned URLs, payload modes and their errors."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import os
+import zlib
+
+import pytest
+import requests
+
+from tests.s3.helpers import expect_error
+from tests.s3.signing import aws_chunked, error_code, send, sign, signing_key
+
+
+def test_anonymous_requests_are_denied(server, bucket: str, s3) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    response = requests.get(f"{server.endpoint}/{bucket}/k", timeout=10)
+    assert (response.status_code, error_code(response)) == (403, "AccessDenied")
+    assert response.headers["x-amz-request-id"]
+
+
+def test_wrong_secret_is_signature_mismatch(server, bucket: str) -> None:
+    from tests.conftest import make_client
+
+    bad = make_client(server.endpoint, server.access_key, "not-the-secret-at-all")
+    response = expect_error("SignatureDoesNotMatch", 403, bad.list_objects_v2, Bucket=bucket)
+    assert "CanonicalRequest" in response["Error"]
+
+
+def test_unknown_access_key(server, bucket: str) -> None:
+    from tests.conftest import make_client
+
+    stranger = make_client(server.endpoint, "NOSUCHACCESSKEY00000", "whatever-secret")
+    expect_error("InvalidAccessKeyId", 403, stranger.list_objects_v2, Bucket=bucket)
+
+
+def test_wrong_region_is_malformed_authorization(server, bucket: str) -> None:
+    request = sign(server, "GET", f"/{bucket}", {}, region="eu-central-1")
+    response = send(request)
+    assert (response.status_code, error_code(response)) == (400, "AuthorizationHeaderMalformed")
+    assert "<Region>us-east-1</Region>" in response.text
+
+
+def test_skewed_clock(server, bucket: str) -> None:
+    when = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=16)
+    response = send(sign(server, "GET", f"/{bucket}", {}, when=when))
+    assert (response.status_code, error_code(response)) == (403, "RequestTimeTooSkewed")
+    within = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=14)
+    assert send(sign(server, "GET", f"/{bucket}", {}, when=within)).status_code == 200
+
+
+def test_presigned_get_and_put(s3, bucket: str) -> None:
+    put_url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "pre/signed key"}, ExpiresIn=300
+    )
+    assert requests.put(put_url, data=b"presigned body", timeout=10).status_code == 200
+    get_url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "pre/signed key"}, ExpiresIn=300
+    )
+    response = requests.get(get_url, timeout=10)
+    assert response.status_code == 200
+    assert response.content == b"presigned body"
+    tampered = get_url.replace("pre/signed", "pre/other")
+    assert error_code(requests.get(tampered, timeout=10)) == "SignatureDoesNotMatch"
+
+
+def test_presigned_expiry_rules(s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=1
+    )
+    import time
+
+    time.sleep(2.1)
+    response = requests.get(url, timeout=10)
+    assert (response.status_code, error_code(response)) == (403, "AccessDenied")
+    assert "Request has expired" in response.text
+    week = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=604800
+    )
+    assert requests.get(week, timeout=10).status_code == 200
+    too_long = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "k"}, ExpiresIn=604801
+    )
+    response = requests.get(too_long, timeout=10)
+    assert (response.status_code, error_code(response)) == (
+        400,
+        "AuthorizationQueryParametersError",
+    )
+
+
+def test_signed_payload_hash_mismatch(server, bucket: str) -> None:
+    wrong = hashlib.sha256(b"something else").hexdigest()
+    request = sign(server, "PUT", f"/{bucket}/k", {"x-amz-content-sha256": wrong}, b"payload")
+    response = send(request)
+    assert (response.status_code, error_code(response)) == (400, "XAmzContentSHA256Mismatch")
+
+
+def test_unsigned_payload(server, bucket: str, s3) -> None:
+    request = sign(
+        server, "PUT", f"/{bucket}/u", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}, b"free"
+    )
+    assert send(request).status_code == 200
+    assert s3.get_object(Bucket=bucket, Key="u")["Body"].read() == b"free"
+
+
+def test_bad_content_sha256_value(server, bucket: str) -> None:
+    request = sign(server, "PUT", f"/{bucket}/k", {"x-amz-content-sha256": "nonsense"}, b"x")
+    response = send(request)
+    assert (response.status_code, error_code(response)) == (400, "InvalidArgument")
+
+
+def _chunked_put(server, bucket, key, payload, mode, trailer=None, corrupt=None):  # type: ignore[no-untyped-def]
+    modes = {
+        "signed": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "unsigned-trailer": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "signed-trailer": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    }
+    signed = mode != "unsigned-trailer"
+    now = datetime.datetime.now(datetime.UTC)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    scope = f"{amz_date[:8]}/us-east-1/s3/aws4_request"
+    key_bytes = signing_key(server.secret_key, amz_date[:8]) if signed else None
+    draft = aws_chunked(payload, 8192, key_bytes, amz_date, scope, "0" * 64, trailer)
+    headers = {
+        "x-amz-content-sha256": modes[mode],
+        "x-amz-decoded-content-length": str(len(payload)),
+        "content-encoding": "aws-chunked",
+        "content-length": str(len(draft)),
+    }
+    if trailer:
+        headers["x-amz-trailer"] = trailer[0]
+    request = sign(server, "PUT", f"/{bucket}/{key}", headers, b"", when=now)
+    seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    body = aws_chunked(payload, 8192, key_bytes, amz_date, scope, seed, trailer)
+    if corrupt is not None:
+        body = corrupt(body)
+    request.data = body
+    return send(request)
+
+
+def _crc32(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+@pytest.mark.parametrize("mode", ["signed", "unsigned-trailer", "signed-trailer"])
+def test_aws_chunked_modes(server, bucket: str, s3, mode: str) -> None:
+    payload = os.urandom(50_000)
+    trailer = None if mode == "signed" else ("x-amz-checksum-crc32", _crc32(payload))
+    response = _chunked_put(server, bucket, "chunked", payload, mode, trailer)
+    assert response.status_code == 200, response.text
+    assert response.headers["etag"] == f'"{hashlib.md5(payload).hexdigest()}"'
+    assert s3.get_object(Bucket=bucket, Key="chunked")["Body"].read() == payload
+    if trailer:
+        head = s3.head_object(Bucket=bucket, Key="chunked", ChecksumMode="ENABLED")
+        assert head["ChecksumCRC32"] == trailer[1]
+
+
+def test_aws_chunked_errors_store_nothing(server, bucket: str, s3) -> None:
+    payload = os.urandom(30_000)
+
+    def flip(body: bytes) -> bytes:
+        at = body.index(b"\r\n") + 100
+        return body[:at] + bytes([body[at] ^ 1]) + body[at + 1 :]
+
+    response = _chunked_put(server, bucket, "a", payload, "signed", corrupt=flip)
+    assert (response.status_code, error_code(response)) == (403, "SignatureDoesNotMatch")
+    wrong = ("x-amz-checksum-crc32", _crc32(b"other"))
+    response = _chunked_put(server, bucket, "b", payload, "unsigned-trailer", wrong)
+    assert (response.status_code, error_code(response)) == (400, "BadDigest")
+    response = _chunked_put(server, bucket, "c", payload, "signed-trailer", wrong)
+    assert (response.status_code, error_code(response)) == (400, "BadDigest")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_missing_content_length(server, bucket: str) -> None:
+    import http.client
+
+    request = sign(server, "PUT", f"/{bucket}/k", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    prepared = request.prepare()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.putrequest("PUT", f"/{bucket}/k", skip_accept_encoding=True)
+    for name, value in prepared.headers.items():
+        if name.lower() != "content-length":
+            connection.putheader(name, value)
+    connection.putheader("Transfer-Encoding", "chunked")
+    connection.endheaders()
+    connection.send(b"3\r\nabc\r\n0\r\n\r\n")
+    response = connection.getresponse()
+    body = response.read().decode()
+    assert response.status == 411
+    assert "<Code>MissingContentLength</Code>" in body
