@@ -47,7 +47,8 @@ def encode_token(marker: str) -> str:
 
 def decode_token(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token.encode()).decode("utf-8", "surrogatepass")
+        raw = base64.b64decode(token.encode(), altchars=b"-_", validate=True)
+        return raw.decode("utf-8", "surrogatepass")
     except (ValueError, UnicodeDecodeError) as exc:
         raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from exc
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-
 from oxstore.http.request import Response
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
+from oxstore.s3.listing import decode_token, encode_token
 from oxstore.s3.ops.common import owner_xml, xml_response
 from oxstore.s3.xml import document, el, group, iso8601
 
@@ -20,21 +19,12 @@ def _max_buckets(call: Call) -> int | None:
     return int(raw)
 
 
-def _continuation(call: Call) -> str:
-    token = call.req.arg("continuation-token")
-    if not token:
-        return ""
-    try:
-        return base64.urlsafe_b64decode(token.encode()).decode()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from exc
-
-
 async def list_buckets(call: Call) -> Response:
     access_key = call.auth.access_key
     assert access_key is not None
     prefix = call.req.arg("prefix") or ""
-    after = _continuation(call)
+    token = call.req.arg("continuation-token")
+    after = decode_token(token) if token else ""
     limit = _max_buckets(call)
     buckets = [
         b
@@ -44,7 +34,7 @@ async def list_buckets(call: Call) -> Response:
     next_token = None
     if limit is not None and len(buckets) > limit:
         buckets = buckets[:limit]
-        next_token = base64.urlsafe_b64encode(buckets[-1].name.encode()).decode()
+        next_token = encode_token(buckets[-1].name)
     entries = [
         group(
             "Bucket",
