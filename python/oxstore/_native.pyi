@@ -58,13 +58,13 @@ def sigv4_canonical_request(
 ) -> str:
     """The canonical request.
 
-    path: the request path exactly as received (still percent-encoded).
+    path: the request path, percent-encoded as the client sent it.
     query: decoded (name, value) pairs in arrival order; they are URI-encoded and sorted here.
     headers: every (name, value) received; only those named in signed_headers (lower-case) are
       used; repeated headers join with ',', values are trimmed and inner runs of spaces folded.
-    s3=True: the path is decoded once and each segment re-encoded (no dot-segment
-      normalisation, '/' kept); s3=False: the generic AWS rules of the SigV4 test suite
-      (dot-segments removed, empty segments folded, path encoded twice).
+    s3=True: the path is used as given (S3 signs the path as sent: no normalisation, no second
+      encoding); s3=False: the generic AWS rules of the SigV4 test suite (dot-segments removed,
+      empty segments folded, path encoded twice).
     """
 
 def sigv4_string_to_sign(amz_date: str, scope: str, canonical_request: str) -> str: ...

@@ -74,7 +74,8 @@ fn normalize_path(path: &str) -> String {
 fn canonical_uri(path: &str, s3: bool) -> String {
     let path = if path.is_empty() { "/" } else { path };
     if s3 {
-        uri_encode(&decode(path), true)
+        // S3 signs the path as the client sent it: no normalisation, no second encoding.
+        path.to_string()
     } else {
         let normalized = normalize_path(path);
         let once = uri_encode(&decode(&normalized), true);
@@ -292,6 +293,7 @@ mod tests {
         assert_eq!(canonical_uri("/foo/../bar/./baz//", false), "/bar/baz/");
         assert_eq!(canonical_uri("/a b", false), "/a%2520b");
         assert_eq!(canonical_uri("/a%20b/c", true), "/a%20b/c");
-        assert_eq!(canonical_uri("/a+b/%E2%82%AC", true), "/a%2Bb/%E2%82%AC");
+        assert_eq!(canonical_uri("/a+b/%E2%82%AC", true), "/a+b/%E2%82%AC");
+        assert_eq!(canonical_uri("", true), "/");
     }
 }

@@ -154,7 +154,7 @@ fn hmac_sha256<'py>(
     Ok(PyBytes::new(py, &mac))
 }
 
-fn as_bytes<'a>(value: &'a Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+fn as_bytes(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = value.extract::<String>() {
         return Ok(s.into_bytes());
     }

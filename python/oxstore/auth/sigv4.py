@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import calendar
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_tz
+from urllib.parse import quote, unquote
 
 from oxstore import _native
 from oxstore.auth.credentials import CredentialStore
@@ -155,6 +157,29 @@ def _signing_key(secret: str, claim: _Claim) -> bytes:
     return key
 
 
+# Characters RFC 3986 allows unencoded in a path segment. The server sees the path decoded, so
+# the spelling the client signed is unknown: strict clients (the AWS SDKs) encode them, others
+# send them as they are.
+_SUB_DELIMS = "!$&'()*+,;=:@"
+
+
+def _path_spellings(raw_path: str) -> Iterator[str]:
+    yield raw_path
+    relaxed = quote(unquote(raw_path), safe="/" + _SUB_DELIMS)
+    if relaxed != raw_path:
+        yield relaxed
+
+
+def _string_to_sign(
+    req: Request, claim: _Claim, path: str, declared: str, presigned: bool
+) -> tuple[str, str]:
+    query = [(k, v) for k, v in req.query if not (presigned and k == "X-Amz-Signature")]
+    canonical = _native.sigv4_canonical_request(
+        req.method, path, query, req.header_list, claim.signed_headers, declared
+    )
+    return canonical, _native.sigv4_string_to_sign(claim.amz_date, claim.scope, canonical)
+
+
 def _verify(
     req: Request,
     claim: _Claim,
@@ -183,14 +208,13 @@ def _verify(
     if secret is None:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=claim.access_key)
     declared = payload_hash(req, presigned)
-    query = [(k, v) for k, v in req.query if not (presigned and k == "X-Amz-Signature")]
-    canonical = _native.sigv4_canonical_request(
-        req.method, req.raw_path, query, req.header_list, claim.signed_headers, declared
-    )
-    string_to_sign = _native.sigv4_string_to_sign(claim.amz_date, claim.scope, canonical)
     key = _signing_key(secret, claim)
-    expected = _native.sigv4_signature(key, string_to_sign)
-    if not _native.constant_time_eq(expected, claim.signature):
+    canonical, string_to_sign = "", ""
+    for path in _path_spellings(req.raw_path):
+        canonical, string_to_sign = _string_to_sign(req, claim, path, declared, presigned)
+        if _native.constant_time_eq(_native.sigv4_signature(key, string_to_sign), claim.signature):
+            break
+    else:
         raise S3Error(
             "SignatureDoesNotMatch",
             AWSAccessKeyId=claim.access_key,
