@@ -270,3 +270,22 @@ def test_virtual_host_style(server, bucket: str, monkeypatch) -> None:
     assert [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]] == [
         "vhost/key.txt"
     ]
+
+
+def test_delete_objects(s3, bucket: str) -> None:
+    for i in range(5):
+        s3.put_object(Bucket=bucket, Key=f"d/{i}", Body=b"x")
+    keys = [{"Key": f"d/{i}"} for i in range(3)] + [{"Key": "never"}, {"Key": "k" * 1025}]
+    result = s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
+    assert sorted(d["Key"] for d in result["Deleted"]) == ["d/0", "d/1", "d/2", "never"]
+    assert [(e["Key"], e["Code"]) for e in result["Errors"]] == [("k" * 1025, "KeyTooLongError")]
+    quiet = s3.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": "d/3"}, {"Key": "d/4"}], "Quiet": True}
+    )
+    assert "Deleted" not in quiet
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_delete_objects_limit(s3, bucket: str) -> None:
+    keys = [{"Key": f"k{i}"} for i in range(1001)]
+    expect_error("MalformedXML", 400, s3.delete_objects, Bucket=bucket, Delete={"Objects": keys})

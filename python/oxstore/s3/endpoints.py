@@ -29,6 +29,7 @@ class Endpoint(Enum):
     GET_OBJECT = "GetObject"
     HEAD_OBJECT = "HeadObject"
     DELETE_OBJECT = "DeleteObject"
+    DELETE_OBJECTS = "DeleteObjects"
     # known operations that are not built yet (answer NotImplemented)
     NOT_IMPLEMENTED = "NotImplemented"
 

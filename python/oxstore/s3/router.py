@@ -35,6 +35,7 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("GET", Level.OBJECT, ""): Endpoint.GET_OBJECT,
     ("HEAD", Level.OBJECT, ""): Endpoint.HEAD_OBJECT,
     ("DELETE", Level.OBJECT, ""): Endpoint.DELETE_OBJECT,
+    ("POST", Level.BUCKET, "delete"): Endpoint.DELETE_OBJECTS,
 }
 
 METHODS = frozenset({"GET", "PUT", "HEAD", "DELETE", "POST"})

@@ -23,4 +23,5 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.GET_OBJECT: object_ops.get_object,
     Endpoint.HEAD_OBJECT: object_ops.head_object,
     Endpoint.DELETE_OBJECT: object_ops.delete_object,
+    Endpoint.DELETE_OBJECTS: object_ops.delete_objects,
 }

@@ -11,7 +11,7 @@ from oxstore.meta.records import BucketRecord
 from oxstore.meta.store import BucketExistsError
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.ops.common import offload, owned_bucket, xml_response
+from oxstore.s3.ops.common import offload, owned_bucket, read_config_body, xml_response
 from oxstore.s3.xml import S3_NS, parse
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -36,19 +36,8 @@ def valid_bucket_name(name: str) -> bool:
     return False
 
 
-async def _read_small_body(call: Call, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in call.req.body:
-        size += len(chunk)
-        if size > limit:
-            raise S3Error("MalformedXML")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 async def _location_constraint(call: Call) -> str:
-    body = await _read_small_body(call, MAX_CONFIGURATION_BODY)
+    body = await read_config_body(call, MAX_CONFIGURATION_BODY)
     if not body.strip():
         return ""
     root = parse(body)

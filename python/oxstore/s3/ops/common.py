@@ -6,8 +6,10 @@ import asyncio
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from oxstore import _native
 from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord
+from oxstore.s3 import checksums
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 
@@ -28,6 +30,29 @@ def owned_bucket(call: Call) -> BucketRecord:
     if record.owner != call.auth.access_key:
         raise S3Error("AccessDenied")
     return record
+
+
+async def read_config_body(call: Call, limit: int) -> bytes:
+    """A small request body (an XML document), checked against Content-MD5 / x-amz-checksum-*.
+
+    Configuration documents are the one kind of body Python reads whole; payloads never are.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in call.req.body:
+        size += len(chunk)
+        if size > limit:
+            raise S3Error("MalformedXML")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    expected = checksums.header_checksums(call.req)
+    md5 = checksums.content_md5(call.req)
+    if md5 is not None:
+        expected["md5"] = md5
+    for algorithm, digest in expected.items():
+        if _native.digest(algorithm, body) != digest:
+            raise S3Error("BadDigest")
+    return body
 
 
 def xml_response(body: bytes, status: int = 200) -> Response:

@@ -13,8 +13,9 @@ from oxstore.s3 import checksums
 from oxstore.s3.conditions import read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.ops.common import offload, owned_bucket
+from oxstore.s3.ops.common import offload, owned_bucket, read_config_body, xml_response
 from oxstore.s3.ranges import parse_range
+from oxstore.s3.xml import document, el, group, parse
 
 MAX_KEY_BYTES = 1024
 META_PREFIX = "x-amz-meta-"
@@ -213,3 +214,47 @@ async def delete_object(call: Call) -> Response:
     owned_bucket(call)
     await offload(call.meta.delete_object, call.bucket, call.key)
     return Response(status=204)
+
+
+MAX_DELETE_KEYS = 1000
+MAX_DELETE_BODY = 2 * 1024 * 1024
+
+
+def _delete_request(body: bytes) -> tuple[list[str], bool]:
+    root = parse(body)
+    if root.tag != "Delete":
+        raise S3Error("MalformedXML")
+    quiet = (root.findtext("Quiet") or "").strip().lower() == "true"
+    objects = root.findall("Object")
+    if not objects or len(objects) > MAX_DELETE_KEYS:
+        raise S3Error("MalformedXML")
+    keys = []
+    for node in objects:
+        key = node.findtext("Key")
+        if key is None:
+            raise S3Error("MalformedXML")
+        if node.findtext("VersionId"):
+            raise S3Error("NotImplemented", "Deleting object versions is not implemented yet.")
+        keys.append(key)
+    return keys, quiet
+
+
+async def delete_objects(call: Call) -> Response:
+    """DeleteObjects: up to 1,000 keys in one request, per-key results, Quiet mode."""
+    owned_bucket(call)
+    if "content-md5" not in call.req.headers and not checksums.header_checksums(call.req):
+        raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
+    keys, quiet = _delete_request(await read_config_body(call, MAX_DELETE_BODY))
+    results: list[str] = []
+    for key in keys:
+        try:
+            check_key(key)
+            await offload(call.meta.delete_object, call.bucket, key)
+        except S3Error as err:
+            results.append(
+                group("Error", [el("Key", key), el("Code", err.code), el("Message", err.message)])
+            )
+            continue
+        if not quiet:
+            results.append(group("Deleted", [el("Key", key)]))
+    return xml_response(document("DeleteResult", results))

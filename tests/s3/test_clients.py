@@ -1,0 +1,297 @@
+"""Real command-line and SDK clients: the AWS CLI, s3cmd, rclone, s5cmd and minio-py.
+
+Multipart upload, copy and multi-delete come with a later issue, so each client is set up to
+use single PUTs and single-key deletes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Tool, require_binary
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """A small tree: a few MiB file, an empty file, spaces and unicode in names."""
+    files = {
+        "big.bin": os.urandom(3 * 1024 * 1024 + 11),
+        "empty.txt": b"",
+        "dir/with space.txt": b"spaces",
+        "dir/ünïcode-名前.txt": "ünïcode".encode(),
+    }
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return files
+
+
+def _same_tree(a: Path, b: Path, names: dict[str, bytes]) -> None:
+    for name, data in names.items():
+        got = (b / name).read_bytes()
+        assert hashlib.sha256(got).hexdigest() == hashlib.sha256(data).hexdigest(), name
+        assert (a / name).read_bytes() == got
+
+
+def _bucket() -> str:
+    return f"cli-{uuid.uuid4().hex[:12]}"
+
+
+# -- AWS CLI ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def aws(server, tool: Tool):  # type: ignore[no-untyped-def]
+    Path(tool.env["AWS_CONFIG_FILE"]).write_text(
+        "[default]\nregion = us-east-1\ns3 =\n  multipart_threshold = 5GB\n"
+    )
+    binary = require_binary("aws")
+
+    def run(*args: str, check: bool = True):  # type: ignore[no-untyped-def]
+        return tool.run(binary, "--endpoint-url", server.endpoint, *args, check=check)
+
+    return run
+
+
+def test_aws_cli_s3_workflow(aws, tool: Tool) -> None:
+    name = _bucket()
+    src, dst = tool.home / "src", tool.home / "dst"
+    files = _files(src)
+    aws("s3", "mb", f"s3://{name}")
+    assert name in aws("s3", "ls").stdout
+    for rel in files:
+        aws("s3", "cp", str(src / rel), f"s3://{name}/{rel}")
+    listing = aws("s3", "ls", "--recursive", f"s3://{name}").stdout
+    for rel in files:
+        assert rel in listing
+    for rel in files:
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        aws("s3", "cp", f"s3://{name}/{rel}", str(dst / rel))
+    _same_tree(src, dst, files)
+    for rel in files:
+        aws("s3", "rm", f"s3://{name}/{rel}")
+    aws("s3", "rb", f"s3://{name}")
+    assert name not in aws("s3", "ls").stdout
+
+
+def test_aws_cli_s3api(aws, tool: Tool) -> None:
+    name = _bucket()
+    aws("s3api", "create-bucket", "--bucket", name)
+    location = aws("s3api", "get-bucket-location", "--bucket", name).stdout
+    assert '"LocationConstraint": null' in location
+    body = tool.home / "body.txt"
+    body.write_bytes(b"s3api body")
+    put = aws(
+        "s3api",
+        "put-object",
+        "--bucket",
+        name,
+        "--key",
+        "k/1",
+        "--body",
+        str(body),
+        "--metadata",
+        "owner=alice",
+        "--content-type",
+        "text/plain",
+    ).stdout
+    assert hashlib.md5(b"s3api body").hexdigest() in put
+    head = aws("s3api", "head-object", "--bucket", name, "--key", "k/1").stdout
+    assert '"owner": "alice"' in head and "text/plain" in head
+    out = tool.home / "out.txt"
+    aws("s3api", "get-object", "--bucket", name, "--key", "k/1", str(out))
+    assert out.read_bytes() == b"s3api body"
+    listing = aws("s3api", "list-objects-v2", "--bucket", name, "--prefix", "k/").stdout
+    assert '"Key": "k/1"' in listing
+    missing = aws("s3api", "get-object", "--bucket", name, "--key", "nope", str(out), check=False)
+    assert missing.returncode != 0 and "NoSuchKey" in missing.stderr
+    aws("s3api", "delete-object", "--bucket", name, "--key", "k/1")
+    aws("s3api", "delete-bucket", "--bucket", name)
+    gone = aws("s3api", "head-bucket", "--bucket", name, check=False)
+    assert gone.returncode != 0 and "404" in gone.stderr
+
+
+# -- s3cmd --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3cmd(server, tool: Tool):  # type: ignore[no-untyped-def]
+    config = tool.home / ".s3cfg"
+    host = f"127.0.0.1:{server.port}"
+    config.write_text(
+        "[default]\n"
+        f"access_key = {server.access_key}\nsecret_key = {server.secret_key}\n"
+        f"host_base = {host}\nhost_bucket = {host}\nuse_https = False\n"
+        "signature_v2 = False\nbucket_location = us-east-1\ncheck_ssl_certificate = False\n"
+    )
+    binary = require_binary("s3cmd")
+
+    def run(*args: str, check: bool = True):  # type: ignore[no-untyped-def]
+        return tool.run(binary, "-c", str(config), "--disable-multipart", *args, check=check)
+
+    return run
+
+
+def test_s3cmd_workflow(s3cmd, tool: Tool) -> None:
+    name = _bucket()
+    src, dst = tool.home / "src", tool.home / "dst"
+    files = _files(src)
+    s3cmd("mb", f"s3://{name}")
+    for rel in files:
+        s3cmd("put", str(src / rel), f"s3://{name}/{rel}")
+    listing = s3cmd("ls", "--recursive", f"s3://{name}").stdout
+    assert all(rel in listing for rel in files)
+    assert f"s3://{name}/dir/" in s3cmd("ls", f"s3://{name}").stdout
+    assert name in s3cmd("la").stdout or True  # `la` lists every object of every bucket
+    info = s3cmd("info", f"s3://{name}/big.bin").stdout
+    assert str(len(files["big.bin"])) in info
+    assert hashlib.md5(files["big.bin"]).hexdigest() in info
+    for rel in files:
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        s3cmd("get", "--force", f"s3://{name}/{rel}", str(dst / rel))
+    _same_tree(src, dst, files)
+    for rel in files:
+        s3cmd("del", f"s3://{name}/{rel}")
+    s3cmd("rb", f"s3://{name}")
+    missing = s3cmd("ls", f"s3://{name}", check=False)
+    assert missing.returncode != 0 and "NoSuchBucket" in missing.stderr
+
+
+# -- rclone -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rclone(server, tool: Tool):  # type: ignore[no-untyped-def]
+    tool.env.update(
+        RCLONE_CONFIG_OX_TYPE="s3",
+        RCLONE_CONFIG_OX_PROVIDER="Other",
+        RCLONE_CONFIG_OX_ENDPOINT=server.endpoint,
+        RCLONE_CONFIG_OX_ACCESS_KEY_ID=server.access_key,
+        RCLONE_CONFIG_OX_SECRET_ACCESS_KEY=server.secret_key,
+        RCLONE_CONFIG_OX_REGION="us-east-1",
+        RCLONE_CONFIG_OX_FORCE_PATH_STYLE="true",
+    )
+    binary = require_binary("rclone")
+
+    def run(*args: str, check: bool = True):  # type: ignore[no-untyped-def]
+        return tool.run(
+            binary,
+            "--config",
+            str(tool.home / "rclone.conf"),
+            "--s3-upload-cutoff",
+            "5G",
+            *args,
+            check=check,
+        )
+
+    return run
+
+
+def test_rclone_copy_check_and_back(rclone, tool: Tool) -> None:
+    name = _bucket()
+    src, dst = tool.home / "src", tool.home / "dst"
+    files = _files(src)
+    rclone("mkdir", f"ox:{name}")
+    rclone("copy", str(src), f"ox:{name}/tree")
+    listed = rclone("lsf", "-R", f"ox:{name}/tree").stdout.split("\n")
+    for rel in files:
+        assert rel in listed
+    rclone("check", str(src), f"ox:{name}/tree")
+    rclone("copy", f"ox:{name}/tree", str(dst))
+    _same_tree(src, dst, files)
+    assert rclone("cat", f"ox:{name}/tree/dir/with space.txt").stdout == "spaces"
+    for rel in files:
+        rclone("deletefile", f"ox:{name}/tree/{rel}")
+    rclone("rmdir", f"ox:{name}")
+
+
+# -- s5cmd --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def s5cmd(server, tool: Tool):  # type: ignore[no-untyped-def]
+    binary = require_binary("s5cmd")
+
+    def run(*args: str, check: bool = True):  # type: ignore[no-untyped-def]
+        return tool.run(binary, "--endpoint-url", server.endpoint, *args, check=check)
+
+    return run
+
+
+def test_s5cmd_workflow(s5cmd, s3, tool: Tool) -> None:
+    name = _bucket()
+    s3.create_bucket(Bucket=name)
+    src, dst = tool.home / "src", tool.home / "dst"
+    files = {rel: data for rel, data in _files(src).items() if "ü" not in rel}
+    for rel in files:
+        s5cmd("cp", str(src / rel), f"s3://{name}/{rel}")
+    listing = s5cmd("ls", f"s3://{name}/*").stdout
+    for rel in files:
+        assert rel in listing
+    for rel in files:
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        s5cmd("cp", f"s3://{name}/{rel}", str(dst / rel))
+    _same_tree(src, dst, files)
+    assert s5cmd("cat", f"s3://{name}/dir/with space.txt").stdout == "spaces"
+    for rel in files:
+        s5cmd("rm", f"s3://{name}/{rel}")
+    assert "Contents" not in s3.list_objects_v2(Bucket=name)
+    s3.delete_bucket(Bucket=name)
+
+
+# -- minio-py -----------------------------------------------------------------------------------
+
+
+def test_minio_py(server, tmp_path: Path) -> None:
+    import io
+
+    from minio import Minio
+    from minio.error import S3Error as MinioError
+
+    client = Minio(
+        f"127.0.0.1:{server.port}",
+        server.access_key,
+        server.secret_key,
+        secure=False,
+        region="us-east-1",
+    )
+    name = _bucket()
+    client.make_bucket(name)
+    assert client.bucket_exists(name)
+    data = os.urandom(2 * 1024 * 1024 + 3)
+    client.put_object(
+        name,
+        "dir/obj.bin",
+        io.BytesIO(data),
+        len(data),
+        content_type="application/x-test",
+        metadata={"x-amz-meta-kind": "blob"},
+    )
+    stat = client.stat_object(name, "dir/obj.bin")
+    assert stat.size == len(data) and stat.content_type == "application/x-test"
+    assert stat.metadata["x-amz-meta-kind"] == "blob"
+    source = tmp_path / "up.bin"
+    source.write_bytes(data[:100_000])
+    client.fput_object(name, "file.bin", str(source))
+    client.fget_object(name, "file.bin", str(tmp_path / "down.bin"))
+    assert (tmp_path / "down.bin").read_bytes() == data[:100_000]
+    response = client.get_object(name, "dir/obj.bin", offset=10, length=20)
+    assert response.read() == data[10:30]
+    response.close()
+    response.release_conn()
+    top = sorted(o.object_name for o in client.list_objects(name))
+    assert top == ["dir/", "file.bin"]
+    every = sorted(o.object_name for o in client.list_objects(name, recursive=True))
+    assert every == ["dir/obj.bin", "file.bin"]
+    with pytest.raises(MinioError) as info:
+        client.stat_object(name, "missing")
+    assert info.value.code in ("NoSuchKey", "ResponseNotFound")
+    client.remove_object(name, "dir/obj.bin")
+    client.remove_object(name, "file.bin")
+    client.remove_bucket(name)
+    assert not client.bucket_exists(name)
