@@ -2,7 +2,6 @@
 //! requests, of aws-chunked chunks and of trailers.
 
 use hmac::{Hmac, Mac};
-use percent_encoding::percent_decode_str;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -48,10 +47,6 @@ pub fn uri_encode(input: &[u8], keep_slash: bool) -> String {
     out
 }
 
-fn decode(s: &str) -> Vec<u8> {
-    percent_decode_str(s).collect()
-}
-
 /// The generic (non-S3) path rules: dot-segments removed, empty segments folded.
 fn normalize_path(path: &str) -> String {
     let mut segments: Vec<&str> = Vec::new();
@@ -77,9 +72,9 @@ fn canonical_uri(path: &str, s3: bool) -> String {
         // S3 signs the path as the client sent it: no normalisation, no second encoding.
         path.to_string()
     } else {
-        let normalized = normalize_path(path);
-        let once = uri_encode(&decode(&normalized), true);
-        uri_encode(once.as_bytes(), true)
+        // Generic AWS rule: the normalised path as sent, encoded once more (an escape like %20
+        // in the request becomes %2520; raw characters are encoded once).
+        uri_encode(normalize_path(path).as_bytes(), true)
     }
 }
 
@@ -291,7 +286,8 @@ mod tests {
     #[test]
     fn generic_path_normalises_and_double_encodes() {
         assert_eq!(canonical_uri("/foo/../bar/./baz//", false), "/bar/baz/");
-        assert_eq!(canonical_uri("/a b", false), "/a%2520b");
+        assert_eq!(canonical_uri("/a%20b", false), "/a%2520b");
+        assert_eq!(canonical_uri("/a b", false), "/a%20b");
         assert_eq!(canonical_uri("/a%20b/c", true), "/a%20b/c");
         assert_eq!(canonical_uri("/a+b/%E2%82%AC", true), "/a+b/%E2%82%AC");
         assert_eq!(canonical_uri("", true), "/");
