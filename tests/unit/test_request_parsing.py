@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from oxstore.http.request import Request, parse_query
 from oxstore.s3.addressing import resolve
 from oxstore.s3.conditions import read_precondition
