@@ -1,4 +1,5 @@
 //! oxstore-core: all native logic of oxstore, free of Python.
+pub mod block;
 pub mod checksum;
 pub mod chunked;
 pub mod error;

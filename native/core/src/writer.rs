@@ -1,11 +1,13 @@
 //! ObjectWriter: streams a payload into a temp file, hashing on one thread and writing on
 //! another, then verifies, fsyncs and renames it into place.
 //!
-//! feed() only copies into a pooled buffer. Full buffers go to the hash thread, then to the
-//! write thread, then back to the pool, so hashing overlaps with receiving and writing and
-//! memory stays bounded (BUFFERS x BUFFER_SIZE per upload). Small payloads never start the
-//! threads: they are hashed and written in finish().
+//! feed() only copies into a pooled, page-aligned block. Full blocks go to the hash thread,
+//! then to the write thread (O_DIRECT where the file system allows it: no page-cache copy and
+//! no big fsync at the end), then back to the pool, so hashing overlaps with receiving and
+//! writing and memory stays bounded (BUFFERS x BUFFER_SIZE per upload). Small payloads never
+//! start the threads: they are hashed and written in finish().
 
+use crate::block::Block;
 use crate::checksum::{Algorithm, MultiHasher};
 use crate::chunked::{ChunkedDecoder, Mode, Signer};
 use crate::error::{Result, S3Error};
@@ -34,8 +36,8 @@ pub struct WriteResult {
 }
 
 struct Pipeline {
-    to_hash: SyncSender<Vec<u8>>,
-    pool: Receiver<Vec<u8>>,
+    to_hash: SyncSender<Block>,
+    pool: Receiver<Block>,
     allocated: usize,
     hash_thread: JoinHandle<MultiHasher>,
     write_thread: JoinHandle<std::io::Result<File>>,
@@ -52,19 +54,19 @@ pub struct ObjectWriter {
     temp_path: PathBuf,
     decoder: Option<ChunkedDecoder>,
     chunked: Option<ChunkedConfig>,
-    buffer: Vec<u8>,
+    buffer: Block,
     sink: Sink,
     size: u64,
     max_size: Option<u64>,
 }
 
 fn spawn_pipeline(mut hasher: MultiHasher, mut file: File) -> Pipeline {
-    let (to_hash, hash_rx) = sync_channel::<Vec<u8>>(BUFFERS / 2);
-    let (to_write, write_rx) = sync_channel::<Vec<u8>>(BUFFERS / 2);
-    let (pool_tx, pool) = channel::<Vec<u8>>();
+    let (to_hash, hash_rx) = sync_channel::<Block>(BUFFERS / 2);
+    let (to_write, write_rx) = sync_channel::<Block>(BUFFERS / 2);
+    let (pool_tx, pool) = channel::<Block>();
     let hash_thread = std::thread::spawn(move || {
         for buf in hash_rx {
-            hasher.update(&buf);
+            hasher.update(buf.as_slice());
             if to_write.send(buf).is_err() {
                 break;
             }
@@ -82,17 +84,50 @@ fn spawn_pipeline(mut hasher: MultiHasher, mut file: File) -> Pipeline {
     }
 }
 
-/// Writes every buffer; after a failure keeps draining so the producer never blocks forever.
-fn write_all(file: &mut File, rx: Receiver<Vec<u8>>, pool: Sender<Vec<u8>>) -> std::io::Result<()> {
+/// Writes every full block, with O_DIRECT when the file system takes it; after a failure
+/// keeps draining so the producer never blocks forever.
+fn write_all(file: &mut File, rx: Receiver<Block>, pool: Sender<Block>) -> std::io::Result<()> {
     let mut result = Ok(());
+    let mut direct = set_direct(file, true);
     for mut buf in rx {
         if result.is_ok() {
-            result = file.write_all(&buf);
+            result = file.write_all(buf.as_slice());
+            if direct && matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EINVAL)) {
+                // this file system refuses O_DIRECT writes: write through the page cache
+                direct = !set_direct(file, false);
+                result = file.write_all(buf.as_slice());
+            }
         }
         buf.clear();
         let _ = pool.send(buf);
     }
+    set_direct(file, false);
     result
+}
+
+/// Turns O_DIRECT on or off for an open file; true if the flag is now as asked.
+#[cfg(target_os = "linux")]
+fn set_direct(file: &File, on: bool) -> bool {
+    use std::os::fd::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this function borrows; no memory is passed.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return false;
+        }
+        let wanted = if on {
+            flags | libc::O_DIRECT
+        } else {
+            flags & !libc::O_DIRECT
+        };
+        libc::fcntl(fd, libc::F_SETFL, wanted) == 0
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_direct(_file: &File, on: bool) -> bool {
+    !on
 }
 
 impl ObjectWriter {
@@ -115,7 +150,7 @@ impl ObjectWriter {
             temp_path: temp_path.to_path_buf(),
             decoder,
             chunked,
-            buffer: Vec::with_capacity(BUFFER_SIZE),
+            buffer: Block::new(BUFFER_SIZE),
             sink: Sink::Inline(MultiHasher::new(algorithms), file),
             size: 0,
             max_size,
@@ -144,11 +179,9 @@ impl ObjectWriter {
             }
         }
         while !data.is_empty() {
-            let room = BUFFER_SIZE - self.buffer.len();
-            let take = room.min(data.len());
-            self.buffer.extend_from_slice(&data[..take]);
-            data = &data[take..];
-            if self.buffer.len() == BUFFER_SIZE {
+            let taken = self.buffer.push(data);
+            data = &data[taken..];
+            if self.buffer.is_full() {
                 self.send_buffer()?;
             }
         }
@@ -167,7 +200,7 @@ impl ObjectWriter {
         };
         let next = if p.allocated < BUFFERS {
             p.allocated += 1;
-            Vec::with_capacity(BUFFER_SIZE)
+            Block::new(BUFFER_SIZE)
         } else {
             p.pool
                 .recv()
@@ -182,17 +215,8 @@ impl ObjectWriter {
     /// Ends the stream: hashes and writes what is left and returns the hasher and the file.
     fn drain(&mut self) -> Result<(MultiHasher, File)> {
         match std::mem::replace(&mut self.sink, Sink::Closed) {
-            Sink::Inline(mut hasher, mut file) => {
-                hasher.update(&self.buffer);
-                file.write_all(&self.buffer)
-                    .map_err(|e| S3Error::io("writing", e))?;
-                Ok((hasher, file))
-            }
+            Sink::Inline(hasher, file) => self.write_tail(hasher, file),
             Sink::Threaded(p) => {
-                let tail = std::mem::take(&mut self.buffer);
-                if !tail.is_empty() {
-                    let _ = p.to_hash.send(tail);
-                }
                 drop(p.to_hash);
                 let hasher = p
                     .hash_thread
@@ -203,10 +227,23 @@ impl ObjectWriter {
                     .join()
                     .map_err(|_| S3Error::new("InternalError", "write thread panicked"))?
                     .map_err(|e| S3Error::io("writing", e))?;
-                Ok((hasher, file))
+                self.write_tail(hasher, file)
             }
             Sink::Closed => Err(S3Error::new("InternalError", "writer is closed")),
         }
+    }
+
+    /// The last, partial block: hashed and written here, through the page cache.
+    fn write_tail(
+        &mut self,
+        mut hasher: MultiHasher,
+        mut file: File,
+    ) -> Result<(MultiHasher, File)> {
+        hasher.update(self.buffer.as_slice());
+        file.write_all(self.buffer.as_slice())
+            .map_err(|e| S3Error::io("writing", e))?;
+        self.buffer.clear();
+        Ok((hasher, file))
     }
 
     pub fn finish(

@@ -1,4 +1,9 @@
-"""Metadata records, stored as msgpack with a format version."""
+"""Metadata records, stored as msgpack maps with a format version.
+
+Records are encoded as maps (not arrays), so a later format can add fields without rewriting what
+is stored: older records decode with the new defaults, and unknown fields written by a newer
+format are ignored by an older reader. Defaults are not omitted: `format` must always be written.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +18,11 @@ class BucketRecord(msgspec.Struct, kw_only=True):
     created: float  # epoch seconds
     region: str
     policy_id: str = ""
+    # settings added by later features; None / empty means "never set"
+    versioning: str = ""  # "" (never enabled) | "Enabled" | "Suspended"
+    acl: str | None = None  # the canned or serialized ACL
+    cors: str | None = None  # the stored CORS configuration document
+    tags: dict[str, str] = {}
     format: int = FORMAT
 
 
@@ -25,22 +35,36 @@ class ObjectRecord(msgspec.Struct, kw_only=True):
     content_type: str
     headers: dict[str, str] = {}  # stored standard headers (content-encoding, ...)
     user_meta: dict[str, str] = {}  # x-amz-meta-* names without the prefix, lower-case
-    checksums: dict[str, str] = {}  # algorithm -> base64 value
+    checksums: dict[str, str] = {}  # algorithm ("crc32", ...) -> base64 value
     storage_class: str = "STANDARD"
     owner: str = ""
     data_id: str = ""  # the data file's id; "" when the bytes are inline
-    inline: bytes | None = None
+    inline: bytes | None = None  # the whole payload of a small object
     version_id: str = "null"
     format: int = FORMAT
 
 
 class ListPage(msgspec.Struct):
+    """One page of an S3 listing. `contents` carry no inline payloads (`inline` is None)."""
+
     contents: list[ObjectRecord]
     common_prefixes: list[str]
     is_truncated: bool
-    next_marker: str
+    next_marker: str  # the last key or common prefix of this page; "" when the page is empty
 
 
-bucket_encoder = msgspec.msgpack.Encoder()
-bucket_decoder = msgspec.msgpack.Decoder(BucketRecord)
-object_decoder = msgspec.msgpack.Decoder(ObjectRecord)
+_encoder = msgspec.msgpack.Encoder()
+_bucket_decoder = msgspec.msgpack.Decoder(BucketRecord)
+_object_decoder = msgspec.msgpack.Decoder(ObjectRecord)
+
+
+def encode_record(record: BucketRecord | ObjectRecord) -> bytes:
+    return _encoder.encode(record)
+
+
+def decode_bucket(raw: bytes) -> BucketRecord:
+    return _bucket_decoder.decode(raw)
+
+
+def decode_object(raw: bytes) -> ObjectRecord:
+    return _object_decoder.decode(raw)

@@ -1,16 +1,20 @@
 """The embedded metadata store: SQLite in WAL mode, shared by every worker process.
 
-Keys are stored as BLOBs of their UTF-8 bytes, so SQLite's memcmp order is S3's listing
-order. Every write is one IMMEDIATE transaction with synchronous=FULL: when a method returns,
-the change is durable. Each thread has its own connection.
+- Keys are stored as BLOBs of their UTF-8 bytes (lone surrogates kept with "surrogatepass"), so
+  SQLite's memcmp order is S3's listing order (UTF-8 binary order = code point order).
+- The key and bucket live in their columns only; the msgpack record blob leaves them empty.
+- Inline payloads live in their own table, so listing never reads object bytes.
+- Every write is one BEGIN IMMEDIATE transaction with synchronous=FULL: when a method returns,
+  the change is durable. Each thread (of each process) has its own connection.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import msgspec
@@ -19,25 +23,35 @@ from oxstore.meta.records import (
     BucketRecord,
     ListPage,
     ObjectRecord,
-    bucket_decoder,
-    object_decoder,
+    decode_bucket,
+    decode_object,
+    encode_record,
 )
-from oxstore.meta.store import BucketExistsError, NoSuchBucketError
+from oxstore.meta.store import BucketExistsError, DeleteBucketResult, NoSuchBucketError
 
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS buckets (
-    name TEXT PRIMARY KEY, owner TEXT NOT NULL, record BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS buckets_by_owner ON buckets (owner);
-CREATE TABLE IF NOT EXISTS objects (
-    bucket TEXT NOT NULL, key BLOB NOT NULL, data_id TEXT NOT NULL, record BLOB NOT NULL,
-    PRIMARY KEY (bucket, key)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS objects_by_data ON objects (data_id) WHERE data_id != '';
-CREATE TABLE IF NOT EXISTS garbage (data_id TEXT PRIMARY KEY, since REAL NOT NULL);
-"""
+SCHEMA_VERSION = 2
+BUSY_TIMEOUT_MS = 30_000
 
-_encode = msgspec.msgpack.Encoder().encode
+_TABLES = [
+    "CREATE TABLE buckets (name TEXT PRIMARY KEY, owner TEXT NOT NULL, record BLOB NOT NULL)",
+    "CREATE INDEX buckets_by_owner ON buckets (owner, name)",
+    """CREATE TABLE objects (
+        bucket TEXT NOT NULL, key BLOB NOT NULL, data_id TEXT NOT NULL, payload INTEGER,
+        record BLOB NOT NULL, PRIMARY KEY (bucket, key)) WITHOUT ROWID""",
+    "CREATE INDEX objects_by_data ON objects (data_id) WHERE data_id != ''",
+    "CREATE TABLE payloads (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+    "CREATE TABLE garbage (data_id TEXT PRIMARY KEY, since REAL NOT NULL)",
+    "CREATE INDEX garbage_by_since ON garbage (since)",
+]
+
+# schema 1 (the first commit) had no payload table, no garbage index and an owner-only index
+_MIGRATE_FROM_1 = [
+    "ALTER TABLE objects ADD COLUMN payload INTEGER",
+    "CREATE TABLE payloads (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
+    "CREATE INDEX garbage_by_since ON garbage (since)",
+    "DROP INDEX IF EXISTS buckets_by_owner",
+    "CREATE INDEX buckets_by_owner ON buckets (owner, name)",
+]
 
 
 def key_bytes(key: str) -> bytes:
@@ -49,37 +63,65 @@ def key_text(raw: bytes) -> str:
 
 
 def after_prefix(prefix: bytes) -> bytes | None:
-    """The smallest byte string greater than every string that starts with prefix."""
+    """The smallest byte string greater than every string that starts with prefix.
+
+    None when there is none (prefix empty or all 0xFF bytes; UTF-8 never contains 0xFF, so for
+    keys this only happens for the empty prefix).
+    """
     trimmed = prefix.rstrip(b"\xff")
     if not trimmed:
         return None
     return trimmed[:-1] + bytes([trimmed[-1] + 1])
 
 
+def _object_blob(record: ObjectRecord) -> bytes:
+    return encode_record(msgspec.structs.replace(record, bucket="", key="", inline=None))
+
+
+def _object(bucket: str, key: bytes, blob: bytes, inline: bytes | None = None) -> ObjectRecord:
+    record = decode_object(blob)
+    record.bucket = bucket
+    record.key = key_text(key)
+    record.inline = inline
+    return record
+
+
 class SqliteMetaStore:
+    """The MetaStore over one SQLite database file."""
+
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._connections: list[tuple[int, sqlite3.Connection]] = []
         self._create_schema()
 
     # -- connections and transactions ------------------------------------------------------
 
     def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA busy_timeout = 30000")
+        """This thread's connection (a new one after a fork: connections never cross one)."""
+        local = self._local
+        pid = os.getpid()
+        db: sqlite3.Connection | None = getattr(local, "db", None)
+        if db is None or local.pid != pid:
+            db = sqlite3.connect(
+                self.path,
+                isolation_level=None,  # autocommit; transactions are explicit
+                check_same_thread=False,  # only so close() can close every thread's connection
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
-            self._local.db = db
+            local.db = db
+            local.pid = pid
             with self._lock:
-                self._connections.append(db)
+                self._connections.append((pid, db))
         return db
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """One durable write transaction; the write lock is taken up front (no upgrade)."""
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -89,17 +131,48 @@ class SqliteMetaStore:
             raise
         db.execute("COMMIT")
 
-    def _create_schema(self) -> None:
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One snapshot for several queries."""
         db = self._db()
-        db.executescript(SCHEMA)
-        db.execute(
-            "INSERT OR IGNORE INTO meta (name, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-        )
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def _create_schema(self) -> None:
+        with self._write() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            row = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path}: metadata schema {version} is newer than this oxstore "
+                    f"(schema {SCHEMA_VERSION})"
+                )
+            if version == 0:
+                statements = _TABLES
+            elif version == 1:
+                statements = _MIGRATE_FROM_1
+            else:
+                return
+            for sql in statements:
+                db.execute(sql)
+            db.execute(
+                "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', ?)",
+                (str(SCHEMA_VERSION),),
+            )
 
     def close(self) -> None:
+        """Closes every connection this process opened; a later call opens new ones."""
+        pid = os.getpid()
         with self._lock:
-            for db in self._connections:
-                db.close()
+            for owner, db in self._connections:
+                if owner == pid:
+                    db.close()
             self._connections.clear()
         self._local = threading.local()
 
@@ -112,12 +185,21 @@ class SqliteMetaStore:
                 raise BucketExistsError(row[0])
             db.execute(
                 "INSERT INTO buckets (name, owner, record) VALUES (?, ?, ?)",
-                (record.name, record.owner, _encode(record)),
+                (record.name, record.owner, encode_record(record)),
             )
 
     def get_bucket(self, name: str) -> BucketRecord | None:
         row = self._db().execute("SELECT record FROM buckets WHERE name = ?", (name,)).fetchone()
-        return bucket_decoder.decode(row[0]) if row else None
+        return decode_bucket(row[0]) if row else None
+
+    def update_bucket(self, record: BucketRecord) -> bool:
+        """Replaces a bucket's settings (owner and name stay); False if it does not exist."""
+        with self._write() as db:
+            cursor = db.execute(
+                "UPDATE buckets SET record = ? WHERE name = ? AND owner = ?",
+                (encode_record(record), record.name, record.owner),
+            )
+            return cursor.rowcount == 1
 
     def list_buckets(self, owner: str | None) -> list[BucketRecord]:
         if owner is None:
@@ -126,13 +208,13 @@ class SqliteMetaStore:
             rows = self._db().execute(
                 "SELECT record FROM buckets WHERE owner = ? ORDER BY name", (owner,)
             )
-        return [bucket_decoder.decode(r[0]) for r in rows]
+        return [decode_bucket(r[0]) for r in rows]
 
     def count_buckets(self, owner: str) -> int:
         row = self._db().execute("SELECT count(*) FROM buckets WHERE owner = ?", (owner,))
         return int(row.fetchone()[0])
 
-    def delete_bucket(self, name: str) -> str:
+    def delete_bucket(self, name: str) -> DeleteBucketResult:
         with self._write() as db:
             if db.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone() is None:
                 return "missing"
@@ -144,48 +226,71 @@ class SqliteMetaStore:
     # -- objects ---------------------------------------------------------------------------
 
     def put_object(self, record: ObjectRecord) -> ObjectRecord | None:
+        """See MetaStore.put_object. The returned record carries no inline payload."""
         key = key_bytes(record.key)
+        blob = _object_blob(record)
         with self._write() as db:
-            if (
-                db.execute("SELECT 1 FROM buckets WHERE name = ?", (record.bucket,)).fetchone()
-                is None
-            ):
+            exists = db.execute("SELECT 1 FROM buckets WHERE name = ?", (record.bucket,))
+            if exists.fetchone() is None:
                 raise NoSuchBucketError(record.bucket)
-            old = self._get(db, record.bucket, key)
+            row = db.execute(
+                "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?",
+                (record.bucket, key),
+            ).fetchone()
+            old_payload: int | None = row[0] if row else None
+            payload: int | None = None
+            if record.inline is not None:
+                if old_payload is not None:
+                    db.execute(
+                        "UPDATE payloads SET data = ? WHERE id = ?", (record.inline, old_payload)
+                    )
+                    payload = old_payload
+                else:
+                    payload = db.execute(
+                        "INSERT INTO payloads (data) VALUES (?)", (record.inline,)
+                    ).lastrowid
+            elif old_payload is not None:
+                db.execute("DELETE FROM payloads WHERE id = ?", (old_payload,))
             db.execute(
-                "INSERT OR REPLACE INTO objects (bucket, key, data_id, record) VALUES (?, ?, ?, ?)",
-                (record.bucket, key, record.data_id, _encode(record)),
+                "INSERT INTO objects (bucket, key, data_id, payload, record) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (bucket, key) DO UPDATE SET"
+                " data_id = excluded.data_id, payload = excluded.payload, record = excluded.record",
+                (record.bucket, key, record.data_id, payload, blob),
             )
+            old = _object(record.bucket, key, row[1]) if row else None
             if old is not None and old.data_id and old.data_id != record.data_id:
                 self._orphan(db, old.data_id)
         return old
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
-        return self._get(self._db(), bucket, key_bytes(key))
+        raw = key_bytes(key)
+        row = (
+            self._db()
+            .execute(
+                "SELECT o.record, p.data FROM objects o LEFT JOIN payloads p ON p.id = o.payload"
+                " WHERE o.bucket = ? AND o.key = ?",
+                (bucket, raw),
+            )
+            .fetchone()
+        )
+        return _object(bucket, raw, row[0], row[1]) if row else None
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        """See MetaStore.delete_object. The returned record carries no inline payload."""
         raw = key_bytes(key)
         with self._write() as db:
-            old = self._get(db, bucket, raw)
-            if old is None:
+            row = db.execute(
+                "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?", (bucket, raw)
+            ).fetchone()
+            if row is None:
                 return None
             db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, raw))
+            if row[0] is not None:
+                db.execute("DELETE FROM payloads WHERE id = ?", (row[0],))
+            old = _object(bucket, raw, row[1])
             if old.data_id:
                 self._orphan(db, old.data_id)
         return old
-
-    @staticmethod
-    def _get(db: sqlite3.Connection, bucket: str, key: bytes) -> ObjectRecord | None:
-        row = db.execute(
-            "SELECT record FROM objects WHERE bucket = ? AND key = ?", (bucket, key)
-        ).fetchone()
-        return object_decoder.decode(row[0]) if row else None
-
-    @staticmethod
-    def _orphan(db: sqlite3.Connection, data_id: str) -> None:
-        db.execute(
-            "INSERT OR IGNORE INTO garbage (data_id, since) VALUES (?, ?)", (data_id, time.time())
-        )
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -197,11 +302,31 @@ class SqliteMetaStore:
         start_after: str = "",
         max_keys: int = 1000,
     ) -> ListPage:
-        """One page of S3's listing. Each common prefix costs one seek past all its keys, so the
-        cost does not grow with the number of keys rolled up or skipped."""
-        return _Listing(self._db(), bucket, prefix, delimiter, start_after).page(max_keys)
+        """See MetaStore.list_objects. Each common prefix costs one seek past all its keys,
+        so the cost does not grow with the number of keys rolled up or skipped."""
+        with self._read() as db:
+            return Listing(db, bucket, prefix, delimiter, start_after).page(max_keys)
 
     # -- garbage ---------------------------------------------------------------------------
+
+    def add_garbage(self, data_ids: Iterable[str]) -> None:
+        now = time.time()
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO garbage (data_id, since) VALUES (?, ?)",
+                [(i, now) for i in data_ids],
+            )
+
+    @staticmethod
+    def _orphan(db: sqlite3.Connection, data_id: str) -> None:
+        """Queues data nothing references any more (inside the caller's transaction)."""
+        if db.execute(
+            "SELECT 1 FROM objects WHERE data_id = ? AND data_id != '' LIMIT 1", (data_id,)
+        ).fetchone():
+            return  # another record shares the data
+        db.execute(
+            "INSERT OR IGNORE INTO garbage (data_id, since) VALUES (?, ?)", (data_id, time.time())
+        )
 
     def take_garbage(self, older_than: float, limit: int) -> list[str]:
         rows = self._db().execute(
@@ -210,21 +335,28 @@ class SqliteMetaStore:
         )
         return [r[0] for r in rows]
 
-    def remove_garbage(self, data_ids: list[str]) -> None:
+    def remove_garbage(self, data_ids: Iterable[str]) -> None:
         with self._write() as db:
             db.executemany("DELETE FROM garbage WHERE data_id = ?", [(i,) for i in data_ids])
 
     def is_data_referenced(self, data_id: str) -> bool:
         db = self._db()
-        if db.execute("SELECT 1 FROM objects WHERE data_id = ? LIMIT 1", (data_id,)).fetchone():
+        # "data_id != ''" lets SQLite use the partial index
+        if db.execute(
+            "SELECT 1 FROM objects WHERE data_id = ? AND data_id != '' LIMIT 1", (data_id,)
+        ).fetchone():
             return True
-        return (
-            db.execute("SELECT 1 FROM garbage WHERE data_id = ?", (data_id,)).fetchone() is not None
-        )
+        row = db.execute("SELECT 1 FROM garbage WHERE data_id = ?", (data_id,)).fetchone()
+        return row is not None
 
 
-class _Listing:
-    """A walk over one bucket's keys in order, rolling keys up into common prefixes."""
+class Listing:
+    """One page of a walk over a bucket's keys in order, rolling keys up into common prefixes.
+
+    The scan is a range [position, upper) on the primary key. Rows are stepped lazily; on a key
+    that rolls up into a common prefix the scan stops and the next one starts past every key
+    with that prefix. `queries` and `rows` count the work done (for tests).
+    """
 
     def __init__(
         self, db: sqlite3.Connection, bucket: str, prefix: str, delimiter: str, start_after: str
@@ -235,25 +367,31 @@ class _Listing:
         self.delimiter = key_bytes(delimiter)
         self.marker = key_bytes(start_after)
         self.upper = after_prefix(self.prefix)
-        # the scan position: (bytes, inclusive)
-        if self.marker >= self.prefix:
-            self.cursor: tuple[bytes, bool] = (self.marker, False)
-        else:
-            self.cursor = (self.prefix, True)
         self.queries = 0
+        self.rows = 0
+        self.done = False
+        # the scan position: (bytes, inclusive)
+        self.position: tuple[bytes, bool] = (self.prefix, True)
+        if self.marker >= self.prefix:
+            self.position = (self.marker, False)
+            rolled = self._rolled_up(self.marker) if self.marker.startswith(self.prefix) else None
+            if rolled is not None:
+                # every key after the marker under its common prefix rolls up into that prefix,
+                # which sorts before the marker: it was listed already
+                self._seek_past(rolled)
 
-    def _rows(self, limit: int) -> list[tuple[bytes, bytes]]:
+    def _scan(self, limit: int, columns: str = "key, record") -> sqlite3.Cursor:
         self.queries += 1
-        at, inclusive = self.cursor
+        at, inclusive = self.position
         op = ">=" if inclusive else ">"
-        sql = f"SELECT key, record FROM objects WHERE bucket = ? AND key {op} ?"
+        sql = f"SELECT {columns} FROM objects WHERE bucket = ? AND key {op} ?"
         args: list[object] = [self.bucket, at]
         if self.upper is not None:
             sql += " AND key < ?"
             args.append(self.upper)
         sql += " ORDER BY key LIMIT ?"
         args.append(limit)
-        return self.db.execute(sql, args).fetchall()
+        return self.db.execute(sql, args)
 
     def _rolled_up(self, key: bytes) -> bytes | None:
         if not self.delimiter:
@@ -261,32 +399,50 @@ class _Listing:
         at = key.find(self.delimiter, len(self.prefix))
         return key[: at + len(self.delimiter)] if at >= 0 else None
 
+    def _seek_past(self, common: bytes) -> None:
+        beyond = after_prefix(common)
+        if beyond is None or (self.upper is not None and beyond >= self.upper):
+            self.done = True
+        else:
+            self.position = (beyond, True)
+
+    def _more(self) -> bool:
+        """Whether anything is listed after the position (every key there lists as an entry)."""
+        if self.done:
+            return False
+        cursor = self._scan(1, "1")
+        found = cursor.fetchone() is not None
+        cursor.close()
+        return found
+
     def page(self, max_keys: int) -> ListPage:
         contents: list[ObjectRecord] = []
         prefixes: list[str] = []
-        last = ""
-        while len(contents) + len(prefixes) < max_keys:
-            rows = self._rows(max_keys - len(contents) - len(prefixes))
-            if not rows:
-                return ListPage(contents, prefixes, False, last)
-            for key, record in rows:
+        last = b""
+        if max_keys <= 0:
+            return ListPage(contents, prefixes, self._more(), "")
+        while not self.done:
+            cursor = self._scan(max_keys - len(contents) - len(prefixes))
+            sought = False
+            for key, blob in cursor:
+                self.rows += 1
                 common = self._rolled_up(key)
-                if common is not None:
+                if common is None:
+                    contents.append(_object(self.bucket, key, blob))
+                    last = key
+                    self.position = (key, False)
+                else:
                     self._seek_past(common)
-                    if common > self.marker:
+                    sought = True
+                    if common > self.marker:  # always true after the constructor's seek
                         prefixes.append(key_text(common))
-                        last = prefixes[-1]
-                    break  # the cursor moved: query again from there
-                contents.append(object_decoder.decode(record))
-                last = contents[-1].key
-                self.cursor = (key, False)
+                        last = common
                 if len(contents) + len(prefixes) == max_keys:
+                    cursor.close()
+                    return ListPage(contents, prefixes, self._more(), key_text(last))
+                if sought:
                     break
-        return ListPage(contents, prefixes, bool(self._rows(1)), last)
-
-    def _seek_past(self, common: bytes) -> None:
-        beyond = after_prefix(common)
-        if beyond is None:  # nothing can sort after it
-            self.cursor = (b"\xff" * 1025, True)
-        else:
-            self.cursor = (beyond, True)
+            cursor.close()
+            if not sought:  # the range is exhausted
+                break
+        return ListPage(contents, prefixes, False, key_text(last))

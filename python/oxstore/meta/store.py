@@ -1,35 +1,95 @@
-"""The MetaStore protocol every metadata adapter implements."""
+"""The MetaStore protocol every metadata adapter implements, and its errors.
+
+Every method is synchronous and may block on disk (the server calls writes through a thread
+offload). A write method returns only once its change is durable. Adapters must be safe to use
+from several threads and from several processes sharing one database.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable
+from typing import Literal, Protocol
 
 from oxstore.meta.records import BucketRecord, ListPage, ObjectRecord
 
+DeleteBucketResult = Literal["deleted", "not_empty", "missing"]
+
 
 class BucketExistsError(Exception):
+    """The bucket name is taken; `owner` is the existing bucket's owner (access key id)."""
+
     def __init__(self, owner: str) -> None:
         super().__init__(owner)
         self.owner = owner
 
 
 class NoSuchBucketError(Exception):
-    pass
+    """The bucket an object write targets does not exist (or was deleted meanwhile)."""
 
 
 class MetaStore(Protocol):
-    def create_bucket(self, record: BucketRecord) -> None: ...
+    # -- buckets
+    def create_bucket(self, record: BucketRecord) -> None:
+        """Raises BucketExistsError(existing owner) when the name is taken."""
+        ...
+
     def get_bucket(self, name: str) -> BucketRecord | None: ...
-    def list_buckets(self, owner: str | None) -> list[BucketRecord]: ...
+
+    def update_bucket(self, record: BucketRecord) -> bool:
+        """Replaces the settings of the bucket (name and owner unchanged); False if missing."""
+        ...
+
+    def list_buckets(self, owner: str | None) -> list[BucketRecord]:
+        """The owner's buckets (every bucket when owner is None), sorted by name."""
+        ...
+
     def count_buckets(self, owner: str) -> int: ...
-    def delete_bucket(self, name: str) -> str: ...  # "deleted" | "not_empty" | "missing"
-    def put_object(self, record: ObjectRecord) -> ObjectRecord | None: ...
+
+    def delete_bucket(self, name: str) -> DeleteBucketResult:
+        """Atomically deletes the bucket if it exists and holds no object."""
+        ...
+
+    # -- objects
+    def put_object(self, record: ObjectRecord) -> ObjectRecord | None:
+        """Makes record the current object for (bucket, key); returns the one it replaced.
+
+        Raises NoSuchBucketError when the bucket does not exist. Data the replaced record
+        referenced (and no other record does) is added to the garbage in the same transaction.
+        """
+        ...
+
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
-    def delete_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
+
+    def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        """Removes the object; returns the removed record (its data goes to the garbage)."""
+        ...
+
     def list_objects(
-        self, bucket: str, prefix: str, delimiter: str, start_after: str, max_keys: int
-    ) -> ListPage: ...
-    def take_garbage(self, older_than: float, limit: int) -> list[str]: ...
-    def remove_garbage(self, data_ids: list[str]) -> None: ...
-    def is_data_referenced(self, data_id: str) -> bool: ...
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ListPage:
+        """One page of S3's listing, in UTF-8 binary key order.
+
+        start_after is exclusive and may be a key or a common prefix (next_marker of the
+        previous page). max_keys counts keys and common prefixes together.
+        """
+        ...
+
+    # -- garbage: data files no record references any more
+    def add_garbage(self, data_ids: Iterable[str]) -> None: ...
+
+    def take_garbage(self, older_than: float, limit: int) -> list[str]:
+        """Up to limit garbage ids recorded before older_than, oldest first (not removed)."""
+        ...
+
+    def remove_garbage(self, data_ids: Iterable[str]) -> None: ...
+
+    def is_data_referenced(self, data_id: str) -> bool:
+        """True when a record references the data or it is already queued as garbage."""
+        ...
+
     def close(self) -> None: ...
