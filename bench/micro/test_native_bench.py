@@ -1,0 +1,111 @@
+"""pytest-benchmark of every native primitive at 4 KiB, 1 MiB and 16 MiB, with hashlib's MD5
+beside them as the machine's baseline.
+
+    python -m pytest bench/micro --benchmark-columns=mean,ops
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from oxstore import _native
+from tests.s3.signing import aws_chunked
+
+SIZES = {"4KiB": 4096, "1MiB": 1 << 20, "16MiB": 16 << 20}
+DATA = {name: os.urandom(size) for name, size in SIZES.items()}
+KEY = _native.sigv4_signing_key("secret", "20260101", "us-east-1", "s3")
+DATE, SCOPE, SEED = "20260101T000000Z", "20260101/us-east-1/s3/aws4_request", "ab" * 32
+
+
+@pytest.fixture(params=list(SIZES), ids=list(SIZES))
+def data(request) -> bytes:  # type: ignore[no-untyped-def]
+    return DATA[request.param]
+
+
+@pytest.mark.parametrize("algorithm", _native.ALGORITHMS)
+def test_digest(benchmark, data: bytes, algorithm: str) -> None:
+    benchmark.extra_info["bytes"] = len(data)
+    benchmark(_native.digest, algorithm, data)
+
+
+def test_hashlib_md5_baseline(benchmark, data: bytes) -> None:
+    benchmark.extra_info["bytes"] = len(data)
+    benchmark(lambda: hashlib.md5(data).digest())
+
+
+def test_multi_hasher_md5_crc32(benchmark, data: bytes) -> None:
+    def run() -> None:
+        hasher = _native.MultiHasher(["md5", "crc32"])
+        hasher.update(data)
+        hasher.digests()
+
+    benchmark(run)
+
+
+def test_sigv4_signature(benchmark) -> None:
+    creq = _native.sigv4_canonical_request(
+        "GET",
+        "/bucket/key",
+        [("list-type", "2")],
+        [("host", "h"), ("x-amz-date", DATE)],
+        ["host", "x-amz-date"],
+        "UNSIGNED-PAYLOAD",
+    )
+
+    def run() -> str:
+        sts = _native.sigv4_string_to_sign(DATE, SCOPE, creq)
+        return _native.sigv4_signature(KEY, sts)
+
+    benchmark(run)
+
+
+def test_chunk_signature(benchmark, data: bytes) -> None:
+    benchmark(_native.sigv4_chunk_signature, KEY, DATE, SCOPE, SEED, data)
+
+
+def test_chunked_decoding(benchmark, data: bytes, tmp_path: Path) -> None:
+    body = aws_chunked(data, 64 * 1024, KEY, DATE, SCOPE, SEED)
+    spec = {
+        "mode": "signed",
+        "signing_key": KEY,
+        "amz_date": DATE,
+        "scope": SCOPE,
+        "seed_signature": SEED,
+        "decoded_length": len(data),
+    }
+    counter = iter(range(10**9))
+
+    def run() -> None:
+        n = next(counter)
+        writer = _native.ObjectWriter(str(tmp_path / f"t{n}"), ["md5"], spec)
+        writer.feed(body)
+        writer.finish(str(tmp_path / f"f{n}"), {})
+        os.unlink(tmp_path / f"f{n}")
+
+    benchmark(run)
+
+
+def test_object_writer(benchmark, data: bytes, tmp_path: Path) -> None:
+    counter = iter(range(10**9))
+    view = memoryview(data)
+
+    def run() -> None:
+        n = next(counter)
+        writer = _native.ObjectWriter(str(tmp_path / f"t{n}"), ["md5", "crc32"])
+        for at in range(0, len(data), 256 * 1024):
+            writer.feed(view[at : at + 256 * 1024])
+        writer.finish(str(tmp_path / f"f{n}"), {})
+        os.unlink(tmp_path / f"f{n}")
+
+    benchmark(run)
+
+
+def test_object_reader(benchmark, data: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "obj"
+    path.write_bytes(data)
+    reader = _native.ObjectReader(str(path))
+    benchmark(reader.read, 0, len(data))

@@ -1,0 +1,124 @@
+"""Several threads and several processes sharing one metadata database."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+
+from oxstore.meta.sqlite import SqliteMetaStore
+from oxstore.meta.store import BucketExistsError
+from tests.meta.helpers import bucket_record, object_record
+
+ROUNDS = 150
+
+
+def process_worker(path: str, worker: int, barrier: Barrier, results: Queue[int]) -> None:
+    """Runs in a child process; reports how many of the raced-for buckets it created."""
+    store = SqliteMetaStore(path)
+    barrier.wait()
+    created = 0
+    for i in range(20):  # every process races for the same bucket names
+        try:
+            store.create_bucket(bucket_record(f"race-{i}", owner=f"W{worker}"))
+            created += 1
+        except BucketExistsError as exc:
+            assert exc.owner.startswith("W")
+    for i in range(ROUNDS):
+        store.put_object(object_record("shared", f"own-{worker}-{i:04d}", data_id=f"{worker}-{i}"))
+        store.put_object(object_record("shared", f"both-{i % 10}", data_id=f"b{worker}-{i}"))
+        if i % 3 == 0:
+            store.delete_object("shared", f"own-{worker}-{i:04d}")
+        if i % 25 == 0:
+            page = store.list_objects("shared", "", "-", "", 1000)
+            assert set(page.common_prefixes) <= {"both-", "own-"}
+    store.close()
+    results.put(created)
+
+
+def test_processes_write_concurrently(db_path: str) -> None:
+    setup = SqliteMetaStore(db_path)
+    setup.create_bucket(bucket_record("shared"))
+    setup.close()
+    workers = 3
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(workers)
+    results: Queue[int] = ctx.Queue()
+    procs = [
+        ctx.Process(target=process_worker, args=(db_path, w, barrier, results))
+        for w in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    created = [results.get(timeout=120) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+        assert proc.exitcode == 0
+    assert sum(created) == 20  # each name won exactly once
+    store = SqliteMetaStore(db_path)
+    try:
+        keys = [o.key for o in store.list_objects("shared", max_keys=1000).contents]
+        for w in range(workers):
+            own = [k for k in keys if k.startswith(f"own-{w}-")]
+            assert own == [f"own-{w}-{i:04d}" for i in range(ROUNDS) if i % 3 != 0]
+        assert [k for k in keys if k.startswith("both-")] == [f"both-{i}" for i in range(10)]
+        # every replaced or deleted data id is garbage, exactly the live ones are referenced
+        garbage = set(store.take_garbage(time.time() + 1, 100_000))
+        live = set()
+        for key in keys:
+            record = store.get_object("shared", key)
+            assert record is not None
+            live.add(record.data_id)
+        every = {f"{w}-{i}" for w in range(workers) for i in range(ROUNDS)}
+        every |= {f"b{w}-{i}" for w in range(workers) for i in range(ROUNDS)}
+        assert garbage == every - live
+        assert not garbage & live
+        assert len(store.list_buckets(None)) == 21
+    finally:
+        store.close()
+
+
+def test_threads_share_one_store(store: SqliteMetaStore, bucket: str) -> None:
+    errors: list[BaseException] = []
+    threads = 8
+
+    def work(t: int) -> None:
+        try:
+            for i in range(40):
+                store.put_object(object_record(bucket, f"t{t}/k{i:03d}", inline=b"x" * i))
+                assert store.get_object(bucket, f"t{t}/k{i:03d}") is not None
+                store.put_object(object_record(bucket, "hot", data_id=f"{t}-{i}"))
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert errors == []
+    page = store.list_objects(bucket, delimiter="/")
+    assert page.common_prefixes == [f"t{t}/" for t in range(threads)]
+    assert len(store.list_objects(bucket, prefix="t3/").contents) == 40
+    hot = store.get_object(bucket, "hot")
+    assert hot is not None
+    assert len(store.take_garbage(time.time() + 1, 1000)) == threads * 40 - 1
+    assert len({id(db) for _, db in store._connections}) == threads + 1  # one per thread
+
+
+def _child_uses_inherited_store(store: SqliteMetaStore, bucket: str) -> None:
+    store.put_object(object_record(bucket, "from-child"))
+    assert store.get_object(bucket, "from-parent") is not None
+
+
+def test_store_survives_a_fork(store: SqliteMetaStore, bucket: str) -> None:
+    store.put_object(object_record(bucket, "from-parent"))
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=_child_uses_inherited_store, args=(store, bucket))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert store.get_object(bucket, "from-child") is not None
+    store.put_object(object_record(bucket, "parent-again"))
