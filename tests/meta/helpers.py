@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 
 from oxstore.meta.records import BucketRecord, ObjectRecord
+from tests.listing_model import model, utf8
 
-
-def utf8(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
+__all__ = ["bucket_record", "model", "object_record", "utf8"]
 
 
 def bucket_record(name: str, owner: str = "OWNER") -> BucketRecord:
@@ -28,20 +27,3 @@ def object_record(
         data_id=data_id,
         inline=inline,
     )
-
-
-def model(keys: list[str], prefix: str, delimiter: str, after: str) -> list[tuple[str, bool]]:
-    """Every entry S3 lists after `after`, in order: (key, False) or (common prefix, True)."""
-    out: list[tuple[str, bool]] = []
-    for key in sorted(keys, key=utf8):
-        if not key.startswith(prefix):
-            continue
-        entry, rolled = key, False
-        if delimiter:
-            at = key.find(delimiter, len(prefix))
-            if at >= 0:
-                entry, rolled = key[: at + len(delimiter)], True
-        if utf8(entry) <= utf8(after) or (out and out[-1][0] == entry):
-            continue
-        out.append((entry, rolled))
-    return out

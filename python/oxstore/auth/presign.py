@@ -15,7 +15,7 @@ def query_error(detail: str) -> S3Error:
 
 
 def claim_from_query(req: Request, now: float):  # type: ignore[no-untyped-def]
-    from oxstore.auth.sigv4 import ALGORITHM, _Claim, parse_amz_date, split_credential
+    from oxstore.auth.sigv4 import ALGORITHM, make_claim, parse_amz_date
 
     args = {k: v for k, v in req.query if k.startswith("X-Amz-")}
     missing = [
@@ -49,10 +49,6 @@ def claim_from_query(req: Request, now: float):  # type: ignore[no-untyped-def]
         )
     if expires < 1:
         raise query_error("X-Amz-Expires must be non-negative")
-    access_key, date, region, service = split_credential(
-        args["X-Amz-Credential"],
-        lambda detail: query_error(f"Error parsing the X-Amz-Credential parameter; {detail}"),
-    )
     amz_date = args["X-Amz-Date"]
     signed_at = parse_amz_date(amz_date)
     if now > signed_at + expires:
@@ -64,12 +60,10 @@ def claim_from_query(req: Request, now: float):  # type: ignore[no-untyped-def]
         )
     if signed_at > now + 15 * 60:
         raise S3Error("AccessDenied", "Request is not valid yet")
-    return _Claim(
-        access_key=access_key,
-        date=date,
-        region=region,
-        service=service,
-        signed_headers=args["X-Amz-SignedHeaders"].split(";"),
-        signature=args["X-Amz-Signature"],
-        amz_date=amz_date,
+    return make_claim(
+        args["X-Amz-Credential"],
+        args["X-Amz-SignedHeaders"],
+        args["X-Amz-Signature"],
+        amz_date,
+        lambda detail: query_error(f"Error parsing the X-Amz-Credential parameter; {detail}"),
     )

@@ -91,15 +91,26 @@ def _claim_from_header(req: Request, header: str) -> _Claim:
     for required in ("Credential", "SignedHeaders", "Signature"):
         if required not in fields:
             raise _malformed(f"the authorization header requires the {required} parameter.")
-    amz_date = request_time(req)
-    access_key, date, region, service = split_credential(fields["Credential"], _malformed)
+    return make_claim(
+        fields["Credential"],
+        fields["SignedHeaders"],
+        fields["Signature"],
+        request_time(req),
+        _malformed,
+    )
+
+
+def make_claim(
+    credential: str, signed_headers: str, signature: str, amz_date: str, error
+) -> _Claim:  # type: ignore[no-untyped-def]
+    access_key, date, region, service = split_credential(credential, error)
     return _Claim(
         access_key=access_key,
         date=date,
         region=region,
         service=service,
-        signed_headers=fields["SignedHeaders"].split(";"),
-        signature=fields["Signature"],
+        signed_headers=signed_headers.split(";"),
+        signature=signature,
         amz_date=amz_date,
     )
 
