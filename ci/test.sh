@@ -4,6 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The native core links OpenSSL's libcrypto (MD5): its headers and pkg-config are needed to build.
+if ! pkg-config --exists openssl 2>/dev/null; then
+    SUDO=""
+    [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq libssl-dev pkg-config
+fi
+
 export OXSTORE_TEST_CACHE="${OXSTORE_TEST_CACHE:-$HOME/.cache/oxstore-tests}"
 # One release build serves both the Rust unit tests and the Python extension.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"

@@ -1,9 +1,8 @@
 //! One-pass computation of the checksums S3 knows, and S3's ETags.
 
 use crate::error::{Result, S3Error};
-use md5::{Digest, Md5};
 use sha1::Sha1;
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
@@ -45,9 +44,31 @@ impl Algorithm {
     }
 }
 
+/// MD5 through OpenSSL's libcrypto: its assembly runs about 20% faster than the pure-Rust
+/// crates on x86-64 (bench/micro), and MD5 bounds the speed of every upload.
+#[derive(Clone)]
+struct OpensslMd5(openssl::hash::Hasher);
+
+impl OpensslMd5 {
+    fn new() -> Self {
+        OpensslMd5(
+            openssl::hash::Hasher::new(openssl::hash::MessageDigest::md5())
+                .expect("OpenSSL provides MD5"),
+        )
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        self.0.update(data).expect("MD5 update cannot fail");
+    }
+
+    fn finalize(mut self) -> Vec<u8> {
+        self.0.finish().expect("MD5 finish cannot fail").to_vec()
+    }
+}
+
 #[derive(Clone)]
 enum State {
-    Md5(Md5),
+    Md5(OpensslMd5),
     Sha1(Sha1),
     Sha256(Sha256),
     Crc32(crc32fast::Hasher),
@@ -58,7 +79,7 @@ enum State {
 impl State {
     fn new(algorithm: Algorithm) -> Self {
         match algorithm {
-            Algorithm::Md5 => State::Md5(Md5::new()),
+            Algorithm::Md5 => State::Md5(OpensslMd5::new()),
             Algorithm::Sha1 => State::Sha1(Sha1::new()),
             Algorithm::Sha256 => State::Sha256(Sha256::new()),
             Algorithm::Crc32 => State::Crc32(crc32fast::Hasher::new()),
@@ -80,7 +101,7 @@ impl State {
 
     fn digest(&self) -> Vec<u8> {
         match self.clone() {
-            State::Md5(h) => h.finalize().to_vec(),
+            State::Md5(h) => h.finalize(),
             State::Sha1(h) => h.finalize().to_vec(),
             State::Sha256(h) => h.finalize().to_vec(),
             State::Crc32(h) => h.finalize().to_be_bytes().to_vec(),
@@ -141,7 +162,7 @@ pub fn digest(algorithm: Algorithm, data: &[u8]) -> Vec<u8> {
 
 /// The ETag of a multipart object: hex(md5(md5_1 || ... || md5_n)) + "-n".
 pub fn multipart_etag(part_md5s: &[&[u8]]) -> String {
-    let mut h = Md5::new();
+    let mut h = OpensslMd5::new();
     for part in part_md5s {
         h.update(part);
     }
