@@ -55,5 +55,9 @@ def main(argv: list[str] | None = None) -> int:
             domains=tuple(args.domain),
             max_object_size=args.max_object_size,
         )
-        return serve(config)
+        try:
+            return serve(config)
+        except ValueError as exc:  # bad credentials or master key in the environment
+            print(f"oxstore: {exc}", file=sys.stderr)
+            return 2
     return 2
