@@ -97,6 +97,7 @@ class WriteResult(TypedDict):
     size: int
     digests: dict[str, bytes]  # every algorithm asked for, over the decoded payload
     trailers: dict[str, str]  # trailer headers received (lower-case names), values as sent
+    inline: bytes | None  # the payload, when it stayed under inline_limit: no file was written
 
 class ObjectWriter:
     """Streams a payload into a temp file.
@@ -105,7 +106,8 @@ class ObjectWriter:
     trailer signature and the trailing checksum), hashes with the requested algorithms and
     writes on a background thread; `feed` only borrows the buffer and returns once it has been
     taken (blocking, GIL released, when the pipeline is full). `max_size` bounds the decoded
-    payload (EntityTooLarge).
+    payload (EntityTooLarge). A payload of at most `inline_limit` bytes (0: never) stays in
+    memory and finish() returns it as `inline`, with no file written.
     """
 
     def __init__(
@@ -114,6 +116,7 @@ class ObjectWriter:
         algorithms: Sequence[str],
         chunked: ChunkedSpec | None = None,
         max_size: int | None = None,
+        inline_limit: int = 0,
     ) -> None: ...
     def feed(self, data: Buffer) -> None: ...
     def finish(

@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(_env("MAX_OBJECT_SIZE", str(10 * 1024**3))),
         help="largest single PUT in bytes",
     )
+    server.add_argument(
+        "--inline-threshold",
+        type=int,
+        default=int(_env("INLINE_THRESHOLD", str(32 * 1024))),
+        help="objects up to this many bytes are kept in the metadata, not in files (0: never)",
+    )
     return parser
 
 
@@ -54,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             region=args.region,
             domains=tuple(args.domain),
             max_object_size=args.max_object_size,
+            inline_threshold=max(0, args.inline_threshold),
         )
         try:
             return serve(config)

@@ -24,6 +24,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     domains: tuple[str, ...] = ()  # virtual-host style: BUCKET.<domain>
     max_object_size: int = 10 * GiB  # single PUT limit (EntityTooLarge above)
     max_metadata_size: int = 2048  # x-amz-meta-* names and values, in bytes
+    inline_threshold: int = 32 * 1024  # objects up to this size live in the metadata record
     max_buckets_per_account: int = 100
     clock_skew_seconds: int = 15 * 60
     started_at: float = 0.0  # when the server process started (set by `oxstore server`)

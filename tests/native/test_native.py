@@ -213,6 +213,18 @@ def test_object_writer_abort_and_short_body(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_object_writer_inline_payloads(tmp_path: Path) -> None:
+    writer = _native.ObjectWriter(str(tmp_path / "t"), ["md5"], None, None, 100)
+    writer.feed(b"tiny payload")
+    result = writer.finish(str(tmp_path / "f"), {"md5": hashlib.md5(b"tiny payload").digest()})
+    assert result["inline"] == b"tiny payload"
+    assert list(tmp_path.iterdir()) == []
+    writer = _native.ObjectWriter(str(tmp_path / "t"), ["md5"], None, None, 100)
+    writer.feed(b"x" * 101)
+    assert writer.finish(str(tmp_path / "f"), {})["inline"] is None
+    assert (tmp_path / "f").read_bytes() == b"x" * 101
+
+
 def test_object_writer_max_size(tmp_path: Path) -> None:
     writer = _native.ObjectWriter(str(tmp_path / "t"), ["md5"], None, 100)
     writer.feed(b"x" * 100)

@@ -289,3 +289,24 @@ def test_delete_objects(s3, bucket: str) -> None:
 def test_delete_objects_limit(s3, bucket: str) -> None:
     keys = [{"Key": f"k{i}"} for i in range(1001)]
     expect_error("MalformedXML", 400, s3.delete_objects, Bucket=bucket, Delete={"Objects": keys})
+
+
+def _data_files(server) -> set[str]:  # type: ignore[no-untyped-def]
+    objects = server.data_dir / ".oxstore" / "objects"
+    return {f.name for fan in objects.iterdir() for f in fan.iterdir()}
+
+
+def test_small_objects_live_in_the_metadata(server, s3, bucket: str) -> None:
+    before = _data_files(server)
+    small = os.urandom(1000)
+    s3.put_object(Bucket=bucket, Key="small", Body=small)
+    assert _data_files(server) == before  # no data file for a small object
+    assert s3.get_object(Bucket=bucket, Key="small")["Body"].read() == small
+    ranged = s3.get_object(Bucket=bucket, Key="small", Range="bytes=10-19")
+    assert ranged["Body"].read() == small[10:20]
+    large = os.urandom(200_000)
+    s3.put_object(Bucket=bucket, Key="small", Body=large)  # inline -> file
+    assert len(_data_files(server) - before) == 1
+    assert s3.get_object(Bucket=bucket, Key="small")["Body"].read() == large
+    s3.put_object(Bucket=bucket, Key="small", Body=small)  # file -> inline
+    assert s3.get_object(Bucket=bucket, Key="small")["Body"].read() == small

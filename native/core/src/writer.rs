@@ -33,6 +33,8 @@ pub struct WriteResult {
     pub size: u64,
     pub digests: Vec<(Algorithm, Vec<u8>)>,
     pub trailers: Vec<(String, String)>,
+    /// The payload itself when it fit under the inline limit: no file was written.
+    pub inline: Option<Vec<u8>>,
 }
 
 struct Pipeline {
@@ -44,8 +46,8 @@ struct Pipeline {
 }
 
 enum Sink {
-    /// Nothing sent yet: hasher and file are still here.
-    Inline(MultiHasher, File),
+    /// Less than a block so far: nothing written, no file created yet.
+    Buffered(MultiHasher),
     Threaded(Pipeline),
     Closed,
 }
@@ -58,6 +60,7 @@ pub struct ObjectWriter {
     sink: Sink,
     size: u64,
     max_size: Option<u64>,
+    inline_limit: u64,
 }
 
 fn spawn_pipeline(mut hasher: MultiHasher, mut file: File) -> Pipeline {
@@ -131,30 +134,38 @@ fn set_direct(_file: &File, on: bool) -> bool {
 }
 
 impl ObjectWriter {
+    /// A writer whose payload goes to `temp_path`, or stays in memory and is returned by
+    /// finish() when it is at most `inline_limit` bytes (for objects kept in the metadata;
+    /// 0: never).
     pub fn create(
         temp_path: &Path,
         algorithms: &[Algorithm],
         chunked: Option<ChunkedConfig>,
         max_size: Option<u64>,
+        inline_limit: u64,
     ) -> Result<Self> {
         let decoder = match &chunked {
             Some(c) => Some(ChunkedDecoder::new(c.mode, c.signer.clone())?),
             None => None,
         };
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(temp_path)
-            .map_err(|e| S3Error::io("creating the temp file", e))?;
         Ok(ObjectWriter {
             temp_path: temp_path.to_path_buf(),
             decoder,
             chunked,
             buffer: Block::new(BUFFER_SIZE),
-            sink: Sink::Inline(MultiHasher::new(algorithms), file),
+            sink: Sink::Buffered(MultiHasher::new(algorithms)),
             size: 0,
             max_size,
+            inline_limit: inline_limit.min(BUFFER_SIZE as u64),
         })
+    }
+
+    fn open_temp(&self) -> Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.temp_path)
+            .map_err(|e| S3Error::io("creating the temp file", e))
     }
 
     pub fn feed(&mut self, data: &[u8]) -> Result<()> {
@@ -189,8 +200,9 @@ impl ObjectWriter {
     }
 
     fn send_buffer(&mut self) -> Result<()> {
-        if let Sink::Inline(..) = self.sink {
-            let Sink::Inline(hasher, file) = std::mem::replace(&mut self.sink, Sink::Closed) else {
+        if let Sink::Buffered(..) = self.sink {
+            let file = self.open_temp()?;
+            let Sink::Buffered(hasher) = std::mem::replace(&mut self.sink, Sink::Closed) else {
                 unreachable!()
             };
             self.sink = Sink::Threaded(spawn_pipeline(hasher, file));
@@ -212,10 +224,20 @@ impl ObjectWriter {
             .map_err(|_| S3Error::new("InternalError", "hash thread ended"))
     }
 
-    /// Ends the stream: hashes and writes what is left and returns the hasher and the file.
-    fn drain(&mut self) -> Result<(MultiHasher, File)> {
+    /// Ends the stream: hashes and writes what is left; returns the hasher and the file, or
+    /// no file when the payload stays inline (in `self.buffer`).
+    fn drain(&mut self) -> Result<(MultiHasher, Option<File>)> {
         match std::mem::replace(&mut self.sink, Sink::Closed) {
-            Sink::Inline(hasher, file) => self.write_tail(hasher, file),
+            Sink::Buffered(mut hasher)
+                if self.inline_limit > 0 && self.size <= self.inline_limit =>
+            {
+                hasher.update(self.buffer.as_slice());
+                Ok((hasher, None))
+            }
+            Sink::Buffered(hasher) => {
+                let file = self.open_temp()?;
+                self.write_tail(hasher, file)
+            }
             Sink::Threaded(p) => {
                 drop(p.to_hash);
                 let hasher = p
@@ -238,12 +260,12 @@ impl ObjectWriter {
         &mut self,
         mut hasher: MultiHasher,
         mut file: File,
-    ) -> Result<(MultiHasher, File)> {
+    ) -> Result<(MultiHasher, Option<File>)> {
         hasher.update(self.buffer.as_slice());
         file.write_all(self.buffer.as_slice())
             .map_err(|e| S3Error::io("writing", e))?;
         self.buffer.clear();
-        Ok((hasher, file))
+        Ok((hasher, Some(file)))
     }
 
     pub fn finish(
@@ -277,16 +299,23 @@ impl ObjectWriter {
             .unwrap_or_default();
         self.check_trailer(&hasher, &trailers)?;
         check_digests(&hasher, expected)?;
-        file.sync_all().map_err(|e| S3Error::io("fsync", e))?;
-        drop(file);
-        fs::rename(&self.temp_path, final_path).map_err(|e| S3Error::io("rename", e))?;
-        if let Some(dir) = final_path.parent() {
-            sync_dir(dir)?;
-        }
+        let inline = match file {
+            None => Some(self.buffer.as_slice().to_vec()),
+            Some(file) => {
+                file.sync_all().map_err(|e| S3Error::io("fsync", e))?;
+                drop(file);
+                fs::rename(&self.temp_path, final_path).map_err(|e| S3Error::io("rename", e))?;
+                if let Some(dir) = final_path.parent() {
+                    sync_dir(dir)?;
+                }
+                None
+            }
+        };
         Ok(WriteResult {
             size: self.size,
             digests: hasher.digests(),
             trailers,
+            inline,
         })
     }
 
@@ -416,8 +445,9 @@ mod tests {
             let data: Vec<u8> = (0..size).map(|i| (i * 7 % 256) as u8).collect();
             let tmp = dir.join("t");
             let fin = dir.join(format!("f{size}"));
-            let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5, Algorithm::Crc32], None, None)
-                .unwrap();
+            let mut w =
+                ObjectWriter::create(&tmp, &[Algorithm::Md5, Algorithm::Crc32], None, None, 0)
+                    .unwrap();
             for piece in data.chunks(65_537) {
                 w.feed(piece).unwrap();
             }
@@ -437,7 +467,7 @@ mod tests {
         let dir = tmpdir("bad");
         let tmp = dir.join("t");
         let fin = dir.join("f");
-        let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None).unwrap();
+        let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None, 0).unwrap();
         w.feed(&vec![1u8; 3 * BUFFER_SIZE]).unwrap();
         let err = w
             .finish(&fin, &[(Algorithm::Md5, vec![0; 16])], None)
@@ -451,24 +481,42 @@ mod tests {
     fn a_short_body_is_incomplete_and_drop_cleans_up() {
         let dir = tmpdir("short");
         let tmp = dir.join("t");
-        let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None).unwrap();
+        let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None, 0).unwrap();
         w.feed(b"abc").unwrap();
         let err = w.finish(&dir.join("f"), &[], Some(4)).err().unwrap();
         assert_eq!(err.code, "IncompleteBody");
         assert!(!tmp.exists());
         let tmp2 = dir.join("t2");
         {
-            let mut w = ObjectWriter::create(&tmp2, &[Algorithm::Md5], None, None).unwrap();
+            let mut w = ObjectWriter::create(&tmp2, &[Algorithm::Md5], None, None, 0).unwrap();
             w.feed(&vec![0u8; 2 * BUFFER_SIZE]).unwrap();
         }
         assert!(!tmp2.exists());
     }
 
     #[test]
+    fn small_payloads_stay_inline_and_create_no_file() {
+        let dir = tmpdir("inline");
+        let tmp = dir.join("t");
+        let fin = dir.join("f");
+        let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None, 100).unwrap();
+        w.feed(b"small").unwrap();
+        let r = w.finish(&fin, &[], Some(5)).unwrap();
+        assert_eq!(r.inline.as_deref(), Some(&b"small"[..]));
+        assert_eq!(r.digests[0].1, digest(Algorithm::Md5, b"small"));
+        assert!(!tmp.exists() && !fin.exists());
+        let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None, 4).unwrap();
+        w.feed(b"small").unwrap();
+        let r = w.finish(&fin, &[], Some(5)).unwrap();
+        assert!(r.inline.is_none());
+        assert_eq!(fs::read(&fin).unwrap(), b"small");
+    }
+
+    #[test]
     fn max_size_is_enforced_while_streaming() {
         let dir = tmpdir("max");
         let mut w =
-            ObjectWriter::create(&dir.join("t"), &[Algorithm::Md5], None, Some(10)).unwrap();
+            ObjectWriter::create(&dir.join("t"), &[Algorithm::Md5], None, Some(10), 0).unwrap();
         w.feed(b"0123456789").unwrap();
         assert_eq!(w.feed(b"x").err().unwrap().code, "EntityTooLarge");
     }

@@ -273,12 +273,13 @@ struct ObjectWriter {
 #[pymethods]
 impl ObjectWriter {
     #[new]
-    #[pyo3(signature = (temp_path, algorithms, chunked=None, max_size=None))]
+    #[pyo3(signature = (temp_path, algorithms, chunked=None, max_size=None, inline_limit=0))]
     fn new(
         temp_path: &str,
         algorithms: Vec<String>,
         chunked: Option<&Bound<'_, PyDict>>,
         max_size: Option<u64>,
+        inline_limit: u64,
     ) -> PyResult<Self> {
         let config = chunked.map(chunked_config).transpose()?;
         let writer = CoreWriter::create(
@@ -286,6 +287,7 @@ impl ObjectWriter {
             &parse_algorithms(algorithms)?,
             config,
             max_size,
+            inline_limit,
         )
         .map_err(to_py)?;
         Ok(ObjectWriter {
@@ -328,6 +330,10 @@ impl ObjectWriter {
             trailers.set_item(k, v)?;
         }
         out.set_item("trailers", trailers)?;
+        out.set_item(
+            "inline",
+            result.inline.as_deref().map(|b| PyBytes::new(py, b)),
+        )?;
         Ok(out)
     }
 

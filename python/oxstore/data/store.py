@@ -62,13 +62,17 @@ class DataStore:
         expected: dict[str, bytes],
         expected_size: int | None,
         max_size: int | None,
+        inline_limit: int = 0,
     ) -> tuple[str, WriteResult]:
         """Streams body into a new data file; returns its id and what the writer measured.
 
-        On any failure (bad digest, short body, client gone) nothing is left behind.
+        A payload of at most inline_limit bytes comes back as result["inline"] and the id is
+        "" (no file). On any failure (bad digest, short body, client gone) nothing is left.
         """
         data_id = uuid.uuid4().hex
-        writer = ObjectWriter(str(self.tmp_dir / data_id), algorithms, chunked, max_size)
+        writer = ObjectWriter(
+            str(self.tmp_dir / data_id), algorithms, chunked, max_size, inline_limit
+        )
         try:
             async for chunk in body:
                 writer.feed(chunk)
@@ -78,4 +82,4 @@ class DataStore:
         except BaseException:
             writer.abort()
             raise
-        return data_id, result
+        return ("" if result["inline"] is not None else data_id), result

@@ -115,7 +115,13 @@ async def put_object(call: Call) -> Response:
     if checksum_alg:
         algorithms.add(checksum_alg)
     data_id, result = await call.data.write(
-        req.body, sorted(algorithms), chunked, expected, length, call.config.max_object_size
+        req.body,
+        sorted(algorithms),
+        chunked,
+        expected,
+        length,
+        call.config.max_object_size,
+        call.config.inline_threshold,
     )
     digests = result["digests"]
     record = ObjectRecord(
@@ -130,11 +136,13 @@ async def put_object(call: Call) -> Response:
         checksums={checksum_alg: checksums.encode(digests[checksum_alg])} if checksum_alg else {},
         owner=call.auth.access_key or "",
         data_id=data_id,
+        inline=result["inline"],
     )
     try:
         await offload(call.meta.put_object, record)
     except NoSuchBucketError as exc:
-        call.data.remove(data_id)
+        if data_id:
+            call.data.remove(data_id)
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     headers = [("etag", f'"{record.etag}"')]
     headers += [(checksums.checksum_header(a), v) for a, v in record.checksums.items()]
