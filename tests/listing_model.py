@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+# Keys a listing test puts into a bucket: nested prefixes, neighbours of the delimiter, and
+# characters of 2, 3 and 4 UTF-8 bytes, whose byte order is S3's order.
+SAMPLE_KEYS = [
+    "a", "a/b", "a/b/c", "a/c", "a/d/e", "ab", "b/1", "b/2", "b/3/4", "c",
+    "photos/2024/x.jpg", "photos/2024/y.jpg", "photos/2025/z.jpg", "photos/readme",
+    "z~", "é/one", "é/two", "日本/語", "space key/x", "😀/emoji",
+]  # fmt: skip
+
 
 def utf8(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")

@@ -11,6 +11,7 @@ import pytest
 
 from oxstore.meta.records import ListPage
 from oxstore.meta.sqlite import Listing, SqliteMetaStore, _object_blob, key_bytes
+from tests.listing_model import SAMPLE_KEYS
 from tests.meta.helpers import model, object_record, utf8
 
 ALPHABET = ["a", "b", "/", "-", "é", "😀", "\uffff", "\ue000", "\ud7ff", "日", "\x01", "z", "//"]
@@ -72,30 +73,13 @@ def fill(store: SqliteMetaStore, bucket: str, keys: list[str]) -> None:
         store.put_object(object_record(bucket, key))
 
 
+# Beyond the shared sample: characters that are legal keys but not legal in XML 1.0, so only
+# the store (not the S3 answers) can be tested with them.
 FIXED_KEYS = [
-    "a",
-    "a/b",
-    "a/b/c",
-    "a/c",
-    "a/d/e",
-    "ab",
-    "b/1",
-    "b/2",
-    "b/3/4",
-    "c",
-    "photos/2024/x.jpg",
-    "photos/2024/y.jpg",
-    "photos/2025/z.jpg",
-    "photos/readme",
-    "z~",
-    "é/one",
-    "é/two",
-    "日本/語",
+    *SAMPLE_KEYS,
     "\ue000/private",
     "\uffff/last-bmp",
-    "😀/emoji",
     "\U0010ffff",
-    "space key/x",
     "a//double",
 ]
 
