@@ -99,10 +99,14 @@ class Server:
         self.stop(signal.SIGKILL)
 
     def client(self, **config: object):  # type: ignore[no-untyped-def]
-        return make_client(self.endpoint, self.access_key, self.secret_key, **config)
+        return make_client(
+            self.endpoint, self.access_key, self.secret_key, region=self.region, **config
+        )
 
 
-def make_client(endpoint: str, access_key: str, secret_key: str, **config: object):  # type: ignore[no-untyped-def]
+def make_client(  # type: ignore[no-untyped-def]
+    endpoint: str, access_key: str, secret_key: str, region: str = REGION, **config: object
+):
     settings = {
         "retries": {"max_attempts": 1, "mode": "standard"},
         "signature_version": "s3v4",
@@ -113,7 +117,7 @@ def make_client(endpoint: str, access_key: str, secret_key: str, **config: objec
         endpoint_url=endpoint,
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
-        region_name=REGION,
+        region_name=region,
         config=Config(**settings),
     )
 
@@ -131,8 +135,12 @@ def server_factory(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
     """Starts extra servers (own data directories unless given); stops them all at the end."""
     started: list[Server] = []
 
-    def start(data_dir: Path | None = None, extra_args: list[str] | None = None) -> Server:
-        srv = Server(data_dir or tmp_path / f"data-{len(started)}", free_port(), extra_args or [])
+    def start(
+        data_dir: Path | None = None, extra_args: list[str] | None = None, region: str = REGION
+    ) -> Server:
+        args = [*(extra_args or []), "--region", region]
+        srv = Server(data_dir or tmp_path / f"data-{len(started)}", free_port(), args)
+        srv.region = region
         started.append(srv)
         return srv.start()
 

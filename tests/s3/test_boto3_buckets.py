@@ -89,3 +89,28 @@ def test_not_implemented_operations_say_so(s3, bucket: str) -> None:
         CopySource={"Bucket": bucket, "Key": "src"},
     )
     expect_error("501", 501, s3.head_object, Bucket=bucket, Key="src", VersionId="v1")
+
+
+def test_a_server_in_another_region(server_factory) -> None:
+    srv = server_factory(region="eu-west-3")
+    client = srv.client()
+    client.create_bucket(
+        Bucket="paris", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
+    )
+    client.create_bucket(Bucket="paris-default")  # no constraint: the server's region
+    for name in ("paris", "paris-default"):
+        assert client.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-3"
+        head = client.head_bucket(Bucket=name)
+        assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "eu-west-3"
+    expect_error(
+        "InvalidLocationConstraint",
+        400,
+        client.create_bucket,
+        Bucket="elsewhere",
+        CreateBucketConfiguration={"LocationConstraint": "us-west-2"},
+    )
+    from tests.conftest import make_client
+
+    wrong = make_client(srv.endpoint, srv.access_key, srv.secret_key, region="us-east-1")
+    response = expect_error("AuthorizationHeaderMalformed", 400, wrong.list_buckets)
+    assert response["Error"]["Region"] == "eu-west-3"
