@@ -1,4 +1,4 @@
-"""Object operations: PutObject, GetObject, HeadObject, DeleteObject."""
+"""Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects."""
 
 from __future__ import annotations
 
@@ -57,12 +57,9 @@ def http_date(epoch: float) -> str:
 
 
 def check_key(key: str) -> None:
-    if len(key.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
-        raise S3Error(
-            "KeyTooLongError",
-            Size=str(len(key.encode("utf-8", "surrogatepass"))),
-            MaxSizeAllowed=str(MAX_KEY_BYTES),
-        )
+    size = len(key.encode("utf-8", "surrogatepass"))
+    if size > MAX_KEY_BYTES:
+        raise S3Error("KeyTooLongError", Size=str(size), MaxSizeAllowed=str(MAX_KEY_BYTES))
 
 
 def user_metadata(req: Request, limit: int) -> dict[str, str]:
@@ -71,7 +68,10 @@ def user_metadata(req: Request, limit: int) -> dict[str, str]:
         for name, value in req.headers.items()
         if name.startswith(META_PREFIX)
     }
-    size = sum(len(k.encode()) + len(v.encode("utf-8", "surrogateescape")) for k, v in meta.items())
+    try:
+        size = sum(len(k.encode()) + len(v.encode()) for k, v in meta.items())
+    except UnicodeEncodeError as exc:
+        raise S3Error("InvalidArgument", "User metadata must be valid UTF-8.") from exc
     if size > limit:
         raise S3Error("MetadataTooLarge", Size=str(size), MaxSizeAllowed=str(limit))
     return meta
