@@ -34,12 +34,14 @@ def build_services(config: Config) -> Services:
 
 
 def collect_garbage(services: Services, now: float) -> int:
-    """Removes data files that no object references any more; returns how many."""
-    ids = services.meta.take_garbage(now - GC_GRACE, GC_BATCH)
+    """Removes data files that no object references any more; returns how many.
+
+    The garbage rows are claimed first, atomically: once claimed no copy can take the data
+    back, and a crash before the files are removed leaves orphans that the start-up sweep finds.
+    """
+    ids = services.meta.claim_garbage(now - GC_GRACE, GC_BATCH)
     for data_id in ids:
         services.data.remove(data_id)
-    if ids:
-        services.meta.remove_garbage(ids)
     return len(ids)
 
 

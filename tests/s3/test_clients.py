@@ -73,7 +73,10 @@ def test_aws_cli_s3_workflow(aws, tool: Tool) -> None:
         (dst / rel).parent.mkdir(parents=True, exist_ok=True)
         aws("s3", "cp", f"s3://{name}/{rel}", str(dst / rel))
     _same_tree(src, dst, files)
-    for rel in files:
+    aws("s3", "cp", f"s3://{name}/big.bin", f"s3://{name}/copy/big.bin")  # server-side copy
+    aws("s3", "cp", f"s3://{name}/copy/big.bin", str(dst / "copied.bin"))
+    assert (dst / "copied.bin").read_bytes() == files["big.bin"]
+    for rel in [*files, "copy/big.bin"]:
         aws("s3", "rm", f"s3://{name}/{rel}")
     aws("s3", "rb", f"s3://{name}")
     assert name not in aws("s3", "ls").stdout

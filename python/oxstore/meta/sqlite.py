@@ -27,7 +27,12 @@ from oxstore.meta.records import (
     decode_object,
     encode_record,
 )
-from oxstore.meta.store import BucketExistsError, DeleteBucketResult, NoSuchBucketError
+from oxstore.meta.store import (
+    BucketExistsError,
+    DataGoneError,
+    DeleteBucketResult,
+    NoSuchBucketError,
+)
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
@@ -225,7 +230,7 @@ class SqliteMetaStore:
 
     # -- objects ---------------------------------------------------------------------------
 
-    def put_object(self, record: ObjectRecord) -> ObjectRecord | None:
+    def put_object(self, record: ObjectRecord, shares_data: bool = False) -> ObjectRecord | None:
         """See MetaStore.put_object. The returned record carries no inline payload."""
         key = key_bytes(record.key)
         blob = _object_blob(record)
@@ -233,6 +238,8 @@ class SqliteMetaStore:
             exists = db.execute("SELECT 1 FROM buckets WHERE name = ?", (record.bucket,))
             if exists.fetchone() is None:
                 raise NoSuchBucketError(record.bucket)
+            if shares_data and record.data_id:
+                self._keep_alive(db, record.data_id)
             row = db.execute(
                 "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?",
                 (record.bucket, key),
@@ -318,6 +325,17 @@ class SqliteMetaStore:
             )
 
     @staticmethod
+    def _keep_alive(db: sqlite3.Connection, data_id: str) -> None:
+        """Makes sure shared data outlives this transaction (inside the caller's transaction)."""
+        if db.execute(
+            "SELECT 1 FROM objects WHERE data_id = ? AND data_id != '' LIMIT 1", (data_id,)
+        ).fetchone():
+            return
+        taken_back = db.execute("DELETE FROM garbage WHERE data_id = ?", (data_id,)).rowcount
+        if not taken_back:
+            raise DataGoneError(data_id)
+
+    @staticmethod
     def _orphan(db: sqlite3.Connection, data_id: str) -> None:
         """Queues data nothing references any more (inside the caller's transaction)."""
         if db.execute(
@@ -327,6 +345,19 @@ class SqliteMetaStore:
         db.execute(
             "INSERT OR IGNORE INTO garbage (data_id, since) VALUES (?, ?)", (data_id, time.time())
         )
+
+    def claim_garbage(self, older_than: float, limit: int) -> list[str]:
+        """See MetaStore.claim_garbage: read and removed in one transaction."""
+        with self._write() as db:
+            ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT data_id FROM garbage WHERE since < ? ORDER BY since LIMIT ?",
+                    (older_than, limit),
+                )
+            ]
+            db.executemany("DELETE FROM garbage WHERE data_id = ?", [(i,) for i in ids])
+        return ids
 
     def take_garbage(self, older_than: float, limit: int) -> list[str]:
         rows = self._db().execute(

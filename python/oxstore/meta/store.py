@@ -23,6 +23,10 @@ class BucketExistsError(Exception):
         self.owner = owner
 
 
+class DataGoneError(Exception):
+    """A record was to share a data file that the collector has already claimed."""
+
+
 class NoSuchBucketError(Exception):
     """The bucket an object write targets does not exist (or was deleted meanwhile)."""
 
@@ -50,11 +54,14 @@ class MetaStore(Protocol):
         ...
 
     # -- objects
-    def put_object(self, record: ObjectRecord) -> ObjectRecord | None:
+    def put_object(self, record: ObjectRecord, shares_data: bool = False) -> ObjectRecord | None:
         """Makes record the current object for (bucket, key); returns the one it replaced.
 
         Raises NoSuchBucketError when the bucket does not exist. Data the replaced record
         referenced (and no other record does) is added to the garbage in the same transaction.
+        shares_data: record.data_id belongs to another object (a copy); if that data was queued
+        as garbage meanwhile it is taken back, and if the collector already claimed it,
+        DataGoneError is raised and nothing changes.
         """
         ...
 
@@ -81,6 +88,11 @@ class MetaStore(Protocol):
 
     # -- garbage: data files no record references any more
     def add_garbage(self, data_ids: Iterable[str]) -> None: ...
+
+    def claim_garbage(self, older_than: float, limit: int) -> list[str]:
+        """Takes garbage queued before older_than off the queue, atomically, and returns it:
+        the caller removes the files. Data claimed this way can no longer be shared."""
+        ...
 
     def take_garbage(self, older_than: float, limit: int) -> list[str]:
         """Up to limit garbage ids recorded before older_than, oldest first (not removed)."""

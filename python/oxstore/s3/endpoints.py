@@ -26,6 +26,7 @@ class Endpoint(Enum):
     LIST_OBJECTS_V2 = "ListObjectsV2"
     # object
     PUT_OBJECT = "PutObject"
+    COPY_OBJECT = "CopyObject"
     GET_OBJECT = "GetObject"
     HEAD_OBJECT = "HeadObject"
     DELETE_OBJECT = "DeleteObject"

@@ -62,6 +62,8 @@ def route(req: Request) -> Endpoint:
         raise S3Error("MethodNotAllowed", Method=req.method, ResourceType=level.value.upper())
     if endpoint is Endpoint.LIST_OBJECTS and req.arg("list-type") == "2":
         return Endpoint.LIST_OBJECTS_V2
+    if endpoint is Endpoint.PUT_OBJECT and "x-amz-copy-source" in req.headers:
+        return Endpoint.COPY_OBJECT
     if req.has_arg("versionId"):
         return Endpoint.NOT_IMPLEMENTED  # versioning is not built yet
     return endpoint

@@ -20,6 +20,7 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.LIST_OBJECTS: listing.list_objects,
     Endpoint.LIST_OBJECTS_V2: listing.list_objects_v2,
     Endpoint.PUT_OBJECT: object_ops.put_object,
+    Endpoint.COPY_OBJECT: object_ops.copy_object,
     Endpoint.GET_OBJECT: object_ops.get_object,
     Endpoint.HEAD_OBJECT: object_ops.head_object,
     Endpoint.DELETE_OBJECT: object_ops.delete_object,

@@ -1,21 +1,24 @@
-"""Object operations: PutObject, GetObject, HeadObject, DeleteObject, DeleteObjects."""
+"""Object operations: PutObject, CopyObject, GetObject, HeadObject, DeleteObject(s)."""
 
 from __future__ import annotations
 
 import time
 from email.utils import formatdate
+from urllib.parse import parse_qsl, unquote
+
+import msgspec
 
 from oxstore.auth.payload import content_length
 from oxstore.http.request import Request, Response
 from oxstore.meta.records import ObjectRecord
-from oxstore.meta.store import NoSuchBucketError
+from oxstore.meta.store import DataGoneError, NoSuchBucketError
 from oxstore.s3 import checksums
 from oxstore.s3.conditions import read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.common import offload, owned_bucket, read_config_body, xml_response
 from oxstore.s3.ranges import parse_range
-from oxstore.s3.xml import document, el, group, parse
+from oxstore.s3.xml import document, el, group, iso8601, parse
 
 MAX_KEY_BYTES = 1024
 META_PREFIX = "x-amz-meta-"
@@ -78,8 +81,6 @@ def user_metadata(req: Request, limit: int) -> dict[str, str]:
 
 
 def _refuse_unsupported(req: Request) -> None:
-    if "x-amz-copy-source" in req.headers:
-        raise S3Error("NotImplemented", "CopyObject is not implemented yet.")
     for header, feature in UNSUPPORTED_PUT_HEADERS.items():
         if header in req.headers:
             raise S3Error("NotImplemented", f"{feature} is not implemented yet.", Header=header)
@@ -266,3 +267,105 @@ async def delete_objects(call: Call) -> Response:
         if not quiet:
             results.append(group("Deleted", [el("Key", key)]))
     return xml_response(document("DeleteResult", results))
+
+
+MAX_COPY_SOURCE = 5 * 1024**3  # CopyObject's limit; larger objects are copied in parts
+# x-amz-copy-source-if-* -> the read condition it means for the source object
+COPY_CONDITIONS = {
+    "x-amz-copy-source-if-match": "if-match",
+    "x-amz-copy-source-if-none-match": "if-none-match",
+    "x-amz-copy-source-if-modified-since": "if-modified-since",
+    "x-amz-copy-source-if-unmodified-since": "if-unmodified-since",
+}
+
+
+def copy_source(req: Request) -> tuple[str, str]:
+    """(bucket, key) named by x-amz-copy-source ("/bucket/key" or "bucket/key", URL-encoded)."""
+    path, _, query = req.headers["x-amz-copy-source"].partition("?")
+    version = dict(parse_qsl(query)).get("versionId")
+    if version not in (None, "null"):
+        raise S3Error("NotImplemented", "Copying a specific version is not implemented yet.")
+    bucket, _, key = unquote(path).lstrip("/").partition("/")
+    if not bucket or not key:
+        raise S3Error(
+            "InvalidArgument",
+            "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
+            ArgumentName="x-amz-copy-source",
+        )
+    return bucket, key
+
+
+def _source_record(call: Call, bucket: str, key: str) -> ObjectRecord:
+    source = call.meta.get_bucket(bucket)
+    if source is None:
+        raise S3Error("NoSuchBucket", BucketName=bucket)
+    if source.owner != call.auth.access_key:
+        raise S3Error("AccessDenied")
+    record = call.meta.get_object(bucket, key)
+    if record is None:
+        raise S3Error("NoSuchKey", Key=key)
+    conditions = {
+        plain: call.req.headers[header]
+        for header, plain in COPY_CONDITIONS.items()
+        if header in call.req.headers
+    }
+    if read_precondition(conditions, record.etag, record.last_modified) is not None:
+        raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-*")
+    if record.size > MAX_COPY_SOURCE:
+        raise S3Error(
+            "InvalidRequest",
+            "The specified copy source is larger than the maximum allowable size for a copy "
+            f"source: {MAX_COPY_SOURCE}",
+        )
+    return record
+
+
+async def copy_object(call: Call) -> Response:
+    """CopyObject: the copy shares the source's immutable data file; only metadata is new."""
+    req = call.req
+    owned_bucket(call)
+    check_key(call.key)
+    _refuse_unsupported(req)
+    source_bucket, source_key = copy_source(req)
+    source = _source_record(call, source_bucket, source_key)
+    directive = req.headers.get("x-amz-metadata-directive", "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error("InvalidArgument", "Unknown metadata directive.")
+    if (source_bucket, source_key) == (call.bucket, call.key) and directive == "COPY":
+        raise S3Error(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself "
+            "without changing the object's metadata, storage class, website redirect location or "
+            "encryption attributes.",
+        )
+    described = {}
+    if directive == "REPLACE":
+        described = {
+            "content_type": req.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
+            "headers": {h: req.headers[h] for h in STORED_HEADERS if h in req.headers},
+            "user_meta": user_metadata(req, call.config.max_metadata_size),
+        }
+    record = msgspec.structs.replace(
+        source,
+        bucket=call.bucket,
+        key=call.key,
+        last_modified=time.time(),
+        owner=call.auth.access_key or "",
+        storage_class="STANDARD",
+        **described,
+    )
+    try:
+        await offload(call.meta.put_object, record, shares_data=True)
+    except NoSuchBucketError as exc:
+        raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
+    except DataGoneError as exc:  # the source was deleted and collected meanwhile
+        raise S3Error("NoSuchKey", Key=source_key) from exc
+    body = document(
+        "CopyObjectResult",
+        [
+            el("LastModified", iso8601(record.last_modified)),
+            el("ETag", f'"{record.etag}"'),
+            *(el(f"Checksum{alg.upper()}", value) for alg, value in record.checksums.items()),
+        ],
+    )
+    return xml_response(body)
