@@ -310,3 +310,64 @@ def test_small_objects_live_in_the_metadata(server, s3, bucket: str) -> None:
     assert s3.get_object(Bucket=bucket, Key="small")["Body"].read() == large
     s3.put_object(Bucket=bucket, Key="small", Body=small)  # file -> inline
     assert s3.get_object(Bucket=bucket, Key="small")["Body"].read() == small
+
+
+def test_conditional_writes(s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="c", Body=b"first", IfNoneMatch="*")
+    expect_error(
+        "PreconditionFailed", 412, s3.put_object, Bucket=bucket, Key="c", Body=b"x", IfNoneMatch="*"
+    )
+    etag = s3.head_object(Bucket=bucket, Key="c")["ETag"]
+    s3.put_object(Bucket=bucket, Key="c", Body=b"second", IfMatch=etag)
+    expect_error(
+        "PreconditionFailed", 412, s3.put_object, Bucket=bucket, Key="c", Body=b"y", IfMatch=etag
+    )
+    expect_error(
+        "NoSuchKey", 404, s3.put_object, Bucket=bucket, Key="absent", Body=b"z", IfMatch=etag
+    )
+    assert s3.get_object(Bucket=bucket, Key="c")["Body"].read() == b"second"
+
+
+def test_racing_if_none_match_writers_exactly_one_wins(server, bucket: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.exceptions import ClientError
+
+    clients = [server.client() for _ in range(8)]
+    bodies = [os.urandom(100_000 + i) for i in range(8)]
+
+    def write(i: int) -> bool:
+        try:
+            clients[i].put_object(Bucket=bucket, Key="race", Body=bodies[i], IfNoneMatch="*")
+            return True
+        except ClientError as err:
+            assert err.response["Error"]["Code"] == "PreconditionFailed"
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(write, range(8)))
+    assert won.count(True) == 1
+    stored = clients[0].get_object(Bucket=bucket, Key="race")["Body"].read()
+    assert stored == bodies[won.index(True)]
+
+
+def test_get_object_attributes(s3, bucket: str) -> None:
+    data = os.urandom(70_000)
+    put = s3.put_object(Bucket=bucket, Key="attrs", Body=data, ChecksumAlgorithm="SHA256")
+    got = s3.get_object_attributes(
+        Bucket=bucket,
+        Key="attrs",
+        ObjectAttributes=["ETag", "Checksum", "StorageClass", "ObjectSize"],
+    )
+    assert got["ETag"] == put["ETag"].strip('"')
+    assert got["Checksum"]["ChecksumSHA256"] == put["ChecksumSHA256"]
+    assert got["StorageClass"] == "STANDARD"
+    assert got["ObjectSize"] == len(data)
+    expect_error(
+        "NoSuchKey",
+        404,
+        s3.get_object_attributes,
+        Bucket=bucket,
+        Key="none",
+        ObjectAttributes=["ETag"],
+    )

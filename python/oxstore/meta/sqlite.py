@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 import msgspec
@@ -230,7 +230,12 @@ class SqliteMetaStore:
 
     # -- objects ---------------------------------------------------------------------------
 
-    def put_object(self, record: ObjectRecord, shares_data: bool = False) -> ObjectRecord | None:
+    def put_object(
+        self,
+        record: ObjectRecord,
+        shares_data: bool = False,
+        condition: Callable[[ObjectRecord | None], None] | None = None,
+    ) -> ObjectRecord | None:
         """See MetaStore.put_object. The returned record carries no inline payload."""
         key = key_bytes(record.key)
         blob = _object_blob(record)
@@ -244,6 +249,8 @@ class SqliteMetaStore:
                 "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?",
                 (record.bucket, key),
             ).fetchone()
+            if condition is not None:
+                condition(_object(record.bucket, key, row[1]) if row else None)
             old_payload: int | None = row[0] if row else None
             payload: int | None = None
             if record.inline is not None:

@@ -7,7 +7,7 @@ from several threads and from several processes sharing one database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal, Protocol
 
 from oxstore.meta.records import BucketRecord, ListPage, ObjectRecord
@@ -54,7 +54,12 @@ class MetaStore(Protocol):
         ...
 
     # -- objects
-    def put_object(self, record: ObjectRecord, shares_data: bool = False) -> ObjectRecord | None:
+    def put_object(
+        self,
+        record: ObjectRecord,
+        shares_data: bool = False,
+        condition: Callable[[ObjectRecord | None], None] | None = None,
+    ) -> ObjectRecord | None:
         """Makes record the current object for (bucket, key); returns the one it replaced.
 
         Raises NoSuchBucketError when the bucket does not exist. Data the replaced record
@@ -62,6 +67,8 @@ class MetaStore(Protocol):
         shares_data: record.data_id belongs to another object (a copy); if that data was queued
         as garbage meanwhile it is taken back, and if the collector already claimed it,
         DataGoneError is raised and nothing changes.
+        condition: called inside the transaction with the current record (None if absent)
+        before anything is written; whatever it raises aborts the write (conditional writes).
         """
         ...
 

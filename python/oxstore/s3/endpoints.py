@@ -29,6 +29,7 @@ class Endpoint(Enum):
     COPY_OBJECT = "CopyObject"
     GET_OBJECT = "GetObject"
     HEAD_OBJECT = "HeadObject"
+    GET_OBJECT_ATTRIBUTES = "GetObjectAttributes"
     DELETE_OBJECT = "DeleteObject"
     DELETE_OBJECTS = "DeleteObjects"
     # known operations that are not built yet (answer NotImplemented)

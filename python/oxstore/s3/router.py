@@ -34,6 +34,7 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("PUT", Level.OBJECT, ""): Endpoint.PUT_OBJECT,
     ("GET", Level.OBJECT, ""): Endpoint.GET_OBJECT,
     ("HEAD", Level.OBJECT, ""): Endpoint.HEAD_OBJECT,
+    ("GET", Level.OBJECT, "attributes"): Endpoint.GET_OBJECT_ATTRIBUTES,
     ("DELETE", Level.OBJECT, ""): Endpoint.DELETE_OBJECT,
     ("POST", Level.BUCKET, "delete"): Endpoint.DELETE_OBJECTS,
 }

@@ -23,6 +23,7 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.COPY_OBJECT: object_ops.copy_object,
     Endpoint.GET_OBJECT: object_ops.get_object,
     Endpoint.HEAD_OBJECT: object_ops.head_object,
+    Endpoint.GET_OBJECT_ATTRIBUTES: object_ops.get_object_attributes,
     Endpoint.DELETE_OBJECT: object_ops.delete_object,
     Endpoint.DELETE_OBJECTS: object_ops.delete_objects,
 }

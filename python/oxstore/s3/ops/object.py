@@ -13,7 +13,7 @@ from oxstore.http.request import Request, Response
 from oxstore.meta.records import ObjectRecord
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
 from oxstore.s3 import checksums
-from oxstore.s3.conditions import read_precondition
+from oxstore.s3.conditions import etag_matches, read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.common import offload, owned_bucket, read_config_body, xml_response
@@ -50,8 +50,6 @@ UNSUPPORTED_PUT_HEADERS = {
     "x-amz-object-lock-retain-until-date": "Object lock",
     "x-amz-object-lock-legal-hold": "Object lock",
     "x-amz-website-redirect-location": "Website redirects",
-    "if-none-match": "Conditional writes",
-    "if-match": "Conditional writes",
 }
 
 
@@ -92,11 +90,34 @@ def _refuse_unsupported(req: Request) -> None:
         raise S3Error("InvalidStorageClass", StorageClassRequested=storage_class)
 
 
+def write_condition(req: Request):  # type: ignore[no-untyped-def]
+    """The If-None-Match: * / If-Match check of a conditional write, run inside the commit's
+    transaction so that of racing writers exactly one wins; None for an unconditional write."""
+    if_none_match = req.headers.get("if-none-match")
+    if_match = req.headers.get("if-match")
+    if if_none_match is not None and if_none_match.strip() != "*":
+        raise S3Error("NotImplemented", "If-None-Match on writes only supports '*'.")
+    if if_none_match is None and if_match is None:
+        return None
+
+    def check(current: ObjectRecord | None) -> None:
+        if if_none_match is not None and current is not None:
+            raise S3Error("PreconditionFailed", Condition="If-None-Match")
+        if if_match is not None:
+            if current is None:
+                raise S3Error("NoSuchKey", Key=req.key or "")
+            if not etag_matches(if_match, current.etag):
+                raise S3Error("PreconditionFailed", Condition="If-Match")
+
+    return check
+
+
 async def put_object(call: Call) -> Response:
     req = call.req
     owned_bucket(call)
     check_key(call.key)
     _refuse_unsupported(req)
+    condition = write_condition(req)
     metadata = user_metadata(req, call.config.max_metadata_size)
     length = content_length(req)
     if length > call.config.max_object_size:
@@ -140,10 +161,12 @@ async def put_object(call: Call) -> Response:
         inline=result["inline"],
     )
     try:
-        await offload(call.meta.put_object, record)
-    except NoSuchBucketError as exc:
+        await offload(call.meta.put_object, record, condition=condition)
+    except (NoSuchBucketError, S3Error) as exc:
         if data_id:
             call.data.remove(data_id)
+        if isinstance(exc, S3Error):
+            raise
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     headers = [("etag", f'"{record.etag}"')]
     headers += [(checksums.checksum_header(a), v) for a, v in record.checksums.items()]
@@ -369,3 +392,42 @@ async def copy_object(call: Call) -> Response:
         ],
     )
     return xml_response(body)
+
+
+OBJECT_ATTRIBUTES = frozenset({"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"})
+
+
+async def get_object_attributes(call: Call) -> Response:
+    """GetObjectAttributes: the attributes x-amz-object-attributes names, without the body."""
+    wanted = {a.strip() for a in call.req.headers.get("x-amz-object-attributes", "").split(",")}
+    wanted.discard("")
+    if not wanted or not wanted <= OBJECT_ATTRIBUTES:
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid attribute name specified.",
+            ArgumentName="x-amz-object-attributes",
+        )
+    record = _lookup(call)
+    children = []
+    if "ETag" in wanted:
+        children.append(el("ETag", record.etag))
+    if "Checksum" in wanted and record.checksums:
+        children.append(
+            group(
+                "Checksum",
+                [
+                    *(
+                        el(f"Checksum{alg.upper()}", value)
+                        for alg, value in record.checksums.items()
+                    ),
+                    el("ChecksumType", "FULL_OBJECT"),
+                ],
+            )
+        )
+    if "StorageClass" in wanted:
+        children.append(el("StorageClass", record.storage_class))
+    if "ObjectSize" in wanted:
+        children.append(el("ObjectSize", record.size))
+    response = xml_response(document("GetObjectAttributesResponse", children))
+    response.headers.append(("last-modified", http_date(record.last_modified)))
+    return response
