@@ -119,6 +119,10 @@ class ObjectWriter:
         inline_limit: int = 0,
     ) -> None: ...
     def feed(self, data: Buffer) -> None: ...
+    def would_block(self, length: int) -> bool:
+        """Whether feeding `length` more bytes would wait for the disk (every block in flight):
+        an event loop then feeds from a worker thread instead of stalling."""
+
     def finish(
         self, final_path: str, expected: dict[str, bytes], expected_size: int | None = None
     ) -> WriteResult:

@@ -40,6 +40,8 @@ pub struct WriteResult {
 struct Pipeline {
     to_hash: SyncSender<Block>,
     pool: Receiver<Block>,
+    /// Blocks back from the write thread, ready to fill.
+    free: Vec<Block>,
     allocated: usize,
     hash_thread: JoinHandle<MultiHasher>,
     write_thread: JoinHandle<std::io::Result<File>>,
@@ -64,8 +66,10 @@ pub struct ObjectWriter {
 }
 
 fn spawn_pipeline(mut hasher: MultiHasher, mut file: File) -> Pipeline {
-    let (to_hash, hash_rx) = sync_channel::<Block>(BUFFERS / 2);
-    let (to_write, write_rx) = sync_channel::<Block>(BUFFERS / 2);
+    // Room for every block in both queues: only waiting for a free block ever blocks feed(),
+    // which is what would_block() predicts.
+    let (to_hash, hash_rx) = sync_channel::<Block>(BUFFERS);
+    let (to_write, write_rx) = sync_channel::<Block>(BUFFERS);
     let (pool_tx, pool) = channel::<Block>();
     let hash_thread = std::thread::spawn(move || {
         for buf in hash_rx {
@@ -81,6 +85,7 @@ fn spawn_pipeline(mut hasher: MultiHasher, mut file: File) -> Pipeline {
     Pipeline {
         to_hash,
         pool,
+        free: Vec::new(),
         allocated: 0,
         hash_thread,
         write_thread,
@@ -199,6 +204,20 @@ impl ObjectWriter {
         Ok(())
     }
 
+    /// Whether feeding `len` more input bytes would have to wait for the disk (all blocks in
+    /// flight). Input is never shorter than the payload it decodes to, so this errs towards
+    /// "would block". A caller with other work to do (an event loop) then feeds from a thread.
+    pub fn would_block(&mut self, len: usize) -> bool {
+        let blocks_to_send = (self.buffer.as_slice().len() + len) / BUFFER_SIZE;
+        let Sink::Threaded(p) = &mut self.sink else {
+            return blocks_to_send > BUFFERS;
+        };
+        while let Ok(block) = p.pool.try_recv() {
+            p.free.push(block);
+        }
+        blocks_to_send > p.free.len() + (BUFFERS - p.allocated)
+    }
+
     fn send_buffer(&mut self) -> Result<()> {
         if let Sink::Buffered(..) = self.sink {
             let file = self.open_temp()?;
@@ -210,7 +229,9 @@ impl ObjectWriter {
         let Sink::Threaded(p) = &mut self.sink else {
             return Err(S3Error::new("InternalError", "writer is closed"));
         };
-        let next = if p.allocated < BUFFERS {
+        let next = if let Some(block) = p.free.pop() {
+            block
+        } else if p.allocated < BUFFERS {
             p.allocated += 1;
             Block::new(BUFFER_SIZE)
         } else {
@@ -510,6 +531,17 @@ mod tests {
         let r = w.finish(&fin, &[], Some(5)).unwrap();
         assert!(r.inline.is_none());
         assert_eq!(fs::read(&fin).unwrap(), b"small");
+    }
+
+    #[test]
+    fn would_block_predicts_the_pool() {
+        let dir = tmpdir("would-block");
+        let mut w = ObjectWriter::create(&dir.join("t"), &[Algorithm::Md5], None, None, 0).unwrap();
+        assert!(!w.would_block(BUFFER_SIZE * BUFFERS));
+        assert!(w.would_block(BUFFER_SIZE * (BUFFERS + 1)));
+        w.feed(&vec![0u8; 3 * BUFFER_SIZE]).unwrap();
+        assert!(w.would_block(BUFFER_SIZE * (BUFFERS + 1)));
+        w.abort();
     }
 
     #[test]

@@ -300,6 +300,10 @@ impl ObjectWriter {
         with_buffer(py, data, |bytes| inner.lock().unwrap().feed(bytes))?.map_err(to_py)
     }
 
+    fn would_block(&self, length: usize) -> bool {
+        self.inner.lock().unwrap().would_block(length)
+    }
+
     #[pyo3(signature = (final_path, expected, expected_size=None))]
     fn finish<'py>(
         &self,

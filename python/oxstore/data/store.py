@@ -75,7 +75,10 @@ class DataStore:
         )
         try:
             async for chunk in body:
-                writer.feed(chunk)
+                if writer.would_block(len(chunk)):  # the disk is behind: wait off the loop
+                    await asyncio.to_thread(writer.feed, chunk)
+                else:
+                    writer.feed(chunk)
             result = await asyncio.to_thread(
                 writer.finish, self.path_for(data_id), expected, expected_size
             )
