@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from email.utils import formatdate
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 import msgspec
@@ -78,6 +79,15 @@ def user_metadata(req: Request, limit: int) -> dict[str, str]:
     return meta
 
 
+def described_by(req: Request, max_metadata_size: int) -> dict[str, Any]:
+    """What a request says about its object: content type, stored headers, user metadata."""
+    return {
+        "content_type": req.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
+        "headers": {h: req.headers[h] for h in STORED_HEADERS if h in req.headers},
+        "user_meta": user_metadata(req, max_metadata_size),
+    }
+
+
 def _refuse_unsupported(req: Request) -> None:
     for header, feature in UNSUPPORTED_PUT_HEADERS.items():
         if header in req.headers:
@@ -118,7 +128,7 @@ async def put_object(call: Call) -> Response:
     check_key(call.key)
     _refuse_unsupported(req)
     condition = write_condition(req)
-    metadata = user_metadata(req, call.config.max_metadata_size)
+    described = described_by(req, call.config.max_metadata_size)
     length = content_length(req)
     if length > call.config.max_object_size:
         raise S3Error(
@@ -152,9 +162,7 @@ async def put_object(call: Call) -> Response:
         size=result["size"],
         etag=digests["md5"].hex(),
         last_modified=time.time(),
-        content_type=req.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
-        headers={h: req.headers[h] for h in STORED_HEADERS if h in req.headers},
-        user_meta=metadata,
+        **described,
         checksums={checksum_alg: checksums.encode(digests[checksum_alg])} if checksum_alg else {},
         owner=call.auth.access_key or "",
         data_id=data_id,
@@ -361,13 +369,8 @@ async def copy_object(call: Call) -> Response:
             "without changing the object's metadata, storage class, website redirect location or "
             "encryption attributes.",
         )
-    described = {}
-    if directive == "REPLACE":
-        described = {
-            "content_type": req.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
-            "headers": {h: req.headers[h] for h in STORED_HEADERS if h in req.headers},
-            "user_meta": user_metadata(req, call.config.max_metadata_size),
-        }
+    replaced = directive == "REPLACE"
+    described = described_by(req, call.config.max_metadata_size) if replaced else {}
     record = msgspec.structs.replace(
         source,
         bucket=call.bucket,
