@@ -34,6 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="largest single PUT in bytes",
     )
     server.add_argument(
+        "--max-multipart-size",
+        type=int,
+        default=int(_env("MAX_MULTIPART_SIZE", str(5 * 1024**4))),
+        help="largest object a multipart upload may complete, in bytes",
+    )
+    server.add_argument(
+        "--min-part-size",
+        type=int,
+        default=int(_env("MIN_PART_SIZE", str(5 * 1024**2))),
+        help="smallest size of every part but the last of a multipart upload, in bytes",
+    )
+    server.add_argument(
         "--inline-threshold",
         type=int,
         default=int(_env("INLINE_THRESHOLD", str(32 * 1024))),
@@ -60,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             region=args.region,
             domains=tuple(args.domain),
             max_object_size=args.max_object_size,
+            max_multipart_size=args.max_multipart_size,
+            min_part_size=max(0, args.min_part_size),
             inline_threshold=max(0, args.inline_threshold),
         )
         try:

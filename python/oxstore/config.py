@@ -23,6 +23,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     region: str = "us-east-1"
     domains: tuple[str, ...] = ()  # virtual-host style: BUCKET.<domain>
     max_object_size: int = 10 * GiB  # single PUT limit (EntityTooLarge above)
+    max_multipart_size: int = 5 * 1024 * GiB  # largest object CompleteMultipartUpload makes
+    min_part_size: int = 5 * 1024**2  # every part but the last (EntityTooSmall below)
+    max_part_size: int = 5 * GiB
     max_metadata_size: int = 2048  # x-amz-meta-* names and values, in bytes
     inline_threshold: int = 32 * 1024  # objects up to this size live in the metadata record
     max_buckets_per_account: int = 100

@@ -9,8 +9,9 @@ from contextlib import contextmanager
 
 import pytest
 
+from oxstore.meta.keys import key_bytes
 from oxstore.meta.records import ListPage
-from oxstore.meta.sqlite import Listing, SqliteMetaStore, _object_blob, key_bytes
+from oxstore.meta.sqlite import Listing, SqliteMetaStore, _object_blob
 from tests.listing_model import SAMPLE_KEYS
 from tests.meta.helpers import model, object_record, utf8
 

@@ -8,8 +8,9 @@ import time
 import msgspec
 import pytest
 
+from oxstore.meta.keys import after_prefix
 from oxstore.meta.records import BucketRecord, ObjectRecord, decode_object, encode_record
-from oxstore.meta.sqlite import SqliteMetaStore, after_prefix
+from oxstore.meta.sqlite import SCHEMA_VERSION, SqliteMetaStore
 from oxstore.meta.store import BucketExistsError, MetaStore, NoSuchBucketError
 from tests.meta.helpers import bucket_record, object_record
 
@@ -26,7 +27,7 @@ def test_pragmas(store: SqliteMetaStore) -> None:
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
-    assert db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()[0] == "2"
+    assert db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()[0] == str(SCHEMA_VERSION)
 
 
 # -- buckets -----------------------------------------------------------------------------------

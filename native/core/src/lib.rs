@@ -2,6 +2,7 @@
 pub mod block;
 pub mod checksum;
 pub mod chunked;
+pub mod crc_combine;
 pub mod error;
 pub mod reader;
 pub mod seal;

@@ -11,7 +11,7 @@ use oxstore_core::chunked::{Mode, Signer};
 use oxstore_core::error::S3Error;
 use oxstore_core::reader::ObjectReader as CoreReader;
 use oxstore_core::writer::{ChunkedConfig, ObjectWriter as CoreWriter};
-use oxstore_core::{seal as core_seal, sigv4};
+use oxstore_core::{crc_combine as core_crc, seal as core_seal, sigv4};
 use pyo3::buffer::PyBuffer;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
@@ -137,6 +137,19 @@ fn digest<'py>(
 fn multipart_etag(part_md5s: Vec<Vec<u8>>) -> String {
     let parts: Vec<&[u8]> = part_md5s.iter().map(|p| p.as_slice()).collect();
     checksum::multipart_etag(&parts)
+}
+
+/// The CRC of a concatenation from (big-endian digest, length) of its pieces, in order.
+#[pyfunction]
+fn crc_combine<'py>(
+    py: Python<'py>,
+    algorithm: &str,
+    pieces: Vec<(Vec<u8>, u64)>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let a = Algorithm::from_name(algorithm).map_err(to_py)?;
+    let refs: Vec<(&[u8], u64)> = pieces.iter().map(|(d, n)| (d.as_slice(), *n)).collect();
+    let combined = core_crc::combine_digests(a, &refs).map_err(to_py)?;
+    Ok(PyBytes::new(py, &combined))
 }
 
 #[pyfunction]
@@ -426,6 +439,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ObjectReader>()?;
     m.add_function(wrap_pyfunction!(digest, m)?)?;
     m.add_function(wrap_pyfunction!(multipart_etag, m)?)?;
+    m.add_function(wrap_pyfunction!(crc_combine, m)?)?;
     m.add_function(wrap_pyfunction!(sha256_hex, m)?)?;
     m.add_function(wrap_pyfunction!(hmac_sha256, m)?)?;
     m.add_function(wrap_pyfunction!(constant_time_eq, m)?)?;

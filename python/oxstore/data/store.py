@@ -14,14 +14,23 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from oxstore._native import ObjectWriter
+from oxstore._native import ObjectReader, ObjectWriter
 
 if TYPE_CHECKING:
     from oxstore._native import ChunkedSpec, WriteResult
 
 FANOUT = 256
+READ_CHUNK = 1024 * 1024  # bytes per read of a streamed response: bounds memory per stream
+
+
+class Piece(NamedTuple):
+    """A byte range [start, end) of one data file."""
+
+    data_id: str
+    start: int
+    end: int
 
 
 def fsync_dir(path: Path) -> None:
@@ -86,3 +95,20 @@ class DataStore:
             writer.abort()
             raise
         return ("" if result["inline"] is not None else data_id), result
+
+    async def read(self, pieces: Sequence[Piece]) -> AsyncIterator[bytes]:
+        """The bytes of pieces in order, read off the event loop one chunk at a time."""
+        for piece in pieces:
+            reader = await asyncio.to_thread(ObjectReader, self.path_for(piece.data_id))
+            try:
+                at = piece.start
+                while at < piece.end:
+                    chunk = await asyncio.to_thread(
+                        reader.read, at, min(READ_CHUNK, piece.end - at)
+                    )
+                    if not chunk:
+                        raise OSError(f"data file {piece.data_id} is shorter than its record")
+                    at += len(chunk)
+                    yield chunk
+            finally:
+                reader.close()

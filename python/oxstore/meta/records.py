@@ -36,12 +36,55 @@ class ObjectRecord(msgspec.Struct, kw_only=True):
     headers: dict[str, str] = {}  # stored standard headers (content-encoding, ...)
     user_meta: dict[str, str] = {}  # x-amz-meta-* names without the prefix, lower-case
     checksums: dict[str, str] = {}  # algorithm ("crc32", ...) -> base64 value
+    checksum_type: str = "FULL_OBJECT"  # or "COMPOSITE" (multipart: a checksum of checksums)
     storage_class: str = "STANDARD"
     owner: str = ""
-    data_id: str = ""  # the data file's id; "" when the bytes are inline
+    # the data file's id; "" when the bytes are inline; for a multipart object (parts_count > 0)
+    # the id of its upload, whose parts (each a data file) make up the object in order
+    data_id: str = ""
     inline: bytes | None = None  # the whole payload of a small object
+    parts_count: int = 0  # 0 for an object written in one piece
     version_id: str = "null"
     format: int = FORMAT
+
+
+class UploadRecord(msgspec.Struct, kw_only=True):
+    """A multipart upload in progress: what CreateMultipartUpload said about the object."""
+
+    upload_id: str
+    bucket: str
+    key: str
+    initiated: float  # epoch seconds
+    owner: str
+    content_type: str
+    headers: dict[str, str] = {}
+    user_meta: dict[str, str] = {}
+    storage_class: str = "STANDARD"
+    checksum_algorithm: str = ""  # "" when the upload carries no additional checksum
+    checksum_type: str = ""  # "COMPOSITE" | "FULL_OBJECT" when an algorithm is set
+    format: int = FORMAT
+
+
+class PartRecord(msgspec.Struct, kw_only=True):
+    """One uploaded part: a data file of its own."""
+
+    number: int
+    data_id: str
+    size: int
+    etag: str  # hex md5 of the part, without quotes
+    last_modified: float
+    checksums: dict[str, str] = {}  # algorithm -> base64 value
+    format: int = FORMAT
+
+
+class UploadPage(msgspec.Struct):
+    """One page of ListMultipartUploads."""
+
+    uploads: list[UploadRecord]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str
+    next_upload_id_marker: str
 
 
 class ListPage(msgspec.Struct):
@@ -56,9 +99,11 @@ class ListPage(msgspec.Struct):
 _encoder = msgspec.msgpack.Encoder()
 _bucket_decoder = msgspec.msgpack.Decoder(BucketRecord)
 _object_decoder = msgspec.msgpack.Decoder(ObjectRecord)
+_upload_decoder = msgspec.msgpack.Decoder(UploadRecord)
+_part_decoder = msgspec.msgpack.Decoder(PartRecord)
 
 
-def encode_record(record: BucketRecord | ObjectRecord) -> bytes:
+def encode_record(record: BucketRecord | ObjectRecord | UploadRecord | PartRecord) -> bytes:
     return _encoder.encode(record)
 
 
@@ -68,3 +113,11 @@ def decode_bucket(raw: bytes) -> BucketRecord:
 
 def decode_object(raw: bytes) -> ObjectRecord:
     return _object_decoder.decode(raw)
+
+
+def decode_upload(raw: bytes) -> UploadRecord:
+    return _upload_decoder.decode(raw)
+
+
+def decode_part(raw: bytes) -> PartRecord:
+    return _part_decoder.decode(raw)

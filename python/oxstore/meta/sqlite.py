@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import msgspec
 
+from oxstore.meta.keys import after_prefix, key_bytes, key_text
 from oxstore.meta.records import (
     BucketRecord,
     ListPage,
@@ -27,6 +28,7 @@ from oxstore.meta.records import (
     decode_object,
     encode_record,
 )
+from oxstore.meta.sqlite_uploads import UPLOAD_TABLES, UploadTables
 from oxstore.meta.store import (
     BucketExistsError,
     DataGoneError,
@@ -34,7 +36,7 @@ from oxstore.meta.store import (
     NoSuchBucketError,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 30_000
 
 _TABLES = [
@@ -47,6 +49,7 @@ _TABLES = [
     "CREATE TABLE payloads (id INTEGER PRIMARY KEY, data BLOB NOT NULL)",
     "CREATE TABLE garbage (data_id TEXT PRIMARY KEY, since REAL NOT NULL)",
     "CREATE INDEX garbage_by_since ON garbage (since)",
+    *UPLOAD_TABLES,
 ]
 
 # schema 1 (the first commit) had no payload table, no garbage index and an owner-only index
@@ -56,27 +59,10 @@ _MIGRATE_FROM_1 = [
     "CREATE INDEX garbage_by_since ON garbage (since)",
     "DROP INDEX IF EXISTS buckets_by_owner",
     "CREATE INDEX buckets_by_owner ON buckets (owner, name)",
+    *UPLOAD_TABLES,
 ]
-
-
-def key_bytes(key: str) -> bytes:
-    return key.encode("utf-8", "surrogatepass")
-
-
-def key_text(raw: bytes) -> str:
-    return raw.decode("utf-8", "surrogatepass")
-
-
-def after_prefix(prefix: bytes) -> bytes | None:
-    """The smallest byte string greater than every string that starts with prefix.
-
-    None when there is none (prefix empty or all 0xFF bytes; UTF-8 never contains 0xFF, so for
-    keys this only happens for the empty prefix).
-    """
-    trimmed = prefix.rstrip(b"\xff")
-    if not trimmed:
-        return None
-    return trimmed[:-1] + bytes([trimmed[-1] + 1])
+# schema 2 had no multipart uploads
+_MIGRATE_FROM_2 = UPLOAD_TABLES
 
 
 def _object_blob(record: ObjectRecord) -> bytes:
@@ -91,7 +77,7 @@ def _object(bucket: str, key: bytes, blob: bytes, inline: bytes | None = None) -
     return record
 
 
-class SqliteMetaStore:
+class SqliteMetaStore(UploadTables):
     """The MetaStore over one SQLite database file."""
 
     def __init__(self, path: str) -> None:
@@ -162,6 +148,8 @@ class SqliteMetaStore:
                 statements = _TABLES
             elif version == 1:
                 statements = _MIGRATE_FROM_1
+            elif version == 2:
+                statements = _MIGRATE_FROM_2
             else:
                 return
             for sql in statements:
@@ -225,6 +213,7 @@ class SqliteMetaStore:
                 return "missing"
             if db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
                 return "not_empty"
+            self._abort_uploads_of(db, name)
             db.execute("DELETE FROM buckets WHERE name = ?", (name,))
             return "deleted"
 
@@ -237,43 +226,53 @@ class SqliteMetaStore:
         condition: Callable[[ObjectRecord | None], None] | None = None,
     ) -> ObjectRecord | None:
         """See MetaStore.put_object. The returned record carries no inline payload."""
+        with self._write() as db:
+            return self._replace_object(db, record, shares_data, condition)
+
+    def _replace_object(
+        self,
+        db: sqlite3.Connection,
+        record: ObjectRecord,
+        shares_data: bool,
+        condition: Callable[[ObjectRecord | None], None] | None,
+    ) -> ObjectRecord | None:
+        """put_object inside the caller's transaction."""
         key = key_bytes(record.key)
         blob = _object_blob(record)
-        with self._write() as db:
-            exists = db.execute("SELECT 1 FROM buckets WHERE name = ?", (record.bucket,))
-            if exists.fetchone() is None:
-                raise NoSuchBucketError(record.bucket)
-            if shares_data and record.data_id:
-                self._keep_alive(db, record.data_id)
-            row = db.execute(
-                "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?",
-                (record.bucket, key),
-            ).fetchone()
-            if condition is not None:
-                condition(_object(record.bucket, key, row[1]) if row else None)
-            old_payload: int | None = row[0] if row else None
-            payload: int | None = None
-            if record.inline is not None:
-                if old_payload is not None:
-                    db.execute(
-                        "UPDATE payloads SET data = ? WHERE id = ?", (record.inline, old_payload)
-                    )
-                    payload = old_payload
-                else:
-                    payload = db.execute(
-                        "INSERT INTO payloads (data) VALUES (?)", (record.inline,)
-                    ).lastrowid
-            elif old_payload is not None:
-                db.execute("DELETE FROM payloads WHERE id = ?", (old_payload,))
-            db.execute(
-                "INSERT INTO objects (bucket, key, data_id, payload, record) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT (bucket, key) DO UPDATE SET"
-                " data_id = excluded.data_id, payload = excluded.payload, record = excluded.record",
-                (record.bucket, key, record.data_id, payload, blob),
-            )
-            old = _object(record.bucket, key, row[1]) if row else None
-            if old is not None and old.data_id and old.data_id != record.data_id:
-                self._orphan(db, old.data_id)
+        exists = db.execute("SELECT 1 FROM buckets WHERE name = ?", (record.bucket,))
+        if exists.fetchone() is None:
+            raise NoSuchBucketError(record.bucket)
+        if shares_data and record.data_id:
+            self._keep_alive(db, record.data_id)
+        row = db.execute(
+            "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?",
+            (record.bucket, key),
+        ).fetchone()
+        old = _object(record.bucket, key, row[1]) if row else None
+        if condition is not None:
+            condition(old)
+        old_payload: int | None = row[0] if row else None
+        payload: int | None = None
+        if record.inline is not None:
+            if old_payload is not None:
+                db.execute(
+                    "UPDATE payloads SET data = ? WHERE id = ?", (record.inline, old_payload)
+                )
+                payload = old_payload
+            else:
+                payload = db.execute(
+                    "INSERT INTO payloads (data) VALUES (?)", (record.inline,)
+                ).lastrowid
+        elif old_payload is not None:
+            db.execute("DELETE FROM payloads WHERE id = ?", (old_payload,))
+        db.execute(
+            "INSERT INTO objects (bucket, key, data_id, payload, record) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (bucket, key) DO UPDATE SET"
+            " data_id = excluded.data_id, payload = excluded.payload, record = excluded.record",
+            (record.bucket, key, record.data_id, payload, blob),
+        )
+        if old is not None and old.data_id and old.data_id != record.data_id:
+            self._orphan(db, old.data_id)
         return old
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
@@ -354,7 +353,8 @@ class SqliteMetaStore:
         )
 
     def claim_garbage(self, older_than: float, limit: int) -> list[str]:
-        """See MetaStore.claim_garbage: read and removed in one transaction."""
+        """See MetaStore.claim_garbage: read and removed in one transaction. A claimed multipart
+        object's parts are claimed with it."""
         with self._write() as db:
             ids = [
                 r[0]
@@ -364,7 +364,7 @@ class SqliteMetaStore:
                 )
             ]
             db.executemany("DELETE FROM garbage WHERE data_id = ?", [(i,) for i in ids])
-        return ids
+            return ids + self._claim_parts_of(db, ids)
 
     def take_garbage(self, older_than: float, limit: int) -> list[str]:
         rows = self._db().execute(
@@ -383,6 +383,8 @@ class SqliteMetaStore:
         if db.execute(
             "SELECT 1 FROM objects WHERE data_id = ? AND data_id != '' LIMIT 1", (data_id,)
         ).fetchone():
+            return True
+        if self._is_part(db, data_id):
             return True
         row = db.execute("SELECT 1 FROM garbage WHERE data_id = ?", (data_id,)).fetchone()
         return row is not None

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Literal, Protocol
 
-from oxstore.meta.records import BucketRecord, ListPage, ObjectRecord
+from oxstore.meta.records import (
+    BucketRecord,
+    ListPage,
+    ObjectRecord,
+    PartRecord,
+    UploadPage,
+    UploadRecord,
+)
 
 DeleteBucketResult = Literal["deleted", "not_empty", "missing"]
 
@@ -25,6 +32,10 @@ class BucketExistsError(Exception):
 
 class DataGoneError(Exception):
     """A record was to share a data file that the collector has already claimed."""
+
+
+class NoSuchUploadError(Exception):
+    """The multipart upload is not in progress (never was, completed or aborted)."""
 
 
 class NoSuchBucketError(Exception):
@@ -92,6 +103,49 @@ class MetaStore(Protocol):
         previous page). max_keys counts keys and common prefixes together.
         """
         ...
+
+    # -- multipart uploads
+    def create_upload(self, record: UploadRecord) -> None:
+        """Raises NoSuchBucketError when the bucket does not exist."""
+        ...
+
+    def get_upload(self, upload_id: str) -> UploadRecord | None:
+        """The upload while it is in progress (None once completed or aborted)."""
+        ...
+
+    def put_part(self, upload_id: str, part: PartRecord) -> None:
+        """Records a part, replacing one of the same number (its data becomes garbage).
+        NoSuchUploadError if the upload is not in progress."""
+        ...
+
+    def list_parts(self, upload_id: str, after: int = 0, limit: int = 10_000) -> list[PartRecord]:
+        """Parts numbered above after, in order, of an upload in progress or of the multipart
+        object whose data_id is upload_id."""
+        ...
+
+    def complete_upload(
+        self,
+        upload_id: str,
+        assemble: Callable[[UploadRecord, list[PartRecord]], tuple[ObjectRecord, list[int]]],
+        condition: Callable[[ObjectRecord | None], None] | None = None,
+    ) -> tuple[ObjectRecord, ObjectRecord | None]:
+        """Atomically makes the object assemble() builds from the upload and its parts current;
+        parts it did not choose become garbage. Returns (new object, replaced object)."""
+        ...
+
+    def abort_upload(self, upload_id: str) -> bool:
+        """Ends an upload in progress; its parts become garbage. False if none was."""
+        ...
+
+    def list_uploads(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadPage: ...
 
     # -- garbage: data files no record references any more
     def add_garbage(self, data_ids: Iterable[str]) -> None: ...

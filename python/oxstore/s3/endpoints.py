@@ -32,6 +32,14 @@ class Endpoint(Enum):
     GET_OBJECT_ATTRIBUTES = "GetObjectAttributes"
     DELETE_OBJECT = "DeleteObject"
     DELETE_OBJECTS = "DeleteObjects"
+    # multipart uploads
+    CREATE_MULTIPART_UPLOAD = "CreateMultipartUpload"
+    UPLOAD_PART = "UploadPart"
+    UPLOAD_PART_COPY = "UploadPartCopy"
+    COMPLETE_MULTIPART_UPLOAD = "CompleteMultipartUpload"
+    ABORT_MULTIPART_UPLOAD = "AbortMultipartUpload"
+    LIST_PARTS = "ListParts"
+    LIST_MULTIPART_UPLOADS = "ListMultipartUploads"
     # known operations that are not built yet (answer NotImplemented)
     NOT_IMPLEMENTED = "NotImplemented"
 

@@ -32,7 +32,7 @@ def _max_keys(call: Call) -> int:
     return min(value, MAX_KEYS)
 
 
-def _encoder(call: Call):  # type: ignore[no-untyped-def]
+def encoder_for(call: Call):  # type: ignore[no-untyped-def]
     encoding = call.req.arg("encoding-type")
     if encoding is None:
         return lambda s: s
@@ -69,7 +69,7 @@ def _contents(record: ObjectRecord, encode, with_owner: bool) -> str:  # type: i
 
 async def list_objects_v2(call: Call) -> Response:
     owned_bucket(call)
-    encode = _encoder(call)
+    encode = encoder_for(call)
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
     max_keys = _max_keys(call)
@@ -107,7 +107,7 @@ async def list_objects_v2(call: Call) -> Response:
 
 async def list_objects(call: Call) -> Response:
     owned_bucket(call)
-    encode = _encoder(call)
+    encode = encoder_for(call)
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
     marker = call.req.arg("marker") or ""

@@ -21,8 +21,9 @@ SUBRESOURCES = frozenset(
     versioning versions website""".split()
 )
 
-# Sub-resources that modify an operation rather than select another one.
-MODIFIERS = frozenset({"versionId"})
+# Sub-resources that modify an operation rather than select another one (UploadPart's
+# partNumber comes with uploadId, which selects the operation).
+MODIFIERS = frozenset({"versionId", "partNumber"})
 
 ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("GET", Level.SERVICE, ""): Endpoint.LIST_BUCKETS,
@@ -37,7 +38,16 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("GET", Level.OBJECT, "attributes"): Endpoint.GET_OBJECT_ATTRIBUTES,
     ("DELETE", Level.OBJECT, ""): Endpoint.DELETE_OBJECT,
     ("POST", Level.BUCKET, "delete"): Endpoint.DELETE_OBJECTS,
+    ("POST", Level.OBJECT, "uploads"): Endpoint.CREATE_MULTIPART_UPLOAD,
+    ("PUT", Level.OBJECT, "uploadId"): Endpoint.UPLOAD_PART,
+    ("POST", Level.OBJECT, "uploadId"): Endpoint.COMPLETE_MULTIPART_UPLOAD,
+    ("DELETE", Level.OBJECT, "uploadId"): Endpoint.ABORT_MULTIPART_UPLOAD,
+    ("GET", Level.OBJECT, "uploadId"): Endpoint.LIST_PARTS,
+    ("GET", Level.BUCKET, "uploads"): Endpoint.LIST_MULTIPART_UPLOADS,
 }
+
+# The operations that take a partNumber argument.
+PART_NUMBERED = frozenset({Endpoint.UPLOAD_PART, Endpoint.GET_OBJECT, Endpoint.HEAD_OBJECT})
 
 METHODS = frozenset({"GET", "PUT", "HEAD", "DELETE", "POST"})
 
@@ -63,8 +73,13 @@ def route(req: Request) -> Endpoint:
         raise S3Error("MethodNotAllowed", Method=req.method, ResourceType=level.value.upper())
     if endpoint is Endpoint.LIST_OBJECTS and req.arg("list-type") == "2":
         return Endpoint.LIST_OBJECTS_V2
-    if endpoint is Endpoint.PUT_OBJECT and "x-amz-copy-source" in req.headers:
-        return Endpoint.COPY_OBJECT
+    if "x-amz-copy-source" in req.headers:
+        if endpoint is Endpoint.PUT_OBJECT:
+            return Endpoint.COPY_OBJECT
+        if endpoint is Endpoint.UPLOAD_PART:
+            return Endpoint.UPLOAD_PART_COPY
+    if req.has_arg("partNumber") and endpoint not in PART_NUMBERED:
+        return Endpoint.NOT_IMPLEMENTED
     if req.has_arg("versionId"):
         return Endpoint.NOT_IMPLEMENTED  # versioning is not built yet
     return endpoint

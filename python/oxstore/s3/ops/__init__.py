@@ -8,7 +8,7 @@ from oxstore.http.request import Response
 from oxstore.s3 import listing
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
-from oxstore.s3.ops import bucket, service
+from oxstore.s3.ops import bucket, multipart, service
 from oxstore.s3.ops import object as object_ops
 
 HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
@@ -26,4 +26,11 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.GET_OBJECT_ATTRIBUTES: object_ops.get_object_attributes,
     Endpoint.DELETE_OBJECT: object_ops.delete_object,
     Endpoint.DELETE_OBJECTS: object_ops.delete_objects,
+    Endpoint.CREATE_MULTIPART_UPLOAD: multipart.create_multipart_upload,
+    Endpoint.UPLOAD_PART: multipart.upload_part,
+    Endpoint.UPLOAD_PART_COPY: multipart.upload_part_copy,
+    Endpoint.COMPLETE_MULTIPART_UPLOAD: multipart.complete_multipart_upload,
+    Endpoint.ABORT_MULTIPART_UPLOAD: multipart.abort_multipart_upload,
+    Endpoint.LIST_PARTS: multipart.list_parts,
+    Endpoint.LIST_MULTIPART_UPLOADS: multipart.list_multipart_uploads,
 }

@@ -13,6 +13,8 @@ from oxstore.s3 import checksums
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 
+MAX_PART_NUMBER = 10_000
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -32,10 +34,11 @@ def owned_bucket(call: Call) -> BucketRecord:
     return record
 
 
-async def read_config_body(call: Call, limit: int) -> bytes:
+async def read_config_body(call: Call, limit: int, checksum_headers: bool = True) -> bytes:
     """A small request body (an XML document), checked against Content-MD5 / x-amz-checksum-*.
 
     Configuration documents are the one kind of body Python reads whole; payloads never are.
+    checksum_headers=False: x-amz-checksum-* describe something else (Complete's object).
     """
     chunks: list[bytes] = []
     size = 0
@@ -45,7 +48,7 @@ async def read_config_body(call: Call, limit: int) -> bytes:
             raise S3Error("MalformedXML")
         chunks.append(chunk)
     body = b"".join(chunks)
-    expected = checksums.header_checksums(call.req)
+    expected = checksums.header_checksums(call.req) if checksum_headers else {}
     md5 = checksums.content_md5(call.req)
     if md5 is not None:
         expected["md5"] = md5
@@ -59,7 +62,34 @@ def xml_response(body: bytes, status: int = 200) -> Response:
     return Response(status=status, headers=[("content-type", "application/xml")], body=body)
 
 
-def owner_xml(access_key: str) -> str:
+def owner_xml(access_key: str, tag: str = "Owner") -> str:
+    """<Owner> (or <Initiator>) with the account's canonical id and display name."""
     from oxstore.s3.xml import el, group
 
-    return group("Owner", [el("ID", access_key), el("DisplayName", access_key)])
+    return group(tag, [el("ID", access_key), el("DisplayName", access_key)])
+
+
+def int_arg(call: Call, name: str, default: int, low: int, high: int, message: str) -> int:
+    """An integer query argument within [low, high]; InvalidArgument otherwise."""
+    raw = call.req.arg(name)
+    value = default
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1
+    if not low <= value <= high:
+        raise S3Error("InvalidArgument", message, ArgumentName=name, ArgumentValue=raw or "")
+    return value
+
+
+def part_number(call: Call) -> int:
+    """The partNumber argument (UploadPart, GET/HEAD of one part)."""
+    return int_arg(
+        call,
+        "partNumber",
+        0,
+        1,
+        MAX_PART_NUMBER,
+        f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive",
+    )

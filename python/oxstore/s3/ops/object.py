@@ -9,15 +9,21 @@ from urllib.parse import parse_qsl, unquote
 
 import msgspec
 
-from oxstore.auth.payload import content_length
 from oxstore.http.request import Request, Response
 from oxstore.meta.records import ObjectRecord
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
-from oxstore.s3 import checksums
+from oxstore.s3 import checksums, object_data
 from oxstore.s3.conditions import etag_matches, read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.ops.common import offload, owned_bucket, read_config_body, xml_response
+from oxstore.s3.ops.common import (
+    offload,
+    owned_bucket,
+    part_number,
+    read_config_body,
+    xml_response,
+)
+from oxstore.s3.ops.receive import receive
 from oxstore.s3.ranges import parse_range
 from oxstore.s3.xml import document, el, group, iso8601, parse
 
@@ -88,7 +94,7 @@ def described_by(req: Request, max_metadata_size: int) -> dict[str, Any]:
     }
 
 
-def _refuse_unsupported(req: Request) -> None:
+def refuse_unsupported(req: Request) -> None:
     for header, feature in UNSUPPORTED_PUT_HEADERS.items():
         if header in req.headers:
             raise S3Error("NotImplemented", f"{feature} is not implemented yet.", Header=header)
@@ -126,48 +132,23 @@ async def put_object(call: Call) -> Response:
     req = call.req
     owned_bucket(call)
     check_key(call.key)
-    _refuse_unsupported(req)
+    refuse_unsupported(req)
     condition = write_condition(req)
     described = described_by(req, call.config.max_metadata_size)
-    length = content_length(req)
-    if length > call.config.max_object_size:
-        raise S3Error(
-            "EntityTooLarge",
-            ProposedSize=str(length),
-            MaxSizeAllowed=str(call.config.max_object_size),
-        )
-    payload = call.auth.payload
-    chunked, expected = payload.writer_args()
-    checksum_alg = checksums.requested_algorithm(req, chunked.get("trailer") if chunked else None)
-    expected.update(checksums.header_checksums(req))
-    md5 = checksums.content_md5(req)
-    if md5 is not None:
-        expected["md5"] = md5
-    algorithms = {"md5", *payload.required_algorithms(), *expected}
-    if checksum_alg:
-        algorithms.add(checksum_alg)
-    data_id, result = await call.data.write(
-        req.body,
-        sorted(algorithms),
-        chunked,
-        expected,
-        length,
-        call.config.max_object_size,
-        call.config.inline_threshold,
-    )
-    digests = result["digests"]
+    received = await receive(call, call.config.max_object_size, call.config.inline_threshold)
     record = ObjectRecord(
         bucket=call.bucket,
         key=call.key,
-        size=result["size"],
-        etag=digests["md5"].hex(),
+        size=received.size,
+        etag=received.etag,
         last_modified=time.time(),
         **described,
-        checksums={checksum_alg: checksums.encode(digests[checksum_alg])} if checksum_alg else {},
+        checksums=received.checksums,
         owner=call.auth.access_key or "",
-        data_id=data_id,
-        inline=result["inline"],
+        data_id=received.data_id,
+        inline=received.inline,
     )
+    data_id = received.data_id
     try:
         await offload(call.meta.put_object, record, condition=condition)
     except (NoSuchBucketError, S3Error) as exc:
@@ -218,8 +199,6 @@ async def head_object(call: Call) -> Response:
 
 
 def _read(call: Call, head: bool) -> Response:
-    if call.req.has_arg("partNumber"):
-        raise S3Error("NotImplemented", "partNumber is not implemented yet.")
     record = _lookup(call)
     headers = _object_headers(call, record)
     precondition = read_precondition(call.req.headers, record.etag, record.last_modified)
@@ -229,25 +208,51 @@ def _read(call: Call, head: bool) -> Response:
         )
     if precondition == 412:
         raise S3Error("PreconditionFailed", Condition="If-Match/If-Unmodified-Since")
-    span = parse_range(call.req.headers.get("range"), record.size)
-    status = 200
-    start, end = 0, record.size
-    if span is not None:
+    checksum_mode = call.req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
+    status, start, end = 200, 0, record.size
+    if call.req.has_arg("partNumber"):
+        if "range" in call.req.headers:
+            raise S3Error(
+                "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
+            )
+        start, end, part = object_data.part(call.meta, record, part_number(call))
+        status = 206
+        headers.append(("content-range", f"bytes {start}-{end - 1}/{record.size}"))
+        if record.parts_count:
+            headers.append(("x-amz-mp-parts-count", str(record.parts_count)))
+        if checksum_mode and part is not None and record.checksum_type == "COMPOSITE":
+            headers += [(checksums.checksum_header(a), v) for a, v in part.checksums.items()]
+    elif (span := parse_range(call.req.headers.get("range"), record.size)) is not None:
         status = 206
         start, end = span
         headers.append(("content-range", f"bytes {start}-{end - 1}/{record.size}"))
-    elif call.req.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED":
+    elif checksum_mode and record.checksums:
         headers += [(checksums.checksum_header(a), v) for a, v in record.checksums.items()]
-        if record.checksums:
-            headers.append(("x-amz-checksum-type", "FULL_OBJECT"))
+        headers.append(("x-amz-checksum-type", record.checksum_type))
     headers.append(("content-length", str(end - start)))
     if head or end == start:
         return Response(status=status, headers=headers)
+    return _body_response(call, record, status, headers, start, end)
+
+
+def _body_response(
+    call: Call,
+    record: ObjectRecord,
+    status: int,
+    headers: list[tuple[str, str]],
+    start: int,
+    end: int,
+) -> Response:
+    """The bytes [start, end): from the record, served from one file by the server, or
+    streamed across the files of several parts."""
     if record.inline is not None:
         return Response(status=status, headers=headers, body=record.inline[start:end])
-    return Response(
-        status=status, headers=headers, file=(call.data.path_for(record.data_id), start, end)
-    )
+    pieces = object_data.pieces(call.meta, record, start, end)
+    if len(pieces) == 1:
+        piece = pieces[0]
+        path = call.data.path_for(piece.data_id)
+        return Response(status=status, headers=headers, file=(path, piece.start, piece.end))
+    return Response(status=status, headers=headers, stream=call.data.read(pieces))
 
 
 async def delete_object(call: Call) -> Response:
@@ -326,7 +331,10 @@ def copy_source(req: Request) -> tuple[str, str]:
     return bucket, key
 
 
-def _source_record(call: Call, bucket: str, key: str) -> ObjectRecord:
+def source_record(
+    call: Call, bucket: str, key: str, max_size: int | None = MAX_COPY_SOURCE
+) -> ObjectRecord:
+    """The object x-amz-copy-source names, after the copy-source conditions and size limit."""
     source = call.meta.get_bucket(bucket)
     if source is None:
         raise S3Error("NoSuchBucket", BucketName=bucket)
@@ -342,11 +350,11 @@ def _source_record(call: Call, bucket: str, key: str) -> ObjectRecord:
     }
     if read_precondition(conditions, record.etag, record.last_modified) is not None:
         raise S3Error("PreconditionFailed", Condition="x-amz-copy-source-If-*")
-    if record.size > MAX_COPY_SOURCE:
+    if max_size is not None and record.size > max_size:
         raise S3Error(
             "InvalidRequest",
             "The specified copy source is larger than the maximum allowable size for a copy "
-            f"source: {MAX_COPY_SOURCE}",
+            f"source: {max_size}",
         )
     return record
 
@@ -356,9 +364,9 @@ async def copy_object(call: Call) -> Response:
     req = call.req
     owned_bucket(call)
     check_key(call.key)
-    _refuse_unsupported(req)
+    refuse_unsupported(req)
     source_bucket, source_key = copy_source(req)
-    source = _source_record(call, source_bucket, source_key)
+    source = source_record(call, source_bucket, source_key)
     directive = req.headers.get("x-amz-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.")

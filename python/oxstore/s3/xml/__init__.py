@@ -40,9 +40,9 @@ def iso8601(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{millis:03d}Z"
 
 
-def parse(body: bytes) -> ET.Element:
+def parse(body: bytes, limit: int = MAX_XML_BODY) -> ET.Element:
     """Parses a request body; DTDs and entities are refused (no expansion attacks)."""
-    if len(body) > MAX_XML_BODY:
+    if len(body) > limit:
         raise S3Error("MalformedXML")
     if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
         raise S3Error("MalformedXML")

@@ -1,0 +1,64 @@
+"""Where an object's bytes are: inline in its record, in one data file, or in the data files of
+its parts (a multipart object), and the byte ranges its parts cover."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from oxstore.data.store import DataStore, Piece
+from oxstore.meta.records import ObjectRecord, PartRecord
+from oxstore.meta.store import MetaStore
+from oxstore.s3.errors import S3Error
+
+
+def parts_of(meta: MetaStore, record: ObjectRecord) -> list[PartRecord]:
+    """The parts of a multipart object in order ([] for an object written in one piece)."""
+    if not record.parts_count:
+        return []
+    return meta.list_parts(record.data_id)
+
+
+def pieces(meta: MetaStore, record: ObjectRecord, start: int, end: int) -> list[Piece]:
+    """The data file ranges holding bytes [start, end) of an object that is not inline."""
+    if not record.parts_count:
+        return [Piece(record.data_id, start, end)]
+    found: list[Piece] = []
+    offset = 0
+    for part in parts_of(meta, record):
+        low, high = offset, offset + part.size
+        if high > start and low < end:
+            found.append(Piece(part.data_id, max(start, low) - low, min(end, high) - low))
+        offset = high
+        if offset >= end:
+            break
+    return found
+
+
+def part(meta: MetaStore, record: ObjectRecord, number: int) -> tuple[int, int, PartRecord | None]:
+    """[start, end) of part `number` (counted in order, from 1) and its record; an object
+    written in one piece is its own part 1. InvalidPartNumber (416) beyond the last part."""
+    count = record.parts_count or 1
+    if number > count:
+        raise S3Error(
+            "InvalidPartNumber", PartNumberRequested=str(number), ActualPartCount=str(count)
+        )
+    if not record.parts_count:
+        return 0, record.size, None
+    parts = parts_of(meta, record)
+    offset = sum(p.size for p in parts[: number - 1])
+    found = parts[number - 1]
+    return offset, offset + found.size, found
+
+
+async def _inline(payload: bytes) -> AsyncIterator[bytes]:
+    if payload:
+        yield payload
+
+
+def read(
+    meta: MetaStore, data: DataStore, record: ObjectRecord, start: int, end: int
+) -> AsyncIterator[bytes]:
+    """Bytes [start, end) of the object, streamed."""
+    if record.inline is not None:
+        return _inline(record.inline[start:end])
+    return data.read(pieces(meta, record, start, end))

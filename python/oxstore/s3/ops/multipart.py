@@ -1,0 +1,527 @@
+"""Multipart uploads: Create, UploadPart, UploadPartCopy, Complete, Abort, ListParts,
+ListMultipartUploads.
+
+Each part is a data file of its own; Complete checks the part list and writes metadata only.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from oxstore import _native
+from oxstore.http.request import Response
+from oxstore.meta.records import ObjectRecord, PartRecord, UploadRecord
+from oxstore.meta.store import NoSuchBucketError, NoSuchUploadError
+from oxstore.s3 import checksums, object_data
+from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
+from oxstore.s3.listing import encoder_for
+from oxstore.s3.ops.common import (
+    int_arg,
+    offload,
+    owned_bucket,
+    owner_xml,
+    part_number,
+    read_config_body,
+    xml_response,
+)
+from oxstore.s3.ops.object import (
+    check_key,
+    copy_source,
+    described_by,
+    refuse_unsupported,
+    source_record,
+    write_condition,
+)
+from oxstore.s3.ops.receive import Received, check_size, copy_into, receive
+from oxstore.s3.ranges import parse_range
+from oxstore.s3.xml import document, el, group, iso8601, parse
+
+MAX_LISTED = 1000  # parts or uploads per page
+MAX_COMPLETE_BODY = 8 * 1024 * 1024  # 10,000 parts with checksums fit easily
+COMBINABLE = frozenset({"crc32", "crc32c", "crc64nvme"})  # FULL_OBJECT checksums
+
+
+def new_upload_id() -> str:
+    """Upload ids sort in the order uploads were created (ListMultipartUploads' order)."""
+    return f"{time.time_ns():016x}{os.urandom(8).hex()}"
+
+
+def _upload_of(call: Call) -> UploadRecord:
+    """The upload in progress the request's uploadId names, for this bucket and key."""
+    owned_bucket(call)
+    upload_id = call.req.arg("uploadId") or ""
+    upload = call.meta.get_upload(upload_id)
+    if upload is None or (upload.bucket, upload.key) != (call.bucket, call.key):
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    return upload
+
+
+def _checksum_settings(call: Call) -> tuple[str, str]:
+    """(algorithm, type) that CreateMultipartUpload asks for; ("", "") for none."""
+    name = call.req.headers.get("x-amz-checksum-algorithm", "")
+    kind = call.req.headers.get("x-amz-checksum-type", "").upper()
+    if not name:
+        if kind:
+            raise S3Error(
+                "InvalidRequest",
+                "The x-amz-checksum-type header can only be used with the "
+                "x-amz-checksum-algorithm header.",
+            )
+        return "", ""
+    algorithm = checksums.algorithm_of(name)
+    kind = kind or ("FULL_OBJECT" if algorithm == "crc64nvme" else "COMPOSITE")
+    if kind not in ("COMPOSITE", "FULL_OBJECT"):
+        raise S3Error("InvalidRequest", "Value for x-amz-checksum-type header is invalid.")
+    full_object = kind == "FULL_OBJECT"
+    if (full_object and algorithm not in COMBINABLE) or (
+        not full_object and algorithm == "crc64nvme"
+    ):
+        raise S3Error(
+            "InvalidRequest",
+            f"The {algorithm.upper()} algorithm does not support the {kind} checksum type.",
+        )
+    return algorithm, kind
+
+
+def _checksum_headers(upload: UploadRecord) -> list[tuple[str, str]]:
+    if not upload.checksum_algorithm:
+        return []
+    return [
+        ("x-amz-checksum-algorithm", upload.checksum_algorithm.upper()),
+        ("x-amz-checksum-type", upload.checksum_type),
+    ]
+
+
+async def create_multipart_upload(call: Call) -> Response:
+    owned_bucket(call)
+    check_key(call.key)
+    refuse_unsupported(call.req)
+    algorithm, kind = _checksum_settings(call)
+    upload = UploadRecord(
+        upload_id=new_upload_id(),
+        bucket=call.bucket,
+        key=call.key,
+        initiated=time.time(),
+        owner=call.auth.access_key or "",
+        **described_by(call.req, call.config.max_metadata_size),
+        checksum_algorithm=algorithm,
+        checksum_type=kind,
+    )
+    try:
+        await offload(call.meta.create_upload, upload)
+    except NoSuchBucketError as exc:
+        raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
+    response = xml_response(
+        document(
+            "InitiateMultipartUploadResult",
+            [el("Bucket", call.bucket), el("Key", call.key), el("UploadId", upload.upload_id)],
+        )
+    )
+    response.headers += _checksum_headers(upload)
+    return response
+
+
+async def _record_part(call: Call, upload: UploadRecord, number: int, got: Received) -> PartRecord:
+    part = PartRecord(
+        number=number,
+        data_id=got.data_id,
+        size=got.size,
+        etag=got.etag,
+        last_modified=time.time(),
+        checksums=got.checksums,
+    )
+    try:
+        await offload(call.meta.put_part, upload.upload_id, part)
+    except NoSuchUploadError as exc:  # completed or aborted while the part streamed in
+        call.data.remove(got.data_id)
+        raise S3Error("NoSuchUpload", UploadId=upload.upload_id) from exc
+    return part
+
+
+async def upload_part(call: Call) -> Response:
+    number = part_number(call)
+    upload = _upload_of(call)
+    got = await receive(call, call.config.max_part_size, 0, upload.checksum_algorithm)
+    part = await _record_part(call, upload, number, got)
+    headers = [("etag", f'"{part.etag}"')]
+    headers += [(checksums.checksum_header(a), v) for a, v in part.checksums.items()]
+    return Response(status=200, headers=headers)
+
+
+_COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
+
+
+def _copy_range(call: Call, size: int) -> tuple[int, int]:
+    header = call.req.headers.get("x-amz-copy-source-range")
+    if header is None:
+        return 0, size
+    match = _COPY_RANGE.match(header.strip())
+    if not match or int(match[2]) < int(match[1]):
+        raise S3Error(
+            "InvalidArgument",
+            "The x-amz-copy-source-range value must be of the form bytes=first-last where first "
+            "and last are the zero-based offsets of the first and last bytes to copy",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=header,
+        )
+    span = parse_range(header, size)
+    if span is None or int(match[2]) >= size:
+        raise S3Error("InvalidRange", RangeRequested=header, ActualObjectSize=str(size))
+    return span
+
+
+async def upload_part_copy(call: Call) -> Response:
+    number = part_number(call)
+    upload = _upload_of(call)
+    source_bucket, source_key = copy_source(call.req)
+    source = source_record(call, source_bucket, source_key, max_size=None)
+    start, end = _copy_range(call, source.size)
+    check_size(end - start, call.config.max_part_size)
+    body = object_data.read(call.meta, call.data, source, start, end)
+    got = await copy_into(call, body, end - start, upload.checksum_algorithm)
+    part = await _record_part(call, upload, number, got)
+    return xml_response(
+        document(
+            "CopyPartResult",
+            [
+                el("LastModified", iso8601(part.last_modified)),
+                el("ETag", f'"{part.etag}"'),
+                *(el(f"Checksum{a.upper()}", v) for a, v in part.checksums.items()),
+            ],
+        )
+    )
+
+
+async def abort_multipart_upload(call: Call) -> Response:
+    upload = _upload_of(call)
+    if not await offload(call.meta.abort_upload, upload.upload_id):
+        raise S3Error("NoSuchUpload", UploadId=upload.upload_id)
+    return Response(status=204)
+
+
+# -- CompleteMultipartUpload ------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ListedPart:
+    """A part as the Complete request lists it."""
+
+    number: int
+    etag: str  # without quotes
+    checksums: dict[str, str]
+
+
+def _listed_parts(body: bytes) -> list[ListedPart]:
+    root = parse(body, MAX_COMPLETE_BODY)
+    nodes = root.findall("Part") if root.tag == "CompleteMultipartUpload" else []
+    if not nodes:
+        raise S3Error("MalformedXML")
+    listed: list[ListedPart] = []
+    for node in nodes:
+        try:
+            number = int((node.findtext("PartNumber") or "").strip())
+        except ValueError as exc:
+            raise S3Error("MalformedXML") from exc
+        sums = {
+            child.tag[len("Checksum") :].lower(): (child.text or "").strip()
+            for child in node
+            if child.tag.startswith("Checksum") and child.tag != "ChecksumType"
+        }
+        etag = (node.findtext("ETag") or "").strip().strip('"')
+        listed.append(ListedPart(number, etag, sums))
+    for before, after in zip(listed, listed[1:], strict=False):
+        if after.number <= before.number:
+            raise S3Error("InvalidPartOrder")
+    return listed
+
+
+def _composite(algorithm: str, parts: list[PartRecord]) -> str:
+    raw = b"".join(base64.b64decode(p.checksums[algorithm]) for p in parts)
+    return f"{checksums.encode(_native.digest(algorithm, raw))}-{len(parts)}"
+
+
+def _full_object(algorithm: str, parts: list[PartRecord]) -> str:
+    pieces = [(base64.b64decode(p.checksums[algorithm]), p.size) for p in parts]
+    return checksums.encode(_native.crc_combine(algorithm, pieces))
+
+
+@dataclass(slots=True)
+class Completion:
+    """What Complete's request asks for, checked against the upload's parts in assemble()."""
+
+    call: Call
+    listed: list[ListedPart]
+    object_checksum: dict[str, str]  # x-amz-checksum-<alg> of the whole object, if sent
+    object_size: int | None  # x-amz-mp-object-size, if sent
+
+    def assemble(
+        self, upload: UploadRecord, stored: list[PartRecord]
+    ) -> tuple[ObjectRecord, list[int]]:
+        config = self.call.config
+        by_number = {p.number: p for p in stored}
+        parts = [self._matching(upload, listed, by_number) for listed in self.listed]
+        for part in parts[:-1]:
+            if part.size < config.min_part_size:
+                raise S3Error(
+                    "EntityTooSmall",
+                    ProposedSize=str(part.size),
+                    MinSizeAllowed=str(config.min_part_size),
+                    PartNumber=str(part.number),
+                    ETag=part.etag,
+                )
+        size = sum(p.size for p in parts)
+        check_size(size, config.max_multipart_size)
+        if self.object_size is not None and self.object_size != size:
+            raise S3Error(
+                "InvalidRequest",
+                f"The provided 'x-amz-mp-object-size' header value {self.object_size} does not "
+                f"match what was computed: {size}",
+            )
+        record = ObjectRecord(
+            bucket=upload.bucket,
+            key=upload.key,
+            size=size,
+            etag=_native.multipart_etag([bytes.fromhex(p.etag) for p in parts]),
+            last_modified=time.time(),
+            content_type=upload.content_type,
+            headers=upload.headers,
+            user_meta=upload.user_meta,
+            checksums=self._object_checksums(upload, parts),
+            checksum_type=upload.checksum_type or "FULL_OBJECT",
+            storage_class=upload.storage_class,
+            owner=upload.owner,
+            data_id=upload.upload_id,
+            parts_count=len(parts),
+        )
+        return record, [p.number for p in parts]
+
+    @staticmethod
+    def _matching(
+        upload: UploadRecord, listed: ListedPart, by_number: dict[int, PartRecord]
+    ) -> PartRecord:
+        part = by_number.get(listed.number)
+        if part is None or part.etag != listed.etag:
+            raise S3Error(
+                "InvalidPart",
+                UploadId=upload.upload_id,
+                PartNumber=str(listed.number),
+                ETag=listed.etag,
+            )
+        algorithm = upload.checksum_algorithm
+        sent = listed.checksums.get(algorithm) if algorithm else None
+        if upload.checksum_type == "COMPOSITE" and sent is None:
+            raise S3Error(
+                "InvalidRequest",
+                f"The upload was created using a {algorithm} checksum. The complete request "
+                f"must include the checksum for each part. It was missing for part "
+                f"{listed.number} in the request.",
+            )
+        if sent is not None and sent != part.checksums.get(algorithm):
+            raise S3Error(
+                "InvalidPart",
+                UploadId=upload.upload_id,
+                PartNumber=str(listed.number),
+                ETag=listed.etag,
+            )
+        return part
+
+    def _object_checksums(self, upload: UploadRecord, parts: list[PartRecord]) -> dict[str, str]:
+        algorithm = upload.checksum_algorithm
+        if not algorithm:
+            if self.object_checksum:
+                raise S3Error(
+                    "InvalidRequest",
+                    "The upload was created without a checksum algorithm; the complete request "
+                    "cannot carry one.",
+                )
+            return {}
+        if upload.checksum_type == "COMPOSITE":
+            value = _composite(algorithm, parts)
+        else:
+            value = _full_object(algorithm, parts)
+        for sent_algorithm, sent in self.object_checksum.items():
+            if sent_algorithm != algorithm:
+                raise S3Error(
+                    "InvalidRequest",
+                    f"Checksum Type mismatch occurred, expected checksum Type: {algorithm}, "
+                    f"actual checksum Type: {sent_algorithm}",
+                )
+            if sent != value:
+                raise S3Error("BadDigest")
+        return {algorithm: value}
+
+
+def _object_checksum_headers(call: Call) -> dict[str, str]:
+    """x-amz-checksum-<alg> on Complete: the whole object's checksum (composite ones end in
+    -N, so they are compared as text)."""
+    sent: dict[str, str] = {}
+    for name, value in call.req.headers.items():
+        algorithm = name[len(checksums.HEADER_PREFIX) :]
+        if name.startswith(checksums.HEADER_PREFIX) and algorithm in checksums.CHECKSUM_LENGTHS:
+            sent[algorithm] = value.strip()
+    return sent
+
+
+def _object_size(call: Call) -> int | None:
+    raw = call.req.headers.get("x-amz-mp-object-size")
+    if raw is None:
+        return None
+    if not raw.strip().isdigit():
+        raise S3Error("InvalidRequest", "Value for x-amz-mp-object-size header is invalid.")
+    return int(raw)
+
+
+def _complete_result(call: Call, record: ObjectRecord) -> Response:
+    location = f"{call.config.endpoint}/{call.bucket}/{call.key}"
+    response = xml_response(
+        document(
+            "CompleteMultipartUploadResult",
+            [
+                el("Location", location),
+                el("Bucket", call.bucket),
+                el("Key", call.key),
+                el("ETag", f'"{record.etag}"'),
+                *(el(f"Checksum{a.upper()}", v) for a, v in record.checksums.items()),
+                el("ChecksumType", record.checksum_type if record.checksums else None),
+            ],
+        )
+    )
+    return response
+
+
+async def complete_multipart_upload(call: Call) -> Response:
+    upload_id = call.req.arg("uploadId") or ""
+    owned_bucket(call)
+    condition = write_condition(call.req)
+    completion = Completion(
+        call=call,
+        object_checksum=_object_checksum_headers(call),
+        object_size=_object_size(call),
+        listed=_listed_parts(await read_config_body(call, MAX_COMPLETE_BODY, False)),
+    )
+    upload = call.meta.get_upload(upload_id)
+    if upload is not None and (upload.bucket, upload.key) != (call.bucket, call.key):
+        raise S3Error("NoSuchUpload", UploadId=upload_id)
+    try:
+        record, _ = await offload(
+            call.meta.complete_upload, upload_id, completion.assemble, condition
+        )
+    except NoSuchUploadError as exc:
+        # a retried Complete whose first attempt succeeded answers the same again
+        current = call.meta.get_object(call.bucket, call.key)
+        if current is None or current.data_id != upload_id or not current.parts_count:
+            raise S3Error("NoSuchUpload", UploadId=upload_id) from exc
+        record = current
+    except NoSuchBucketError as exc:
+        raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
+    return _complete_result(call, record)
+
+
+# -- listings ---------------------------------------------------------------------------------
+
+
+def _part_xml(part: PartRecord) -> str:
+    return group(
+        "Part",
+        [
+            el("PartNumber", part.number),
+            el("LastModified", iso8601(part.last_modified)),
+            el("ETag", f'"{part.etag}"'),
+            el("Size", part.size),
+            *(el(f"Checksum{a.upper()}", v) for a, v in part.checksums.items()),
+        ],
+    )
+
+
+def page_args(call: Call, max_name: str, marker_name: str) -> tuple[int, int]:
+    """(max, marker) of a part listing (ListParts, GetObjectAttributes' ObjectParts)."""
+    limit = int_arg(
+        call, max_name, MAX_LISTED, 0, 2**31 - 1, f"Argument {max_name} must be an integer"
+    )
+    marker = int_arg(
+        call, marker_name, 0, 0, 2**31 - 1, f"Argument {marker_name} must be an integer"
+    )
+    return min(limit, MAX_LISTED), marker
+
+
+async def list_parts(call: Call) -> Response:
+    upload = _upload_of(call)
+    limit, marker = page_args(call, "max-parts", "part-number-marker")
+    parts = await offload(call.meta.list_parts, upload.upload_id, marker, limit + 1)
+    truncated = len(parts) > limit
+    parts = parts[:limit]
+    identity = [owner_xml(upload.owner, "Initiator"), owner_xml(upload.owner)]
+    body = document(
+        "ListPartsResult",
+        [
+            el("Bucket", call.bucket),
+            el("Key", call.key),
+            el("UploadId", upload.upload_id),
+            el("PartNumberMarker", marker),
+            el("NextPartNumberMarker", parts[-1].number if parts else marker),
+            el("MaxParts", limit),
+            el("IsTruncated", truncated),
+            *(_part_xml(p) for p in parts),
+            *identity,
+            el("StorageClass", upload.storage_class),
+            el("ChecksumAlgorithm", upload.checksum_algorithm.upper() or None),
+            el("ChecksumType", upload.checksum_type or None),
+        ],
+    )
+    return xml_response(body)
+
+
+def _upload_xml(upload: UploadRecord, encode: Callable[[str], str]) -> str:
+    return group(
+        "Upload",
+        [
+            el("Key", encode(upload.key)),
+            el("UploadId", upload.upload_id),
+            owner_xml(upload.owner, "Initiator"),
+            owner_xml(upload.owner),
+            el("StorageClass", upload.storage_class),
+            el("Initiated", iso8601(upload.initiated)),
+            el("ChecksumAlgorithm", upload.checksum_algorithm.upper() or None),
+            el("ChecksumType", upload.checksum_type or None),
+        ],
+    )
+
+
+async def list_multipart_uploads(call: Call) -> Response:
+    owned_bucket(call)
+    encode = encoder_for(call)
+    prefix = call.req.arg("prefix") or ""
+    delimiter = call.req.arg("delimiter") or ""
+    key_marker = call.req.arg("key-marker") or ""
+    upload_id_marker = call.req.arg("upload-id-marker") or ""
+    limit = int_arg(
+        call, "max-uploads", MAX_LISTED, 0, 2**31 - 1, "Argument max-uploads must be an integer"
+    )
+    limit = min(limit, MAX_LISTED)
+    page = await offload(
+        call.meta.list_uploads, call.bucket, prefix, delimiter, key_marker, upload_id_marker, limit
+    )
+    body = document(
+        "ListMultipartUploadsResult",
+        [
+            el("Bucket", call.bucket),
+            el("KeyMarker", encode(key_marker)),
+            el("UploadIdMarker", upload_id_marker),
+            el("NextKeyMarker", encode(page.next_key_marker) if page.is_truncated else None),
+            el("NextUploadIdMarker", page.next_upload_id_marker if page.is_truncated else None),
+            el("Delimiter", encode(delimiter) if delimiter else None),
+            el("Prefix", encode(prefix)),
+            el("MaxUploads", limit),
+            el("EncodingType", "url" if call.req.arg("encoding-type") else None),
+            el("IsTruncated", page.is_truncated),
+            *(_upload_xml(u, encode) for u in page.uploads),
+            *(group("CommonPrefixes", [el("Prefix", encode(p))]) for p in page.common_prefixes),
+        ],
+    )
+    return xml_response(body)

@@ -1,0 +1,83 @@
+"""Receiving a payload (PutObject, UploadPart): streamed to disk, verified, measured."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from oxstore.auth.payload import content_length
+from oxstore.s3 import checksums
+from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
+
+
+@dataclass(slots=True)
+class Received:
+    data_id: str  # "" when the payload came back inline
+    size: int
+    etag: str  # hex MD5
+    checksums: dict[str, str]  # algorithm -> base64 value of the checksums the object keeps
+    inline: bytes | None
+
+
+def check_size(length: int, limit: int) -> None:
+    if length > limit:
+        raise S3Error("EntityTooLarge", ProposedSize=str(length), MaxSizeAllowed=str(limit))
+
+
+async def receive(
+    call: Call, max_size: int, inline_limit: int = 0, required_algorithm: str = ""
+) -> Received:
+    """Streams the request body into a data file, checking every digest the request carries.
+
+    The checksum kept with the payload is the one the request names (header, trailer or SDK
+    hint); required_algorithm (a multipart upload's) must match it when both are present, and
+    is computed when the request names none.
+    """
+    req = call.req
+    length = content_length(req)
+    check_size(length, max_size)
+    payload = call.auth.payload
+    chunked, expected = payload.writer_args()
+    algorithm = checksums.requested_algorithm(req, chunked.get("trailer") if chunked else None)
+    if required_algorithm and algorithm and algorithm != required_algorithm:
+        raise S3Error(
+            "InvalidRequest",
+            f"Checksum Type mismatch occurred, expected checksum Type: {required_algorithm}, "
+            f"actual checksum Type: {algorithm}",
+        )
+    algorithm = algorithm or required_algorithm
+    expected.update(checksums.header_checksums(req))
+    md5 = checksums.content_md5(req)
+    if md5 is not None:
+        expected["md5"] = md5
+    algorithms = {"md5", *payload.required_algorithms(), *expected}
+    if algorithm:
+        algorithms.add(algorithm)
+    data_id, result = await call.data.write(
+        req.body, sorted(algorithms), chunked, expected, length, max_size, inline_limit
+    )
+    digests = result["digests"]
+    return Received(
+        data_id=data_id,
+        size=result["size"],
+        etag=digests["md5"].hex(),
+        checksums={algorithm: checksums.encode(digests[algorithm])} if algorithm else {},
+        inline=result["inline"],
+    )
+
+
+async def copy_into(
+    call: Call, body: AsyncIterator[bytes], size: int, algorithm: str = ""
+) -> Received:
+    """Writes bytes read from another object (UploadPartCopy) into a new data file."""
+    algorithms = sorted({"md5", algorithm} - {""})
+    data_id, result = await call.data.write(body, algorithms, None, {}, size, size)
+    digests = result["digests"]
+    return Received(
+        data_id=data_id,
+        size=result["size"],
+        etag=digests["md5"].hex(),
+        checksums={algorithm: checksums.encode(digests[algorithm])} if algorithm else {},
+        inline=None,
+    )
