@@ -22,8 +22,6 @@ from oxstore.s3.pipeline import Pipeline
 
 log = logging.getLogger("oxstore")
 
-GC_INTERVAL = 5.0  # seconds between collector passes
-GC_GRACE = 30.0  # a replaced data file stays this long for GETs already streaming it
 GC_BATCH = 1000
 
 
@@ -39,7 +37,7 @@ def collect_garbage(services: Services, now: float) -> int:
     The garbage rows are claimed first, atomically: once claimed no copy can take the data
     back, and a crash before the files are removed leaves orphans that the start-up sweep finds.
     """
-    ids = services.meta.claim_garbage(now - GC_GRACE, GC_BATCH)
+    ids = services.meta.claim_garbage(now - services.config.gc_grace, GC_BATCH)
     for data_id in ids:
         services.data.remove(data_id)
     return len(ids)
@@ -93,7 +91,7 @@ class OxstoreApp(RSGIApp):
 
     async def _collect_forever(self) -> None:
         while True:
-            await asyncio.sleep(GC_INTERVAL)
+            await asyncio.sleep(self.services.config.gc_interval)
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(collect_garbage, self.services, time.time())
 

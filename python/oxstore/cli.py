@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(_env("INLINE_THRESHOLD", str(32 * 1024))),
         help="objects up to this many bytes are kept in the metadata, not in files (0: never)",
     )
+    server.add_argument(
+        "--gc-grace",
+        type=float,
+        default=float(_env("GC_GRACE", "30")),
+        help="seconds replaced or deleted data stays on disk (reads in flight finish first)",
+    )
+    server.add_argument(
+        "--gc-interval",
+        type=float,
+        default=float(_env("GC_INTERVAL", "5")),
+        help="seconds between passes of the garbage collector",
+    )
     return parser
 
 
@@ -75,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
             max_multipart_size=args.max_multipart_size,
             min_part_size=max(0, args.min_part_size),
             inline_threshold=max(0, args.inline_threshold),
+            gc_grace=max(0.0, args.gc_grace),
+            gc_interval=max(0.05, args.gc_interval),
         )
         try:
             return serve(config)

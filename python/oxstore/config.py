@@ -30,6 +30,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     inline_threshold: int = 32 * 1024  # objects up to this size live in the metadata record
     max_buckets_per_account: int = 100
     clock_skew_seconds: int = 15 * 60
+    gc_interval: float = 5.0  # seconds between passes of the garbage collector
+    gc_grace: float = 30.0  # replaced data stays this long for GETs already streaming it
     started_at: float = 0.0  # when the server process started (set by `oxstore server`)
 
     @property

@@ -27,7 +27,8 @@ def test_pragmas(store: SqliteMetaStore) -> None:
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
-    assert db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()[0] == str(SCHEMA_VERSION)
+    schema = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()[0]
+    assert schema == str(SCHEMA_VERSION)
 
 
 # -- buckets -----------------------------------------------------------------------------------

@@ -431,10 +431,12 @@ async def get_object_attributes(call: Call) -> Response:
                         el(f"Checksum{alg.upper()}", value)
                         for alg, value in record.checksums.items()
                     ),
-                    el("ChecksumType", "FULL_OBJECT"),
+                    el("ChecksumType", record.checksum_type),
                 ],
             )
         )
+    if "ObjectParts" in wanted and record.parts_count:
+        children.append(_object_parts(call, record))
     if "StorageClass" in wanted:
         children.append(el("StorageClass", record.storage_class))
     if "ObjectSize" in wanted:
@@ -442,3 +444,42 @@ async def get_object_attributes(call: Call) -> Response:
     response = xml_response(document("GetObjectAttributesResponse", children))
     response.headers.append(("last-modified", http_date(record.last_modified)))
     return response
+
+
+def _header_int(call: Call, name: str, default: int) -> int:
+    raw = call.req.headers.get(name)
+    if raw is None:
+        return default
+    if not raw.strip().isdigit():
+        raise S3Error("InvalidArgument", f"Invalid value for {name}.", ArgumentName=name)
+    return int(raw)
+
+
+def _object_parts(call: Call, record: ObjectRecord) -> str:
+    """GetObjectAttributes' ObjectParts: one page of a multipart object's parts."""
+    limit = min(_header_int(call, "x-amz-max-parts", 1000), 1000)
+    marker = _header_int(call, "x-amz-part-number-marker", 0)
+    parts = call.meta.list_parts(record.data_id, marker, limit + 1)
+    truncated = len(parts) > limit
+    parts = parts[:limit]
+    return group(
+        "ObjectParts",
+        [
+            el("PartsCount", record.parts_count),
+            el("PartNumberMarker", marker),
+            el("NextPartNumberMarker", parts[-1].number if parts else marker),
+            el("MaxParts", limit),
+            el("IsTruncated", truncated),
+            *(
+                group(
+                    "Part",
+                    [
+                        el("PartNumber", p.number),
+                        el("Size", p.size),
+                        *(el(f"Checksum{a.upper()}", v) for a, v in p.checksums.items()),
+                    ],
+                )
+                for p in parts
+            ),
+        ],
+    )
