@@ -1,7 +1,7 @@
 """Real command-line and SDK clients: the AWS CLI, s3cmd, rclone, s5cmd and minio-py.
 
-Multipart upload, copy and multi-delete come with a later issue, so each client is set up to
-use single PUTs and single-key deletes.
+Each client runs with its own defaults, or with its part size set to S3's 5 MiB minimum so that
+the 12 MiB file of the test tree goes up in several parts.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ import pytest
 
 from tests.conftest import Tool, require_binary
 
+MiB = 1024 * 1024
+
 
 def _files(root: Path) -> dict[str, bytes]:
-    """A small tree: a few MiB file, an empty file, spaces and unicode in names."""
+    """A small tree: a file large enough for three 5 MiB parts, an empty file, spaces and
+    unicode in names."""
     files = {
-        "big.bin": os.urandom(3 * 1024 * 1024 + 11),
+        "big.bin": os.urandom(12 * MiB + 11),
         "empty.txt": b"",
         "dir/with space.txt": b"spaces",
         "dir/ünïcode-名前.txt": "ünïcode".encode(),
@@ -47,9 +50,7 @@ def _bucket() -> str:
 
 @pytest.fixture
 def aws(server, tool: Tool):  # type: ignore[no-untyped-def]
-    Path(tool.env["AWS_CONFIG_FILE"]).write_text(
-        "[default]\nregion = us-east-1\ns3 =\n  multipart_threshold = 5GB\n"
-    )
+    Path(tool.env["AWS_CONFIG_FILE"]).write_text("[default]\nregion = us-east-1\n")
     binary = require_binary("aws")
 
     def run(*args: str, check: bool = True):  # type: ignore[no-untyped-def]
@@ -80,6 +81,40 @@ def test_aws_cli_s3_workflow(aws, tool: Tool) -> None:
         aws("s3", "rm", f"s3://{name}/{rel}")
     aws("s3", "rb", f"s3://{name}")
     assert name not in aws("s3", "ls").stdout
+
+
+def test_aws_cli_multipart_and_sync(aws, tool: Tool) -> None:
+    name = _bucket()
+    aws("s3", "mb", f"s3://{name}")
+    large = tool.home / "large.bin"
+    with open(large, "wb") as f:  # 200 MiB: 25 parts of the CLI's default 8 MiB
+        for _ in range(200):
+            f.write(os.urandom(MiB))
+    aws("s3", "cp", str(large), f"s3://{name}/large.bin")
+    head = aws("s3api", "head-object", "--bucket", name, "--key", "large.bin").stdout
+    assert '-25\\""' in head and str(200 * MiB) in head  # a multipart ETag
+    down = tool.home / "large.down"
+    aws("s3", "cp", f"s3://{name}/large.bin", str(down))
+    assert _sha256_file(down) == _sha256_file(large)
+    large.unlink()
+    down.unlink()
+    aws("s3", "rm", f"s3://{name}/large.bin")
+    src, back = tool.home / "src", tool.home / "back"
+    files = _files(src)
+    aws("s3", "sync", str(src), f"s3://{name}/tree")
+    aws("s3", "sync", f"s3://{name}/tree", str(back))
+    _same_tree(src, back, files)
+    again = aws("s3", "sync", str(src), f"s3://{name}/tree").stdout
+    assert "upload:" not in again  # nothing changed: nothing is sent
+    aws("s3", "rb", "--force", f"s3://{name}")
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(MiB):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def test_aws_cli_s3api(aws, tool: Tool) -> None:
@@ -135,12 +170,14 @@ def s3cmd(server, tool: Tool):  # type: ignore[no-untyped-def]
     binary = require_binary("s3cmd")
 
     def run(*args: str, check: bool = True):  # type: ignore[no-untyped-def]
-        return tool.run(binary, "-c", str(config), "--disable-multipart", *args, check=check)
+        return tool.run(
+            binary, "-c", str(config), "--multipart-chunk-size-mb=5", *args, check=check
+        )
 
     return run
 
 
-def test_s3cmd_workflow(s3cmd, tool: Tool) -> None:
+def test_s3cmd_workflow(s3cmd, s3, tool: Tool) -> None:
     name = _bucket()
     src, dst = tool.home / "src", tool.home / "dst"
     files = _files(src)
@@ -153,7 +190,8 @@ def test_s3cmd_workflow(s3cmd, tool: Tool) -> None:
     assert name in s3cmd("la").stdout or True  # `la` lists every object of every bucket
     info = s3cmd("info", f"s3://{name}/big.bin").stdout
     assert str(len(files["big.bin"])) in info
-    assert hashlib.md5(files["big.bin"]).hexdigest() in info
+    assert hashlib.md5(files["big.bin"]).hexdigest() in info  # s3cmd's own md5 attribute
+    assert s3.head_object(Bucket=name, Key="big.bin")["ETag"].endswith('-3"')  # three parts
     for rel in files:
         (dst / rel).parent.mkdir(parents=True, exist_ok=True)
         s3cmd("get", "--force", f"s3://{name}/{rel}", str(dst / rel))
@@ -187,7 +225,9 @@ def rclone(server, tool: Tool):  # type: ignore[no-untyped-def]
             "--config",
             str(tool.home / "rclone.conf"),
             "--s3-upload-cutoff",
-            "5G",
+            "5M",
+            "--s3-chunk-size",
+            "5M",
             *args,
             check=check,
         )
@@ -195,7 +235,7 @@ def rclone(server, tool: Tool):  # type: ignore[no-untyped-def]
     return run
 
 
-def test_rclone_copy_check_and_back(rclone, tool: Tool) -> None:
+def test_rclone_copy_check_and_back(rclone, s3, tool: Tool) -> None:
     name = _bucket()
     src, dst = tool.home / "src", tool.home / "dst"
     files = _files(src)
@@ -204,6 +244,7 @@ def test_rclone_copy_check_and_back(rclone, tool: Tool) -> None:
     listed = rclone("lsf", "-R", f"ox:{name}/tree").stdout.split("\n")
     for rel in files:
         assert rel in listed
+    assert s3.head_object(Bucket=name, Key="tree/big.bin")["ETag"].endswith('-3"')
     rclone("check", str(src), f"ox:{name}/tree")
     rclone("copy", f"ox:{name}/tree", str(dst))
     _same_tree(src, dst, files)
@@ -232,13 +273,12 @@ def test_s5cmd_workflow(s5cmd, s3, tool: Tool) -> None:
     src, dst = tool.home / "src", tool.home / "dst"
     files = {rel: data for rel, data in _files(src).items() if "ü" not in rel}
     for rel in files:
-        s5cmd("cp", str(src / rel), f"s3://{name}/{rel}")
+        s5cmd("cp", "--concurrency", "3", "--part-size", "5", str(src / rel), f"s3://{name}/{rel}")
+    assert s3.head_object(Bucket=name, Key="big.bin")["ETag"].endswith('-3"')
     listing = s5cmd("ls", f"s3://{name}/*").stdout
     for rel in files:
         assert rel in listing
-    for rel in files:
-        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
-        s5cmd("cp", f"s3://{name}/{rel}", str(dst / rel))
+    s5cmd("--numworkers", "4", "cp", "--concurrency", "4", f"s3://{name}/*", f"{dst}/")
     _same_tree(src, dst, files)
     assert s5cmd("cat", f"s3://{name}/dir/with space.txt").stdout == "spaces"
     for rel in files:
@@ -279,10 +319,12 @@ def test_minio_py(server, tmp_path: Path) -> None:
     assert stat.size == len(data) and stat.content_type == "application/x-test"
     assert stat.metadata["x-amz-meta-kind"] == "blob"
     source = tmp_path / "up.bin"
-    source.write_bytes(data[:100_000])
-    client.fput_object(name, "file.bin", str(source))
+    large = os.urandom(11 * MiB)
+    source.write_bytes(large)
+    client.fput_object(name, "file.bin", str(source), part_size=5 * MiB)  # three parts
+    assert client.stat_object(name, "file.bin").etag.endswith("-3")
     client.fget_object(name, "file.bin", str(tmp_path / "down.bin"))
-    assert (tmp_path / "down.bin").read_bytes() == data[:100_000]
+    assert (tmp_path / "down.bin").read_bytes() == large
     response = client.get_object(name, "dir/obj.bin", offset=10, length=20)
     assert response.read() == data[10:30]
     response.close()
