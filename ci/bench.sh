@@ -4,3 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python -m pytest bench/micro -q --benchmark-columns=mean,ops --benchmark-sort=name "$@"
 python bench/e2e/throughput.py
+python bench/e2e/multipart.py
+python bench/e2e/large_object.py

@@ -13,188 +13,25 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import http.client
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-
-MiB = 1024 * 1024
-ACCESS, SECRET = "BENCHACCESSKEY000001", "bench-secret-key-0123456789"
-BLOCK = os.urandom(64 * MiB)
-
-
-def md5_speed(total: int = 512 * MiB) -> float:
-    started = time.perf_counter()
-    h = hashlib.md5()
-    for _ in range(total // len(BLOCK)):
-        h.update(BLOCK)
-    return total / MiB / (time.perf_counter() - started)
-
-
-def loopback_speed(total: int = 4096 * MiB) -> float:
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    received = [0]
-
-    def sink() -> None:
-        conn, _ = server.accept()
-        buf = bytearray(4 * MiB)
-        while (n := conn.recv_into(buf)) > 0:
-            received[0] += n
-        conn.close()
-
-    thread = threading.Thread(target=sink)
-    thread.start()
-    client = socket.create_connection(server.getsockname())
-    view = memoryview(BLOCK)
-    started = time.perf_counter()
-    for _ in range(total // len(BLOCK)):
-        client.sendall(view)
-    client.close()
-    thread.join()
-    server.close()
-    return received[0] / MiB / (time.perf_counter() - started)
-
-
-class Server:
-    def __init__(self, data_dir: Path) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        env = dict(os.environ, OXSTORE_ROOT_USER=ACCESS, OXSTORE_ROOT_PASSWORD=SECRET)
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "oxstore",
-                "server",
-                str(data_dir),
-                "--address",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/health", timeout=1)
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("oxstore did not start")
-
-    def rss_mib(self) -> float:
-        """Resident memory of the server and its workers."""
-        pids = [self.process.pid]
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        if children.exists():
-            pids += [int(p) for p in children.read_text().split()]
-        total = 0
-        for pid in pids:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        return total / 1024
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
-
-
-class UnsignedPayloadAuth(S3SigV4Auth):
-    """botocore's signer, declaring UNSIGNED-PAYLOAD so the body can stream unhashed."""
-
-    def payload(self, request: AWSRequest) -> str:  # type: ignore[override]
-        return "UNSIGNED-PAYLOAD"
-
-
-def signed_headers(port: int, method: str, path: str, extra: dict[str, str]) -> dict[str, str]:
-    url = f"http://127.0.0.1:{port}{path}"
-    request = AWSRequest(
-        method=method, url=url, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD", **extra}
-    )
-    UnsignedPayloadAuth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(request)
-    return dict(request.headers.items())
-
-
-def request(
-    conn: http.client.HTTPConnection, port: int, method: str, path: str, body: bytes = b""
-) -> bytes:
-    headers = signed_headers(
-        port, method, path, {"content-length": str(len(body))} if method == "PUT" else {}
-    )
-    conn.request(method, path, body=body if method == "PUT" else None, headers=headers)
-    response = conn.getresponse()
-    data = response.read()
-    if response.status >= 300:
-        raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
-    return data
-
-
-def big_put(server: Server, size: int) -> tuple[float, float]:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
-    headers = signed_headers(server.port, "PUT", "/bench/big", {"content-length": str(size)})
-    rss_before = server.rss_mib()
-    peak = [rss_before]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], server.rss_mib())
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    started = time.perf_counter()
-    conn.putrequest("PUT", "/bench/big", skip_accept_encoding=True)
-    for name, value in headers.items():
-        conn.putheader(name, value)
-    conn.endheaders()
-    view = memoryview(BLOCK)
-    sent = 0
-    while sent < size:
-        n = min(len(BLOCK), size - sent)
-        conn.send(view[:n])
-        sent += n
-    response = conn.getresponse()
-    body = response.read()
-    elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
-    if response.status != 200:
-        raise RuntimeError(f"PUT failed: {response.status} {body[:400]!r}")
-    return size / MiB / elapsed, peak[0] - rss_before
-
-
-def big_get(server: Server, size: int) -> float:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
-    headers = signed_headers(server.port, "GET", "/bench/big", {})
-    started = time.perf_counter()
-    conn.request("GET", "/bench/big", headers=headers)
-    response = conn.getresponse()
-    buf = bytearray(4 * MiB)
-    got = 0
-    while (n := response.readinto(buf)) > 0:
-        got += n
-    elapsed = time.perf_counter() - started
-    assert got == size, (got, size)
-    return size / MiB / elapsed
+sys.path.insert(0, str(Path(__file__).parent))
+from harness import (  # noqa: E402
+    MiB,
+    Server,
+    big_get,
+    big_put,
+    loopback_speed,
+    md5_speed,
+    request,
+)
 
 
 def small_ops(server: Server, ops: int, clients: int) -> tuple[float, float]:

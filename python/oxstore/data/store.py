@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from oxstore._native import ChunkedSpec, WriteResult
 
 FANOUT = 256
-READ_CHUNK = 1024 * 1024  # bytes per read of a streamed response: bounds memory per stream
+READ_CHUNK = 4 * 1024 * 1024  # bytes per read of a streamed response: bounds memory per stream
 
 
 class Piece(NamedTuple):

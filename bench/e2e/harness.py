@@ -1,0 +1,202 @@
+"""What the whole-server benchmarks share: the machine's limits (MD5, loopback), a server
+started for the run, requests signed with UNSIGNED-PAYLOAD, and a large streamed PUT / GET."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+MiB = 1024 * 1024
+ACCESS, SECRET = "BENCHACCESSKEY000001", "bench-secret-key-0123456789"
+BLOCK = os.urandom(64 * MiB)
+
+
+def md5_speed(total: int = 512 * MiB) -> float:
+    started = time.perf_counter()
+    h = hashlib.md5()
+    for _ in range(total // len(BLOCK)):
+        h.update(BLOCK)
+    return total / MiB / (time.perf_counter() - started)
+
+
+def loopback_speed(total: int = 4096 * MiB) -> float:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    received = [0]
+
+    def sink() -> None:
+        conn, _ = server.accept()
+        buf = bytearray(4 * MiB)
+        while (n := conn.recv_into(buf)) > 0:
+            received[0] += n
+        conn.close()
+
+    thread = threading.Thread(target=sink)
+    thread.start()
+    client = socket.create_connection(server.getsockname())
+    view = memoryview(BLOCK)
+    started = time.perf_counter()
+    for _ in range(total // len(BLOCK)):
+        client.sendall(view)
+    client.close()
+    thread.join()
+    server.close()
+    return received[0] / MiB / (time.perf_counter() - started)
+
+
+class Server:
+    def __init__(self, data_dir: Path, extra_args: tuple[str, ...] = ()) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = dict(os.environ, OXSTORE_ROOT_USER=ACCESS, OXSTORE_ROOT_PASSWORD=SECRET)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "oxstore",
+                "server",
+                str(data_dir),
+                "--address",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                *extra_args,
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/health", timeout=1)
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("oxstore did not start")
+
+    def rss_mib(self) -> float:
+        """Resident memory of the server and its workers."""
+        pids = [self.process.pid]
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        if children.exists():
+            pids += [int(p) for p in children.read_text().split()]
+        total = 0
+        for pid in pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return total / 1024
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+class UnsignedPayloadAuth(S3SigV4Auth):
+    """botocore's signer, declaring UNSIGNED-PAYLOAD so the body can stream unhashed."""
+
+    def payload(self, request: AWSRequest) -> str:  # type: ignore[override]
+        return "UNSIGNED-PAYLOAD"
+
+
+def signed_headers(port: int, method: str, path: str, extra: dict[str, str]) -> dict[str, str]:
+    url = f"http://127.0.0.1:{port}{path}"
+    request = AWSRequest(
+        method=method, url=url, headers={"x-amz-content-sha256": "UNSIGNED-PAYLOAD", **extra}
+    )
+    UnsignedPayloadAuth(Credentials(ACCESS, SECRET), "s3", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def request(
+    conn: http.client.HTTPConnection, port: int, method: str, path: str, body: bytes = b""
+) -> bytes:
+    headers = signed_headers(
+        port, method, path, {"content-length": str(len(body))} if method == "PUT" else {}
+    )
+    conn.request(method, path, body=body if method == "PUT" else None, headers=headers)
+    response = conn.getresponse()
+    data = response.read()
+    if response.status >= 300:
+        raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
+    return data
+
+
+def big_put(server: Server, size: int, path: str = "/bench/big") -> tuple[float, float]:
+    """Streams size bytes (BLOCK repeated) in one PUT: (MB/s, server memory growth in MiB)."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3600)
+    headers = signed_headers(server.port, "PUT", path, {"content-length": str(size)})
+    rss_before = server.rss_mib()
+    peak = [rss_before]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], server.rss_mib())
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    conn.putrequest("PUT", path, skip_accept_encoding=True)
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    conn.endheaders()
+    view = memoryview(BLOCK)
+    sent = 0
+    while sent < size:
+        n = min(len(BLOCK), size - sent)
+        conn.send(view[:n])
+        sent += n
+    response = conn.getresponse()
+    body = response.read()
+    elapsed = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    if response.status != 200:
+        raise RuntimeError(f"PUT failed: {response.status} {body[:400]!r}")
+    return size / MiB / elapsed, peak[0] - rss_before
+
+
+def sent_at(offset: int, data: bytearray) -> bool:
+    """Whether data is what big_put sent at offset (BLOCK repeated)."""
+    at = 0
+    while at < len(data):
+        start = (offset + at) % len(BLOCK)
+        n = min(len(BLOCK) - start, len(data) - at)
+        if data[at : at + n] != BLOCK[start : start + n]:
+            return False
+        at += n
+    return True
+
+
+def big_get(server: Server, size: int, path: str = "/bench/big", verify: bool = False) -> float:
+    """Reads the object in one GET: MB/s. verify: compare every byte with what big_put sent."""
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3600)
+    headers = signed_headers(server.port, "GET", path, {})
+    started = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    buf = bytearray(4 * MiB)
+    got = 0
+    while (n := response.readinto(buf)) > 0:
+        if verify and not sent_at(got, buf[:n]):
+            raise RuntimeError(f"GET {path}: wrong bytes at offset {got}")
+        got += n
+    elapsed = time.perf_counter() - started
+    assert got == size, (got, size)
+    return size / MiB / elapsed
