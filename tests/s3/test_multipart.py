@@ -17,6 +17,7 @@ from tests.conftest import Server, free_port
 from tests.s3.helpers import expect_error
 
 MiB = 1024 * 1024
+MAX_MULTIPART = 1_000_000  # the small-parts server's largest multipart object
 
 
 def _md5_etag(parts: list[bytes]) -> str:
@@ -50,6 +51,7 @@ def small_parts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server that accepts tiny parts and collects garbage at once."""
     root = tmp_path_factory.mktemp("small-parts")
     args = ["--min-part-size", "1", "--gc-grace", "0", "--gc-interval", "0.1"]
+    args += ["--max-multipart-size", str(MAX_MULTIPART)]
     srv = Server(root / "data", free_port(), args).start()
     yield srv
     srv.stop()
@@ -552,3 +554,41 @@ def test_ten_thousand_parts(small) -> None:
     assert done["ETag"] == _md5_etag([n.to_bytes(2, "big") for n in range(1, 10_001)])
     assert small.get_object(Bucket="mpu", Key="many")["Body"].read() == expected
     assert small.head_object(Bucket="mpu", Key="many", PartNumber=10_000)["PartsCount"] == 10_000
+
+
+def test_objects_over_the_multipart_limit_are_refused(small) -> None:
+    upload_id = small.create_multipart_upload(Bucket="mpu", Key="huge")["UploadId"]
+    half = os.urandom(MAX_MULTIPART // 2 + 1)
+    parts = [
+        {
+            "PartNumber": n,
+            "ETag": small.upload_part(
+                Bucket="mpu", Key="huge", UploadId=upload_id, PartNumber=n, Body=half
+            )["ETag"],
+        }
+        for n in (1, 2)
+    ]
+    expect_error(
+        "EntityTooLarge",
+        400,
+        small.complete_multipart_upload,
+        Bucket="mpu",
+        Key="huge",
+        UploadId=upload_id,
+        MultipartUpload={"Parts": parts},
+    )
+    expect_error("NoSuchKey", 404, small.get_object, Bucket="mpu", Key="huge")
+    small.abort_multipart_upload(Bucket="mpu", Key="huge", UploadId=upload_id)
+
+
+def test_deleting_a_bucket_aborts_its_uploads(s3) -> None:
+    s3.create_bucket(Bucket="mpu-doomed")
+    upload_id = s3.create_multipart_upload(Bucket="mpu-doomed", Key="k")["UploadId"]
+    s3.upload_part(Bucket="mpu-doomed", Key="k", UploadId=upload_id, PartNumber=1, Body=b"x")
+    s3.delete_bucket(Bucket="mpu-doomed")
+    s3.create_bucket(Bucket="mpu-doomed")
+    assert not s3.list_multipart_uploads(Bucket="mpu-doomed").get("Uploads")
+    expect_error(
+        "NoSuchUpload", 404, s3.list_parts, Bucket="mpu-doomed", Key="k", UploadId=upload_id
+    )
+    s3.delete_bucket(Bucket="mpu-doomed")
