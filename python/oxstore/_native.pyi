@@ -39,6 +39,10 @@ def digest(algorithm: str, data: Buffer) -> bytes: ...
 def multipart_etag(part_md5s: Sequence[bytes]) -> str:
     """hex(md5(concat(part_md5s))) + "-" + N, without quotes."""
 
+def crc_combine(algorithm: str, pieces: Sequence[tuple[bytes, int]]) -> bytes:
+    """The CRC (crc32, crc32c or crc64nvme) of a concatenation, from each piece's big-endian
+    digest and length in bytes, in order; the result is big-endian too."""
+
 # ---- SigV4 -----------------------------------------------------------------------------------
 
 def sha256_hex(data: Buffer) -> str: ...

@@ -107,9 +107,14 @@ pub fn combine_digests(algorithm: Algorithm, pieces: &[(&[u8], u64)]) -> Result<
     let mut values = Vec::with_capacity(pieces.len());
     for &(digest, length) in pieces {
         if digest.len() != size {
-            return Err(S3Error::new("InvalidRequest", "checksum of the wrong length"));
+            return Err(S3Error::new(
+                "InvalidRequest",
+                "checksum of the wrong length",
+            ));
         }
-        let value = digest.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+        let value = digest
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
         values.push((value, length));
     }
     let total = combine(algorithm, &values)?;
@@ -124,7 +129,11 @@ mod tests {
     fn check(algorithm: Algorithm) {
         let data: Vec<u8> = (0..10_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
         let whole = digest(algorithm, &data);
-        for cuts in [vec![0, 10_000], vec![0, 1, 5000, 9999, 10_000], vec![0, 0, 10_000]] {
+        for cuts in [
+            vec![0, 10_000],
+            vec![0, 1, 5000, 9999, 10_000],
+            vec![0, 0, 10_000],
+        ] {
             let digests: Vec<(Vec<u8>, u64)> = cuts
                 .windows(2)
                 .map(|w| (digest(algorithm, &data[w[0]..w[1]]), (w[1] - w[0]) as u64))
