@@ -12,13 +12,16 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 MiB = 1024 * 1024
+T = TypeVar("T")
 ACCESS, SECRET = "BENCHACCESSKEY000001", "bench-secret-key-0123456789"
 BLOCK = os.urandom(64 * MiB)
 
@@ -136,12 +139,10 @@ def request(
     return data
 
 
-def big_put(server: Server, size: int, path: str = "/bench/big") -> tuple[float, float]:
-    """Streams size bytes (BLOCK repeated) in one PUT: (MB/s, server memory growth in MiB)."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3600)
-    headers = signed_headers(server.port, "PUT", path, {"content-length": str(size)})
-    rss_before = server.rss_mib()
-    peak = [rss_before]
+def peak_growth(server: Server, work: Callable[[], T]) -> tuple[T, float]:
+    """Runs work(); returns its result and the server's peak memory growth (MiB) meanwhile."""
+    before = server.rss_mib()
+    peak = [before]
     done = threading.Event()
 
     def sample() -> None:
@@ -151,6 +152,22 @@ def big_put(server: Server, size: int, path: str = "/bench/big") -> tuple[float,
 
     sampler = threading.Thread(target=sample)
     sampler.start()
+    try:
+        result = work()
+    finally:
+        done.set()
+        sampler.join()
+    return result, peak[0] - before
+
+
+def big_put(server: Server, size: int, path: str = "/bench/big") -> tuple[float, float]:
+    """Streams size bytes (BLOCK repeated) in one PUT: (MB/s, server memory growth in MiB)."""
+    return peak_growth(server, lambda: _stream_put(server, size, path))
+
+
+def _stream_put(server: Server, size: int, path: str) -> float:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3600)
+    headers = signed_headers(server.port, "PUT", path, {"content-length": str(size)})
     started = time.perf_counter()
     conn.putrequest("PUT", path, skip_accept_encoding=True)
     for name, value in headers.items():
@@ -165,11 +182,9 @@ def big_put(server: Server, size: int, path: str = "/bench/big") -> tuple[float,
     response = conn.getresponse()
     body = response.read()
     elapsed = time.perf_counter() - started
-    done.set()
-    sampler.join()
     if response.status != 200:
         raise RuntimeError(f"PUT failed: {response.status} {body[:400]!r}")
-    return size / MiB / elapsed, peak[0] - rss_before
+    return size / MiB / elapsed
 
 
 def sent_at(offset: int, data: bytearray) -> bool:

@@ -13,33 +13,10 @@ import argparse
 import http.client
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import MiB, Server, big_get, big_put, request  # noqa: E402
-
-
-def peak_growth(server: Server, work) -> tuple[float, float]:  # type: ignore[no-untyped-def]
-    """Runs work(); returns (its result, the server's peak memory growth in MiB meanwhile)."""
-    before = server.rss_mib()
-    peak = [before]
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], server.rss_mib())
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        result = work()
-    finally:
-        done.set()
-        sampler.join()
-    return result, peak[0] - before
+from harness import MiB, Server, big_get, big_put, peak_growth, request  # noqa: E402
 
 
 def main() -> None:
@@ -54,7 +31,7 @@ def main() -> None:
         try:
             conn = http.client.HTTPConnection("127.0.0.1", server.port)
             request(conn, server.port, "PUT", "/bench")
-            (put_rate, _), put_growth = peak_growth(server, lambda: big_put(server, size))
+            put_rate, put_growth = big_put(server, size)
             get_rate, get_growth = peak_growth(server, lambda: big_get(server, size, verify=True))
         finally:
             server.stop()

@@ -154,37 +154,14 @@ def test_complete_checks_what_s3_checks(s3, bucket: str) -> None:
 
 def test_part_numbers_and_unknown_uploads(s3, bucket: str) -> None:
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
-    for bad in (0, 10_001):
-        expect_error(
-            "InvalidArgument",
-            400,
-            s3.upload_part,
-            Bucket=bucket,
-            Key="k",
-            UploadId=upload_id,
-            PartNumber=bad,
-            Body=b"x",
-        )
-    expect_error(
-        "NoSuchUpload",
-        404,
-        s3.upload_part,
-        Bucket=bucket,
-        Key="k",
-        UploadId="nope",
-        PartNumber=1,
-        Body=b"x",
-    )
-    expect_error(
-        "NoSuchUpload",
-        404,
-        s3.upload_part,
-        Bucket=bucket,
-        Key="other-key",
-        UploadId=upload_id,
-        PartNumber=1,
-        Body=b"x",
-    )
+
+    def put(key: str = "k", upload: str = upload_id, number: int = 1) -> None:
+        s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=b"x")
+
+    expect_error("InvalidArgument", 400, put, number=0)
+    expect_error("InvalidArgument", 400, put, number=10_001)
+    expect_error("NoSuchUpload", 404, put, upload="nope")
+    expect_error("NoSuchUpload", 404, put, key="other-key")
     s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload_id)
     expect_error(
         "NoSuchUpload", 404, s3.abort_multipart_upload, Bucket=bucket, Key="k", UploadId=upload_id
@@ -440,37 +417,18 @@ def test_conditional_complete(small) -> None:
     upload_id = small.create_multipart_upload(Bucket="mpu", Key="cond")["UploadId"]
     part = small.upload_part(Bucket="mpu", Key="cond", UploadId=upload_id, PartNumber=1, Body=b"n")
     parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
-    expect_error(
-        "PreconditionFailed",
-        412,
-        small.complete_multipart_upload,
-        Bucket="mpu",
-        Key="cond",
-        UploadId=upload_id,
-        MultipartUpload=parts,
-        IfNoneMatch="*",
-    )
-    expect_error(
-        "PreconditionFailed",
-        412,
-        small.complete_multipart_upload,
-        Bucket="mpu",
-        Key="cond",
-        UploadId=upload_id,
-        MultipartUpload=parts,
-        IfMatch='"0123"',
-    )
+
+    def complete(**condition: str) -> dict:  # type: ignore[type-arg]
+        return small.complete_multipart_upload(
+            Bucket="mpu", Key="cond", UploadId=upload_id, MultipartUpload=parts, **condition
+        )
+
+    expect_error("PreconditionFailed", 412, complete, IfNoneMatch="*")
+    expect_error("PreconditionFailed", 412, complete, IfMatch='"0123"')
     assert small.get_object(Bucket="mpu", Key="cond")["Body"].read() == b"exists"
-    current = small.head_object(Bucket="mpu", Key="cond")["ETag"]
-    small.complete_multipart_upload(
-        Bucket="mpu", Key="cond", UploadId=upload_id, MultipartUpload=parts, IfMatch=current
-    )
+    complete(IfMatch=small.head_object(Bucket="mpu", Key="cond")["ETag"])
     assert small.get_object(Bucket="mpu", Key="cond")["Body"].read() == b"n"
-    # a retried Complete of the same upload answers the same
-    retried = small.complete_multipart_upload(
-        Bucket="mpu", Key="cond", UploadId=upload_id, MultipartUpload=parts
-    )
-    assert retried["ETag"] == _md5_etag([b"n"])
+    assert complete()["ETag"] == _md5_etag([b"n"])  # a retried Complete answers the same
 
 
 def test_copies_of_multipart_objects_outlive_the_source(small) -> None:
