@@ -371,3 +371,13 @@ def test_get_object_attributes(s3, bucket: str) -> None:
         Key="none",
         ObjectAttributes=["ETag"],
     )
+
+
+def test_empty_uploads_with_expect_continue_keep_the_connection_sane(server, bucket: str) -> None:
+    """An empty body sent with `Expect: 100-continue` gets its answer without "100 Continue";
+    botocore then mis-reads the next answer on that connection unless the server closes it."""
+    client = server.client(s3={"addressing_style": "path"}, max_pool_connections=1)
+    for round_ in range(3):
+        client.put_object(Bucket=bucket, Key=f"empty-{round_}", Body=io.BytesIO(b""))
+        put = client.put_object(Bucket=bucket, Key=f"full-{round_}", Body=io.BytesIO(b"x" * 100))
+        assert put["ETag"] == f'"{hashlib.md5(b"x" * 100).hexdigest()}"'

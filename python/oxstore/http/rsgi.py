@@ -19,13 +19,24 @@ async def _no_body() -> AsyncIterator[bytes]:
     yield b""  # pragma: no cover - makes this an async generator
 
 
-async def _body(protocol: Any) -> AsyncIterator[bytes]:
-    """The request body; a connection that breaks mid-body ends it as IncompleteBody."""
-    try:
-        async for chunk in protocol:
-            yield chunk
-    except (ProtocolError, ProtocolClosed) as exc:
-        raise S3Error("IncompleteBody") from exc
+class _Body:
+    """The request body; a connection that breaks mid-body ends it as IncompleteBody.
+
+    `read` tells whether the handler asked for it: the server sends "100 Continue" to a client
+    that sent `Expect: 100-continue` only then.
+    """
+
+    def __init__(self, protocol: Any) -> None:
+        self.protocol = protocol
+        self.read = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        self.read = True
+        try:
+            async for chunk in self.protocol:
+                yield chunk
+        except (ProtocolError, ProtocolClosed) as exc:
+            raise S3Error("IncompleteBody") from exc
 
 
 class RSGIApp:
@@ -40,6 +51,7 @@ class RSGIApp:
         for name, value in header_list:
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        body = _Body(protocol) if has_body else None
         request = Request(
             method=scope.method.upper(),
             # granian hands over the path percent-decoded; S3 signs the path encoded once with
@@ -49,10 +61,15 @@ class RSGIApp:
             query=parse_query(scope.query_string),
             headers=headers,
             header_list=header_list,
-            body=_body(protocol) if has_body else _no_body(),
+            body=body.__aiter__() if body is not None else _no_body(),
             client=scope.client,
         )
         response = await self.handler(request)
+        if "expect" in headers and (body is None or not body.read):
+            # answered without "100 Continue": botocore then parses the next response on this
+            # connection with this one's status line (its AWSConnection keeps the early
+            # response's status), so the connection must not be reused
+            response.headers.append(("connection", "close"))
         await send(protocol, response)
 
 
