@@ -7,6 +7,7 @@ import os
 import sys
 
 from oxstore.config import Config, parse_address
+from oxstore.topology import Topology
 
 
 def _env(name: str, default: str) -> str:
@@ -26,7 +27,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=[d for d in _env("DOMAIN", "").split(",") if d],
         help="domain for virtual-host style requests (BUCKET.DOMAIN); repeatable",
     )
-    server.add_argument("--region", default=_env("REGION", "us-east-1"))
+    server.add_argument(
+        "--region",
+        default=_env("REGION", "us-east-1"),
+        help="the one region of a server without --topology",
+    )
+    server.add_argument(
+        "--topology",
+        default=_env("TOPOLOGY", "") or None,
+        help="TOML file of regions, storage policies and storage classes (see README)",
+    )
+    server.add_argument(
+        "--max-buckets",
+        type=int,
+        default=int(_env("MAX_BUCKETS", "100")),
+        help="buckets an account may own",
+    )
     server.add_argument(
         "--max-object-size",
         type=int,
@@ -73,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             host, port = parse_address(args.address)
-        except ValueError as exc:
+            topology = Topology.load(args.topology) if args.topology else None
+        except (ValueError, OSError) as exc:
             print(f"oxstore: {exc}", file=sys.stderr)
             return 2
         config = Config(
@@ -81,8 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             host=host,
             port=port,
             workers=max(1, args.workers),
-            region=args.region,
-            domains=tuple(args.domain),
+            region=topology.default_region if topology else args.region,
+            topology=topology,
+            domains=tuple(args.domain) + (topology.endpoints if topology else ()),
+            max_buckets_per_account=max(0, args.max_buckets),
             max_object_size=args.max_object_size,
             max_multipart_size=args.max_multipart_size,
             min_part_size=max(0, args.min_part_size),

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import msgspec
 
+from oxstore.topology import Topology
+
 GiB = 1024**3
 CONFIG_ENV = "OXSTORE_CONFIG"
 
@@ -29,10 +31,17 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     max_metadata_size: int = 2048  # x-amz-meta-* names and values, in bytes
     inline_threshold: int = 32 * 1024  # objects up to this size live in the metadata record
     max_buckets_per_account: int = 100
+    topology: Topology | None = None  # regions, storage policies and classes (from --config)
     clock_skew_seconds: int = 15 * 60
     gc_interval: float = 5.0  # seconds between passes of the garbage collector
     gc_grace: float = 30.0  # replaced data stays this long for GETs already streaming it
     started_at: float = 0.0  # when the server process started (set by `oxstore server`)
+
+    @property
+    def offer(self) -> Topology:
+        """The regions, storage policies and storage classes this server offers: the topology
+        file's, or the one region `region` with a default policy."""
+        return self.topology or Topology.single(self.region)
 
     @property
     def endpoint(self) -> str:

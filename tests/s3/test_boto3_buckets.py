@@ -86,25 +86,27 @@ def test_not_implemented_operations_say_so(s3, bucket: str) -> None:
 
 
 def test_a_server_in_another_region(server_factory) -> None:
-    srv = server_factory(region="eu-west-3")
-    client = srv.client()
-    client.create_bucket(
-        Bucket="paris", CreateBucketConfiguration={"LocationConstraint": "eu-west-3"}
-    )
-    client.create_bucket(Bucket="paris-default")  # no constraint: the server's region
-    for name in ("paris", "paris-default"):
-        assert client.get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-3"
-        head = client.head_bucket(Bucket=name)
-        assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "eu-west-3"
-    expect_error(
-        "InvalidLocationConstraint",
-        400,
-        client.create_bucket,
-        Bucket="elsewhere",
-        CreateBucketConfiguration={"LocationConstraint": "us-west-2"},
-    )
+    """The server's region is its default region: buckets land there without a constraint,
+    their location reads empty (as us-east-1's does on S3) and naming it is refused."""
     from tests.conftest import make_client
 
-    wrong = make_client(srv.endpoint, srv.access_key, srv.secret_key, region="us-east-1")
+    srv = server_factory(region="eu-west-3")
+    client = srv.client()
+    client.create_bucket(Bucket="paris-default")
+    assert client.get_bucket_location(Bucket="paris-default")["LocationConstraint"] is None
+    head = client.head_bucket(Bucket="paris-default")
+    assert head["ResponseMetadata"]["HTTPHeaders"]["x-amz-bucket-region"] == "eu-west-3"
+    for named in ("eu-west-3", "us-west-2"):
+        expect_error(
+            "InvalidLocationConstraint",
+            400,
+            client.create_bucket,
+            Bucket="elsewhere",
+            CreateBucketConfiguration={"LocationConstraint": named},
+        )
+    # clients that read the empty location sign for us-east-1: accepted; other regions are not
+    as_default = make_client(srv.endpoint, srv.access_key, srv.secret_key, region="us-east-1")
+    assert [b["Name"] for b in as_default.list_buckets()["Buckets"]] == ["paris-default"]
+    wrong = make_client(srv.endpoint, srv.access_key, srv.secret_key, region="us-west-2")
     response = expect_error("AuthorizationHeaderMalformed", 400, wrong.list_buckets)
     assert response["Error"]["Region"] == "eu-west-3"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_tz
 from urllib.parse import quote, unquote
@@ -53,11 +53,14 @@ ANONYMOUS = AuthContext(access_key=None)
 _signing_keys: dict[tuple[str, str, str, str], bytes] = {}
 
 
-def authenticate(req: Request, creds: CredentialStore, region: str, now: float) -> AuthContext:
+def authenticate(
+    req: Request, creds: CredentialStore, regions: Sequence[str], now: float
+) -> AuthContext:
+    """regions: the scopes a signature may name, the server's default region first."""
     header = req.headers.get("authorization")
     if header is not None:
         if header.startswith(ALGORITHM + " "):
-            return _verify(req, _claim_from_header(req, header), creds, region, now, False)
+            return _verify(req, _claim_from_header(req, header), creds, regions, now, False)
         if header.startswith("AWS "):
             raise S3Error("NotImplemented", "Signature Version 2 is not supported yet.")
         raise S3Error(
@@ -70,7 +73,7 @@ def authenticate(req: Request, creds: CredentialStore, region: str, now: float) 
         from oxstore.auth.presign import claim_from_query
 
         claim = claim_from_query(req, now)
-        return _verify(req, claim, creds, region, now, True)
+        return _verify(req, claim, creds, regions, now, True)
     if req.has_arg("AWSAccessKeyId") or req.has_arg("Signature"):
         raise S3Error("NotImplemented", "Signature Version 2 is not supported yet.")
     return ANONYMOUS
@@ -146,10 +149,10 @@ def parse_amz_date(value: str) -> float:
         ) from exc
 
 
-def _check_scope(claim: _Claim, region: str, error) -> None:  # type: ignore[no-untyped-def]
-    if claim.region != region:
-        err = error(f"the region '{claim.region}' is wrong; expecting '{region}'")
-        err.extra["Region"] = region
+def _check_scope(claim: _Claim, regions: Sequence[str], error) -> None:  # type: ignore[no-untyped-def]
+    if claim.region not in regions:
+        err = error(f"the region '{claim.region}' is wrong; expecting '{regions[0]}'")
+        err.extra["Region"] = regions[0]
         raise err
     if claim.service != SERVICE:
         raise error(f"the service '{claim.service}' is wrong; expecting '{SERVICE}'")
@@ -195,16 +198,16 @@ def _verify(
     req: Request,
     claim: _Claim,
     creds: CredentialStore,
-    region: str,
+    regions: Sequence[str],
     now: float,
     presigned: bool,
 ) -> AuthContext:
     if presigned:
         from oxstore.auth.presign import query_error
 
-        _check_scope(claim, region, query_error)
+        _check_scope(claim, regions, query_error)
     else:
-        _check_scope(claim, region, _malformed)
+        _check_scope(claim, regions, _malformed)
         skew = abs(now - parse_amz_date(claim.amz_date))
         if skew > MAX_SKEW:
             raise S3Error(

@@ -9,6 +9,7 @@ from oxstore.http.request import Response
 from oxstore.meta.records import ObjectRecord
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
+from oxstore.s3.ops.bucket import bucket_headers
 from oxstore.s3.ops.common import owned_bucket, owner_xml, xml_response
 from oxstore.s3.xml import document, el, group, iso8601
 
@@ -68,7 +69,7 @@ def _contents(record: ObjectRecord, encode, with_owner: bool) -> str:  # type: i
 
 
 async def list_objects_v2(call: Call) -> Response:
-    owned_bucket(call)
+    bucket = owned_bucket(call)
     encode = encoder_for(call)
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
@@ -102,11 +103,13 @@ async def list_objects_v2(call: Call) -> Response:
             *(group("CommonPrefixes", [el("Prefix", encode(p))]) for p in page.common_prefixes),
         ],
     )
-    return xml_response(body)
+    response = xml_response(body)
+    response.headers += bucket_headers(bucket)
+    return response
 
 
 async def list_objects(call: Call) -> Response:
-    owned_bucket(call)
+    bucket = owned_bucket(call)
     encode = encoder_for(call)
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
@@ -129,4 +132,6 @@ async def list_objects(call: Call) -> Response:
             *(group("CommonPrefixes", [el("Prefix", encode(p))]) for p in page.common_prefixes),
         ],
     )
-    return xml_response(body)
+    response = xml_response(body)
+    response.headers += bucket_headers(bucket)
+    return response

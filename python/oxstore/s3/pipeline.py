@@ -61,7 +61,7 @@ class Pipeline:
         host = req.headers.get("host", "")
         req.bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
         endpoint = route(req)
-        auth = authenticate(req, self.credentials, config.region, time.time())
+        auth = authenticate(req, self.credentials, config.offer.signing_regions, time.time())
         if auth.access_key is None:
             # Anonymous access arrives with ACLs; until then every request must be signed.
             raise S3Error("AccessDenied")

@@ -16,9 +16,6 @@ from oxstore.s3.xml import S3_NS, parse
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_CONFIGURATION_BODY = 64 * 1024
-# The region whose buckets are created without a LocationConstraint, and which S3 refuses
-# when it is named explicitly.
-LEGACY_DEFAULT_REGION = "us-east-1"
 
 
 def valid_bucket_name(name: str) -> bool:
@@ -37,9 +34,14 @@ def valid_bucket_name(name: str) -> bool:
 
 
 async def _location_constraint(call: Call) -> str:
-    body = await read_config_body(call, MAX_CONFIGURATION_BODY)
-    if not body.strip():
+    body = (await read_config_body(call, MAX_CONFIGURATION_BODY)).strip()
+    if not body:
         return ""
+    if not body.startswith(b"<"):  # the provider's API also takes the bare region name
+        try:
+            return body.decode()
+        except UnicodeDecodeError as exc:
+            raise S3Error("MalformedXML") from exc
     root = parse(body)
     if root.tag != "CreateBucketConfiguration":
         raise S3Error("MalformedXML")
@@ -47,11 +49,43 @@ async def _location_constraint(call: Call) -> str:
     return (node.text or "").strip() if node is not None else ""
 
 
-def _check_region(requested: str, region: str) -> None:
-    if requested == "":
-        return  # created in the server's region, as clients without a region expect
-    if requested != region or requested == LEGACY_DEFAULT_REGION:
+def _placement(call: Call, requested: str) -> tuple[str, str]:
+    """(region, storage policy id) of a new bucket.
+
+    No location constraint means the default region; naming the default region explicitly, or
+    an unknown one, is InvalidLocationConstraint (S3's rule for us-east-1, and the provider's).
+    x-gmt-policyid picks a storage policy of that region; without it the region's default.
+    """
+    offer = call.config.offer
+    if requested and (requested == offer.default_region or offer.region(requested) is None):
         raise S3Error("InvalidLocationConstraint", LocationConstraint=requested)
+    region = requested or offer.default_region
+    policy_id = call.req.headers.get("x-gmt-policyid")
+    if policy_id is None:
+        return region, offer.default_policy(region).id
+    policy = offer.policy(policy_id.strip())
+    if policy is None:
+        raise S3Error(
+            "InvalidArgument",
+            "The storage policy id is not valid.",
+            ArgumentName="x-gmt-policyid",
+            ArgumentValue=policy_id,
+        )
+    if policy.region != region:
+        raise S3Error(
+            "InvalidLocationConstraint",
+            f"The storage policy {policy.id} belongs to region {policy.region}.",
+            LocationConstraint=region,
+        )
+    return region, policy.id
+
+
+def bucket_headers(bucket: BucketRecord) -> list[tuple[str, str]]:
+    """The headers GET and HEAD of a bucket carry: its region and storage policy."""
+    headers = [("x-amz-bucket-region", bucket.region)]
+    if bucket.policy_id:
+        headers.append(("x-gmt-policyid", bucket.policy_id))
+    return headers
 
 
 def _check_acl_headers(call: Call) -> None:
@@ -68,7 +102,7 @@ async def create_bucket(call: Call) -> Response:
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
     _check_acl_headers(call)
-    _check_region(await _location_constraint(call), call.config.region)
+    region, policy_id = _placement(call, await _location_constraint(call))
     owner = call.auth.access_key
     assert owner is not None
     existing = call.meta.get_bucket(name)
@@ -76,7 +110,9 @@ async def create_bucket(call: Call) -> Response:
         raise _exists(existing.owner, owner, name)
     if call.meta.count_buckets(owner) >= call.config.max_buckets_per_account:
         raise S3Error("TooManyBuckets")
-    record = BucketRecord(name=name, owner=owner, created=time.time(), region=call.config.region)
+    record = BucketRecord(
+        name=name, owner=owner, created=time.time(), region=region, policy_id=policy_id
+    )
     try:
         await offload(call.meta.create_bucket, record)
     except BucketExistsError as exc:
@@ -90,8 +126,7 @@ def _exists(existing_owner: str, owner: str, name: str) -> S3Error:
 
 
 async def head_bucket(call: Call) -> Response:
-    bucket = owned_bucket(call)
-    return Response(status=200, headers=[("x-amz-bucket-region", bucket.region)])
+    return Response(status=200, headers=bucket_headers(owned_bucket(call)))
 
 
 async def delete_bucket(call: Call) -> Response:
@@ -106,7 +141,7 @@ async def delete_bucket(call: Call) -> Response:
 
 async def get_bucket_location(call: Call) -> Response:
     bucket = owned_bucket(call)
-    region = "" if bucket.region == LEGACY_DEFAULT_REGION else bucket.region
+    region = "" if bucket.region == call.config.offer.default_region else bucket.region
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<LocationConstraint xmlns="{S3_NS}">{region}</LocationConstraint>'

@@ -36,6 +36,7 @@ from oxstore.s3.ops.object import (
     described_by,
     refuse_unsupported,
     source_record,
+    storage_class,
     write_condition,
 )
 from oxstore.s3.ops.receive import Received, check_size, copy_into, receive
@@ -110,6 +111,7 @@ async def create_multipart_upload(call: Call) -> Response:
         initiated=time.time(),
         owner=call.auth.access_key or "",
         **described_by(call.req, call.config.max_metadata_size),
+        storage_class=storage_class(call),
         checksum_algorithm=algorithm,
         checksum_type=kind,
     )

@@ -47,7 +47,6 @@ RESPONSE_OVERRIDES = {
     "response-content-disposition": "content-disposition",
     "response-content-encoding": "content-encoding",
 }
-STORAGE_CLASSES = frozenset({"STANDARD"})
 # Headers that ask for features that are not built yet: refusing beats silently ignoring.
 UNSUPPORTED_PUT_HEADERS = {
     "x-amz-server-side-encryption": "Server-side encryption",
@@ -101,9 +100,14 @@ def refuse_unsupported(req: Request) -> None:
     grants = [h for h in req.headers if h.startswith("x-amz-grant-")]
     if req.headers.get("x-amz-acl", "private") != "private" or grants:
         raise S3Error("NotImplemented", "Object ACLs other than private are not implemented yet.")
-    storage_class = req.headers.get("x-amz-storage-class", "STANDARD")
-    if storage_class not in STORAGE_CLASSES:
-        raise S3Error("InvalidStorageClass", StorageClassRequested=storage_class)
+
+
+def storage_class(call: Call, default: str = "STANDARD") -> str:
+    """The x-amz-storage-class a write asks for: one the server offers (InvalidStorageClass)."""
+    requested = call.req.headers.get("x-amz-storage-class", default).strip()
+    if requested not in call.config.offer.storage_classes:
+        raise S3Error("InvalidStorageClass", StorageClassRequested=requested)
+    return requested
 
 
 def write_condition(req: Request):  # type: ignore[no-untyped-def]
@@ -135,6 +139,7 @@ async def put_object(call: Call) -> Response:
     refuse_unsupported(req)
     condition = write_condition(req)
     described = described_by(req, call.config.max_metadata_size)
+    kept_as = storage_class(call)
     received = await receive(call, call.config.max_object_size, call.config.inline_threshold)
     record = ObjectRecord(
         bucket=call.bucket,
@@ -144,6 +149,7 @@ async def put_object(call: Call) -> Response:
         last_modified=time.time(),
         **described,
         checksums=received.checksums,
+        storage_class=kept_as,
         owner=call.auth.access_key or "",
         data_id=received.data_id,
         inline=received.inline,
@@ -370,7 +376,11 @@ async def copy_object(call: Call) -> Response:
     directive = req.headers.get("x-amz-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
-    if (source_bucket, source_key) == (call.bucket, call.key) and directive == "COPY":
+    kept_as = storage_class(call)
+    changes_class = "x-amz-storage-class" in req.headers and kept_as != source.storage_class
+    if (source_bucket, source_key) == (call.bucket, call.key) and directive == "COPY" and not (
+        changes_class
+    ):
         raise S3Error(
             "InvalidRequest",
             "This copy request is illegal because it is trying to copy an object to itself "
@@ -385,7 +395,7 @@ async def copy_object(call: Call) -> Response:
         key=call.key,
         last_modified=time.time(),
         owner=call.auth.access_key or "",
-        storage_class="STANDARD",
+        storage_class=kept_as,
         **described,
     )
     try:
