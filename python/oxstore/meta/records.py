@@ -45,6 +45,8 @@ class ObjectRecord(msgspec.Struct, kw_only=True):
     inline: bytes | None = None  # the whole payload of a small object
     parts_count: int = 0  # 0 for an object written in one piece
     version_id: str = "null"
+    delete_marker: bool = False  # a version that says "deleted" (no data)
+    seq: int = 0  # orders the versions of a key (larger: newer); set by the store
     format: int = FORMAT
 
 
@@ -75,6 +77,16 @@ class PartRecord(msgspec.Struct, kw_only=True):
     last_modified: float
     checksums: dict[str, str] = {}  # algorithm -> base64 value
     format: int = FORMAT
+
+
+class VersionPage(msgspec.Struct):
+    """One page of ListObjectVersions: versions (and delete markers) newest first per key."""
+
+    versions: list[tuple[ObjectRecord, bool]]  # (version, is_latest)
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str
+    next_version_id_marker: str
 
 
 class UploadPage(msgspec.Struct):

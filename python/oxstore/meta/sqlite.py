@@ -29,6 +29,7 @@ from oxstore.meta.records import (
     encode_record,
 )
 from oxstore.meta.sqlite_uploads import UPLOAD_TABLES, UploadTables
+from oxstore.meta.sqlite_versions import VERSION_TABLES, VersionTables
 from oxstore.meta.store import (
     BucketExistsError,
     DataGoneError,
@@ -36,7 +37,7 @@ from oxstore.meta.store import (
     NoSuchBucketError,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_MS = 30_000
 
 _TABLES = [
@@ -50,6 +51,7 @@ _TABLES = [
     "CREATE TABLE garbage (data_id TEXT PRIMARY KEY, since REAL NOT NULL)",
     "CREATE INDEX garbage_by_since ON garbage (since)",
     *UPLOAD_TABLES,
+    *VERSION_TABLES,
 ]
 
 # schema 1 (the first commit) had no payload table, no garbage index and an owner-only index
@@ -60,9 +62,11 @@ _MIGRATE_FROM_1 = [
     "DROP INDEX IF EXISTS buckets_by_owner",
     "CREATE INDEX buckets_by_owner ON buckets (owner, name)",
     *UPLOAD_TABLES,
+    *VERSION_TABLES,
 ]
-# schema 2 had no multipart uploads
-_MIGRATE_FROM_2 = UPLOAD_TABLES
+# schema 2 had no multipart uploads, schema 3 no versions
+_MIGRATE_FROM_2 = [*UPLOAD_TABLES, *VERSION_TABLES]
+_MIGRATE_FROM_3 = VERSION_TABLES
 
 
 def _object_blob(record: ObjectRecord) -> bytes:
@@ -77,7 +81,18 @@ def _object(bucket: str, key: bytes, blob: bytes, inline: bytes | None = None) -
     return record
 
 
-class SqliteMetaStore(UploadTables):
+def _is_object_data(db: sqlite3.Connection, data_id: str) -> bool:
+    """Whether a version of an object (current or not) references the data."""
+    for table in ("objects", "versions"):
+        # "data_id != ''" lets SQLite use the partial index
+        if db.execute(
+            f"SELECT 1 FROM {table} WHERE data_id = ? AND data_id != '' LIMIT 1", (data_id,)
+        ).fetchone():
+            return True
+    return False
+
+
+class SqliteMetaStore(UploadTables, VersionTables):
     """The MetaStore over one SQLite database file."""
 
     def __init__(self, path: str) -> None:
@@ -150,6 +165,8 @@ class SqliteMetaStore(UploadTables):
                 statements = _MIGRATE_FROM_1
             elif version == 2:
                 statements = _MIGRATE_FROM_2
+            elif version == 3:
+                statements = _MIGRATE_FROM_3
             else:
                 return
             for sql in statements:
@@ -211,8 +228,11 @@ class SqliteMetaStore(UploadTables):
         with self._write() as db:
             if db.execute("SELECT 1 FROM buckets WHERE name = ?", (name,)).fetchone() is None:
                 return "missing"
-            if db.execute("SELECT 1 FROM objects WHERE bucket = ? LIMIT 1", (name,)).fetchone():
-                return "not_empty"
+            for table in ("objects", "versions"):
+                if db.execute(
+                    f"SELECT 1 FROM {table} WHERE bucket = ? LIMIT 1", (name,)
+                ).fetchone():
+                    return "not_empty"
             self._abort_uploads_of(db, name)
             db.execute("DELETE FROM buckets WHERE name = ?", (name,))
             return "deleted"
@@ -228,52 +248,6 @@ class SqliteMetaStore(UploadTables):
         """See MetaStore.put_object. The returned record carries no inline payload."""
         with self._write() as db:
             return self._replace_object(db, record, shares_data, condition)
-
-    def _replace_object(
-        self,
-        db: sqlite3.Connection,
-        record: ObjectRecord,
-        shares_data: bool,
-        condition: Callable[[ObjectRecord | None], None] | None,
-    ) -> ObjectRecord | None:
-        """put_object inside the caller's transaction."""
-        key = key_bytes(record.key)
-        blob = _object_blob(record)
-        exists = db.execute("SELECT 1 FROM buckets WHERE name = ?", (record.bucket,))
-        if exists.fetchone() is None:
-            raise NoSuchBucketError(record.bucket)
-        if shares_data and record.data_id:
-            self._keep_alive(db, record.data_id)
-        row = db.execute(
-            "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?",
-            (record.bucket, key),
-        ).fetchone()
-        old = _object(record.bucket, key, row[1]) if row else None
-        if condition is not None:
-            condition(old)
-        old_payload: int | None = row[0] if row else None
-        payload: int | None = None
-        if record.inline is not None:
-            if old_payload is not None:
-                db.execute(
-                    "UPDATE payloads SET data = ? WHERE id = ?", (record.inline, old_payload)
-                )
-                payload = old_payload
-            else:
-                payload = db.execute(
-                    "INSERT INTO payloads (data) VALUES (?)", (record.inline,)
-                ).lastrowid
-        elif old_payload is not None:
-            db.execute("DELETE FROM payloads WHERE id = ?", (old_payload,))
-        db.execute(
-            "INSERT INTO objects (bucket, key, data_id, payload, record) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (bucket, key) DO UPDATE SET"
-            " data_id = excluded.data_id, payload = excluded.payload, record = excluded.record",
-            (record.bucket, key, record.data_id, payload, blob),
-        )
-        if old is not None and old.data_id and old.data_id != record.data_id:
-            self._orphan(db, old.data_id)
-        return old
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
         raw = key_bytes(key)
@@ -292,6 +266,12 @@ class SqliteMetaStore(UploadTables):
         """See MetaStore.delete_object. The returned record carries no inline payload."""
         raw = key_bytes(key)
         with self._write() as db:
+            try:
+                versioning = self._versioning(db, bucket)
+            except NoSuchBucketError:
+                return None
+            if versioning:
+                return self._add_delete_marker(db, bucket, raw, versioning)
             row = db.execute(
                 "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?", (bucket, raw)
             ).fetchone()
@@ -333,9 +313,7 @@ class SqliteMetaStore(UploadTables):
     @staticmethod
     def _keep_alive(db: sqlite3.Connection, data_id: str) -> None:
         """Makes sure shared data outlives this transaction (inside the caller's transaction)."""
-        if db.execute(
-            "SELECT 1 FROM objects WHERE data_id = ? AND data_id != '' LIMIT 1", (data_id,)
-        ).fetchone():
+        if _is_object_data(db, data_id):
             return
         taken_back = db.execute("DELETE FROM garbage WHERE data_id = ?", (data_id,)).rowcount
         if not taken_back:
@@ -344,10 +322,8 @@ class SqliteMetaStore(UploadTables):
     @staticmethod
     def _orphan(db: sqlite3.Connection, data_id: str) -> None:
         """Queues data nothing references any more (inside the caller's transaction)."""
-        if db.execute(
-            "SELECT 1 FROM objects WHERE data_id = ? AND data_id != '' LIMIT 1", (data_id,)
-        ).fetchone():
-            return  # another record shares the data
+        if _is_object_data(db, data_id):
+            return  # another record (a copy, another version) shares the data
         db.execute(
             "INSERT OR IGNORE INTO garbage (data_id, since) VALUES (?, ?)", (data_id, time.time())
         )
@@ -379,12 +355,7 @@ class SqliteMetaStore(UploadTables):
 
     def is_data_referenced(self, data_id: str) -> bool:
         db = self._db()
-        # "data_id != ''" lets SQLite use the partial index
-        if db.execute(
-            "SELECT 1 FROM objects WHERE data_id = ? AND data_id != '' LIMIT 1", (data_id,)
-        ).fetchone():
-            return True
-        if self._is_part(db, data_id):
+        if _is_object_data(db, data_id) or self._is_part(db, data_id):
             return True
         row = db.execute("SELECT 1 FROM garbage WHERE data_id = ?", (data_id,)).fetchone()
         return row is not None

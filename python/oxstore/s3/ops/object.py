@@ -378,8 +378,10 @@ async def copy_object(call: Call) -> Response:
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
     kept_as = storage_class(call)
     changes_class = "x-amz-storage-class" in req.headers and kept_as != source.storage_class
-    if (source_bucket, source_key) == (call.bucket, call.key) and directive == "COPY" and not (
-        changes_class
+    if (
+        (source_bucket, source_key) == (call.bucket, call.key)
+        and directive == "COPY"
+        and not (changes_class)
     ):
         raise S3Error(
             "InvalidRequest",
