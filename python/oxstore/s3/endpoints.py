@@ -32,6 +32,10 @@ class Endpoint(Enum):
     GET_OBJECT_ATTRIBUTES = "GetObjectAttributes"
     DELETE_OBJECT = "DeleteObject"
     DELETE_OBJECTS = "DeleteObjects"
+    # versioning
+    PUT_BUCKET_VERSIONING = "PutBucketVersioning"
+    GET_BUCKET_VERSIONING = "GetBucketVersioning"
+    LIST_OBJECT_VERSIONS = "ListObjectVersions"
     # multipart uploads
     CREATE_MULTIPART_UPLOAD = "CreateMultipartUpload"
     UPLOAD_PART = "UploadPart"

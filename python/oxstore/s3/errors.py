@@ -31,6 +31,10 @@ ERRORS: dict[str, tuple[int, str]] = {
         "The unspecified location constraint is incompatible for the region specific endpoint "
         "this request was sent to.",
     ),
+    "IllegalVersioningConfigurationException": (
+        400,
+        "The versioning configuration specified in the request is invalid.",
+    ),
     "IncompleteBody": (
         400,
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",
@@ -72,6 +76,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "MissingSecurityHeader": (400, "Your request is missing a required header."),
     "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchKey": (404, "The specified key does not exist."),
+    "NoSuchVersion": (
+        404,
+        "The version ID specified in the request does not match an existing version.",
+    ),
     "NoSuchUpload": (
         404,
         "The specified upload does not exist. The upload ID may be invalid, or the upload may "

@@ -16,7 +16,7 @@ from oxstore.s3.xml import document, el, group, iso8601
 MAX_KEYS = 1000
 
 
-def _max_keys(call: Call) -> int:
+def max_keys_arg(call: Call) -> int:
     raw = call.req.arg("max-keys")
     if raw is None or raw == "":
         return MAX_KEYS
@@ -73,7 +73,7 @@ async def list_objects_v2(call: Call) -> Response:
     encode = encoder_for(call)
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
-    max_keys = _max_keys(call)
+    max_keys = max_keys_arg(call)
     token = call.req.arg("continuation-token")
     start_after = call.req.arg("start-after") or ""
     marker = decode_token(token) if token else ""
@@ -114,7 +114,7 @@ async def list_objects(call: Call) -> Response:
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
     marker = call.req.arg("marker") or ""
-    max_keys = _max_keys(call)
+    max_keys = max_keys_arg(call)
     page = call.meta.list_objects(call.bucket, prefix, delimiter, marker, max_keys)
     next_marker = page.next_marker if page.is_truncated and delimiter else None
     body = document(

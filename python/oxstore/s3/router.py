@@ -38,6 +38,9 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("GET", Level.OBJECT, "attributes"): Endpoint.GET_OBJECT_ATTRIBUTES,
     ("DELETE", Level.OBJECT, ""): Endpoint.DELETE_OBJECT,
     ("POST", Level.BUCKET, "delete"): Endpoint.DELETE_OBJECTS,
+    ("PUT", Level.BUCKET, "versioning"): Endpoint.PUT_BUCKET_VERSIONING,
+    ("GET", Level.BUCKET, "versioning"): Endpoint.GET_BUCKET_VERSIONING,
+    ("GET", Level.BUCKET, "versions"): Endpoint.LIST_OBJECT_VERSIONS,
     ("POST", Level.OBJECT, "uploads"): Endpoint.CREATE_MULTIPART_UPLOAD,
     ("PUT", Level.OBJECT, "uploadId"): Endpoint.UPLOAD_PART,
     ("POST", Level.OBJECT, "uploadId"): Endpoint.COMPLETE_MULTIPART_UPLOAD,
@@ -48,6 +51,16 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
 
 # The operations that take a partNumber argument.
 PART_NUMBERED = frozenset({Endpoint.UPLOAD_PART, Endpoint.GET_OBJECT, Endpoint.HEAD_OBJECT})
+
+# The operations that take a versionId argument.
+VERSIONED = frozenset(
+    {
+        Endpoint.GET_OBJECT,
+        Endpoint.HEAD_OBJECT,
+        Endpoint.DELETE_OBJECT,
+        Endpoint.GET_OBJECT_ATTRIBUTES,
+    }
+)
 
 METHODS = frozenset({"GET", "PUT", "HEAD", "DELETE", "POST"})
 
@@ -80,6 +93,6 @@ def route(req: Request) -> Endpoint:
             return Endpoint.UPLOAD_PART_COPY
     if req.has_arg("partNumber") and endpoint not in PART_NUMBERED:
         return Endpoint.NOT_IMPLEMENTED
-    if req.has_arg("versionId"):
-        return Endpoint.NOT_IMPLEMENTED  # versioning is not built yet
+    if req.has_arg("versionId") and endpoint not in VERSIONED:
+        return Endpoint.NOT_IMPLEMENTED
     return endpoint

@@ -8,7 +8,7 @@ from oxstore.http.request import Response
 from oxstore.s3 import listing
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
-from oxstore.s3.ops import bucket, multipart, service
+from oxstore.s3.ops import bucket, multipart, service, versioning
 from oxstore.s3.ops import object as object_ops
 
 HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
@@ -26,6 +26,9 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.GET_OBJECT_ATTRIBUTES: object_ops.get_object_attributes,
     Endpoint.DELETE_OBJECT: object_ops.delete_object,
     Endpoint.DELETE_OBJECTS: object_ops.delete_objects,
+    Endpoint.PUT_BUCKET_VERSIONING: versioning.put_bucket_versioning,
+    Endpoint.GET_BUCKET_VERSIONING: versioning.get_bucket_versioning,
+    Endpoint.LIST_OBJECT_VERSIONS: versioning.list_object_versions,
     Endpoint.CREATE_MULTIPART_UPLOAD: multipart.create_multipart_upload,
     Endpoint.UPLOAD_PART: multipart.upload_part,
     Endpoint.UPLOAD_PART_COPY: multipart.upload_part_copy,

@@ -40,6 +40,7 @@ from oxstore.s3.ops.object import (
     write_condition,
 )
 from oxstore.s3.ops.receive import Received, check_size, copy_into, receive
+from oxstore.s3.ops.versioning import version_headers
 from oxstore.s3.ranges import parse_range
 from oxstore.s3.xml import document, el, group, iso8601, parse
 
@@ -181,8 +182,8 @@ def _copy_range(call: Call, size: int) -> tuple[int, int]:
 async def upload_part_copy(call: Call) -> Response:
     number = part_number(call)
     upload = _upload_of(call)
-    source_bucket, source_key = copy_source(call.req)
-    source = source_record(call, source_bucket, source_key, max_size=None)
+    source_bucket, source_key, source_version = copy_source(call.req)
+    source = source_record(call, source_bucket, source_key, source_version, max_size=None)
     start, end = _copy_range(call, source.size)
     check_size(end - start, call.config.max_part_size)
     body = object_data.read(call.meta, call.data, source, start, end)
@@ -399,7 +400,7 @@ def _complete_result(call: Call, record: ObjectRecord) -> Response:
 
 async def complete_multipart_upload(call: Call) -> Response:
     upload_id = call.req.arg("uploadId") or ""
-    owned_bucket(call)
+    bucket = owned_bucket(call)
     condition = write_condition(call.req)
     completion = Completion(
         call=call,
@@ -422,7 +423,9 @@ async def complete_multipart_upload(call: Call) -> Response:
         record = current
     except NoSuchBucketError as exc:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
-    return _complete_result(call, record)
+    response = _complete_result(call, record)
+    response.headers += version_headers(bucket, record)
+    return response
 
 
 # -- listings ---------------------------------------------------------------------------------

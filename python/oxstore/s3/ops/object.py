@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, unquote
 import msgspec
 
 from oxstore.http.request import Request, Response
-from oxstore.meta.records import ObjectRecord
+from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
 from oxstore.s3 import checksums, object_data
 from oxstore.s3.conditions import etag_matches, read_precondition
@@ -24,6 +24,15 @@ from oxstore.s3.ops.common import (
     xml_response,
 )
 from oxstore.s3.ops.receive import receive
+from oxstore.s3.ops.versioning import (
+    NULL,
+    Deleted,
+    checked_version_id,
+    delete_key,
+    find_object,
+    version_arg,
+    version_headers,
+)
 from oxstore.s3.ranges import parse_range
 from oxstore.s3.xml import document, el, group, iso8601, parse
 
@@ -134,7 +143,7 @@ def write_condition(req: Request):  # type: ignore[no-untyped-def]
 
 async def put_object(call: Call) -> Response:
     req = call.req
-    owned_bucket(call)
+    bucket = owned_bucket(call)
     check_key(call.key)
     refuse_unsupported(req)
     condition = write_condition(req)
@@ -163,7 +172,7 @@ async def put_object(call: Call) -> Response:
         if isinstance(exc, S3Error):
             raise
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
-    headers = [("etag", f'"{record.etag}"')]
+    headers = [("etag", f'"{record.etag}"'), *version_headers(bucket, record)]
     headers += [(checksums.checksum_header(a), v) for a, v in record.checksums.items()]
     return Response(status=200, headers=headers)
 
@@ -188,12 +197,9 @@ def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
     return result
 
 
-def _lookup(call: Call) -> ObjectRecord:
-    owned_bucket(call)
-    record = call.meta.get_object(call.bucket, call.key)
-    if record is None:
-        raise S3Error("NoSuchKey", Key=call.key)
-    return record
+def _lookup(call: Call) -> tuple[BucketRecord, ObjectRecord]:
+    bucket = owned_bucket(call)
+    return bucket, find_object(call, bucket, call.key, version_arg(call))
 
 
 async def get_object(call: Call) -> Response:
@@ -205,8 +211,8 @@ async def head_object(call: Call) -> Response:
 
 
 def _read(call: Call, head: bool) -> Response:
-    record = _lookup(call)
-    headers = _object_headers(call, record)
+    bucket, record = _lookup(call)
+    headers = _object_headers(call, record) + version_headers(bucket, record)
     precondition = read_precondition(call.req.headers, record.etag, record.last_modified)
     if precondition == 304:
         return Response(
@@ -262,16 +268,17 @@ def _body_response(
 
 
 async def delete_object(call: Call) -> Response:
-    owned_bucket(call)
-    await offload(call.meta.delete_object, call.bucket, call.key)
-    return Response(status=204)
+    bucket = owned_bucket(call)
+    deleted = await delete_key(call, bucket, call.key, version_arg(call))
+    return Response(status=204, headers=deleted.headers())
 
 
 MAX_DELETE_KEYS = 1000
 MAX_DELETE_BODY = 2 * 1024 * 1024
 
 
-def _delete_request(body: bytes) -> tuple[list[str], bool]:
+def _delete_request(body: bytes) -> tuple[list[tuple[str, str | None]], bool]:
+    """The (key, version id) pairs a DeleteObjects request names, and its Quiet flag."""
     root = parse(body)
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
@@ -279,35 +286,50 @@ def _delete_request(body: bytes) -> tuple[list[str], bool]:
     objects = root.findall("Object")
     if not objects or len(objects) > MAX_DELETE_KEYS:
         raise S3Error("MalformedXML")
-    keys = []
+    targets = []
     for node in objects:
         key = node.findtext("Key")
         if key is None:
             raise S3Error("MalformedXML")
-        if node.findtext("VersionId"):
-            raise S3Error("NotImplemented", "Deleting object versions is not implemented yet.")
-        keys.append(key)
-    return keys, quiet
+        targets.append((key, node.findtext("VersionId") or None))
+    return targets, quiet
+
+
+def _deleted_xml(key: str, asked: str | None, deleted: Deleted) -> str:
+    children = [el("Key", key), el("VersionId", asked)]
+    if deleted.delete_marker:
+        children.append(el("DeleteMarker", True))
+        children.append(el("DeleteMarkerVersionId", deleted.version_id))
+    return group("Deleted", children)
 
 
 async def delete_objects(call: Call) -> Response:
-    """DeleteObjects: up to 1,000 keys in one request, per-key results, Quiet mode."""
-    owned_bucket(call)
+    """DeleteObjects: up to 1,000 keys (or versions) in one request, per-key results, Quiet."""
+    bucket = owned_bucket(call)
     if "content-md5" not in call.req.headers and not checksums.header_checksums(call.req):
         raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
-    keys, quiet = _delete_request(await read_config_body(call, MAX_DELETE_BODY))
+    targets, quiet = _delete_request(await read_config_body(call, MAX_DELETE_BODY))
     results: list[str] = []
-    for key in keys:
+    for key, version_id in targets:
         try:
             check_key(key)
-            await offload(call.meta.delete_object, call.bucket, key)
+            asked = checked_version_id(version_id) if version_id is not None else None
+            deleted = await delete_key(call, bucket, key, asked)
         except S3Error as err:
             results.append(
-                group("Error", [el("Key", key), el("Code", err.code), el("Message", err.message)])
+                group(
+                    "Error",
+                    [
+                        el("Key", key),
+                        el("VersionId", version_id),
+                        el("Code", err.code),
+                        el("Message", err.message),
+                    ],
+                )
             )
             continue
         if not quiet:
-            results.append(group("Deleted", [el("Key", key)]))
+            results.append(_deleted_xml(key, version_id, deleted))
     return xml_response(document("DeleteResult", results))
 
 
@@ -321,12 +343,13 @@ COPY_CONDITIONS = {
 }
 
 
-def copy_source(req: Request) -> tuple[str, str]:
-    """(bucket, key) named by x-amz-copy-source ("/bucket/key" or "bucket/key", URL-encoded)."""
+def copy_source(req: Request) -> tuple[str, str, str | None]:
+    """(bucket, key, version id or None) named by x-amz-copy-source ("/bucket/key" or
+    "bucket/key", URL-encoded, optionally with ?versionId=)."""
     path, _, query = req.headers["x-amz-copy-source"].partition("?")
     version = dict(parse_qsl(query)).get("versionId")
-    if version not in (None, "null"):
-        raise S3Error("NotImplemented", "Copying a specific version is not implemented yet.")
+    if version is not None:
+        checked_version_id(version)
     bucket, _, key = unquote(path).lstrip("/").partition("/")
     if not bucket or not key:
         raise S3Error(
@@ -334,11 +357,15 @@ def copy_source(req: Request) -> tuple[str, str]:
             "Copy Source must mention the source bucket and key: sourcebucket/sourcekey",
             ArgumentName="x-amz-copy-source",
         )
-    return bucket, key
+    return bucket, key, version
 
 
 def source_record(
-    call: Call, bucket: str, key: str, max_size: int | None = MAX_COPY_SOURCE
+    call: Call,
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    max_size: int | None = MAX_COPY_SOURCE,
 ) -> ObjectRecord:
     """The object x-amz-copy-source names, after the copy-source conditions and size limit."""
     source = call.meta.get_bucket(bucket)
@@ -346,9 +373,16 @@ def source_record(
         raise S3Error("NoSuchBucket", BucketName=bucket)
     if source.owner != call.auth.access_key:
         raise S3Error("AccessDenied")
-    record = call.meta.get_object(bucket, key)
-    if record is None:
-        raise S3Error("NoSuchKey", Key=key)
+    try:
+        record = find_object(call, source, key, version_id)
+    except S3Error as err:
+        if err.code == "MethodNotAllowed":  # a delete marker cannot be copied
+            raise S3Error(
+                "InvalidRequest",
+                "The source of a copy request may not specifically refer to a delete marker "
+                "by version id.",
+            ) from err
+        raise
     conditions = {
         plain: call.req.headers[header]
         for header, plain in COPY_CONDITIONS.items()
@@ -368,11 +402,11 @@ def source_record(
 async def copy_object(call: Call) -> Response:
     """CopyObject: the copy shares the source's immutable data file; only metadata is new."""
     req = call.req
-    owned_bucket(call)
+    bucket = owned_bucket(call)
     check_key(call.key)
     refuse_unsupported(req)
-    source_bucket, source_key = copy_source(req)
-    source = source_record(call, source_bucket, source_key)
+    source_bucket, source_key, source_version = copy_source(req)
+    source = source_record(call, source_bucket, source_key, source_version)
     directive = req.headers.get("x-amz-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
@@ -414,7 +448,11 @@ async def copy_object(call: Call) -> Response:
             *(el(f"Checksum{alg.upper()}", value) for alg, value in record.checksums.items()),
         ],
     )
-    return xml_response(body)
+    response = xml_response(body)
+    response.headers += version_headers(bucket, record)
+    if source_version is not None or source.version_id != NULL:
+        response.headers.append(("x-amz-copy-source-version-id", source.version_id))
+    return response
 
 
 OBJECT_ATTRIBUTES = frozenset({"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"})
@@ -430,7 +468,7 @@ async def get_object_attributes(call: Call) -> Response:
             "Invalid attribute name specified.",
             ArgumentName="x-amz-object-attributes",
         )
-    record = _lookup(call)
+    bucket, record = _lookup(call)
     children = []
     if "ETag" in wanted:
         children.append(el("ETag", record.etag))
@@ -455,6 +493,7 @@ async def get_object_attributes(call: Call) -> Response:
         children.append(el("ObjectSize", record.size))
     response = xml_response(document("GetObjectAttributesResponse", children))
     response.headers.append(("last-modified", http_date(record.last_modified)))
+    response.headers += version_headers(bucket, record)
     return response
 
 
