@@ -155,9 +155,10 @@ def s3(server: Server):  # type: ignore[no-untyped-def]
 
 
 def empty_bucket(client, name: str) -> None:  # type: ignore[no-untyped-def]
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
-        for obj in page.get("Contents", []):
-            client.delete_object(Bucket=name, Key=obj["Key"])
+    """Deletes every version and delete marker (of a versioned bucket too)."""
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=name):
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            client.delete_object(Bucket=name, Key=item["Key"], VersionId=item["VersionId"])
 
 
 @pytest.fixture

@@ -17,17 +17,9 @@ from tests.s3.signing import error_code, send, sign
 
 
 @pytest.fixture
-def versioned(s3, bucket: str) -> Iterator[str]:
+def versioned(s3, bucket: str) -> str:
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    yield bucket
-    _purge(s3, bucket)
-
-
-def _purge(s3, bucket: str) -> None:  # type: ignore[no-untyped-def]
-    """Deletes every version and delete marker, so the bucket fixture can delete the bucket."""
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
-            s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+    return bucket
 
 
 def _versions(s3, bucket: str, **args) -> list[tuple[str, str, bool, bool]]:  # type: ignore[no-untyped-def]
@@ -249,4 +241,3 @@ def test_aws_cli_versioning(server, tool: Tool, s3, bucket: str) -> None:
         run("s3api", "put-object", "--bucket", bucket, "--key", "doc", "--body", str(body))
     listed = json.loads(run("s3api", "list-object-versions", "--bucket", bucket))
     assert [v["IsLatest"] for v in listed["Versions"]] == [True, False]
-    _purge(s3, bucket)

@@ -39,6 +39,7 @@ class ObjectRecord(msgspec.Struct, kw_only=True):
     checksum_type: str = "FULL_OBJECT"  # or "COMPOSITE" (multipart: a checksum of checksums)
     storage_class: str = "STANDARD"
     owner: str = ""
+    tags: dict[str, str] = {}  # object tagging (per version)
     # the data file's id; "" when the bytes are inline; for a multipart object (parts_count > 0)
     # the id of its upload, whose parts (each a data file) make up the object in order
     data_id: str = ""
@@ -62,6 +63,7 @@ class UploadRecord(msgspec.Struct, kw_only=True):
     headers: dict[str, str] = {}
     user_meta: dict[str, str] = {}
     storage_class: str = "STANDARD"
+    tags: dict[str, str] = {}  # x-amz-tagging of CreateMultipartUpload, for the object
     checksum_algorithm: str = ""  # "" when the upload carries no additional checksum
     checksum_type: str = ""  # "COMPOSITE" | "FULL_OBJECT" when an algorithm is set
     format: int = FORMAT

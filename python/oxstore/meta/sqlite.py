@@ -211,6 +211,21 @@ class SqliteMetaStore(UploadTables, VersionTables):
             )
             return cursor.rowcount == 1
 
+    def change_bucket(
+        self, name: str, change: Callable[[BucketRecord], None]
+    ) -> BucketRecord | None:
+        """Applies change to a bucket's settings in one transaction; None if it is missing."""
+        with self._write() as db:
+            row = db.execute("SELECT record FROM buckets WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return None
+            record = decode_bucket(row[0])
+            change(record)
+            db.execute(
+                "UPDATE buckets SET record = ? WHERE name = ?", (encode_record(record), name)
+            )
+            return record
+
     def list_buckets(self, owner: str | None) -> list[BucketRecord]:
         if owner is None:
             rows = self._db().execute("SELECT record FROM buckets ORDER BY name")

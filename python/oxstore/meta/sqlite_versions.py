@@ -215,6 +215,44 @@ class VersionTables:
             (bucket, key, row[1], row[2], row[3]),
         )
 
+    def update_version(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        change: Callable[[ObjectRecord], None],
+    ) -> ObjectRecord | None:
+        """Changes the metadata of one version in place (tags, ACL): the current object when
+        version_id is None. Returns the changed record; None when there is no such version.
+        A delete marker cannot be changed: change() sees it and may raise."""
+        raw = key_bytes(key)
+        with self._write() as db:
+            current = self._current(db, bucket, raw)
+            if current is not None:
+                record = _record(bucket, raw, current[1])
+                if version_id is None or record.version_id == version_id:
+                    change(record)
+                    db.execute(
+                        "UPDATE objects SET record = ? WHERE bucket = ? AND key = ?",
+                        (_blob(record), bucket, raw),
+                    )
+                    return record
+            if version_id is None:
+                return None
+            row = db.execute(
+                "SELECT record FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
+                (bucket, raw, version_id),
+            ).fetchone()
+            if row is None:
+                return None
+            record = _record(bucket, raw, row[0])
+            change(record)
+            db.execute(
+                "UPDATE versions SET record = ? WHERE bucket = ? AND key = ? AND seq = ?",
+                (_blob(record), bucket, raw, record.seq),
+            )
+            return record
+
     # -- reads -------------------------------------------------------------------------------
 
     def get_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:

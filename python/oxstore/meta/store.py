@@ -17,6 +17,7 @@ from oxstore.meta.records import (
     PartRecord,
     UploadPage,
     UploadRecord,
+    VersionPage,
 )
 
 DeleteBucketResult = Literal["deleted", "not_empty", "missing"]
@@ -54,6 +55,12 @@ class MetaStore(Protocol):
         """Replaces the settings of the bucket (name and owner unchanged); False if missing."""
         ...
 
+    def change_bucket(
+        self, name: str, change: Callable[[BucketRecord], None]
+    ) -> BucketRecord | None:
+        """Applies change to the bucket's settings atomically; None if the bucket is missing."""
+        ...
+
     def list_buckets(self, owner: str | None) -> list[BucketRecord]:
         """The owner's buckets (every bucket when owner is None), sorted by name."""
         ...
@@ -86,7 +93,41 @@ class MetaStore(Protocol):
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
-        """Removes the object; returns the removed record (its data goes to the garbage)."""
+        """Deletes the key: in an unversioned bucket the object is removed (returned; its data
+        goes to the garbage); in a versioned one a delete marker is added (returned)."""
+        ...
+
+    # -- versions
+    def get_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None: ...
+
+    def latest_delete_marker(self, bucket: str, key: str) -> ObjectRecord | None:
+        """The delete marker that is the key's newest version, if one is."""
+        ...
+
+    def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+        """Removes one version for good; returns it (None if there was none)."""
+        ...
+
+    def update_version(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        change: Callable[[ObjectRecord], None],
+    ) -> ObjectRecord | None:
+        """Changes one version's metadata in place (None: the current one)."""
+        ...
+
+    def list_versions(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        """One page of ListObjectVersions; ValueError if version_id_marker names no version."""
         ...
 
     def list_objects(

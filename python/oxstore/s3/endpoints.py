@@ -36,6 +36,13 @@ class Endpoint(Enum):
     PUT_BUCKET_VERSIONING = "PutBucketVersioning"
     GET_BUCKET_VERSIONING = "GetBucketVersioning"
     LIST_OBJECT_VERSIONS = "ListObjectVersions"
+    # tagging
+    PUT_OBJECT_TAGGING = "PutObjectTagging"
+    GET_OBJECT_TAGGING = "GetObjectTagging"
+    DELETE_OBJECT_TAGGING = "DeleteObjectTagging"
+    PUT_BUCKET_TAGGING = "PutBucketTagging"
+    GET_BUCKET_TAGGING = "GetBucketTagging"
+    DELETE_BUCKET_TAGGING = "DeleteBucketTagging"
     # multipart uploads
     CREATE_MULTIPART_UPLOAD = "CreateMultipartUpload"
     UPLOAD_PART = "UploadPart"

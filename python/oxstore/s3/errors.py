@@ -58,6 +58,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         400,
         "The list of parts was not in ascending order. Parts must be ordered by part number.",
     ),
+    "InvalidTag": (400, "The tag provided was not a valid tag."),
     "InvalidRange": (416, "The requested range is not satisfiable"),
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
@@ -80,6 +81,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         404,
         "The version ID specified in the request does not match an existing version.",
     ),
+    "NoSuchTagSet": (404, "The TagSet does not exist"),
     "NoSuchUpload": (
         404,
         "The specified upload does not exist. The upload ID may be invalid, or the upload may "

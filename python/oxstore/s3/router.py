@@ -41,6 +41,12 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("PUT", Level.BUCKET, "versioning"): Endpoint.PUT_BUCKET_VERSIONING,
     ("GET", Level.BUCKET, "versioning"): Endpoint.GET_BUCKET_VERSIONING,
     ("GET", Level.BUCKET, "versions"): Endpoint.LIST_OBJECT_VERSIONS,
+    ("PUT", Level.OBJECT, "tagging"): Endpoint.PUT_OBJECT_TAGGING,
+    ("GET", Level.OBJECT, "tagging"): Endpoint.GET_OBJECT_TAGGING,
+    ("DELETE", Level.OBJECT, "tagging"): Endpoint.DELETE_OBJECT_TAGGING,
+    ("PUT", Level.BUCKET, "tagging"): Endpoint.PUT_BUCKET_TAGGING,
+    ("GET", Level.BUCKET, "tagging"): Endpoint.GET_BUCKET_TAGGING,
+    ("DELETE", Level.BUCKET, "tagging"): Endpoint.DELETE_BUCKET_TAGGING,
     ("POST", Level.OBJECT, "uploads"): Endpoint.CREATE_MULTIPART_UPLOAD,
     ("PUT", Level.OBJECT, "uploadId"): Endpoint.UPLOAD_PART,
     ("POST", Level.OBJECT, "uploadId"): Endpoint.COMPLETE_MULTIPART_UPLOAD,
@@ -59,6 +65,9 @@ VERSIONED = frozenset(
         Endpoint.HEAD_OBJECT,
         Endpoint.DELETE_OBJECT,
         Endpoint.GET_OBJECT_ATTRIBUTES,
+        Endpoint.PUT_OBJECT_TAGGING,
+        Endpoint.GET_OBJECT_TAGGING,
+        Endpoint.DELETE_OBJECT_TAGGING,
     }
 )
 

@@ -8,7 +8,7 @@ from oxstore.http.request import Response
 from oxstore.s3 import listing
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
-from oxstore.s3.ops import bucket, multipart, service, versioning
+from oxstore.s3.ops import bucket, multipart, service, tagging, versioning
 from oxstore.s3.ops import object as object_ops
 
 HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
@@ -29,6 +29,12 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.PUT_BUCKET_VERSIONING: versioning.put_bucket_versioning,
     Endpoint.GET_BUCKET_VERSIONING: versioning.get_bucket_versioning,
     Endpoint.LIST_OBJECT_VERSIONS: versioning.list_object_versions,
+    Endpoint.PUT_OBJECT_TAGGING: tagging.put_object_tagging,
+    Endpoint.GET_OBJECT_TAGGING: tagging.get_object_tagging,
+    Endpoint.DELETE_OBJECT_TAGGING: tagging.delete_object_tagging,
+    Endpoint.PUT_BUCKET_TAGGING: tagging.put_bucket_tagging,
+    Endpoint.GET_BUCKET_TAGGING: tagging.get_bucket_tagging,
+    Endpoint.DELETE_BUCKET_TAGGING: tagging.delete_bucket_tagging,
     Endpoint.CREATE_MULTIPART_UPLOAD: multipart.create_multipart_upload,
     Endpoint.UPLOAD_PART: multipart.upload_part,
     Endpoint.UPLOAD_PART_COPY: multipart.upload_part_copy,

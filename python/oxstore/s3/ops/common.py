@@ -34,6 +34,14 @@ def owned_bucket(call: Call) -> BucketRecord:
     return record
 
 
+async def change_bucket(call: Call, change: Callable[[BucketRecord], None]) -> BucketRecord:
+    """Applies change to the request's bucket settings atomically (NoSuchBucket if gone)."""
+    changed = await offload(call.meta.change_bucket, call.bucket, change)
+    if changed is None:
+        raise S3Error("NoSuchBucket", BucketName=call.bucket)
+    return changed
+
+
 async def read_config_body(call: Call, limit: int, checksum_headers: bool = True) -> bytes:
     """A small request body (an XML document), checked against Content-MD5 / x-amz-checksum-*.
 

@@ -40,6 +40,7 @@ from oxstore.s3.ops.object import (
     write_condition,
 )
 from oxstore.s3.ops.receive import Received, check_size, copy_into, receive
+from oxstore.s3.ops.tagging import header_tags
 from oxstore.s3.ops.versioning import version_headers
 from oxstore.s3.ranges import parse_range
 from oxstore.s3.xml import document, el, group, iso8601, parse
@@ -113,6 +114,7 @@ async def create_multipart_upload(call: Call) -> Response:
         owner=call.auth.access_key or "",
         **described_by(call.req, call.config.max_metadata_size),
         storage_class=storage_class(call),
+        tags=header_tags(call.req),
         checksum_algorithm=algorithm,
         checksum_type=kind,
     )
@@ -299,6 +301,7 @@ class Completion:
             checksum_type=upload.checksum_type or "FULL_OBJECT",
             storage_class=upload.storage_class,
             owner=upload.owner,
+            tags=upload.tags,
             data_id=upload.upload_id,
             parts_count=len(parts),
         )

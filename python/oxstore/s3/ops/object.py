@@ -24,6 +24,7 @@ from oxstore.s3.ops.common import (
     xml_response,
 )
 from oxstore.s3.ops.receive import receive
+from oxstore.s3.ops.tagging import header_tags, tagging_count
 from oxstore.s3.ops.versioning import (
     NULL,
     Deleted,
@@ -60,7 +61,6 @@ RESPONSE_OVERRIDES = {
 UNSUPPORTED_PUT_HEADERS = {
     "x-amz-server-side-encryption": "Server-side encryption",
     "x-amz-server-side-encryption-customer-algorithm": "Server-side encryption",
-    "x-amz-tagging": "Object tagging",
     "x-amz-object-lock-mode": "Object lock",
     "x-amz-object-lock-retain-until-date": "Object lock",
     "x-amz-object-lock-legal-hold": "Object lock",
@@ -149,6 +149,7 @@ async def put_object(call: Call) -> Response:
     condition = write_condition(req)
     described = described_by(req, call.config.max_metadata_size)
     kept_as = storage_class(call)
+    tags = header_tags(req)
     received = await receive(call, call.config.max_object_size, call.config.inline_threshold)
     record = ObjectRecord(
         bucket=call.bucket,
@@ -160,6 +161,7 @@ async def put_object(call: Call) -> Response:
         checksums=received.checksums,
         storage_class=kept_as,
         owner=call.auth.access_key or "",
+        tags=tags,
         data_id=received.data_id,
         inline=received.inline,
     )
@@ -213,6 +215,7 @@ async def head_object(call: Call) -> Response:
 def _read(call: Call, head: bool) -> Response:
     bucket, record = _lookup(call)
     headers = _object_headers(call, record) + version_headers(bucket, record)
+    headers += tagging_count(record)
     precondition = read_precondition(call.req.headers, record.etag, record.last_modified)
     if precondition == 304:
         return Response(
@@ -425,6 +428,11 @@ async def copy_object(call: Call) -> Response:
         )
     replaced = directive == "REPLACE"
     described = described_by(req, call.config.max_metadata_size) if replaced else {}
+    tagging_directive = req.headers.get("x-amz-tagging-directive", "COPY").upper()
+    if tagging_directive not in ("COPY", "REPLACE"):
+        raise S3Error("InvalidArgument", "Unknown tagging directive.")
+    if tagging_directive == "REPLACE":
+        described["tags"] = header_tags(req)
     record = msgspec.structs.replace(
         source,
         bucket=call.bucket,

@@ -11,7 +11,14 @@ from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.listing import encoder_for, max_keys_arg
-from oxstore.s3.ops.common import offload, owned_bucket, owner_xml, read_config_body, xml_response
+from oxstore.s3.ops.common import (
+    change_bucket,
+    offload,
+    owned_bucket,
+    owner_xml,
+    read_config_body,
+    xml_response,
+)
 from oxstore.s3.xml import document, el, group, iso8601, parse
 
 STATES = ("Enabled", "Suspended")
@@ -112,13 +119,15 @@ def _requested_state(body: bytes) -> str:
 
 
 async def put_bucket_versioning(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    owned_bucket(call)
     state = _requested_state(await read_config_body(call, MAX_CONFIGURATION_BODY))
     if state not in STATES:  # a bucket never returns to unversioned
         raise S3Error("IllegalVersioningConfigurationException")
-    bucket.versioning = state
-    if not await offload(call.meta.update_bucket, bucket):
-        raise S3Error("NoSuchBucket", BucketName=call.bucket)
+
+    def change(bucket: BucketRecord) -> None:
+        bucket.versioning = state
+
+    await change_bucket(call, change)
     return Response(status=200)
 
 

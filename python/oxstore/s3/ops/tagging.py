@@ -1,0 +1,145 @@
+"""Tagging: object tags (per version; ?tagging and the x-amz-tagging header) and bucket tags."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from oxstore.http.request import Request, Response
+from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
+from oxstore.s3.ops.common import (
+    change_bucket,
+    offload,
+    owned_bucket,
+    read_config_body,
+    xml_response,
+)
+from oxstore.s3.ops.versioning import find_object, version_arg, version_headers
+from oxstore.s3.xml import document, el, group, parse
+
+MAX_OBJECT_TAGS = 10
+MAX_BUCKET_TAGS = 50
+MAX_KEY_LENGTH = 128
+MAX_VALUE_LENGTH = 256
+MAX_TAGGING_BODY = 64 * 1024
+
+
+def checked_tags(pairs: list[tuple[str, str]], limit: int) -> dict[str, str]:
+    """A tag set as S3 accepts it: at most `limit` tags, unique keys of 1..128 characters,
+    values up to 256, no aws: prefix. InvalidTag otherwise."""
+    if len(pairs) > limit:
+        raise S3Error("InvalidTag", f"Object tags cannot be greater than {limit}")
+    tags: dict[str, str] = {}
+    for key, value in pairs:
+        if not 1 <= len(key) <= MAX_KEY_LENGTH:
+            raise S3Error("InvalidTag", "The TagKey you have provided is invalid", TagKey=key)
+        if len(value) > MAX_VALUE_LENGTH:
+            raise S3Error("InvalidTag", "The TagValue you have provided is invalid", TagKey=key)
+        if key.lower().startswith("aws:"):
+            raise S3Error("InvalidTag", "Your TagKey cannot be prefixed with aws:", TagKey=key)
+        if key in tags:
+            raise S3Error(
+                "InvalidTag", "Cannot provide multiple Tags with the same key", TagKey=key
+            )
+        tags[key] = value
+    return tags
+
+
+def header_tags(req: Request) -> dict[str, str]:
+    """The x-amz-tagging header of a write: URL-query encoded (k1=v1&k2=v2)."""
+    raw = req.headers.get("x-amz-tagging")
+    if raw is None:
+        return {}
+    return checked_tags(parse_qsl(raw, keep_blank_values=True), MAX_OBJECT_TAGS)
+
+
+def tagging_count(record: ObjectRecord) -> list[tuple[str, str]]:
+    return [("x-amz-tagging-count", str(len(record.tags)))] if record.tags else []
+
+
+async def _tag_set(call: Call, limit: int) -> dict[str, str]:
+    root = parse(await read_config_body(call, MAX_TAGGING_BODY))
+    tag_set = root.find("TagSet") if root.tag == "Tagging" else None
+    if tag_set is None:
+        raise S3Error("MalformedXML")
+    pairs = []
+    for tag in tag_set.findall("Tag"):
+        key, value = tag.findtext("Key"), tag.findtext("Value")
+        if key is None or value is None:
+            raise S3Error("MalformedXML")
+        pairs.append((key, value))
+    return checked_tags(pairs, limit)
+
+
+def _tagging_xml(tags: dict[str, str]) -> bytes:
+    return document(
+        "Tagging",
+        [
+            group(
+                "TagSet",
+                (group("Tag", [el("Key", k), el("Value", v)]) for k, v in tags.items()),
+            )
+        ],
+    )
+
+
+# -- object tagging ---------------------------------------------------------------------------
+
+
+async def _set_object_tags(call: Call, tags: dict[str, str], status: int) -> Response:
+    bucket = owned_bucket(call)
+    version_id = version_arg(call)
+    find_object(call, bucket, call.key, version_id)  # 404 / 405 answers of the version
+
+    def change(record: ObjectRecord) -> None:
+        record.tags = tags
+
+    record = await offload(call.meta.update_version, call.bucket, call.key, version_id, change)
+    if record is None:  # deleted meanwhile
+        raise S3Error("NoSuchKey", Key=call.key)
+    return Response(status=status, headers=version_headers(bucket, record))
+
+
+async def put_object_tagging(call: Call) -> Response:
+    return await _set_object_tags(call, await _tag_set(call, MAX_OBJECT_TAGS), 200)
+
+
+async def delete_object_tagging(call: Call) -> Response:
+    return await _set_object_tags(call, {}, 204)
+
+
+async def get_object_tagging(call: Call) -> Response:
+    bucket = owned_bucket(call)
+    record = find_object(call, bucket, call.key, version_arg(call))
+    response = xml_response(_tagging_xml(record.tags))
+    response.headers += version_headers(bucket, record)
+    return response
+
+
+# -- bucket tagging ---------------------------------------------------------------------------
+
+
+async def _set_bucket_tags(call: Call, tags: dict[str, str]) -> Response:
+    owned_bucket(call)
+
+    def change(bucket: BucketRecord) -> None:
+        bucket.tags = tags
+
+    await change_bucket(call, change)
+    return Response(status=204)
+
+
+async def put_bucket_tagging(call: Call) -> Response:
+    return await _set_bucket_tags(call, await _tag_set(call, MAX_BUCKET_TAGS))
+
+
+async def get_bucket_tagging(call: Call) -> Response:
+    bucket = owned_bucket(call)
+    if not bucket.tags:
+        raise S3Error("NoSuchTagSet", BucketName=call.bucket)
+    return xml_response(_tagging_xml(bucket.tags))
+
+
+async def delete_bucket_tagging(call: Call) -> Response:
+    return await _set_bucket_tags(call, {})
