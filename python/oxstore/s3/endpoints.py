@@ -43,6 +43,11 @@ class Endpoint(Enum):
     PUT_BUCKET_TAGGING = "PutBucketTagging"
     GET_BUCKET_TAGGING = "GetBucketTagging"
     DELETE_BUCKET_TAGGING = "DeleteBucketTagging"
+    # CORS
+    PUT_BUCKET_CORS = "PutBucketCors"
+    GET_BUCKET_CORS = "GetBucketCors"
+    DELETE_BUCKET_CORS = "DeleteBucketCors"
+    CORS_PREFLIGHT = "CorsPreflight"
     # multipart uploads
     CREATE_MULTIPART_UPLOAD = "CreateMultipartUpload"
     UPLOAD_PART = "UploadPart"

@@ -20,6 +20,7 @@ from oxstore.s3.context import Call, Services
 from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import ERRORS, S3Error
 from oxstore.s3.ops import HANDLERS
+from oxstore.s3.ops.cors import actual_response_headers
 from oxstore.s3.router import route
 from oxstore.s3.xml import document, el
 
@@ -50,6 +51,11 @@ class Pipeline:
         except Exception:
             log.exception("request %s failed", req.request_id)
             response = error_response(req, S3Error("InternalError"))
+        if "origin" in req.headers and req.method != "OPTIONS":
+            try:
+                response.headers += actual_response_headers(self.services.meta, req)
+            except Exception:  # CORS headers never turn an answer into a failure
+                log.exception("CORS headers for request %s", req.request_id)
         response.headers.append(("x-amz-request-id", req.request_id))
         response.headers.append(("x-amz-id-2", base64.b64encode(req.request_id.encode()).decode()))
         return response
@@ -62,7 +68,7 @@ class Pipeline:
         req.bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
         endpoint = route(req)
         auth = authenticate(req, self.credentials, config.offer.signing_regions, time.time())
-        if auth.access_key is None:
+        if auth.access_key is None and endpoint is not Endpoint.CORS_PREFLIGHT:
             # Anonymous access arrives with ACLs; until then every request must be signed.
             raise S3Error("AccessDenied")
         if endpoint is Endpoint.NOT_IMPLEMENTED:

@@ -47,6 +47,11 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("PUT", Level.BUCKET, "tagging"): Endpoint.PUT_BUCKET_TAGGING,
     ("GET", Level.BUCKET, "tagging"): Endpoint.GET_BUCKET_TAGGING,
     ("DELETE", Level.BUCKET, "tagging"): Endpoint.DELETE_BUCKET_TAGGING,
+    ("PUT", Level.BUCKET, "cors"): Endpoint.PUT_BUCKET_CORS,
+    ("GET", Level.BUCKET, "cors"): Endpoint.GET_BUCKET_CORS,
+    ("DELETE", Level.BUCKET, "cors"): Endpoint.DELETE_BUCKET_CORS,
+    ("OPTIONS", Level.BUCKET, ""): Endpoint.CORS_PREFLIGHT,
+    ("OPTIONS", Level.OBJECT, ""): Endpoint.CORS_PREFLIGHT,
     ("POST", Level.OBJECT, "uploads"): Endpoint.CREATE_MULTIPART_UPLOAD,
     ("PUT", Level.OBJECT, "uploadId"): Endpoint.UPLOAD_PART,
     ("POST", Level.OBJECT, "uploadId"): Endpoint.COMPLETE_MULTIPART_UPLOAD,
@@ -71,7 +76,7 @@ VERSIONED = frozenset(
     }
 )
 
-METHODS = frozenset({"GET", "PUT", "HEAD", "DELETE", "POST"})
+METHODS = frozenset({"GET", "PUT", "HEAD", "DELETE", "POST", "OPTIONS"})
 
 
 def level_of(bucket: str | None, key: str | None) -> Level:

@@ -42,6 +42,13 @@ async def change_bucket(call: Call, change: Callable[[BucketRecord], None]) -> B
     return changed
 
 
+def require_content_digest(call: Call) -> None:
+    """S3 requires Content-MD5 (or, from newer SDKs, an x-amz-checksum-*) on some requests:
+    DeleteObjects, PutBucketCors."""
+    if "content-md5" not in call.req.headers and not checksums.header_checksums(call.req):
+        raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
+
+
 async def read_config_body(call: Call, limit: int, checksum_headers: bool = True) -> bytes:
     """A small request body (an XML document), checked against Content-MD5 / x-amz-checksum-*.
 

@@ -21,6 +21,7 @@ from oxstore.s3.ops.common import (
     owned_bucket,
     part_number,
     read_config_body,
+    require_content_digest,
     xml_response,
 )
 from oxstore.s3.ops.receive import receive
@@ -309,8 +310,7 @@ def _deleted_xml(key: str, asked: str | None, deleted: Deleted) -> str:
 async def delete_objects(call: Call) -> Response:
     """DeleteObjects: up to 1,000 keys (or versions) in one request, per-key results, Quiet."""
     bucket = owned_bucket(call)
-    if "content-md5" not in call.req.headers and not checksums.header_checksums(call.req):
-        raise S3Error("InvalidRequest", "Missing required header for this request: Content-MD5")
+    require_content_digest(call)
     targets, quiet = _delete_request(await read_config_body(call, MAX_DELETE_BODY))
     results: list[str] = []
     for key, version_id in targets:
