@@ -75,9 +75,14 @@ def test_error_body_and_request_id(server, s3) -> None:
 
 def test_not_implemented_operations_say_so(s3, bucket: str) -> None:
     expect_error("NotImplemented", 501, s3.get_bucket_encryption, Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
     expect_error(
-        "NotImplemented", 501, s3.put_object_acl, Bucket=bucket, Key="src", ACL="public-read"
+        "NotImplemented",
+        501,
+        s3.put_object,
+        Bucket=bucket,
+        Key="sse",
+        Body=b"x",
+        ServerSideEncryption="AES256",
     )
     expect_error(
         "NotImplemented",

@@ -20,7 +20,7 @@ class BucketRecord(msgspec.Struct, kw_only=True):
     policy_id: str = ""
     # settings added by later features; None / empty means "never set"
     versioning: str = ""  # "" (never enabled) | "Enabled" | "Suspended"
-    acl: str | None = None  # the canned or serialized ACL
+    acl: str | None = None  # grants as JSON (auth.access); None: private
     cors: str | None = None  # the stored CORS configuration document
     tags: dict[str, str] = {}
     format: int = FORMAT
@@ -40,6 +40,7 @@ class ObjectRecord(msgspec.Struct, kw_only=True):
     storage_class: str = "STANDARD"
     owner: str = ""
     tags: dict[str, str] = {}  # object tagging (per version)
+    acl: str | None = None  # grants as JSON (auth.access); None: private
     # the data file's id; "" when the bytes are inline; for a multipart object (parts_count > 0)
     # the id of its upload, whose parts (each a data file) make up the object in order
     data_id: str = ""
@@ -64,6 +65,7 @@ class UploadRecord(msgspec.Struct, kw_only=True):
     user_meta: dict[str, str] = {}
     storage_class: str = "STANDARD"
     tags: dict[str, str] = {}  # x-amz-tagging of CreateMultipartUpload, for the object
+    acl: str | None = None  # x-amz-acl / x-amz-grant-* of CreateMultipartUpload
     checksum_algorithm: str = ""  # "" when the upload carries no additional checksum
     checksum_type: str = ""  # "COMPOSITE" | "FULL_OBJECT" when an algorithm is set
     format: int = FORMAT

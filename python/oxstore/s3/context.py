@@ -23,6 +23,9 @@ class Call:
     req: Request
     auth: AuthContext
     services: Services
+    # set when the requester is not the bucket's owner but its or the object's ACL grants
+    # what the operation needs (s3.permissions)
+    granted: bool = False
 
     @property
     def bucket(self) -> str:

@@ -43,6 +43,11 @@ class Endpoint(Enum):
     PUT_BUCKET_TAGGING = "PutBucketTagging"
     GET_BUCKET_TAGGING = "GetBucketTagging"
     DELETE_BUCKET_TAGGING = "DeleteBucketTagging"
+    # ACLs
+    PUT_BUCKET_ACL = "PutBucketAcl"
+    GET_BUCKET_ACL = "GetBucketAcl"
+    PUT_OBJECT_ACL = "PutObjectAcl"
+    GET_OBJECT_ACL = "GetObjectAcl"
     # CORS
     PUT_BUCKET_CORS = "PutBucketCors"
     GET_BUCKET_CORS = "GetBucketCors"

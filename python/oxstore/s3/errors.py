@@ -65,6 +65,11 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "KeyTooLongError": (400, "Your key is too long."),
+    "MalformedACLError": (
+        400,
+        "The XML you provided was not well-formed or did not validate against our published "
+        "schema.",
+    ),
     "MalformedXML": (
         400,
         "The XML you provided was not well-formed or did not validate against our published "
@@ -106,6 +111,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "ServiceUnavailable": (503, "Please reduce your request rate."),
     "TooManyBuckets": (400, "You have attempted to create more buckets than allowed."),
+    "UnexpectedContent": (400, "This request does not support content."),
     "XAmzContentSHA256Mismatch": (
         400,
         "The provided 'x-amz-content-sha256' header does not match what was computed.",

@@ -9,8 +9,7 @@ from oxstore.http.request import Response
 from oxstore.meta.records import ObjectRecord
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.ops.bucket import bucket_headers
-from oxstore.s3.ops.common import owned_bucket, owner_xml, xml_response
+from oxstore.s3.ops.common import bucket_headers, owned_bucket, owner_xml, xml_response
 from oxstore.s3.xml import document, el, group, iso8601
 
 MAX_KEYS = 1000

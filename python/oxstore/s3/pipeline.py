@@ -21,6 +21,7 @@ from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import ERRORS, S3Error
 from oxstore.s3.ops import HANDLERS
 from oxstore.s3.ops.cors import actual_response_headers
+from oxstore.s3.permissions import authorize
 from oxstore.s3.router import route
 from oxstore.s3.xml import document, el
 
@@ -68,15 +69,15 @@ class Pipeline:
         req.bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
         endpoint = route(req)
         auth = authenticate(req, self.credentials, config.offer.signing_regions, time.time())
-        if auth.access_key is None and endpoint is not Endpoint.CORS_PREFLIGHT:
-            # Anonymous access arrives with ACLs; until then every request must be signed.
-            raise S3Error("AccessDenied")
+        call = Call(req, auth, self.services)
+        if endpoint is not Endpoint.CORS_PREFLIGHT:  # browsers never sign preflights
+            authorize(call, endpoint)
         if endpoint is Endpoint.NOT_IMPLEMENTED:
             raise S3Error(
                 "NotImplemented",
                 "This operation is not implemented yet by oxstore.",
             )
-        return await HANDLERS[endpoint](Call(req, auth, self.services))
+        return await HANDLERS[endpoint](call)
 
 
 def from_native(err: NativeS3Error) -> S3Error:

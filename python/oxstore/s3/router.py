@@ -47,6 +47,10 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("PUT", Level.BUCKET, "tagging"): Endpoint.PUT_BUCKET_TAGGING,
     ("GET", Level.BUCKET, "tagging"): Endpoint.GET_BUCKET_TAGGING,
     ("DELETE", Level.BUCKET, "tagging"): Endpoint.DELETE_BUCKET_TAGGING,
+    ("PUT", Level.BUCKET, "acl"): Endpoint.PUT_BUCKET_ACL,
+    ("GET", Level.BUCKET, "acl"): Endpoint.GET_BUCKET_ACL,
+    ("PUT", Level.OBJECT, "acl"): Endpoint.PUT_OBJECT_ACL,
+    ("GET", Level.OBJECT, "acl"): Endpoint.GET_OBJECT_ACL,
     ("PUT", Level.BUCKET, "cors"): Endpoint.PUT_BUCKET_CORS,
     ("GET", Level.BUCKET, "cors"): Endpoint.GET_BUCKET_CORS,
     ("DELETE", Level.BUCKET, "cors"): Endpoint.DELETE_BUCKET_CORS,
@@ -73,6 +77,8 @@ VERSIONED = frozenset(
         Endpoint.PUT_OBJECT_TAGGING,
         Endpoint.GET_OBJECT_TAGGING,
         Endpoint.DELETE_OBJECT_TAGGING,
+        Endpoint.PUT_OBJECT_ACL,
+        Endpoint.GET_OBJECT_ACL,
     }
 )
 

@@ -11,7 +11,14 @@ from oxstore.meta.records import BucketRecord
 from oxstore.meta.store import BucketExistsError
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.ops.common import offload, owned_bucket, read_config_body, xml_response
+from oxstore.s3.ops.acl import write_acl
+from oxstore.s3.ops.common import (
+    bucket_headers,
+    offload,
+    owned_bucket,
+    read_config_body,
+    xml_response,
+)
 from oxstore.s3.xml import S3_NS, parse
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -80,19 +87,7 @@ def _placement(call: Call, requested: str) -> tuple[str, str]:
     return region, policy.id
 
 
-def bucket_headers(bucket: BucketRecord) -> list[tuple[str, str]]:
-    """The headers GET and HEAD of a bucket carry: its region and storage policy."""
-    headers = [("x-amz-bucket-region", bucket.region)]
-    if bucket.policy_id:
-        headers.append(("x-gmt-policyid", bucket.policy_id))
-    return headers
-
-
-def _check_acl_headers(call: Call) -> None:
-    acl = call.req.headers.get("x-amz-acl", "private")
-    grants = [h for h in call.req.headers if h.startswith("x-amz-grant-")]
-    if acl != "private" or grants:
-        raise S3Error("NotImplemented", "Bucket ACLs other than private are not implemented yet.")
+def _refuse_object_lock(call: Call) -> None:
     if call.req.headers.get("x-amz-bucket-object-lock-enabled", "false").lower() == "true":
         raise S3Error("NotImplemented", "Object lock is not implemented yet.")
 
@@ -101,7 +96,8 @@ async def create_bucket(call: Call) -> Response:
     name = call.bucket
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
-    _check_acl_headers(call)
+    _refuse_object_lock(call)
+    acl = write_acl(call)
     region, policy_id = _placement(call, await _location_constraint(call))
     owner = call.auth.access_key
     assert owner is not None
@@ -111,7 +107,7 @@ async def create_bucket(call: Call) -> Response:
     if call.meta.count_buckets(owner) >= call.config.max_buckets_per_account:
         raise S3Error("TooManyBuckets")
     record = BucketRecord(
-        name=name, owner=owner, created=time.time(), region=region, policy_id=policy_id
+        name=name, owner=owner, created=time.time(), region=region, policy_id=policy_id, acl=acl
     )
     try:
         await offload(call.meta.create_bucket, record)

@@ -25,13 +25,22 @@ async def offload(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 
 
 def owned_bucket(call: Call) -> BucketRecord:
-    """The request's bucket; NoSuchBucket if absent, AccessDenied if someone else's."""
+    """The request's bucket; NoSuchBucket if absent, AccessDenied if someone else's (unless
+    an ACL granted this operation)."""
     record = call.meta.get_bucket(call.bucket)
     if record is None:
         raise S3Error("NoSuchBucket", BucketName=call.bucket)
-    if record.owner != call.auth.access_key:
+    if record.owner != call.auth.access_key and not call.granted:
         raise S3Error("AccessDenied")
     return record
+
+
+def bucket_headers(bucket: BucketRecord) -> list[tuple[str, str]]:
+    """The headers GET and HEAD of a bucket carry: its region and storage policy."""
+    headers = [("x-amz-bucket-region", bucket.region)]
+    if bucket.policy_id:
+        headers.append(("x-gmt-policyid", bucket.policy_id))
+    return headers
 
 
 async def change_bucket(call: Call, change: Callable[[BucketRecord], None]) -> BucketRecord:

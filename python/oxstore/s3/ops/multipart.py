@@ -21,6 +21,7 @@ from oxstore.s3 import checksums, object_data
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.listing import encoder_for
+from oxstore.s3.ops.acl import requester_id, write_acl
 from oxstore.s3.ops.common import (
     int_arg,
     offload,
@@ -102,7 +103,7 @@ def _checksum_headers(upload: UploadRecord) -> list[tuple[str, str]]:
 
 
 async def create_multipart_upload(call: Call) -> Response:
-    owned_bucket(call)
+    bucket = owned_bucket(call)
     check_key(call.key)
     refuse_unsupported(call.req)
     algorithm, kind = _checksum_settings(call)
@@ -111,7 +112,8 @@ async def create_multipart_upload(call: Call) -> Response:
         bucket=call.bucket,
         key=call.key,
         initiated=time.time(),
-        owner=call.auth.access_key or "",
+        owner=requester_id(call),
+        acl=write_acl(call, bucket.owner),
         **described_by(call.req, call.config.max_metadata_size),
         storage_class=storage_class(call),
         tags=header_tags(call.req),
@@ -302,6 +304,7 @@ class Completion:
             storage_class=upload.storage_class,
             owner=upload.owner,
             tags=upload.tags,
+            acl=upload.acl,
             data_id=upload.upload_id,
             parts_count=len(parts),
         )

@@ -16,6 +16,7 @@ from oxstore.s3 import checksums, object_data
 from oxstore.s3.conditions import etag_matches, read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
+from oxstore.s3.ops.acl import requester_id, write_acl
 from oxstore.s3.ops.common import (
     offload,
     owned_bucket,
@@ -107,9 +108,6 @@ def refuse_unsupported(req: Request) -> None:
     for header, feature in UNSUPPORTED_PUT_HEADERS.items():
         if header in req.headers:
             raise S3Error("NotImplemented", f"{feature} is not implemented yet.", Header=header)
-    grants = [h for h in req.headers if h.startswith("x-amz-grant-")]
-    if req.headers.get("x-amz-acl", "private") != "private" or grants:
-        raise S3Error("NotImplemented", "Object ACLs other than private are not implemented yet.")
 
 
 def storage_class(call: Call, default: str = "STANDARD") -> str:
@@ -151,6 +149,7 @@ async def put_object(call: Call) -> Response:
     described = described_by(req, call.config.max_metadata_size)
     kept_as = storage_class(call)
     tags = header_tags(req)
+    acl = write_acl(call, bucket.owner)
     received = await receive(call, call.config.max_object_size, call.config.inline_threshold)
     record = ObjectRecord(
         bucket=call.bucket,
@@ -161,8 +160,9 @@ async def put_object(call: Call) -> Response:
         **described,
         checksums=received.checksums,
         storage_class=kept_as,
-        owner=call.auth.access_key or "",
+        owner=requester_id(call),
         tags=tags,
+        acl=acl,
         data_id=received.data_id,
         inline=received.inline,
     )
@@ -438,8 +438,9 @@ async def copy_object(call: Call) -> Response:
         bucket=call.bucket,
         key=call.key,
         last_modified=time.time(),
-        owner=call.auth.access_key or "",
+        owner=requester_id(call),
         storage_class=kept_as,
+        acl=write_acl(call, bucket.owner),  # a copy's ACL is its own, private by default
         **described,
     )
     try:

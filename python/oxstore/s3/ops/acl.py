@@ -1,0 +1,87 @@
+"""ACLs of buckets and objects: GET/PUT ?acl, and the ACL a write asks for in its headers."""
+
+from __future__ import annotations
+
+from oxstore.auth import access
+from oxstore.http.request import Response
+from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
+from oxstore.s3.ops.common import (
+    change_bucket,
+    offload,
+    owned_bucket,
+    read_config_body,
+    xml_response,
+)
+from oxstore.s3.ops.versioning import find_object, version_arg, version_headers
+
+MAX_ACL_BODY = 64 * 1024
+
+
+def requester_id(call: Call) -> str:
+    """The canonical id a write by this requester gets as owner."""
+    return call.auth.access_key or access.ANONYMOUS_OWNER
+
+
+def write_acl(call: Call, bucket_owner: str | None = None) -> str | None:
+    """The stored form of the ACL a write's x-amz-acl / x-amz-grant-* headers ask for."""
+    grants = access.header_grants(call.req, requester_id(call), bucket_owner)
+    return access.encode(grants) if grants is not None else None
+
+
+async def _requested_grants(call: Call, owner: str) -> list[access.Grant]:
+    """PUT ?acl: the headers' grants, or an AccessControlPolicy body (not both)."""
+    body = await read_config_body(call, MAX_ACL_BODY)
+    from_headers = access.header_grants(call.req, owner)
+    if from_headers is not None:
+        if body.strip():
+            raise S3Error(
+                "UnexpectedContent", "This request does not support content with ACL headers."
+            )
+        return from_headers
+    if not body.strip():
+        raise S3Error("MissingSecurityHeader", MissingHeaderName="x-amz-acl")
+    return access.parse_policy(body, owner)
+
+
+async def put_bucket_acl(call: Call) -> Response:
+    bucket = owned_bucket(call)
+    stored = access.encode(await _requested_grants(call, bucket.owner))
+
+    def change(record: BucketRecord) -> None:
+        record.acl = stored
+
+    await change_bucket(call, change)
+    return Response(status=200)
+
+
+async def get_bucket_acl(call: Call) -> Response:
+    bucket = owned_bucket(call)
+    grants = access.decode(bucket.acl, bucket.owner)
+    return xml_response(access.render_policy(grants, bucket.owner))
+
+
+async def put_object_acl(call: Call) -> Response:
+    bucket = owned_bucket(call)
+    version_id = version_arg(call)
+    record = find_object(call, bucket, call.key, version_id)
+    owner = record.owner or bucket.owner
+    stored = access.encode(await _requested_grants(call, owner))
+
+    def change(changed: ObjectRecord) -> None:
+        changed.acl = stored
+
+    updated = await offload(call.meta.update_version, call.bucket, call.key, version_id, change)
+    if updated is None:
+        raise S3Error("NoSuchKey", Key=call.key)
+    return Response(status=200, headers=version_headers(bucket, updated))
+
+
+async def get_object_acl(call: Call) -> Response:
+    bucket = owned_bucket(call)
+    record = find_object(call, bucket, call.key, version_arg(call))
+    owner = record.owner or bucket.owner
+    response = xml_response(access.render_policy(access.decode(record.acl, owner), owner))
+    response.headers += version_headers(bucket, record)
+    return response

@@ -1,0 +1,72 @@
+"""What a requester who does not own the bucket needs to be granted for each operation.
+
+The bucket's owner may do everything. Anyone else, anonymous included, may do only the
+operations listed here, and only when the bucket's or the object's ACL grants the permission.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from oxstore.auth import access
+from oxstore.s3.context import Call
+from oxstore.s3.endpoints import Endpoint
+from oxstore.s3.errors import S3Error
+
+Resource = Literal["bucket", "object"]
+
+REQUIRED: dict[Endpoint, tuple[Resource, str]] = {
+    Endpoint.HEAD_BUCKET: ("bucket", access.READ),
+    Endpoint.LIST_OBJECTS: ("bucket", access.READ),
+    Endpoint.LIST_OBJECTS_V2: ("bucket", access.READ),
+    Endpoint.LIST_OBJECT_VERSIONS: ("bucket", access.READ),
+    Endpoint.GET_BUCKET_LOCATION: ("bucket", access.READ),
+    Endpoint.GET_BUCKET_ACL: ("bucket", access.READ_ACP),
+    Endpoint.PUT_BUCKET_ACL: ("bucket", access.WRITE_ACP),
+    Endpoint.PUT_OBJECT: ("bucket", access.WRITE),
+    Endpoint.DELETE_OBJECT: ("bucket", access.WRITE),
+    Endpoint.DELETE_OBJECTS: ("bucket", access.WRITE),
+    Endpoint.GET_OBJECT: ("object", access.READ),
+    Endpoint.HEAD_OBJECT: ("object", access.READ),
+    Endpoint.GET_OBJECT_ACL: ("object", access.READ_ACP),
+    Endpoint.PUT_OBJECT_ACL: ("object", access.WRITE_ACP),
+}
+
+
+def authorize(call: Call, endpoint: Endpoint) -> None:
+    """Sets call.granted for a non-owner whom an ACL grants the operation; AccessDenied for
+    anyone else. Missing buckets and keys are left to the handler's own answers."""
+    requester = call.auth.access_key
+    if not call.req.bucket:  # the service: ListBuckets, for signed requests only
+        if requester is None:
+            raise S3Error("AccessDenied")
+        return
+    bucket = call.meta.get_bucket(call.bucket)
+    if bucket is None:
+        return  # NoSuchBucket (CreateBucket needs no bucket)
+    if requester is not None and requester == bucket.owner:
+        return
+    if endpoint is Endpoint.CREATE_BUCKET and requester is not None:
+        return  # BucketAlreadyExists
+    needed = REQUIRED.get(endpoint)
+    if needed is None:
+        raise S3Error("AccessDenied")
+    resource, permission = needed
+    bucket_grants = access.decode(bucket.acl, bucket.owner)
+    if resource == "bucket":
+        granted = access.allows(bucket_grants, requester, permission)
+    else:
+        version_id = call.req.arg("versionId")
+        record = (
+            call.meta.get_object(call.bucket, call.key)
+            if version_id is None
+            else call.meta.get_version(call.bucket, call.key, version_id)
+        )
+        if record is None:  # 404 only for whoever may list the bucket, as S3 does
+            granted = access.allows(bucket_grants, requester, access.READ)
+        else:
+            grants = access.decode(record.acl, record.owner or bucket.owner)
+            granted = access.allows(grants, requester, permission)
+    if not granted:
+        raise S3Error("AccessDenied")
+    call.granted = True
