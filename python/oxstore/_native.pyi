@@ -43,6 +43,11 @@ def crc_combine(algorithm: str, pieces: Sequence[tuple[bytes, int]]) -> bytes:
     """The CRC (crc32, crc32c or crc64nvme) of a concatenation, from each piece's big-endian
     digest and length in bytes, in order; the result is big-endian too."""
 
+# ---- SigV2 -----------------------------------------------------------------------------------
+
+def sigv2_signature(secret: str, string_to_sign: str) -> str:
+    """base64(HMAC-SHA1(secret, string_to_sign))."""
+
 # ---- SigV4 -----------------------------------------------------------------------------------
 
 def sha256_hex(data: Buffer) -> str: ...

@@ -6,5 +6,6 @@ pub mod crc_combine;
 pub mod error;
 pub mod reader;
 pub mod seal;
+pub mod sigv2;
 pub mod sigv4;
 pub mod writer;

@@ -11,7 +11,7 @@ use oxstore_core::chunked::{Mode, Signer};
 use oxstore_core::error::S3Error;
 use oxstore_core::reader::ObjectReader as CoreReader;
 use oxstore_core::writer::{ChunkedConfig, ObjectWriter as CoreWriter};
-use oxstore_core::{crc_combine as core_crc, seal as core_seal, sigv4};
+use oxstore_core::{crc_combine as core_crc, seal as core_seal, sigv2, sigv4};
 use pyo3::buffer::PyBuffer;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
@@ -165,6 +165,12 @@ fn hmac_sha256<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let mac = with_buffer(py, data, |bytes| sigv4::hmac_sha256(key, bytes))?;
     Ok(PyBytes::new(py, &mac))
+}
+
+/// Signature Version 2: base64(HMAC-SHA1(secret, string_to_sign)).
+#[pyfunction]
+fn sigv2_signature(secret: &str, string_to_sign: &str) -> String {
+    sigv2::signature(secret.as_bytes(), string_to_sign.as_bytes())
 }
 
 fn as_bytes(value: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
@@ -440,6 +446,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(digest, m)?)?;
     m.add_function(wrap_pyfunction!(multipart_etag, m)?)?;
     m.add_function(wrap_pyfunction!(crc_combine, m)?)?;
+    m.add_function(wrap_pyfunction!(sigv2_signature, m)?)?;
     m.add_function(wrap_pyfunction!(sha256_hex, m)?)?;
     m.add_function(wrap_pyfunction!(hmac_sha256, m)?)?;
     m.add_function(wrap_pyfunction!(constant_time_eq, m)?)?;

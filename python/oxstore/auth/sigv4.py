@@ -1,4 +1,5 @@
-"""Authentication of requests: SigV4 Authorization header, presigned URLs, or anonymous."""
+"""Authentication of requests: SigV4 Authorization header and presigned URLs (SigV2 ones are
+handed to auth.sigv2), or anonymous."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from email.utils import parsedate_tz
 from urllib.parse import quote, unquote
 
 from oxstore import _native
+from oxstore.auth import sigv2
 from oxstore.auth.credentials import CredentialStore
 from oxstore.auth.payload import PayloadSpec, payload_hash, payload_spec
 from oxstore.http.request import Request
@@ -61,8 +63,8 @@ def authenticate(
     if header is not None:
         if header.startswith(ALGORITHM + " "):
             return _verify(req, _claim_from_header(req, header), creds, regions, now, False)
-        if header.startswith("AWS "):
-            raise S3Error("NotImplemented", "Signature Version 2 is not supported yet.")
+        if sigv2.is_v2_header(header):
+            return AuthContext(access_key=sigv2.verify_header(req, header, creds, now))
         raise S3Error(
             "InvalidArgument",
             "Unsupported Authorization Type",
@@ -74,8 +76,8 @@ def authenticate(
 
         claim = claim_from_query(req, now)
         return _verify(req, claim, creds, regions, now, True)
-    if req.has_arg("AWSAccessKeyId") or req.has_arg("Signature"):
-        raise S3Error("NotImplemented", "Signature Version 2 is not supported yet.")
+    if sigv2.is_v2_query(req):
+        return AuthContext(access_key=sigv2.verify_query(req, creds, now))
     return ANONYMOUS
 
 
