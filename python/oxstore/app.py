@@ -78,6 +78,7 @@ class OxstoreApp(RSGIApp):
     def __init__(self, config: Config) -> None:
         self.services = build_services(config)
         credentials, _ = CredentialStore.open(config.state_dir.parent, os.environ)
+        self.services.credentials = credentials
         super().__init__(Pipeline(self.services, credentials))
         self._collector: asyncio.Task[None] | None = None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oxstore.auth.credentials import CredentialStore
 from oxstore.auth.sigv4 import AuthContext
 from oxstore.config import Config
 from oxstore.data.store import DataStore
@@ -16,6 +17,7 @@ class Services:
     config: Config
     meta: MetaStore
     data: DataStore
+    credentials: CredentialStore | None = None  # for signatures checked by handlers (POST)
 
 
 @dataclass(slots=True)

@@ -32,6 +32,7 @@ class Endpoint(Enum):
     GET_OBJECT_ATTRIBUTES = "GetObjectAttributes"
     DELETE_OBJECT = "DeleteObject"
     DELETE_OBJECTS = "DeleteObjects"
+    POST_OBJECT = "PostObject"
     # versioning
     PUT_BUCKET_VERSIONING = "PutBucketVersioning"
     GET_BUCKET_VERSIONING = "GetBucketVersioning"

@@ -50,6 +50,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InvalidBucketName": (400, "The specified bucket is not valid."),
     "InvalidDigest": (400, "The Content-MD5 or checksum you specified is not valid."),
     "InvalidLocationConstraint": (400, "The specified location-constraint is not valid."),
+    "InvalidPolicyDocument": (
+        400,
+        "The content of the form does not meet the conditions specified in the policy document.",
+    ),
     "InvalidPart": (
         400,
         "One or more of the specified parts could not be found.  The part may not have been "
@@ -69,6 +73,14 @@ ERRORS: dict[str, tuple[int, str]] = {
         400,
         "The XML you provided was not well-formed or did not validate against our published "
         "schema.",
+    ),
+    "MalformedPOSTRequest": (
+        400,
+        "The body of your POST request is not well-formed multipart/form-data.",
+    ),
+    "MaxPostPreDataLengthExceeded": (
+        400,
+        "Your POST request fields preceding the upload file were too large.",
     ),
     "MalformedXML": (
         400,

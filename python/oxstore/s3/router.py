@@ -38,6 +38,7 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("GET", Level.OBJECT, "attributes"): Endpoint.GET_OBJECT_ATTRIBUTES,
     ("DELETE", Level.OBJECT, ""): Endpoint.DELETE_OBJECT,
     ("POST", Level.BUCKET, "delete"): Endpoint.DELETE_OBJECTS,
+    ("POST", Level.BUCKET, ""): Endpoint.POST_OBJECT,
     ("PUT", Level.BUCKET, "versioning"): Endpoint.PUT_BUCKET_VERSIONING,
     ("GET", Level.BUCKET, "versioning"): Endpoint.GET_BUCKET_VERSIONING,
     ("GET", Level.BUCKET, "versions"): Endpoint.LIST_OBJECT_VERSIONS,

@@ -8,7 +8,16 @@ from oxstore.http.request import Response
 from oxstore.s3 import listing
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
-from oxstore.s3.ops import acl, bucket, cors, multipart, service, tagging, versioning
+from oxstore.s3.ops import (
+    acl,
+    bucket,
+    cors,
+    multipart,
+    post_object,
+    service,
+    tagging,
+    versioning,
+)
 from oxstore.s3.ops import object as object_ops
 
 HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
@@ -35,6 +44,7 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.PUT_BUCKET_TAGGING: tagging.put_bucket_tagging,
     Endpoint.GET_BUCKET_TAGGING: tagging.get_bucket_tagging,
     Endpoint.DELETE_BUCKET_TAGGING: tagging.delete_bucket_tagging,
+    Endpoint.POST_OBJECT: post_object.post_object,
     Endpoint.PUT_BUCKET_ACL: acl.put_bucket_acl,
     Endpoint.GET_BUCKET_ACL: acl.get_bucket_acl,
     Endpoint.PUT_OBJECT_ACL: acl.put_object_acl,

@@ -1,0 +1,126 @@
+"""Browser uploads (POST Object): forms signed with V4 and V2 policies made by boto3's
+generate_presigned_post, sent by requests as multipart/form-data like a browser sends them."""
+
+from __future__ import annotations
+
+import os
+from xml.etree import ElementTree
+
+import requests
+
+from tests.conftest import make_client
+from tests.s3.signing import error_code
+
+
+def _post(url: str, fields: dict[str, str], content: bytes, name: str = "photo.jpg", **kw):  # type: ignore[no-untyped-def]
+    return requests.post(url, data=fields, files={"file": (name, content)}, timeout=30, **kw)
+
+
+def test_v4_policy_upload_and_answers(s3, bucket: str) -> None:
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    form = s3.generate_presigned_post(
+        bucket,
+        "uploads/${filename}",
+        Fields={
+            "success_action_status": "201",
+            "x-amz-meta-origin": "form",
+            "Content-Type": "image/jpeg",
+        },
+        Conditions=[
+            ["starts-with", "$key", "uploads/"],
+            {"success_action_status": "201"},
+            {"x-amz-meta-origin": "form"},
+            ["starts-with", "$Content-Type", "image/"],
+            ["content-length-range", 1, 10 * 1024 * 1024],
+        ],
+        ExpiresIn=300,
+    )
+    answer = _post(form["url"], form["fields"], data, name="cat.jpg")
+    assert answer.status_code == 201, answer.text
+    xml = ElementTree.fromstring(answer.content)
+    assert xml.findtext("Key") == "uploads/cat.jpg" and xml.findtext("Bucket") == bucket
+    got = s3.get_object(Bucket=bucket, Key="uploads/cat.jpg")
+    assert got["Body"].read() == data
+    assert got["ContentType"] == "image/jpeg" and got["Metadata"] == {"origin": "form"}
+    assert got["ETag"] == answer.headers["ETag"]
+
+
+def test_policy_conditions_are_enforced(s3, bucket: str) -> None:
+    form = s3.generate_presigned_post(
+        bucket,
+        "only/here.txt",
+        Conditions=[["content-length-range", 2, 10]],
+        ExpiresIn=300,
+    )
+    assert _post(form["url"], form["fields"], b"fits").status_code == 204
+    too_big = _post(form["url"], form["fields"], b"x" * 11)
+    assert too_big.status_code == 400 and error_code(too_big) == "EntityTooLarge"
+    too_small = _post(form["url"], form["fields"], b"x")
+    assert error_code(too_small) == "EntityTooSmall"
+    other_key = _post(form["url"], {**form["fields"], "key": "elsewhere.txt"}, b"hi")
+    assert other_key.status_code == 403 and error_code(other_key) == "AccessDenied"
+    extra = _post(form["url"], {**form["fields"], "x-amz-meta-sneaky": "1"}, b"hi")
+    assert extra.status_code == 403 and "Extra input fields" in extra.text
+    ignored = _post(form["url"], {**form["fields"], "x-ignore-note": "fine"}, b"hi")
+    assert ignored.status_code == 204
+    tampered = dict(form["fields"])
+    tampered["x-amz-signature"] = "0" * 64
+    assert error_code(_post(form["url"], tampered, b"hi")) == "SignatureDoesNotMatch"
+    expired = s3.generate_presigned_post(bucket, "late.txt", ExpiresIn=-60)
+    late = _post(expired["url"], expired["fields"], b"hi")
+    assert late.status_code == 403 and "expired" in late.text
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="elsewhere")
+
+
+def test_v2_policy_redirect_and_acl(server, s3, bucket: str) -> None:
+    v2 = make_client(server.endpoint, server.access_key, server.secret_key, signature_version="s3")
+    form = v2.generate_presigned_post(
+        bucket,
+        "v2.txt",
+        Fields={"acl": "public-read", "success_action_redirect": "https://app.example/done"},
+        Conditions=[
+            {"acl": "public-read"},
+            {"success_action_redirect": "https://app.example/done"},
+        ],
+    )
+    assert "signature" in form["fields"] and "AWSAccessKeyId" in form["fields"]
+    answer = _post(form["url"], form["fields"], b"v2 upload", allow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["Location"].startswith("https://app.example/done?bucket=")
+    public = requests.get(f"{server.endpoint}/{bucket}/v2.txt", timeout=10)
+    assert public.content == b"v2 upload"
+
+
+def test_unsigned_forms_need_a_public_write_grant(server, s3, bucket: str) -> None:
+    url = f"{server.endpoint}/{bucket}"
+    refused = _post(url, {"key": "anon.txt"}, b"hello")
+    assert refused.status_code == 403
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
+    assert _post(url, {"key": "anon.txt"}, b"hello").status_code == 204
+    assert s3.get_object(Bucket=bucket, Key="anon.txt")["Body"].read() == b"hello"
+    not_a_form = requests.post(url, data=b"raw", headers={"Content-Type": "text/plain"}, timeout=10)
+    assert not_a_form.status_code == 412
+    no_key = _post(url, {"acl": "private"}, b"x")
+    assert no_key.status_code == 400 and error_code(no_key) == "InvalidArgument"
+
+
+def test_a_browser_style_upload_with_cors(server, s3, bucket: str) -> None:
+    s3.put_bucket_cors(
+        Bucket=bucket,
+        CORSConfiguration={
+            "CORSRules": [{"AllowedOrigins": ["https://app.example"], "AllowedMethods": ["POST"]}]
+        },
+    )
+    preflight = requests.options(
+        f"{server.endpoint}/{bucket}",
+        headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
+    assert preflight.status_code == 200
+    form = s3.generate_presigned_post(bucket, "browser.bin")
+    answer = _post(
+        form["url"], form["fields"], b"\x00\xffbinary", headers={"Origin": "https://app.example"}
+    )
+    assert answer.status_code == 204
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert s3.get_object(Bucket=bucket, Key="browser.bin")["Body"].read() == b"\x00\xffbinary"
