@@ -340,3 +340,28 @@ def test_minio_py(server, tmp_path: Path) -> None:
     client.remove_object(name, "file.bin")
     client.remove_bucket(name)
     assert not client.bucket_exists(name)
+
+
+def test_s3cmd_modify_changes_metadata_only(server, s3cmd, s3, tool: Tool) -> None:
+    name = _bucket()
+    s3.create_bucket(Bucket=name)
+    data = os.urandom(MiB)  # above the inline threshold: a data file of its own
+    s3.put_object(Bucket=name, Key="doc.bin", Body=data, Metadata={"keep": "yes", "drop": "me"})
+    objects = Path(server.data_dir) / ".oxstore" / "objects"
+    files_before = sorted(f.name for fan in objects.iterdir() for f in fan.iterdir())
+    s3cmd(
+        "modify",
+        "--add-header=Cache-Control: max-age=60",
+        "--add-header=x-amz-meta-color: red",
+        "--remove-header=x-amz-meta-drop",
+        f"s3://{name}/doc.bin",
+    )
+    head = s3.head_object(Bucket=name, Key="doc.bin")
+    assert head["CacheControl"] == "max-age=60"
+    assert head["Metadata"]["color"] == "red" and head["Metadata"]["keep"] == "yes"
+    assert "drop" not in head["Metadata"]
+    assert s3.get_object(Bucket=name, Key="doc.bin")["Body"].read() == data
+    files_after = sorted(f.name for fan in objects.iterdir() for f in fan.iterdir())
+    assert files_after == files_before  # no byte was copied
+    s3.delete_object(Bucket=name, Key="doc.bin")
+    s3.delete_bucket(Bucket=name)
