@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from oxstore.config import Config, parse_address
 from oxstore.topology import Topology
@@ -79,11 +80,44 @@ def build_parser() -> argparse.ArgumentParser:
         default=float(_env("GC_INTERVAL", "5")),
         help="seconds between passes of the garbage collector",
     )
+    user = commands.add_parser("user", help="manage access keys of a data directory")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="add an access key (printed once)")
+    add.add_argument("data_dir")
+    add.add_argument("--access-key", default=None, help="generated when not given")
+    add.add_argument("--secret-key", default=None, help="generated when not given")
+    listing = user_commands.add_parser("list", help="list the access keys")
+    listing.add_argument("data_dir")
     return parser
+
+
+def _user(args: argparse.Namespace) -> int:
+    from oxstore.auth.credentials import CredentialStore
+
+    data_dir = Path(os.path.abspath(args.data_dir))
+    try:
+        _, generated = CredentialStore.open(data_dir, os.environ)
+        if generated:  # a new data directory: root's credentials are shown once, here
+            print(generated)
+        if args.user_command == "add":
+            key, secret = CredentialStore.add_user(
+                data_dir, os.environ, args.access_key, args.secret_key
+            )
+            print(f"access key: {key}\nsecret key: {secret}")
+        else:
+            store, _ = CredentialStore.open(data_dir, os.environ)
+            for key in store.access_keys():
+                print(key + ("  (root)" if key == store.root_access_key else ""))
+    except ValueError as exc:
+        print(f"oxstore: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "user":
+        return _user(args)
     if args.command == "server":
         from oxstore.server import serve
 

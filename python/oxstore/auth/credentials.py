@@ -55,18 +55,45 @@ def _master_key(state_dir: Path, env: Mapping[str, str]) -> bytes:
 
 def _validate(access_key: str, secret_key: str) -> None:
     if not 3 <= len(access_key) <= 128:
-        raise ValueError(f"{ROOT_USER_ENV} must be 3 to 128 characters")
+        raise ValueError(f"access keys ({ROOT_USER_ENV}) must be 3 to 128 characters")
     if not 8 <= len(secret_key) <= 128:
-        raise ValueError(f"{ROOT_PASSWORD_ENV} must be 8 to 128 characters")
+        raise ValueError(f"secret keys ({ROOT_PASSWORD_ENV}) must be 8 to 128 characters")
 
 
 class CredentialStore:
-    def __init__(self, secrets_by_key: dict[str, str], root_access_key: str) -> None:
+    """Access keys and their secrets. Root's come from the environment or the first start;
+    more users are added with `oxstore user add`, and a running server picks them up."""
+
+    def __init__(
+        self,
+        secrets_by_key: dict[str, str],
+        root_access_key: str,
+        path: Path | None = None,
+        master: bytes = b"",
+    ) -> None:
         self._secrets = secrets_by_key
         self.root_access_key = root_access_key
+        self._path = path
+        self._master = master
+        self._loaded_mtime = _mtime(path)
 
     def secret_for(self, access_key: str) -> str | None:
-        return self._secrets.get(access_key)
+        secret = self._secrets.get(access_key)
+        if secret is None and _mtime(self._path) != self._loaded_mtime:
+            self._reload()  # a user added since this worker started
+            secret = self._secrets.get(access_key)
+        return secret
+
+    def access_keys(self) -> list[str]:
+        return sorted(self._secrets)
+
+    def _reload(self) -> None:
+        assert self._path is not None
+        self._loaded_mtime = _mtime(self._path)
+        stored = json.loads(self._path.read_text())
+        for key, sealed in stored["keys"].items():
+            if key not in self._secrets:
+                self._secrets[key] = _unseal(self._master, key, sealed)
 
     @classmethod
     def open(cls, data_dir: Path, env: Mapping[str, str]) -> tuple[CredentialStore, str | None]:
@@ -83,7 +110,7 @@ class CredentialStore:
             _validate(root, secret)
         elif stored is not None:
             root = stored["root"]
-            secret = unseal(master, base64.b64decode(stored["keys"][root]), root.encode()).decode()
+            secret = _unseal(master, root, stored["keys"][root])
         else:
             root = "".join(secrets.choice(_ACCESS_ALPHABET) for _ in range(20))
             secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
@@ -91,16 +118,52 @@ class CredentialStore:
                 "oxstore: generated root credentials (shown once; keep them safe)\n"
                 f"  access key: {root}\n  secret key: {secret}"
             )
-        keys = {root: secret}
-        sealed = {root: base64.b64encode(seal(master, secret.encode(), root.encode())).decode()}
+        sealed = dict(stored["keys"]) if stored is not None else {}
+        users = {k: _unseal(master, k, v) for k, v in sealed.items() if k != root}
         if stored is None or stored.get("root") != root or _changed(stored, root, master, secret):
+            if stored is not None and stored.get("root") != root:
+                sealed.pop(stored["root"], None)  # the previous root is replaced, not kept
+                users.pop(stored["root"], None)
+            sealed[root] = _seal(master, root, secret)
             write_private(path, json.dumps({"root": root, "keys": sealed}).encode())
-        return cls(keys, root), message
+        return cls({**users, root: secret}, root, path, master), message
+
+    @classmethod
+    def add_user(
+        cls, data_dir: Path, env: Mapping[str, str], access_key: str | None, secret: str | None
+    ) -> tuple[str, str]:
+        """Adds an access key (generated when not given); returns (access key, secret)."""
+        store, _ = cls.open(data_dir, env)
+        access_key = access_key or "".join(secrets.choice(_ACCESS_ALPHABET) for _ in range(20))
+        secret = secret or "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+        _validate(access_key, secret)
+        if store.secret_for(access_key) is not None:
+            raise ValueError(f"access key {access_key} exists already")
+        assert store._path is not None
+        stored = json.loads(store._path.read_text())
+        stored["keys"][access_key] = _seal(store._master, access_key, secret)
+        write_private(store._path, json.dumps(stored).encode())
+        return access_key, secret
+
+
+def _seal(master: bytes, access_key: str, secret: str) -> str:
+    return base64.b64encode(seal(master, secret.encode(), access_key.encode())).decode()
+
+
+def _unseal(master: bytes, access_key: str, sealed: str) -> str:
+    return unseal(master, base64.b64decode(sealed), access_key.encode()).decode()
+
+
+def _mtime(path: Path | None) -> float:
+    try:
+        return path.stat().st_mtime_ns if path is not None else 0
+    except FileNotFoundError:
+        return 0
 
 
 def _changed(stored: dict, root: str, master: bytes, secret: str) -> bool:  # type: ignore[type-arg]
     try:
-        old = unseal(master, base64.b64decode(stored["keys"][root]), root.encode()).decode()
+        old = _unseal(master, root, stored["keys"][root])
     except (KeyError, ValueError):
         return True
     return old != secret
