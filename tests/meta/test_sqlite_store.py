@@ -287,3 +287,12 @@ def test_after_prefix() -> None:
         assert upper is not None
         for tail in ["", "\x00", "z", "\U0010ffff" * 3]:
             assert (text + tail).encode() < upper
+
+
+def test_a_copy_onto_itself_keeps_its_shared_data(store: SqliteMetaStore, bucket: str) -> None:
+    store.put_object(object_record(bucket, "k", data_id="d1", size=10))
+    store.put_object(object_record(bucket, "k", data_id="d1", size=10), shares_data=True)
+    assert store.take_garbage(time.time() + 1, 10) == []
+    assert store.is_data_referenced("d1")
+    store.put_object(object_record(bucket, "k", data_id="d2", size=10))
+    assert store.take_garbage(time.time() + 1, 10) == ["d1"]

@@ -89,7 +89,7 @@ class VersionTables:
             condition(old)
         record.seq = self._next_seq(db, record.bucket, key, old)
         record.version_id = new_version_id() if versioning == "Enabled" else NULL_VERSION
-        self._retire(db, record.bucket, key, versioning)
+        retired = self._retire(db, record.bucket, key, versioning)
         payload = None
         if record.inline is not None:
             payload = db.execute("INSERT INTO payloads (data) VALUES (?)", (record.inline,))
@@ -98,6 +98,10 @@ class VersionTables:
             "INSERT INTO objects (bucket, key, data_id, payload, record) VALUES (?, ?, ?, ?, ?)",
             (record.bucket, key, record.data_id, payload, _blob(record)),
         )
+        # only now: the new record may share the data of the one it replaces (a copy onto
+        # itself), which then stays referenced
+        for gone, gone_payload in retired:
+            self._drop(db, gone, gone_payload)
         return old
 
     def _add_delete_marker(
@@ -116,14 +120,20 @@ class VersionTables:
             delete_marker=True,
             seq=self._next_seq(db, bucket, key, old),
         )
-        self._retire(db, bucket, key, versioning)
+        retired = self._retire(db, bucket, key, versioning)
         self._insert_version(db, marker, None)
+        for gone, gone_payload in retired:
+            self._drop(db, gone, gone_payload)
         return marker
 
-    def _retire(self, db: sqlite3.Connection, bucket: str, key: bytes, versioning: str) -> None:
+    def _retire(
+        self, db: sqlite3.Connection, bucket: str, key: bytes, versioning: str
+    ) -> list[tuple[ObjectRecord, int | None]]:
         """Makes room for a new newest version: the current object moves to `versions` or
         goes (unversioned, or its "null" version while suspended); a suspended bucket's older
-        "null" version goes too."""
+        "null" version goes too. Returns what went, for the caller to _drop() once the new
+        version is in place."""
+        gone: list[tuple[ObjectRecord, int | None]] = []
         current = self._current(db, bucket, key)
         if current is not None:
             old = _record(bucket, key, current[1])
@@ -131,7 +141,7 @@ class VersionTables:
             if versioning == "Enabled" or (versioning and old.version_id != NULL_VERSION):
                 self._insert_version(db, old, current[0])
             else:
-                self._drop(db, old, current[0])
+                gone.append((old, current[0]))
         if versioning == "Suspended":
             row = db.execute(
                 "SELECT payload, record FROM versions WHERE bucket = ? AND key = ?"
@@ -144,7 +154,8 @@ class VersionTables:
                     "DELETE FROM versions WHERE bucket = ? AND key = ? AND seq = ?",
                     (bucket, key, null.seq),
                 )
-                self._drop(db, null, row[0])
+                gone.append((null, row[0]))
+        return gone
 
     def _insert_version(
         self, db: sqlite3.Connection, record: ObjectRecord, payload: int | None
