@@ -102,6 +102,7 @@ def test_bucket_acls_and_anonymous_listing(server, s3, bucket: str) -> None:
     anonymous_put = requests.put(f"{server.endpoint}/{bucket}/drop", data=b"x", timeout=10)
     assert anonymous_put.status_code == 403
     assert requests.get(f"{server.endpoint}/", timeout=10).status_code == 403  # ListBuckets
+    assert requests.put(f"{server.endpoint}/anonymous-bucket", timeout=10).status_code == 403
     s3.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
     dropped = requests.put(f"{server.endpoint}/{bucket}/drop", data=b"dropped", timeout=10)
     assert dropped.status_code == 200, dropped.text

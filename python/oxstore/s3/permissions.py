@@ -41,6 +41,8 @@ def authorize(call: Call, endpoint: Endpoint) -> None:
         if requester is None:
             raise S3Error("AccessDenied")
         return
+    if endpoint is Endpoint.CREATE_BUCKET and requester is None:
+        raise S3Error("AccessDenied")
     bucket = call.meta.get_bucket(call.bucket)
     if bucket is None:
         return  # NoSuchBucket (CreateBucket needs no bucket)
