@@ -194,6 +194,18 @@ class Tool:
         return result
 
 
+def s3cmd_config(tool: Tool, server: Server, name: str = ".s3cfg", extra: str = "") -> Path:
+    """An s3cmd configuration file for a server (path-style, plain HTTP) in the tool's home."""
+    host = f"127.0.0.1:{server.port}"
+    config = tool.home / name
+    config.write_text(
+        "[default]\n"
+        f"access_key = {server.access_key}\nsecret_key = {server.secret_key}\n"
+        f"host_base = {host}\nhost_bucket = {host}\nuse_https = False\n{extra}"
+    )
+    return config
+
+
 def require_binary(name: str) -> str:
     """The path of a client's executable; a missing client fails the test, it never skips."""
     candidates = [shutil.which(name), str(Path(sys.executable).parent / name)]

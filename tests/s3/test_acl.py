@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.conftest import Tool, require_binary
+from tests.conftest import Tool, require_binary, s3cmd_config
 from tests.s3.helpers import expect_error
 from tests.s3.signing import error_code
 
@@ -122,13 +122,7 @@ def test_create_bucket_with_a_canned_acl(server, s3) -> None:
 
 
 def test_s3cmd_public_upload(server, tool: Tool, bucket: str) -> None:
-    s3cfg = tool.home / ".s3cfg"
-    host = f"127.0.0.1:{server.port}"
-    s3cfg.write_text(
-        "[default]\n"
-        f"access_key = {server.access_key}\nsecret_key = {server.secret_key}\n"
-        f"host_base = {host}\nhost_bucket = {host}\nuse_https = False\n"
-    )
+    s3cfg = s3cmd_config(tool, server)
     page = tool.home / "index.html"
     page.write_text("<h1>public</h1>")
     s3cmd = require_binary("s3cmd")

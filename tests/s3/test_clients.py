@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Tool, require_binary
+from tests.conftest import Tool, require_binary, s3cmd_config
 
 MiB = 1024 * 1024
 
@@ -159,13 +159,10 @@ def test_aws_cli_s3api(aws, tool: Tool) -> None:
 
 @pytest.fixture
 def s3cmd(server, tool: Tool):  # type: ignore[no-untyped-def]
-    config = tool.home / ".s3cfg"
-    host = f"127.0.0.1:{server.port}"
-    config.write_text(
-        "[default]\n"
-        f"access_key = {server.access_key}\nsecret_key = {server.secret_key}\n"
-        f"host_base = {host}\nhost_bucket = {host}\nuse_https = False\n"
-        "signature_v2 = False\nbucket_location = us-east-1\ncheck_ssl_certificate = False\n"
+    config = s3cmd_config(
+        tool,
+        server,
+        extra="signature_v2 = False\nbucket_location = us-east-1\n",
     )
     binary = require_binary("s3cmd")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import Tool, require_binary
+from tests.conftest import Tool, require_binary, s3cmd_config
 from tests.s3.helpers import expect_error
 from tests.s3.signing import error_code, send, sign
 
@@ -118,13 +118,7 @@ def test_aws_cli_and_s3cmd(server, tool: Tool, s3, bucket: str) -> None:
         f"file://{config}",
     )
     assert len(s3.get_bucket_cors(Bucket=bucket)["CORSRules"]) == 2
-    s3cfg = tool.home / ".s3cfg"
-    host = f"127.0.0.1:{server.port}"
-    s3cfg.write_text(
-        "[default]\n"
-        f"access_key = {server.access_key}\nsecret_key = {server.secret_key}\n"
-        f"host_base = {host}\nhost_bucket = {host}\nuse_https = False\n"
-    )
+    s3cfg = s3cmd_config(tool, server)
     xml = tool.home / "cors.xml"
     xml.write_text(
         "<CORSConfiguration><CORSRule><AllowedOrigin>https://s3cmd.example</AllowedOrigin>"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import Server, Tool, free_port, make_client, require_binary
+from tests.conftest import Server, Tool, free_port, make_client, require_binary, s3cmd_config
 from tests.s3.helpers import expect_error
 from tests.s3.signing import error_code, send, sign
 
@@ -181,13 +181,7 @@ def test_too_many_buckets(provider: Server) -> None:
 
 
 def test_s3cmd_mb_with_regions(provider: Server, tool: Tool) -> None:
-    config = tool.home / ".s3cfg-provider"
-    host = f"127.0.0.1:{provider.port}"
-    config.write_text(
-        "[default]\n"
-        f"access_key = {provider.access_key}\nsecret_key = {provider.secret_key}\n"
-        f"host_base = {host}\nhost_bucket = {host}\nuse_https = False\n"
-    )
+    config = s3cmd_config(tool, provider, ".s3cfg-provider")
     s3cmd = require_binary("s3cmd")
     tool.run(s3cmd, "-c", str(config), "mb", "s3://s3cmd-ch", "--region=ch")
     s3 = _client(provider)

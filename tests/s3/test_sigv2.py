@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from tests.conftest import Tool, make_client, require_binary
+from tests.conftest import Tool, make_client, require_binary, s3cmd_config
 from tests.s3.signing import error_code
 
 
@@ -110,13 +110,7 @@ def test_a_requests_client_signing_v2(server, bucket: str) -> None:
 
 
 def test_s3cmd_with_signature_v2(server, tool: Tool) -> None:
-    config = tool.home / ".s3cfg-v2"
-    host = f"127.0.0.1:{server.port}"
-    config.write_text(
-        "[default]\n"
-        f"access_key = {server.access_key}\nsecret_key = {server.secret_key}\n"
-        f"host_base = {host}\nhost_bucket = {host}\nuse_https = False\nsignature_v2 = True\n"
-    )
+    config = s3cmd_config(tool, server, ".s3cfg-v2", "signature_v2 = True\n")
     s3cmd = require_binary("s3cmd")
 
     def run(*args: str) -> str:

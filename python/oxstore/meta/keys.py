@@ -24,3 +24,27 @@ def after_prefix(prefix: bytes) -> bytes | None:
     if not trimmed:
         return None
     return trimmed[:-1] + bytes([trimmed[-1] + 1])
+
+
+class Rollup:
+    """What every listing with a delimiter does: roll keys up into common prefixes and seek
+    past all keys of a prefix listed already."""
+
+    def __init__(self, prefix: str, delimiter: str) -> None:
+        self.prefix = key_bytes(prefix)
+        self.delimiter = key_bytes(delimiter)
+        self.upper = after_prefix(self.prefix)  # the end of the listing's range (exclusive)
+
+    def rolled_up(self, key: bytes) -> bytes | None:
+        """The common prefix key rolls up into, or None when it is listed itself."""
+        if not self.delimiter or not key.startswith(self.prefix):
+            return None
+        at = key.find(self.delimiter, len(self.prefix))
+        return key[: at + len(self.delimiter)] if at >= 0 else None
+
+    def beyond(self, common: bytes) -> bytes | None:
+        """The first key after every key that starts with common; None past the range."""
+        after = after_prefix(common)
+        if after is None or (self.upper is not None and after >= self.upper):
+            return None
+        return after

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
-from oxstore.meta.keys import after_prefix, key_bytes, key_text
+from oxstore.meta.keys import Rollup, key_bytes, key_text
 from oxstore.meta.records import (
     ObjectRecord,
     PartRecord,
@@ -218,22 +218,14 @@ class UploadTables:
         return row is not None
 
 
-class _UploadListing:
+class _UploadListing(Rollup):
     """A walk over a bucket's uploads in (key, upload id) order, rolling keys up into common
     prefixes; each common prefix costs one seek past all its uploads."""
 
     def __init__(self, db: sqlite3.Connection, bucket: str, prefix: str, delimiter: str) -> None:
+        super().__init__(prefix, delimiter)
         self.db = db
         self.bucket = bucket
-        self.prefix = key_bytes(prefix)
-        self.delimiter = key_bytes(delimiter)
-        self.upper = after_prefix(self.prefix)
-
-    def _rolled_up(self, key: bytes) -> bytes | None:
-        if not self.delimiter or not key.startswith(self.prefix):
-            return None
-        at = key.find(self.delimiter, len(self.prefix))
-        return key[: at + len(self.delimiter)] if at >= 0 else None
 
     def _rows(self, key: bytes, upload_id: str) -> Iterator[tuple[bytes, str, bytes]]:
         """Uploads after (key, upload_id) in order, within the prefix."""
@@ -255,7 +247,7 @@ class _UploadListing:
             key_bytes(key_marker),
             upload_id_marker if key_marker and upload_id_marker else past_key,
         )
-        rolled = self._rolled_up(position[0])
+        rolled = self.rolled_up(position[0])
         if rolled is not None:  # the marker is a common prefix listed on the previous page
             position = self._past(rolled)
         uploads: list[UploadRecord] = []
@@ -266,7 +258,7 @@ class _UploadListing:
             for key, upload_id, blob in self._rows(*at):
                 if len(uploads) + len(prefixes) == limit:
                     return UploadPage(uploads, prefixes, True, *last)
-                common = self._rolled_up(key)
+                common = self.rolled_up(key)
                 if common is None:
                     uploads.append(_upload(blob))
                     last = (key_text(key), upload_id)
@@ -279,7 +271,5 @@ class _UploadListing:
 
     def _past(self, common: bytes) -> tuple[bytes, str] | None:
         """The position after every upload whose key starts with common (None: nothing is)."""
-        beyond = after_prefix(common)
-        if beyond is None or (self.upper is not None and beyond >= self.upper):
-            return None
-        return (beyond, "")  # keys >= beyond
+        beyond = self.beyond(common)
+        return (beyond, "") if beyond is not None else None  # keys >= beyond

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from oxstore.meta.keys import after_prefix, key_bytes, key_text
+from oxstore.meta.keys import Rollup, key_bytes, key_text
 from oxstore.meta.records import ObjectRecord, VersionPage, decode_bucket, decode_object
 from oxstore.meta.store import NoSuchBucketError
 
@@ -342,22 +342,14 @@ class VersionTables:
         return max(time.time_ns(), (current.seq if current else 0) + 1, (newest or 0) + 1)
 
 
-class _VersionListing:
+class _VersionListing(Rollup):
     """ListObjectVersions: every version of every key in (key, newest first) order, current
     versions from `objects` merged with `versions`; keys roll up into common prefixes."""
 
     def __init__(self, db: sqlite3.Connection, bucket: str, prefix: str, delimiter: str) -> None:
+        super().__init__(prefix, delimiter)
         self.db = db
         self.bucket = bucket
-        self.prefix = key_bytes(prefix)
-        self.delimiter = key_bytes(delimiter)
-        self.upper = after_prefix(self.prefix)
-
-    def _rolled_up(self, key: bytes) -> bytes | None:
-        if not self.delimiter or not key.startswith(self.prefix):
-            return None
-        at = key.find(self.delimiter, len(self.prefix))
-        return key[: at + len(self.delimiter)] if at >= 0 else None
 
     def _rows(self, key: bytes, seq: int) -> Iterator[tuple[bytes, int, bytes]]:
         """Versions after (key, seq) exclusive in (key asc, seq desc) order, within the prefix."""
@@ -394,7 +386,7 @@ class _VersionListing:
         position: tuple[bytes, int] | None = (marker, -1)  # after every version of the marker
         if key_marker and version_id_marker:
             position = (marker, self._seq_of(marker, version_id_marker))
-        rolled = self._rolled_up(marker)
+        rolled = self.rolled_up(marker)
         if rolled is not None:
             position = self._past(rolled)
         found: list[tuple[ObjectRecord, bool]] = []
@@ -406,7 +398,7 @@ class _VersionListing:
             for key, _seq, blob in self._rows(*at):
                 if len(found) + len(prefixes) == limit:
                     return VersionPage(found, prefixes, True, *last)
-                common = self._rolled_up(key)
+                common = self.rolled_up(key)
                 if common is not None:
                     prefixes.append(key_text(common))
                     last = (key_text(common), "")
@@ -419,7 +411,6 @@ class _VersionListing:
         return VersionPage(found, prefixes, False, *last)
 
     def _past(self, common: bytes) -> tuple[bytes, int] | None:
-        beyond = after_prefix(common)
-        if beyond is None or (self.upper is not None and beyond >= self.upper):
-            return None
-        return (beyond, CURRENT_SEQ + 1)  # keys >= beyond (seq < CURRENT_SEQ + 1 is always)
+        beyond = self.beyond(common)
+        # keys >= beyond (every seq is < CURRENT_SEQ + 1)
+        return (beyond, CURRENT_SEQ + 1) if beyond is not None else None
