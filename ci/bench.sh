@@ -6,3 +6,4 @@ python -m pytest bench/micro -q --benchmark-columns=mean,ops --benchmark-sort=na
 python bench/e2e/throughput.py
 python bench/e2e/multipart.py
 python bench/e2e/large_object.py
+python bench/e2e/post_upload.py
