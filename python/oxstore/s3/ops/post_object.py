@@ -49,8 +49,9 @@ def _object_record(
 
 
 def _answer(call: Call, fields: dict[str, str], record: ObjectRecord) -> Response:
-    location = f"{call.config.endpoint}/{quote(call.bucket)}/{quote(record.key)}"
-    headers = [("etag", f'"{record.etag}"'), ("location", location)]
+    """303 to success_action_redirect, or success_action_status: 201 with a PostResponse
+    document, 200 or (the default) 204."""
+    headers = [("etag", f'"{record.etag}"')]
     if record.version_id != "null":
         headers.append(("x-amz-version-id", record.version_id))
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
@@ -58,7 +59,9 @@ def _answer(call: Call, fields: dict[str, str], record: ObjectRecord) -> Respons
         query = urlencode({"bucket": call.bucket, "key": record.key, "etag": f'"{record.etag}"'})
         separator = "&" if "?" in redirect else "?"
         headers.append(("location", f"{redirect}{separator}{query}"))
-        return Response(status=303, headers=[h for h in headers if h != ("location", location)])
+        return Response(status=303, headers=headers)
+    location = f"{call.config.endpoint}/{quote(call.bucket)}/{quote(record.key)}"
+    headers.append(("location", location))
     status = STATUSES.get(fields.get("success_action_status", ""), 204)
     if status != 201:
         return Response(status=status, headers=headers)
