@@ -105,7 +105,8 @@ def test_threads_share_one_store(store: SqliteMetaStore, bucket: str) -> None:
     hot = store.get_object(bucket, "hot")
     assert hot is not None
     assert len(store.take_garbage(time.time() + 1, 1000)) == threads * 40 - 1
-    assert len({id(db) for _, db in store._connections}) == threads + 1  # one per thread
+    # one connection per thread: the workers, this one, and the group committer
+    assert len({id(db) for _, db in store._connections}) == threads + 2
 
 
 def _child_uses_inherited_store(store: SqliteMetaStore, bucket: str) -> None:
@@ -122,3 +123,36 @@ def test_store_survives_a_fork(store: SqliteMetaStore, bucket: str) -> None:
     assert child.exitcode == 0
     assert store.get_object(bucket, "from-child") is not None
     store.put_object(object_record(bucket, "parent-again"))
+
+
+def test_group_commit_fails_writes_alone(store: SqliteMetaStore, bucket: str) -> None:
+    """Writes that share a group transaction fail one by one: a failing condition rolls back
+    its own write only."""
+    from oxstore.meta.store import NoSuchBucketError
+
+    def refuse(current: object) -> None:
+        raise ValueError("precondition")
+
+    results: dict[int, object] = {}
+
+    def work(i: int) -> None:
+        try:
+            if i % 3 == 0:
+                store.put_object(object_record(bucket, f"g{i}"), condition=refuse)
+            elif i % 3 == 1:
+                store.put_object(object_record("no-such-bucket", f"g{i}"))
+            else:
+                store.put_object(object_record(bucket, f"g{i}", inline=b"ok"))
+            results[i] = "ok"
+        except (ValueError, NoSuchBucketError) as exc:
+            results[i] = type(exc).__name__
+
+    pool = [threading.Thread(target=work, args=(i,)) for i in range(60)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    for i in range(60):
+        expected = ["ValueError", "NoSuchBucketError", "ok"][i % 3]
+        assert results[i] == expected, i
+        assert (store.get_object(bucket, f"g{i}") is not None) == (expected == "ok")

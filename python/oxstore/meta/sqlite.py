@@ -19,6 +19,7 @@ from contextlib import contextmanager
 
 import msgspec
 
+from oxstore.meta.group_commit import GroupCommitter
 from oxstore.meta.keys import after_prefix, key_bytes, key_text
 from oxstore.meta.records import (
     BucketRecord,
@@ -100,6 +101,7 @@ class SqliteMetaStore(UploadTables, VersionTables):
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[tuple[int, sqlite3.Connection]] = []
+        self._group = GroupCommitter(self._db)  # put_object, delete_object
         self._create_schema()
 
     # -- connections and transactions ------------------------------------------------------
@@ -261,8 +263,7 @@ class SqliteMetaStore(UploadTables, VersionTables):
         condition: Callable[[ObjectRecord | None], None] | None = None,
     ) -> ObjectRecord | None:
         """See MetaStore.put_object. The returned record carries no inline payload."""
-        with self._write() as db:
-            return self._replace_object(db, record, shares_data, condition)
+        return self._group.run(lambda db: self._replace_object(db, record, shares_data, condition))
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
         raw = key_bytes(key)
@@ -279,25 +280,26 @@ class SqliteMetaStore(UploadTables, VersionTables):
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         """See MetaStore.delete_object. The returned record carries no inline payload."""
-        raw = key_bytes(key)
-        with self._write() as db:
-            try:
-                versioning = self._versioning(db, bucket)
-            except NoSuchBucketError:
-                return None
-            if versioning:
-                return self._add_delete_marker(db, bucket, raw, versioning)
-            row = db.execute(
-                "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?", (bucket, raw)
-            ).fetchone()
-            if row is None:
-                return None
-            db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, raw))
-            if row[0] is not None:
-                db.execute("DELETE FROM payloads WHERE id = ?", (row[0],))
-            old = _object(bucket, raw, row[1])
-            if old.data_id:
-                self._orphan(db, old.data_id)
+        return self._group.run(lambda db: self._delete_in(db, bucket, key_bytes(key)))
+
+    def _delete_in(self, db: sqlite3.Connection, bucket: str, raw: bytes) -> ObjectRecord | None:
+        try:
+            versioning = self._versioning(db, bucket)
+        except NoSuchBucketError:
+            return None
+        if versioning:
+            return self._add_delete_marker(db, bucket, raw, versioning)
+        row = db.execute(
+            "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?", (bucket, raw)
+        ).fetchone()
+        if row is None:
+            return None
+        db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, raw))
+        if row[0] is not None:
+            db.execute("DELETE FROM payloads WHERE id = ?", (row[0],))
+        old = _object(bucket, raw, row[1])
+        if old.data_id:
+            self._orphan(db, old.data_id)
         return old
 
     # -- listing ---------------------------------------------------------------------------
