@@ -1,5 +1,4 @@
-"""Authentication of requests: SigV4 Authorization header and presigned URLs (SigV2 ones are
-handed to auth.sigv2), or anonymous."""
+"""Signature Version 4: the Authorization header and presigned URLs."""
 
 from __future__ import annotations
 
@@ -11,7 +10,6 @@ from email.utils import parsedate_tz
 from urllib.parse import quote, unquote
 
 from oxstore import _native
-from oxstore.auth import sigv2
 from oxstore.auth.credentials import CredentialStore
 from oxstore.auth.payload import PayloadSpec, payload_hash, payload_spec
 from oxstore.http.request import Request
@@ -55,30 +53,20 @@ ANONYMOUS = AuthContext(access_key=None)
 _signing_keys: dict[tuple[str, str, str, str], bytes] = {}
 
 
-def authenticate(
+def verify_header(
+    req: Request, header: str, creds: CredentialStore, regions: Sequence[str], now: float
+) -> AuthContext:
+    """`Authorization: AWS4-HMAC-SHA256 ...`; regions: the scopes a signature may name."""
+    return _verify(req, _claim_from_header(req, header), creds, regions, now, False)
+
+
+def verify_query(
     req: Request, creds: CredentialStore, regions: Sequence[str], now: float
 ) -> AuthContext:
-    """regions: the scopes a signature may name, the server's default region first."""
-    header = req.headers.get("authorization")
-    if header is not None:
-        if header.startswith(ALGORITHM + " "):
-            return _verify(req, _claim_from_header(req, header), creds, regions, now, False)
-        if sigv2.is_v2_header(header):
-            return AuthContext(access_key=sigv2.verify_header(req, header, creds, now))
-        raise S3Error(
-            "InvalidArgument",
-            "Unsupported Authorization Type",
-            ArgumentName="Authorization",
-            ArgumentValue=header.split(" ")[0],
-        )
-    if req.has_arg("X-Amz-Algorithm") or req.has_arg("X-Amz-Signature"):
-        from oxstore.auth.presign import claim_from_query
+    """A presigned URL (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, ...)."""
+    from oxstore.auth.presign import claim_from_query
 
-        claim = claim_from_query(req, now)
-        return _verify(req, claim, creds, regions, now, True)
-    if sigv2.is_v2_query(req):
-        return AuthContext(access_key=sigv2.verify_query(req, creds, now))
-    return ANONYMOUS
+    return _verify(req, claim_from_query(req, now), creds, regions, now, True)
 
 
 def _malformed(detail: str) -> S3Error:

@@ -12,8 +12,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from oxstore._native import NativeS3Error
+from oxstore.auth.authenticate import authenticate
 from oxstore.auth.credentials import CredentialStore
-from oxstore.auth.sigv4 import authenticate
 from oxstore.http.request import Request, Response
 from oxstore.s3 import addressing
 from oxstore.s3.context import Call, Services
