@@ -11,6 +11,8 @@ import requests
 from tests.conftest import make_client
 from tests.s3.signing import error_code
 
+TAGGING = "<Tagging><TagSet><Tag><Key>source</Key><Value>form</Value></Tag></TagSet></Tagging>"
+
 
 def _post(url: str, fields: dict[str, str], content: bytes, name: str = "photo.jpg", **kw):  # type: ignore[no-untyped-def]
     return requests.post(url, data=fields, files={"file": (name, content)}, timeout=30, **kw)
@@ -77,10 +79,15 @@ def test_v2_policy_redirect_and_acl(server, s3, bucket: str) -> None:
     form = v2.generate_presigned_post(
         bucket,
         "v2.txt",
-        Fields={"acl": "public-read", "success_action_redirect": "https://app.example/done"},
+        Fields={
+            "acl": "public-read",
+            "success_action_redirect": "https://app.example/done",
+            "tagging": TAGGING,
+        },
         Conditions=[
             {"acl": "public-read"},
             {"success_action_redirect": "https://app.example/done"},
+            {"tagging": TAGGING},
         ],
     )
     assert "signature" in form["fields"] and "AWSAccessKeyId" in form["fields"]
@@ -89,6 +96,8 @@ def test_v2_policy_redirect_and_acl(server, s3, bucket: str) -> None:
     assert answer.headers["Location"].startswith("https://app.example/done?bucket=")
     public = requests.get(f"{server.endpoint}/{bucket}/v2.txt", timeout=10)
     assert public.content == b"v2 upload"
+    tags = s3.get_object_tagging(Bucket=bucket, Key="v2.txt")["TagSet"]
+    assert tags == [{"Key": "source", "Value": "form"}]
 
 
 def test_unsigned_forms_need_a_public_write_grant(server, s3, bucket: str) -> None:

@@ -18,6 +18,7 @@ from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import requester_id
 from oxstore.s3.ops.common import offload, xml_response
 from oxstore.s3.ops.object import DEFAULT_CONTENT_TYPE, META_PREFIX, STORED_HEADERS, check_key
+from oxstore.s3.ops.tagging import parse_tagging
 from oxstore.s3.xml import document, el
 
 STATUSES = {"200": 200, "201": 201, "204": 204}
@@ -110,9 +111,9 @@ async def post_object(call: Call) -> Response:
     call.auth = AuthContext(access_key=signer)
     key = fields["key"].replace("${filename}", reader.filename)
     check_key(key)
-    if "tagging" in fields:
-        raise S3Error("NotImplemented", "Tagging in POST uploads is not implemented yet.")
     record = _object_record(call, fields, key, reader.file_content_type, bucket.owner)
+    if "tagging" in fields:
+        record.tags = parse_tagging(fields["tagging"].encode())
     if record.storage_class not in call.config.offer.storage_classes:
         raise S3Error("InvalidStorageClass", StorageClassRequested=record.storage_class)
     low, high = length_range or (0, call.config.max_object_size)

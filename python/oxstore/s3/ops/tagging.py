@@ -59,7 +59,12 @@ def tagging_count(record: ObjectRecord) -> list[tuple[str, str]]:
 
 
 async def _tag_set(call: Call, limit: int) -> dict[str, str]:
-    root = parse(await read_config_body(call, MAX_TAGGING_BODY))
+    return parse_tagging(await read_config_body(call, MAX_TAGGING_BODY), limit)
+
+
+def parse_tagging(document_bytes: bytes, limit: int = MAX_OBJECT_TAGS) -> dict[str, str]:
+    """A <Tagging><TagSet> document (?tagging bodies, the tagging field of POST uploads)."""
+    root = parse(document_bytes)
     tag_set = root.find("TagSet") if root.tag == "Tagging" else None
     if tag_set is None:
         raise S3Error("MalformedXML")
