@@ -11,7 +11,8 @@ import pytest
 
 from oxstore.meta.keys import key_bytes
 from oxstore.meta.records import ListPage
-from oxstore.meta.sqlite import Listing, SqliteMetaStore, _object_blob
+from oxstore.meta.rows import object_blob
+from oxstore.meta.sqlite import Listing, SqliteMetaStore
 from tests.listing_model import SAMPLE_KEYS
 from tests.meta.helpers import model, object_record, utf8
 
@@ -182,7 +183,7 @@ def measured(db: sqlite3.Connection) -> Iterator[Work]:
 
 def bulk_fill(store: SqliteMetaStore, bucket: str, keys: list[str]) -> None:
     """Many rows in one transaction (put_object commits, durably, one at a time)."""
-    rows = [(bucket, key_bytes(k), "", None, _object_blob(object_record(bucket, k))) for k in keys]
+    rows = [(bucket, key_bytes(k), "", None, object_blob(object_record(bucket, k))) for k in keys]
     with store._write() as db:
         db.executemany(
             "INSERT INTO objects (bucket, key, data_id, payload, record) VALUES (?, ?, ?, ?, ?)",

@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-import msgspec
-
 from oxstore.meta.group_commit import GroupCommitter
 from oxstore.meta.keys import after_prefix, key_bytes, key_text
 from oxstore.meta.records import (
@@ -26,9 +24,9 @@ from oxstore.meta.records import (
     ListPage,
     ObjectRecord,
     decode_bucket,
-    decode_object,
     encode_record,
 )
+from oxstore.meta.rows import object_from_row
 from oxstore.meta.sqlite_uploads import UPLOAD_TABLES, UploadTables
 from oxstore.meta.sqlite_versions import VERSION_TABLES, VersionTables
 from oxstore.meta.store import (
@@ -68,18 +66,6 @@ _MIGRATE_FROM_1 = [
 # schema 2 had no multipart uploads, schema 3 no versions
 _MIGRATE_FROM_2 = [*UPLOAD_TABLES, *VERSION_TABLES]
 _MIGRATE_FROM_3 = VERSION_TABLES
-
-
-def _object_blob(record: ObjectRecord) -> bytes:
-    return encode_record(msgspec.structs.replace(record, bucket="", key="", inline=None))
-
-
-def _object(bucket: str, key: bytes, blob: bytes, inline: bytes | None = None) -> ObjectRecord:
-    record = decode_object(blob)
-    record.bucket = bucket
-    record.key = key_text(key)
-    record.inline = inline
-    return record
 
 
 def _is_object_data(db: sqlite3.Connection, data_id: str) -> bool:
@@ -276,7 +262,7 @@ class SqliteMetaStore(UploadTables, VersionTables):
             )
             .fetchone()
         )
-        return _object(bucket, raw, row[0], row[1]) if row else None
+        return object_from_row(bucket, raw, row[0], row[1]) if row else None
 
     def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
         """See MetaStore.delete_object. The returned record carries no inline payload."""
@@ -297,7 +283,7 @@ class SqliteMetaStore(UploadTables, VersionTables):
         db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, raw))
         if row[0] is not None:
             db.execute("DELETE FROM payloads WHERE id = ?", (row[0],))
-        old = _object(bucket, raw, row[1])
+        old = object_from_row(bucket, raw, row[1])
         if old.data_id:
             self._orphan(db, old.data_id)
         return old
@@ -456,7 +442,7 @@ class Listing:
                 self.rows += 1
                 common = self._rolled_up(key)
                 if common is None:
-                    contents.append(_object(self.bucket, key, blob))
+                    contents.append(object_from_row(self.bucket, key, blob))
                     last = key
                     self.position = (key, False)
                 else:

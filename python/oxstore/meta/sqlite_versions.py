@@ -24,10 +24,9 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
-import msgspec
-
 from oxstore.meta.keys import Rollup, key_bytes, key_text
 from oxstore.meta.records import ObjectRecord, VersionPage, decode_bucket, decode_object
+from oxstore.meta.rows import object_blob, object_from_row
 from oxstore.meta.store import NoSuchBucketError
 
 VERSION_TABLES = [
@@ -44,18 +43,6 @@ CURRENT_SEQ = 2**62
 
 def new_version_id() -> str:
     return uuid.uuid4().hex
-
-
-def _blob(record: ObjectRecord) -> bytes:
-    return msgspec.msgpack.encode(msgspec.structs.replace(record, bucket="", key="", inline=None))
-
-
-def _record(bucket: str, key: bytes, blob: bytes, inline: bytes | None = None) -> ObjectRecord:
-    record = decode_object(blob)
-    record.bucket = bucket
-    record.key = key_text(key)
-    record.inline = inline
-    return record
 
 
 class VersionTables:
@@ -84,7 +71,7 @@ class VersionTables:
         if shares_data and record.data_id:
             self._keep_alive(db, record.data_id)
         current = self._current(db, record.bucket, key)
-        old = _record(record.bucket, key, current[1]) if current else None
+        old = object_from_row(record.bucket, key, current[1]) if current else None
         if condition is not None:
             condition(old)
         record.seq = self._next_seq(db, record.bucket, key, old)
@@ -96,7 +83,7 @@ class VersionTables:
             payload = payload.lastrowid
         db.execute(
             "INSERT INTO objects (bucket, key, data_id, payload, record) VALUES (?, ?, ?, ?, ?)",
-            (record.bucket, key, record.data_id, payload, _blob(record)),
+            (record.bucket, key, record.data_id, payload, object_blob(record)),
         )
         # only now: the new record may share the data of the one it replaces (a copy onto
         # itself), which then stays referenced
@@ -108,7 +95,7 @@ class VersionTables:
         self, db: sqlite3.Connection, bucket: str, key: bytes, versioning: str
     ) -> ObjectRecord:
         current = self._current(db, bucket, key)
-        old = _record(bucket, key, current[1]) if current else None
+        old = object_from_row(bucket, key, current[1]) if current else None
         marker = ObjectRecord(
             bucket=bucket,
             key=key_text(key),
@@ -136,7 +123,7 @@ class VersionTables:
         gone: list[tuple[ObjectRecord, int | None]] = []
         current = self._current(db, bucket, key)
         if current is not None:
-            old = _record(bucket, key, current[1])
+            old = object_from_row(bucket, key, current[1])
             db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, key))
             if versioning == "Enabled" or (versioning and old.version_id != NULL_VERSION):
                 self._insert_version(db, old, current[0])
@@ -149,7 +136,7 @@ class VersionTables:
                 (bucket, key, NULL_VERSION),
             ).fetchone()
             if row is not None:
-                null = _record(bucket, key, row[1])
+                null = object_from_row(bucket, key, row[1])
                 db.execute(
                     "DELETE FROM versions WHERE bucket = ? AND key = ? AND seq = ?",
                     (bucket, key, null.seq),
@@ -170,7 +157,7 @@ class VersionTables:
                 record.version_id,
                 record.data_id,
                 payload,
-                _blob(record),
+                object_blob(record),
             ),
         )
 
@@ -187,8 +174,11 @@ class VersionTables:
         raw = key_bytes(key)
         with self._write() as db:
             current = self._current(db, bucket, raw)
-            if current is not None and _record(bucket, raw, current[1]).version_id == version_id:
-                removed = _record(bucket, raw, current[1])
+            if (
+                current is not None
+                and object_from_row(bucket, raw, current[1]).version_id == version_id
+            ):
+                removed = object_from_row(bucket, raw, current[1])
                 db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, raw))
                 self._drop(db, removed, current[0])
             else:
@@ -199,13 +189,13 @@ class VersionTables:
                 ).fetchone()
                 if row is None:
                     return None
-                removed = _record(bucket, raw, row[1])
+                removed = object_from_row(bucket, raw, row[1])
                 db.execute(
                     "DELETE FROM versions WHERE bucket = ? AND key = ? AND seq = ?",
                     (bucket, raw, removed.seq),
                 )
                 self._drop(db, removed, row[0])
-            if current is None or removed.seq == _record(bucket, raw, current[1]).seq:
+            if current is None or removed.seq == object_from_row(bucket, raw, current[1]).seq:
                 self._promote(db, bucket, raw)
         return removed
 
@@ -216,7 +206,7 @@ class VersionTables:
             " ORDER BY seq DESC LIMIT 1",
             (bucket, key),
         ).fetchone()
-        if row is None or _record(bucket, key, row[3]).delete_marker:
+        if row is None or object_from_row(bucket, key, row[3]).delete_marker:
             return
         db.execute(
             "DELETE FROM versions WHERE bucket = ? AND key = ? AND seq = ?", (bucket, key, row[0])
@@ -240,12 +230,12 @@ class VersionTables:
         with self._write() as db:
             current = self._current(db, bucket, raw)
             if current is not None:
-                record = _record(bucket, raw, current[1])
+                record = object_from_row(bucket, raw, current[1])
                 if version_id is None or record.version_id == version_id:
                     change(record)
                     db.execute(
                         "UPDATE objects SET record = ? WHERE bucket = ? AND key = ?",
-                        (_blob(record), bucket, raw),
+                        (object_blob(record), bucket, raw),
                     )
                     return record
             if version_id is None:
@@ -256,11 +246,11 @@ class VersionTables:
             ).fetchone()
             if row is None:
                 return None
-            record = _record(bucket, raw, row[0])
+            record = object_from_row(bucket, raw, row[0])
             change(record)
             db.execute(
                 "UPDATE versions SET record = ? WHERE bucket = ? AND key = ? AND seq = ?",
-                (_blob(record), bucket, raw, record.seq),
+                (object_blob(record), bucket, raw, record.seq),
             )
             return record
 
@@ -276,7 +266,7 @@ class VersionTables:
             (bucket, raw),
         ).fetchone()
         if row is not None:
-            record = _record(bucket, raw, row[0], row[1])
+            record = object_from_row(bucket, raw, row[0], row[1])
             if record.version_id == version_id:
                 return record
         row = db.execute(
@@ -284,7 +274,7 @@ class VersionTables:
             " WHERE v.bucket = ? AND v.key = ? AND v.version_id = ?",
             (bucket, raw, version_id),
         ).fetchone()
-        return _record(bucket, raw, row[0], row[1]) if row else None
+        return object_from_row(bucket, raw, row[0], row[1]) if row else None
 
     def latest_delete_marker(self, bucket: str, key: str) -> ObjectRecord | None:
         """The delete marker that hides a key (its newest version), if that is what hides it."""
@@ -298,7 +288,7 @@ class VersionTables:
         ).fetchone()
         if row is None:
             return None
-        record = _record(bucket, raw, row[0])
+        record = object_from_row(bucket, raw, row[0])
         return record if record.delete_marker else None
 
     def list_versions(
@@ -404,7 +394,7 @@ class _VersionListing(Rollup):
                     last = (key_text(common), "")
                     position = self._past(common)
                     break
-                record = _record(self.bucket, key, blob)
+                record = object_from_row(self.bucket, key, blob)
                 found.append((record, key != previous_key))
                 previous_key = key
                 last = (record.key, record.version_id)
