@@ -9,6 +9,7 @@ from oxstore.auth.sigv4 import AuthContext
 from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.request import Request
+from oxstore.meta.records import BucketRecord
 from oxstore.meta.store import MetaStore
 
 
@@ -28,6 +29,8 @@ class Call:
     # set when the requester is not the bucket's owner but its or the object's ACL grants
     # what the operation needs (s3.permissions)
     granted: bool = False
+    # the bucket's record as the access check read it (handlers reuse it)
+    bucket_record: BucketRecord | None = None
 
     @property
     def bucket(self) -> str:

@@ -44,6 +44,7 @@ def authorize(call: Call, endpoint: Endpoint) -> None:
     if endpoint is Endpoint.CREATE_BUCKET and requester is None:
         raise S3Error("AccessDenied")
     bucket = call.meta.get_bucket(call.bucket)
+    call.bucket_record = bucket
     if bucket is None:
         return  # NoSuchBucket (CreateBucket needs no bucket)
     if requester is not None and requester == bucket.owner:

@@ -27,7 +27,8 @@ async def offload(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 def owned_bucket(call: Call) -> BucketRecord:
     """The request's bucket; NoSuchBucket if absent, AccessDenied if someone else's (unless
     an ACL granted this operation)."""
-    record = call.meta.get_bucket(call.bucket)
+    record = call.bucket_record or call.meta.get_bucket(call.bucket)
+    call.bucket_record = None  # read once: a handler that asks again sees the store
     if record is None:
         raise S3Error("NoSuchBucket", BucketName=call.bucket)
     if record.owner != call.auth.access_key and not call.granted:
