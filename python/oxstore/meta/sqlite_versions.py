@@ -29,10 +29,12 @@ from oxstore.meta.records import ObjectRecord, VersionPage, decode_bucket, decod
 from oxstore.meta.rows import object_blob, object_from_row
 from oxstore.meta.store import NoSuchBucketError
 
+# seq DESC: a key's versions are stored newest first, the order ListObjectVersions walks, so
+# a page reads only its rows (no sort of the bucket's versions)
 VERSION_TABLES = [
     """CREATE TABLE versions (bucket TEXT NOT NULL, key BLOB NOT NULL, seq INTEGER NOT NULL,
         version_id TEXT NOT NULL, data_id TEXT NOT NULL, payload INTEGER, record BLOB NOT NULL,
-        PRIMARY KEY (bucket, key, seq)) WITHOUT ROWID""",
+        PRIMARY KEY (bucket, key, seq DESC)) WITHOUT ROWID""",
     "CREATE INDEX versions_by_id ON versions (bucket, key, version_id)",
     "CREATE INDEX versions_by_data ON versions (data_id) WHERE data_id != ''",
 ]
@@ -341,8 +343,9 @@ class _VersionListing(Rollup):
         self.db = db
         self.bucket = bucket
 
-    def _rows(self, key: bytes, seq: int) -> Iterator[tuple[bytes, int, bytes]]:
-        """Versions after (key, seq) exclusive in (key asc, seq desc) order, within the prefix."""
+    def query(self, key: bytes, seq: int) -> tuple[str, list[object]]:
+        """Versions after (key, seq) exclusive in (key asc, seq desc) order, within the
+        prefix: the current versions merged with the older ones, both read in index order."""
         where = "bucket = ? AND (key > ? OR (key = ? AND {seq} < ?)) AND key >= ?"
         args: list[object] = [self.bucket, key, key, seq, self.prefix]
         if self.upper is not None:
@@ -355,7 +358,10 @@ class _VersionListing(Rollup):
             f" UNION ALL SELECT key, seq, record FROM versions WHERE {older}"
             " ORDER BY 1, 2 DESC"
         )
-        yield from self.db.execute(sql, args + args)
+        return sql, args + args
+
+    def _rows(self, key: bytes, seq: int) -> Iterator[tuple[bytes, int, bytes]]:
+        yield from self.db.execute(*self.query(key, seq))
 
     def _seq_of(self, key: bytes, version_id: str) -> int:
         row = self.db.execute(
