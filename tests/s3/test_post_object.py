@@ -133,3 +133,30 @@ def test_a_browser_style_upload_with_cors(server, s3, bucket: str) -> None:
     assert answer.status_code == 204
     assert answer.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert s3.get_object(Bucket=bucket, Key="browser.bin")["Body"].read() == b"\x00\xffbinary"
+
+
+def test_a_form_cut_short_leaves_nothing(server, s3, bucket: str) -> None:
+    """A form whose body ends before the file's closing boundary stores nothing."""
+    import socket
+
+    form = s3.generate_presigned_post(bucket, "cut.bin")
+    boundary = "cutboundary"
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in form["fields"].items()
+    )
+    head += f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="c"\r\n\r\n'
+    body = head.encode() + b"x" * 50_000  # no closing boundary
+    request = (
+        f"POST /{bucket} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(request + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400") and b"IncompleteBody" in answer
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    assert list((server.data_dir / ".oxstore" / "tmp").iterdir()) == []
