@@ -87,24 +87,46 @@ class FormReader:
             except UnicodeDecodeError as exc:
                 raise S3Error("MalformedPOSTRequest") from exc
 
-    async def file(self) -> AsyncIterator[bytes]:
-        """The file's bytes, up to the boundary that ends it."""
-        keep = len(self._delimiter) - 1
+    async def file(self) -> AsyncIterator[bytes | memoryview]:
+        """The file's bytes, up to the boundary that ends it. Incoming chunks are passed on
+        as views, not copied; only the few bytes that might start the boundary are held back
+        until the next chunk shows whether they do."""
+        delimiter = self._delimiter
+        keep = len(delimiter) - 1
+        tail = b""  # at most `keep` bytes not yet known to be file data
+        chunk: bytes = bytes(self._buffer)  # what arrived with the fields
+        self._buffer.clear()
         while True:
-            at = self._buffer.find(self._delimiter)
+            # a boundary starting in the tail ends within the chunk's first `keep` bytes, and
+            # the first boundary found there is the first one at all
+            joint = tail + chunk[:keep]
+            at = joint.find(delimiter)
             if at >= 0:
                 if at:
-                    yield bytes(self._buffer[:at])
-                self._buffer.clear()
-                self._done = True
+                    yield joint[:at]
                 return
-            if len(self._buffer) > keep:
-                # everything but a tail that could be the start of the delimiter
-                out = bytes(self._buffer[: len(self._buffer) - keep])
-                del self._buffer[: len(self._buffer) - keep]
-                yield out
-            if not await self._fill():
-                raise S3Error("IncompleteBody")
+            at = chunk.find(delimiter)
+            if at >= 0:
+                if tail:
+                    yield tail
+                if at:
+                    yield memoryview(chunk)[:at]
+                return
+            if len(chunk) >= keep:
+                if tail:
+                    yield tail
+                if len(chunk) > keep:
+                    yield memoryview(chunk)[: len(chunk) - keep]
+                tail = chunk[len(chunk) - keep :]
+            else:
+                tail = joint  # the whole chunk: shorter than a boundary
+                if len(tail) > keep:
+                    yield tail[: len(tail) - keep]
+                    tail = tail[len(tail) - keep :]
+            try:
+                chunk = bytes(await anext(self._body))
+            except StopAsyncIteration as exc:
+                raise S3Error("IncompleteBody") from exc
 
 
 def _part_headers(raw: bytes) -> tuple[str, str | None, str]:
