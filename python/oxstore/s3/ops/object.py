@@ -206,14 +206,22 @@ def _lookup(call: Call) -> tuple[BucketRecord, ObjectRecord]:
 
 
 async def get_object(call: Call) -> Response:
-    return _read(call, head=False)
+    return await _read(call, head=False)
 
 
 async def head_object(call: Call) -> Response:
-    return _read(call, head=True)
+    return await _read(call, head=True)
 
 
-def _read(call: Call, head: bool) -> Response:
+async def _parts_query(query, call: Call, record: ObjectRecord, *args):  # type: ignore[no-untyped-def]
+    """A question about an object's parts: a multipart object's part list (up to 10,000 rows)
+    is read off the event loop."""
+    if record.parts_count:
+        return await offload(query, call.meta, record, *args)
+    return query(call.meta, record, *args)
+
+
+async def _read(call: Call, head: bool) -> Response:
     bucket, record = _lookup(call)
     headers = _object_headers(call, record) + version_headers(bucket, record)
     headers += tagging_count(record)
@@ -231,7 +239,7 @@ def _read(call: Call, head: bool) -> Response:
             raise S3Error(
                 "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
             )
-        start, end, part = object_data.part(call.meta, record, part_number(call))
+        start, end, part = await _parts_query(object_data.part, call, record, part_number(call))
         status = 206
         headers.append(("content-range", f"bytes {start}-{end - 1}/{record.size}"))
         if record.parts_count:
@@ -248,10 +256,10 @@ def _read(call: Call, head: bool) -> Response:
     headers.append(("content-length", str(end - start)))
     if head or end == start:
         return Response(status=status, headers=headers)
-    return _body_response(call, record, status, headers, start, end)
+    return await _body_response(call, record, status, headers, start, end)
 
 
-def _body_response(
+async def _body_response(
     call: Call,
     record: ObjectRecord,
     status: int,
@@ -263,7 +271,7 @@ def _body_response(
     streamed across the files of several parts."""
     if record.inline is not None:
         return Response(status=status, headers=headers, body=record.inline[start:end])
-    pieces = object_data.pieces(call.meta, record, start, end)
+    pieces = await _parts_query(object_data.pieces, call, record, start, end)
     if len(pieces) == 1:
         piece = pieces[0]
         path = call.data.path_for(piece.data_id)
