@@ -9,7 +9,7 @@ from oxstore.http.request import Response
 from oxstore.meta.records import ObjectRecord
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.ops.common import bucket_headers, owned_bucket, owner_xml, xml_response
+from oxstore.s3.ops.common import bucket_headers, offload, owned_bucket, owner_xml, xml_response
 from oxstore.s3.xml import document, el, group, iso8601
 
 MAX_KEYS = 1000
@@ -78,8 +78,8 @@ async def list_objects_v2(call: Call) -> Response:
     marker = decode_token(token) if token else ""
     if token == "":
         raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
-    page = call.meta.list_objects(
-        call.bucket, prefix, delimiter, max(marker, start_after), max_keys
+    page = await offload(
+        call.meta.list_objects, call.bucket, prefix, delimiter, max(marker, start_after), max_keys
     )
     with_owner = (call.req.arg("fetch-owner") or "").lower() == "true"
     body = document(
@@ -114,7 +114,7 @@ async def list_objects(call: Call) -> Response:
     delimiter = call.req.arg("delimiter") or ""
     marker = call.req.arg("marker") or ""
     max_keys = max_keys_arg(call)
-    page = call.meta.list_objects(call.bucket, prefix, delimiter, marker, max_keys)
+    page = await offload(call.meta.list_objects, call.bucket, prefix, delimiter, marker, max_keys)
     next_marker = page.next_marker if page.is_truncated and delimiter else None
     body = document(
         "ListBucketResult",
