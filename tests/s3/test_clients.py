@@ -362,3 +362,61 @@ def test_s3cmd_modify_changes_metadata_only(server, s3cmd, s3, tool: Tool) -> No
     assert files_after == files_before  # no byte was copied
     s3.delete_object(Bucket=name, Key="doc.bin")
     s3.delete_bucket(Bucket=name)
+
+
+def test_minio_py_versions_tags_and_browser_posts(server) -> None:
+    import datetime
+    import io
+
+    import requests
+    from minio import Minio
+    from minio.commonconfig import ENABLED, Tags
+    from minio.datatypes import PostPolicy
+    from minio.versioningconfig import VersioningConfig
+
+    client = Minio(
+        f"127.0.0.1:{server.port}",
+        server.access_key,
+        server.secret_key,
+        secure=False,
+        region="us-east-1",
+    )
+    name = _bucket()
+    client.make_bucket(name)
+    client.set_bucket_versioning(name, VersioningConfig(ENABLED))
+    assert client.get_bucket_versioning(name).status == ENABLED
+    first = client.put_object(name, "doc", io.BytesIO(b"one"), 3).version_id
+    second = client.put_object(name, "doc", io.BytesIO(b"two"), 3).version_id
+    assert first and second and first != second
+    old = client.get_object(name, "doc", version_id=first)
+    assert old.read() == b"one"
+    old.close()
+    old.release_conn()
+    versions = [o.version_id for o in client.list_objects(name, include_version=True)]
+    assert versions == [second, first]
+    tags = Tags.new_object_tags()
+    tags["team"] = "storage"
+    client.set_object_tags(name, "doc", tags, version_id=first)
+    assert dict(client.get_object_tags(name, "doc", version_id=first)) == {"team": "storage"}
+    bucket_tags = Tags.new_bucket_tags()
+    bucket_tags["cost"] = "7"
+    client.set_bucket_tags(name, bucket_tags)
+    assert dict(client.get_bucket_tags(name)) == {"cost": "7"}
+    policy = PostPolicy(name, datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5))
+    policy.add_starts_with_condition("key", "inbox/")
+    policy.add_content_length_range_condition(1, 1024)
+    form = client.presigned_post_policy(policy)
+    posted = requests.post(
+        f"{server.endpoint}/{name}",
+        data={**form, "key": "inbox/note.txt"},
+        files={"file": ("note.txt", b"posted by minio's policy")},
+        timeout=10,
+    )
+    assert posted.status_code == 204, posted.text
+    got = client.get_object(name, "inbox/note.txt")
+    assert got.read() == b"posted by minio's policy"
+    got.close()
+    got.release_conn()
+    for item in client.list_objects(name, recursive=True, include_version=True):
+        client.remove_object(name, item.object_name, version_id=item.version_id)
+    client.remove_bucket(name)
