@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Tool, require_binary, s3cmd_config
+from tests.conftest import Tool, empty_bucket, require_binary, s3cmd_config
 
 MiB = 1024 * 1024
 
@@ -420,3 +420,22 @@ def test_minio_py_versions_tags_and_browser_posts(server) -> None:
     for item in client.list_objects(name, recursive=True, include_version=True):
         client.remove_object(name, item.object_name, version_id=item.version_id)
     client.remove_bucket(name)
+
+
+def test_rclone_versions_and_acl(server, rclone, s3, tool: Tool) -> None:
+    import requests
+
+    name = _bucket()
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    source = tool.home / "notes.txt"
+    for text in ("first", "second"):
+        source.write_text(text)
+        rclone("copyto", str(source), f"ox:{name}/notes.txt")
+    listed = rclone("lsf", "--s3-versions", f"ox:{name}").stdout.split()
+    assert "notes.txt" in listed and any(n.startswith("notes-v") for n in listed), listed
+    assert rclone("cat", f"ox:{name}/notes.txt").stdout == "second"
+    rclone("copyto", "--s3-acl", "public-read", str(source), f"ox:{name}/public.txt")
+    assert requests.get(f"{server.endpoint}/{name}/public.txt", timeout=10).text == "second"
+    empty_bucket(s3, name)
+    s3.delete_bucket(Bucket=name)
