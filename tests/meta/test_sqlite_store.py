@@ -70,13 +70,17 @@ def test_delete_bucket(store: SqliteMetaStore) -> None:
 def test_bucket_settings_round_trip(store: SqliteMetaStore) -> None:
     rec = bucket_record("b")
     store.create_bucket(rec)
-    changed = msgspec.structs.replace(
-        rec, versioning="Enabled", acl="private", cors="<CORSConfiguration/>", tags={"a": "1"}
-    )
-    assert store.update_bucket(changed)
-    assert store.get_bucket("b") == changed
-    assert not store.update_bucket(bucket_record("nope"))
-    assert not store.update_bucket(msgspec.structs.replace(changed, owner="SOMEONE-ELSE"))
+
+    def change(bucket: BucketRecord) -> None:
+        bucket.versioning = "Enabled"
+        bucket.acl = "[]"
+        bucket.cors = "[]"
+        bucket.tags = {"a": "1"}
+
+    changed = store.change_bucket("b", change)
+    assert changed is not None and store.get_bucket("b") == changed
+    assert changed.owner == rec.owner and changed.tags == {"a": "1"}
+    assert store.change_bucket("nope", change) is None
 
 
 # -- objects -----------------------------------------------------------------------------------
@@ -193,8 +197,8 @@ def test_garbage_from_replace_and_delete(store: SqliteMetaStore, bucket: str) ->
     assert len(store.take_garbage(later, 2)) == 2
     assert store.take_garbage(later, 100) == store.take_garbage(later, 100)  # taking is a read
     assert store.is_data_referenced("d1")  # queued garbage counts as referenced
-    store.remove_garbage(["d1", "d3"])
-    assert store.take_garbage(later, 100) == ["d2"]
+    assert sorted(store.claim_garbage(later, 100)) == ["d1", "d2", "d3"]  # claimed: gone
+    assert store.take_garbage(later, 100) == []
     assert not store.is_data_referenced("d1")
 
 
@@ -207,12 +211,14 @@ def test_shared_data_is_not_garbage_while_referenced(store: SqliteMetaStore, buc
     assert store.take_garbage(time.time() + 1, 10) == ["shared"]
 
 
-def test_add_garbage_and_order(store: SqliteMetaStore) -> None:
-    store.add_garbage(["g1", "g2"])
-    time.sleep(0.01)
-    store.add_garbage(["g3", "g1"])  # already queued: keeps its first time
-    taken = store.take_garbage(time.time() + 1, 10)
-    assert sorted(taken[:2]) == ["g1", "g2"] and taken[2:] == ["g3"]  # oldest first
+def test_garbage_is_claimed_oldest_first(store: SqliteMetaStore, bucket: str) -> None:
+    for n in (1, 2, 3):
+        store.put_object(object_record(bucket, f"k{n}", data_id=f"g{n}"))
+    for n in (2, 1, 3):
+        store.delete_object(bucket, f"k{n}")
+        time.sleep(0.01)
+    assert store.claim_garbage(time.time() + 1, 2) == ["g2", "g1"]
+    assert store.claim_garbage(time.time() + 1, 2) == ["g3"]
 
 
 def test_is_data_referenced_uses_the_index(store: SqliteMetaStore) -> None:

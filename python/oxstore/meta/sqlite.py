@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from oxstore.meta.group_commit import GroupCommitter
@@ -190,15 +190,6 @@ class SqliteMetaStore(UploadTables, VersionTables):
         row = self._db().execute("SELECT record FROM buckets WHERE name = ?", (name,)).fetchone()
         return decode_bucket(row[0]) if row else None
 
-    def update_bucket(self, record: BucketRecord) -> bool:
-        """Replaces a bucket's settings (owner and name stay); False if it does not exist."""
-        with self._write() as db:
-            cursor = db.execute(
-                "UPDATE buckets SET record = ? WHERE name = ? AND owner = ?",
-                (encode_record(record), record.name, record.owner),
-            )
-            return cursor.rowcount == 1
-
     def change_bucket(
         self, name: str, change: Callable[[BucketRecord], None]
     ) -> BucketRecord | None:
@@ -305,14 +296,6 @@ class SqliteMetaStore(UploadTables, VersionTables):
 
     # -- garbage ---------------------------------------------------------------------------
 
-    def add_garbage(self, data_ids: Iterable[str]) -> None:
-        now = time.time()
-        with self._write() as db:
-            db.executemany(
-                "INSERT OR IGNORE INTO garbage (data_id, since) VALUES (?, ?)",
-                [(i, now) for i in data_ids],
-            )
-
     @staticmethod
     def _keep_alive(db: sqlite3.Connection, data_id: str) -> None:
         """Makes sure shared data outlives this transaction (inside the caller's transaction)."""
@@ -351,10 +334,6 @@ class SqliteMetaStore(UploadTables, VersionTables):
             (older_than, limit),
         )
         return [r[0] for r in rows]
-
-    def remove_garbage(self, data_ids: Iterable[str]) -> None:
-        with self._write() as db:
-            db.executemany("DELETE FROM garbage WHERE data_id = ?", [(i,) for i in data_ids])
 
     def is_data_referenced(self, data_id: str) -> bool:
         db = self._db()

@@ -7,7 +7,7 @@ from several threads and from several processes sharing one database.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Literal, Protocol
 
 from oxstore.meta.records import (
@@ -50,10 +50,6 @@ class MetaStore(Protocol):
         ...
 
     def get_bucket(self, name: str) -> BucketRecord | None: ...
-
-    def update_bucket(self, record: BucketRecord) -> bool:
-        """Replaces the settings of the bucket (name and owner unchanged); False if missing."""
-        ...
 
     def change_bucket(
         self, name: str, change: Callable[[BucketRecord], None]
@@ -189,8 +185,6 @@ class MetaStore(Protocol):
     ) -> UploadPage: ...
 
     # -- garbage: data files no record references any more
-    def add_garbage(self, data_ids: Iterable[str]) -> None: ...
-
     def claim_garbage(self, older_than: float, limit: int) -> list[str]:
         """Takes garbage queued before older_than off the queue, atomically, and returns it:
         the caller removes the files. Data claimed this way can no longer be shared."""
@@ -199,8 +193,6 @@ class MetaStore(Protocol):
     def take_garbage(self, older_than: float, limit: int) -> list[str]:
         """Up to limit garbage ids recorded before older_than, oldest first (not removed)."""
         ...
-
-    def remove_garbage(self, data_ids: Iterable[str]) -> None: ...
 
     def is_data_referenced(self, data_id: str) -> bool:
         """True when a record references the data or it is already queued as garbage."""
