@@ -409,6 +409,20 @@ def test_checksum_errors(small) -> None:
         ChecksumAlgorithm="SHA256",
         ChecksumType="FULL_OBJECT",
     )
+    expect_error(
+        "InvalidRequest",
+        400,
+        small.complete_multipart_upload,
+        Bucket="mpu",
+        Key="bad",
+        UploadId=upload_id,
+        ChecksumType="FULL_OBJECT",  # the upload is COMPOSITE
+        MultipartUpload={
+            "Parts": [
+                {"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": part["ChecksumSHA256"]}
+            ]
+        },
+    )
     small.abort_multipart_upload(Bucket="mpu", Key="bad", UploadId=upload_id)
 
 

@@ -266,6 +266,7 @@ class Completion:
     listed: list[ListedPart]
     object_checksum: dict[str, str]  # x-amz-checksum-<alg> of the whole object, if sent
     object_size: int | None  # x-amz-mp-object-size, if sent
+    checksum_type: str | None  # x-amz-checksum-type, if sent
 
     def assemble(
         self, upload: UploadRecord, stored: list[PartRecord]
@@ -342,6 +343,12 @@ class Completion:
 
     def _object_checksums(self, upload: UploadRecord, parts: list[PartRecord]) -> dict[str, str]:
         algorithm = upload.checksum_algorithm
+        if self.checksum_type is not None and self.checksum_type != upload.checksum_type:
+            raise S3Error(
+                "InvalidRequest",
+                f"The upload was created using the {upload.checksum_type or 'no'} checksum "
+                "mode. The complete request must use the same checksum mode.",
+            )
         if not algorithm:
             if self.object_checksum:
                 raise S3Error(
@@ -412,6 +419,7 @@ async def complete_multipart_upload(call: Call) -> Response:
         call=call,
         object_checksum=_object_checksum_headers(call),
         object_size=_object_size(call),
+        checksum_type=call.req.headers.get("x-amz-checksum-type", "").strip().upper() or None,
         listed=_listed_parts(await read_config_body(call, MAX_COMPLETE_BODY, False)),
     )
     upload = call.meta.get_upload(upload_id)
