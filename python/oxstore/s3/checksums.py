@@ -1,4 +1,5 @@
-"""The checksum headers of S3 requests: Content-MD5 and x-amz-checksum-*."""
+"""The checksums of S3 requests and answers: Content-MD5 and x-amz-checksum-* headers, and
+the Checksum<ALGORITHM> elements of XML answers."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import binascii
 
 from oxstore.http.request import Request
 from oxstore.s3.errors import S3Error
+from oxstore.s3.xml import el
 
 # algorithm -> digest length in bytes; names as the native core spells them
 CHECKSUM_LENGTHS = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
@@ -83,3 +85,13 @@ def requested_algorithm(req: Request, trailer: str | None) -> str | None:
 
 def encode(digest: bytes) -> str:
     return base64.b64encode(digest).decode()
+
+
+def response_headers(kept: dict[str, str]) -> list[tuple[str, str]]:
+    """x-amz-checksum-<alg> headers for checksums kept as algorithm -> base64 value."""
+    return [(checksum_header(algorithm), value) for algorithm, value in kept.items()]
+
+
+def xml_elements(kept: dict[str, str]) -> list[str]:
+    """<ChecksumCRC32>...</ChecksumCRC32> elements for checksums kept as algorithm -> value."""
+    return [el(f"Checksum{algorithm.upper()}", value) for algorithm, value in kept.items()]

@@ -157,7 +157,7 @@ async def upload_part(call: Call) -> Response:
     got = await receive(call, call.config.max_part_size, 0, upload.checksum_algorithm)
     part = await _record_part(call, upload, number, got)
     headers = [("etag", f'"{part.etag}"')]
-    headers += [(checksums.checksum_header(a), v) for a, v in part.checksums.items()]
+    headers += checksums.response_headers(part.checksums)
     return Response(status=200, headers=headers)
 
 
@@ -199,7 +199,7 @@ async def upload_part_copy(call: Call) -> Response:
             [
                 el("LastModified", iso8601(part.last_modified)),
                 el("ETag", f'"{part.etag}"'),
-                *(el(f"Checksum{a.upper()}", v) for a, v in part.checksums.items()),
+                *checksums.xml_elements(part.checksums),
             ],
         )
     )
@@ -403,7 +403,7 @@ def _complete_result(call: Call, record: ObjectRecord) -> Response:
                 el("Bucket", call.bucket),
                 el("Key", call.key),
                 el("ETag", f'"{record.etag}"'),
-                *(el(f"Checksum{a.upper()}", v) for a, v in record.checksums.items()),
+                *checksums.xml_elements(record.checksums),
                 el("ChecksumType", record.checksum_type if record.checksums else None),
             ],
         )
@@ -453,7 +453,7 @@ def _part_xml(part: PartRecord) -> str:
             el("LastModified", iso8601(part.last_modified)),
             el("ETag", f'"{part.etag}"'),
             el("Size", part.size),
-            *(el(f"Checksum{a.upper()}", v) for a, v in part.checksums.items()),
+            *checksums.xml_elements(part.checksums),
         ],
     )
 

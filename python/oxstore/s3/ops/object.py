@@ -176,7 +176,7 @@ async def put_object(call: Call) -> Response:
             raise
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     headers = [("etag", f'"{record.etag}"'), *version_headers(bucket, record)]
-    headers += [(checksums.checksum_header(a), v) for a, v in record.checksums.items()]
+    headers += checksums.response_headers(record.checksums)
     return Response(status=200, headers=headers)
 
 
@@ -245,13 +245,13 @@ async def _read(call: Call, head: bool) -> Response:
         if record.parts_count:
             headers.append(("x-amz-mp-parts-count", str(record.parts_count)))
         if checksum_mode and part is not None and record.checksum_type == "COMPOSITE":
-            headers += [(checksums.checksum_header(a), v) for a, v in part.checksums.items()]
+            headers += checksums.response_headers(part.checksums)
     elif (span := parse_range(call.req.headers.get("range"), record.size)) is not None:
         status = 206
         start, end = span
         headers.append(("content-range", f"bytes {start}-{end - 1}/{record.size}"))
     elif checksum_mode and record.checksums:
-        headers += [(checksums.checksum_header(a), v) for a, v in record.checksums.items()]
+        headers += checksums.response_headers(record.checksums)
         headers.append(("x-amz-checksum-type", record.checksum_type))
     headers.append(("content-length", str(end - start)))
     if head or end == start:
@@ -462,7 +462,7 @@ async def copy_object(call: Call) -> Response:
         [
             el("LastModified", iso8601(record.last_modified)),
             el("ETag", f'"{record.etag}"'),
-            *(el(f"Checksum{alg.upper()}", value) for alg, value in record.checksums.items()),
+            *checksums.xml_elements(record.checksums),
         ],
     )
     response = xml_response(body)
@@ -494,10 +494,7 @@ async def get_object_attributes(call: Call) -> Response:
             group(
                 "Checksum",
                 [
-                    *(
-                        el(f"Checksum{alg.upper()}", value)
-                        for alg, value in record.checksums.items()
-                    ),
+                    *checksums.xml_elements(record.checksums),
                     el("ChecksumType", record.checksum_type),
                 ],
             )
@@ -544,7 +541,7 @@ def _object_parts(call: Call, record: ObjectRecord) -> str:
                     [
                         el("PartNumber", p.number),
                         el("Size", p.size),
-                        *(el(f"Checksum{a.upper()}", v) for a, v in p.checksums.items()),
+                        *checksums.xml_elements(p.checksums),
                     ],
                 )
                 for p in parts
