@@ -65,7 +65,7 @@ class DataStore:
 
     async def write(
         self,
-        body: AsyncIterator[bytes],
+        body: AsyncIterator[bytes | memoryview],
         algorithms: Sequence[str],
         chunked: ChunkedSpec | None,
         expected: dict[str, bytes],

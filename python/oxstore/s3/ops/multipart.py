@@ -40,7 +40,7 @@ from oxstore.s3.ops.object import (
     storage_class,
     write_condition,
 )
-from oxstore.s3.ops.receive import Received, check_size, copy_into, receive
+from oxstore.s3.ops.receive import Received, check_size, receive, write_stream
 from oxstore.s3.ops.tagging import header_tags
 from oxstore.s3.ops.versioning import version_headers
 from oxstore.s3.ranges import parse_range
@@ -114,7 +114,7 @@ async def create_multipart_upload(call: Call) -> Response:
         initiated=time.time(),
         owner=requester_id(call),
         acl=write_acl(call, bucket.owner),
-        **described_by(call.req, call.config.max_metadata_size),
+        **described_by(call.req.headers, call.config.max_metadata_size),
         storage_class=storage_class(call),
         tags=header_tags(call.req),
         checksum_algorithm=algorithm,
@@ -191,7 +191,7 @@ async def upload_part_copy(call: Call) -> Response:
     start, end = _copy_range(call, source.size)
     check_size(end - start, call.config.max_part_size)
     body = object_data.read(call.meta, call.data, source, start, end)
-    got = await copy_into(call, body, end - start, upload.checksum_algorithm)
+    got = await write_stream(call, body, end - start, end - start, 0, upload.checksum_algorithm)
     part = await _record_part(call, upload, number, got)
     return xml_response(
         document(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -80,10 +81,10 @@ def check_key(key: str) -> None:
         raise S3Error("KeyTooLongError", Size=str(size), MaxSizeAllowed=str(MAX_KEY_BYTES))
 
 
-def user_metadata(req: Request, limit: int) -> dict[str, str]:
+def user_metadata(headers: Mapping[str, str], limit: int) -> dict[str, str]:
     meta = {
         name[len(META_PREFIX) :]: value
-        for name, value in req.headers.items()
+        for name, value in headers.items()
         if name.startswith(META_PREFIX)
     }
     try:
@@ -95,12 +96,13 @@ def user_metadata(req: Request, limit: int) -> dict[str, str]:
     return meta
 
 
-def described_by(req: Request, max_metadata_size: int) -> dict[str, Any]:
-    """What a request says about its object: content type, stored headers, user metadata."""
+def described_by(headers: Mapping[str, str], max_metadata_size: int) -> dict[str, Any]:
+    """What a request's headers (or a POST form's fields, named alike) say about its object:
+    content type, stored headers, user metadata."""
     return {
-        "content_type": req.headers.get("content-type") or DEFAULT_CONTENT_TYPE,
-        "headers": {h: req.headers[h] for h in STORED_HEADERS if h in req.headers},
-        "user_meta": user_metadata(req, max_metadata_size),
+        "content_type": headers.get("content-type") or DEFAULT_CONTENT_TYPE,
+        "headers": {h: headers[h] for h in STORED_HEADERS if h in headers},
+        "user_meta": user_metadata(headers, max_metadata_size),
     }
 
 
@@ -110,9 +112,11 @@ def refuse_unsupported(req: Request) -> None:
             raise S3Error("NotImplemented", f"{feature} is not implemented yet.", Header=header)
 
 
-def storage_class(call: Call, default: str = "STANDARD") -> str:
-    """The x-amz-storage-class a write asks for: one the server offers (InvalidStorageClass)."""
-    requested = call.req.headers.get("x-amz-storage-class", default).strip()
+def storage_class(call: Call, fields: Mapping[str, str] | None = None) -> str:
+    """The x-amz-storage-class a write asks for (in its headers, or a POST form's fields): one
+    the server offers (InvalidStorageClass)."""
+    source = call.req.headers if fields is None else fields
+    requested = source.get("x-amz-storage-class", "STANDARD").strip()
     if requested not in call.config.offer.storage_classes:
         raise S3Error("InvalidStorageClass", StorageClassRequested=requested)
     return requested
@@ -146,7 +150,7 @@ async def put_object(call: Call) -> Response:
     check_key(call.key)
     refuse_unsupported(req)
     condition = write_condition(req)
-    described = described_by(req, call.config.max_metadata_size)
+    described = described_by(req.headers, call.config.max_metadata_size)
     kept_as = storage_class(call)
     tags = header_tags(req)
     acl = write_acl(call, bucket.owner)
@@ -435,7 +439,7 @@ async def copy_object(call: Call) -> Response:
             "encryption attributes.",
         )
     replaced = directive == "REPLACE"
-    described = described_by(req, call.config.max_metadata_size) if replaced else {}
+    described = described_by(req.headers, call.config.max_metadata_size) if replaced else {}
     tagging_directive = req.headers.get("x-amz-tagging-directive", "COPY").upper()
     if tagging_directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown tagging directive.")

@@ -5,6 +5,7 @@ like a PUT body."""
 from __future__ import annotations
 
 import time
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from oxstore.auth import access, post_policy
@@ -17,36 +18,34 @@ from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import requester_id
 from oxstore.s3.ops.common import offload, xml_response
-from oxstore.s3.ops.object import DEFAULT_CONTENT_TYPE, META_PREFIX, STORED_HEADERS, check_key
+from oxstore.s3.ops.object import check_key, described_by, storage_class
+from oxstore.s3.ops.receive import write_stream
 from oxstore.s3.ops.tagging import parse_tagging
 from oxstore.s3.xml import document, el
 
 STATUSES = {"200": 200, "201": 201, "204": 204}
 
 
-def _object_record(
-    call: Call, fields: dict[str, str], key: str, content_type: str, bucket_owner: str
-) -> ObjectRecord:
-    """The new object as the form describes it (size and digests come with the upload)."""
+def _described(
+    call: Call, fields: dict[str, str], content_type: str, bucket_owner: str
+) -> dict[str, Any]:
+    """What the form says about the new object, checked before the file is read: the fields
+    a PUT would carry as headers, the acl, the tagging document."""
+    described = described_by(fields, call.config.max_metadata_size)
+    if "content-type" not in fields and content_type:
+        described["content_type"] = content_type  # the file part's own Content-Type
     owner = requester_id(call)
     acl = None
     if "acl" in fields:
         acl = access.encode(access.canned(fields["acl"], owner, bucket_owner))
-    return ObjectRecord(
-        bucket=call.bucket,
-        key=key,
-        size=0,
-        etag="",
-        last_modified=0.0,
-        content_type=fields.get("content-type") or content_type or DEFAULT_CONTENT_TYPE,
-        headers={h: fields[h] for h in STORED_HEADERS if h in fields},
-        user_meta={
-            n[len(META_PREFIX) :]: v for n, v in fields.items() if n.startswith(META_PREFIX)
-        },
-        storage_class=fields.get("x-amz-storage-class", "STANDARD"),
-        owner=owner,
-        acl=acl,
-    )
+    tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else {}
+    return {
+        **described,
+        "storage_class": storage_class(call, fields),
+        "owner": owner,
+        "acl": acl,
+        "tags": tags,
+    }
 
 
 def _answer(call: Call, fields: dict[str, str], record: ObjectRecord) -> Response:
@@ -111,34 +110,33 @@ async def post_object(call: Call) -> Response:
     call.auth = AuthContext(access_key=signer)
     key = fields["key"].replace("${filename}", reader.filename)
     check_key(key)
-    record = _object_record(call, fields, key, reader.file_content_type, bucket.owner)
-    if "tagging" in fields:
-        record.tags = parse_tagging(fields["tagging"].encode())
-    if record.storage_class not in call.config.offer.storage_classes:
-        raise S3Error("InvalidStorageClass", StorageClassRequested=record.storage_class)
+    described = _described(call, fields, reader.file_content_type, bucket.owner)
     low, high = length_range or (0, call.config.max_object_size)
-    data_id, result = await call.data.write(
+    got = await write_stream(
+        call,
         reader.file(),
-        ["md5"],
-        None,
-        {},
         None,
         min(high, call.config.max_object_size),
         call.config.inline_threshold,
     )
-    if result["size"] < low:
-        if data_id:
-            call.data.remove(data_id)
-        raise S3Error("EntityTooSmall", ProposedSize=str(result["size"]), MinSizeAllowed=str(low))
-    record.size = result["size"]
-    record.etag = result["digests"]["md5"].hex()
-    record.last_modified = time.time()
-    record.data_id = data_id
-    record.inline = result["inline"]
+    if got.size < low:
+        if got.data_id:
+            call.data.remove(got.data_id)
+        raise S3Error("EntityTooSmall", ProposedSize=str(got.size), MinSizeAllowed=str(low))
+    record = ObjectRecord(
+        bucket=call.bucket,
+        key=key,
+        size=got.size,
+        etag=got.etag,
+        last_modified=time.time(),
+        data_id=got.data_id,
+        inline=got.inline,
+        **described,
+    )
     try:
         await offload(call.meta.put_object, record)
     except NoSuchBucketError as exc:
-        if data_id:
-            call.data.remove(data_id)
+        if got.data_id:
+            call.data.remove(got.data_id)
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     return _answer(call, fields, record)

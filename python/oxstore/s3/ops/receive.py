@@ -1,14 +1,19 @@
-"""Receiving a payload (PutObject, UploadPart): streamed to disk, verified, measured."""
+"""Receiving a payload (PutObject, UploadPart, UploadPartCopy, POST uploads): streamed to
+disk, verified, measured."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from oxstore.auth.payload import content_length
 from oxstore.s3 import checksums
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
+
+if TYPE_CHECKING:
+    from oxstore._native import WriteResult
 
 
 @dataclass(slots=True)
@@ -64,31 +69,36 @@ async def receive(
     data_id, result = await call.data.write(
         req.body, sorted(algorithms), chunked, expected, length, max_size, inline_limit
     )
-    digests = result["digests"]
-    if any(digests[name] != digest for name, digest in afterwards.items()):
+    if any(result["digests"][name] != digest for name, digest in afterwards.items()):
         if data_id:
             call.data.remove(data_id)
         raise S3Error("BadDigest")
+    return _received(data_id, result, algorithm)
+
+
+async def write_stream(
+    call: Call,
+    body: AsyncIterator[bytes | memoryview],
+    size: int | None,
+    max_size: int,
+    inline_limit: int = 0,
+    algorithm: str = "",
+) -> Received:
+    """Writes bytes that carry no digests to check (a copy's source, a form's file) into a new
+    data file; size: the exact length when known."""
+    algorithms = sorted({"md5", algorithm} - {""})
+    data_id, result = await call.data.write(
+        body, algorithms, None, {}, size, max_size, inline_limit
+    )
+    return _received(data_id, result, algorithm)
+
+
+def _received(data_id: str, result: WriteResult, algorithm: str) -> Received:
+    digests = result["digests"]
     return Received(
         data_id=data_id,
         size=result["size"],
         etag=digests["md5"].hex(),
         checksums={algorithm: checksums.encode(digests[algorithm])} if algorithm else {},
         inline=result["inline"],
-    )
-
-
-async def copy_into(
-    call: Call, body: AsyncIterator[bytes], size: int, algorithm: str = ""
-) -> Received:
-    """Writes bytes read from another object (UploadPartCopy) into a new data file."""
-    algorithms = sorted({"md5", algorithm} - {""})
-    data_id, result = await call.data.write(body, algorithms, None, {}, size, size)
-    digests = result["digests"]
-    return Received(
-        data_id=data_id,
-        size=result["size"],
-        etag=digests["md5"].hex(),
-        checksums={algorithm: checksums.encode(digests[algorithm])} if algorithm else {},
-        inline=None,
     )
