@@ -266,18 +266,10 @@ class SqliteMetaStore(UploadTables, VersionTables):
             return None
         if versioning:
             return self._add_delete_marker(db, bucket, raw, versioning)
-        row = db.execute(
-            "SELECT payload, record FROM objects WHERE bucket = ? AND key = ?", (bucket, raw)
-        ).fetchone()
-        if row is None:
-            return None
-        db.execute("DELETE FROM objects WHERE bucket = ? AND key = ?", (bucket, raw))
-        if row[0] is not None:
-            db.execute("DELETE FROM payloads WHERE id = ?", (row[0],))
-        old = object_from_row(bucket, raw, row[1])
-        if old.data_id:
-            self._orphan(db, old.data_id)
-        return old
+        gone = self._retire(db, bucket, raw, versioning)  # unversioned: the object goes
+        for record, payload in gone:
+            self._drop(db, record, payload)
+        return gone[0][0] if gone else None
 
     # -- listing ---------------------------------------------------------------------------
 
