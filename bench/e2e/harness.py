@@ -173,18 +173,23 @@ def _stream_put(server: Server, size: int, path: str) -> float:
     for name, value in headers.items():
         conn.putheader(name, value)
     conn.endheaders()
-    view = memoryview(BLOCK)
-    sent = 0
-    while sent < size:
-        n = min(len(BLOCK), size - sent)
-        conn.send(view[:n])
-        sent += n
+    send_generated(conn, size)
     response = conn.getresponse()
     body = response.read()
     elapsed = time.perf_counter() - started
     if response.status != 200:
         raise RuntimeError(f"PUT failed: {response.status} {body[:400]!r}")
     return size / MiB / elapsed
+
+
+def send_generated(conn: http.client.HTTPConnection, size: int) -> None:
+    """Sends size bytes of generated data: BLOCK repeated (what sent_at checks)."""
+    view = memoryview(BLOCK)
+    sent = 0
+    while sent < size:
+        n = min(len(BLOCK), size - sent)
+        conn.send(view[:n])
+        sent += n
 
 
 def sent_at(offset: int, data: bytearray) -> bool:

@@ -19,7 +19,16 @@ import boto3
 from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import ACCESS, BLOCK, SECRET, MiB, Server, big_put, md5_speed, request  # noqa: E402
+from harness import (  # noqa: E402
+    ACCESS,
+    SECRET,
+    MiB,
+    Server,
+    big_put,
+    md5_speed,
+    request,
+    send_generated,
+)
 
 BOUNDARY = "----oxstorebenchboundary7MA4YWxkTrZu0gW"
 
@@ -51,12 +60,7 @@ def post_upload(server: Server, size: int) -> float:
     conn.putheader("Content-Length", str(len(head) + size + len(tail)))
     conn.endheaders()
     conn.send(head.encode())
-    view = memoryview(BLOCK)
-    sent = 0
-    while sent < size:
-        n = min(len(BLOCK), size - sent)
-        conn.send(view[:n])
-        sent += n
+    send_generated(conn, size)
     conn.send(tail)
     response = conn.getresponse()
     body = response.read()
