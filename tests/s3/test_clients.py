@@ -287,19 +287,24 @@ def test_s5cmd_workflow(s5cmd, s3, tool: Tool) -> None:
 # -- minio-py -----------------------------------------------------------------------------------
 
 
-def test_minio_py(server, tmp_path: Path) -> None:
-    import io
-
+def _minio(server):  # type: ignore[no-untyped-def]
     from minio import Minio
-    from minio.error import S3Error as MinioError
 
-    client = Minio(
+    return Minio(
         f"127.0.0.1:{server.port}",
         server.access_key,
         server.secret_key,
         secure=False,
         region="us-east-1",
     )
+
+
+def test_minio_py(server, tmp_path: Path) -> None:
+    import io
+
+    from minio.error import S3Error as MinioError
+
+    client = _minio(server)
     name = _bucket()
     client.make_bucket(name)
     assert client.bucket_exists(name)
@@ -369,18 +374,11 @@ def test_minio_py_versions_tags_and_browser_posts(server) -> None:
     import io
 
     import requests
-    from minio import Minio
     from minio.commonconfig import ENABLED, Tags
     from minio.datatypes import PostPolicy
     from minio.versioningconfig import VersioningConfig
 
-    client = Minio(
-        f"127.0.0.1:{server.port}",
-        server.access_key,
-        server.secret_key,
-        secure=False,
-        region="us-east-1",
-    )
+    client = _minio(server)
     name = _bucket()
     client.make_bucket(name)
     client.set_bucket_versioning(name, VersioningConfig(ENABLED))
