@@ -12,10 +12,10 @@ import calendar
 import time
 from collections.abc import Iterator
 from email.utils import parsedate_tz
-from urllib.parse import quote, unquote
 
 from oxstore import _native
 from oxstore.auth.credentials import CredentialStore
+from oxstore.auth.sigv4 import path_spellings
 from oxstore.http.request import Request
 from oxstore.s3.errors import S3Error
 
@@ -28,7 +28,6 @@ SUBRESOURCES = frozenset(
     uploadId uploads versionId versioning versions website accelerate object-lock replication
     analytics metrics inventory select select-type""".split()
 )
-_SUB_DELIMS = "!$&'()*+,;=:@"
 
 
 def is_v2_header(header: str) -> bool:
@@ -57,12 +56,8 @@ def _subresources(req: Request) -> str:
 def _resource_paths(req: Request) -> Iterator[str]:
     """The spellings of the resource a client may have signed: the path always includes the
     bucket (virtual-host requests too), encoded strictly or leaving sub-delimiters alone."""
-    paths = [req.raw_path]
-    relaxed = quote(unquote(req.raw_path), safe="/" + _SUB_DELIMS)
-    if relaxed != req.raw_path:
-        paths.append(relaxed)
     bucket = req.bucket
-    for path in paths:
+    for path in path_spellings(req.raw_path):
         if bucket and not (path == f"/{bucket}" or path.startswith(f"/{bucket}/")):
             yield f"/{bucket}{path}"
         yield path

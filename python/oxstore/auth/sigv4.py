@@ -175,7 +175,8 @@ def _signing_key(secret: str, claim: _Claim) -> bytes:
 _SUB_DELIMS = "!$&'()*+,;=:@"
 
 
-def _path_spellings(raw_path: str) -> Iterator[str]:
+def path_spellings(raw_path: str) -> Iterator[str]:
+    """The spellings of the request path a client may have signed, strict first."""
     yield raw_path
     relaxed = quote(unquote(raw_path), safe="/" + _SUB_DELIMS)
     if relaxed != raw_path:
@@ -222,7 +223,7 @@ def _verify(
     declared = payload_hash(req, presigned)
     key = _signing_key(secret, claim)
     canonical, string_to_sign = "", ""
-    for path in _path_spellings(req.raw_path):
+    for path in path_spellings(req.raw_path):
         canonical, string_to_sign = _string_to_sign(req, claim, path, declared, presigned)
         if _native.constant_time_eq(_native.sigv4_signature(key, string_to_sign), claim.signature):
             break
