@@ -9,12 +9,11 @@ from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.common import (
     change_bucket,
-    offload,
     owned_bucket,
     read_config_body,
     xml_response,
 )
-from oxstore.s3.ops.versioning import find_object, version_arg, version_headers
+from oxstore.s3.ops.versioning import change_version, find_object, version_arg, version_headers
 
 MAX_ACL_BODY = 64 * 1024
 
@@ -72,10 +71,7 @@ async def put_object_acl(call: Call) -> Response:
     def change(changed: ObjectRecord) -> None:
         changed.acl = stored
 
-    updated = await offload(call.meta.update_version, call.bucket, call.key, version_id, change)
-    if updated is None:
-        raise S3Error("NoSuchKey", Key=call.key)
-    return Response(status=200, headers=version_headers(bucket, updated))
+    return await change_version(call, bucket, version_id, change)
 
 
 async def get_object_acl(call: Call) -> Response:

@@ -10,12 +10,11 @@ from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.common import (
     change_bucket,
-    offload,
     owned_bucket,
     read_config_body,
     xml_response,
 )
-from oxstore.s3.ops.versioning import find_object, version_arg, version_headers
+from oxstore.s3.ops.versioning import change_version, find_object, version_arg, version_headers
 from oxstore.s3.xml import document, el, group, parse
 
 MAX_OBJECT_TAGS = 10
@@ -100,10 +99,9 @@ async def _set_object_tags(call: Call, tags: dict[str, str], status: int) -> Res
     def change(record: ObjectRecord) -> None:
         record.tags = tags
 
-    record = await offload(call.meta.update_version, call.bucket, call.key, version_id, change)
-    if record is None:  # deleted meanwhile
-        raise S3Error("NoSuchKey", Key=call.key)
-    return Response(status=status, headers=version_headers(bucket, record))
+    response = await change_version(call, bucket, version_id, change)
+    response.status = status
+    return response
 
 
 async def put_object_tagging(call: Call) -> Response:

@@ -4,6 +4,7 @@ deletes of keys and versions, and ListObjectVersions."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from oxstore.http.request import Response
@@ -71,6 +72,20 @@ def find_object(call: Call, bucket: BucketRecord, key: str, version_id: str | No
         error.headers.append(("allow", "DELETE"))
         raise error
     return record
+
+
+async def change_version(
+    call: Call,
+    bucket: BucketRecord,
+    version_id: str | None,
+    change: Callable[[ObjectRecord], None],
+) -> Response:
+    """Changes the metadata of the request's object version in place (tags, ACL); the answer
+    carries its version id. NoSuchKey if it went meanwhile."""
+    changed = await offload(call.meta.update_version, call.bucket, call.key, version_id, change)
+    if changed is None:
+        raise S3Error("NoSuchKey", Key=call.key)
+    return Response(status=200, headers=version_headers(bucket, changed))
 
 
 @dataclass(slots=True)
