@@ -96,16 +96,13 @@ def _user(args: argparse.Namespace) -> int:
 
     data_dir = Path(os.path.abspath(args.data_dir))
     try:
-        _, generated = CredentialStore.open(data_dir, os.environ)
+        store, generated = CredentialStore.open(data_dir, os.environ)
         if generated:  # a new data directory: root's credentials are shown once, here
             print(generated)
         if args.user_command == "add":
-            key, secret = CredentialStore.add_user(
-                data_dir, os.environ, args.access_key, args.secret_key
-            )
+            key, secret = store.add_user(args.access_key, args.secret_key)
             print(f"access key: {key}\nsecret key: {secret}")
         else:
-            store, _ = CredentialStore.open(data_dir, os.environ)
             for key in store.access_keys():
                 print(key + ("  (root)" if key == store.root_access_key else ""))
     except ValueError as exc:

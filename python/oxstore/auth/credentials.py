@@ -112,8 +112,8 @@ class CredentialStore:
             root = stored["root"]
             secret = _unseal(master, root, stored["keys"][root])
         else:
-            root = "".join(secrets.choice(_ACCESS_ALPHABET) for _ in range(20))
-            secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+            root = _new_access_key()
+            secret = _new_secret()
             message = (
                 "oxstore: generated root credentials (shown once; keep them safe)\n"
                 f"  access key: {root}\n  secret key: {secret}"
@@ -128,22 +128,28 @@ class CredentialStore:
             write_private(path, json.dumps({"root": root, "keys": sealed}).encode())
         return cls({**users, root: secret}, root, path, master), message
 
-    @classmethod
-    def add_user(
-        cls, data_dir: Path, env: Mapping[str, str], access_key: str | None, secret: str | None
-    ) -> tuple[str, str]:
-        """Adds an access key (generated when not given); returns (access key, secret)."""
-        store, _ = cls.open(data_dir, env)
-        access_key = access_key or "".join(secrets.choice(_ACCESS_ALPHABET) for _ in range(20))
-        secret = secret or "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    def add_user(self, access_key: str | None, secret: str | None) -> tuple[str, str]:
+        """Adds an access key (generated when not given) to the file this store was opened
+        from; returns (access key, secret)."""
+        access_key = access_key or _new_access_key()
+        secret = secret or _new_secret()
         _validate(access_key, secret)
-        if store.secret_for(access_key) is not None:
+        if self.secret_for(access_key) is not None:
             raise ValueError(f"access key {access_key} exists already")
-        assert store._path is not None
-        stored = json.loads(store._path.read_text())
-        stored["keys"][access_key] = _seal(store._master, access_key, secret)
-        write_private(store._path, json.dumps(stored).encode())
+        assert self._path is not None
+        stored = json.loads(self._path.read_text())
+        stored["keys"][access_key] = _seal(self._master, access_key, secret)
+        write_private(self._path, json.dumps(stored).encode())
+        self._secrets[access_key] = secret
         return access_key, secret
+
+
+def _new_access_key() -> str:
+    return "".join(secrets.choice(_ACCESS_ALPHABET) for _ in range(20))
+
+
+def _new_secret() -> str:
+    return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
 
 
 def _seal(master: bytes, access_key: str, secret: str) -> str:
