@@ -358,48 +358,22 @@ def test_checksum_errors(small) -> None:
     upload_id = small.create_multipart_upload(Bucket="mpu", Key="bad", ChecksumAlgorithm="SHA256")[
         "UploadId"
     ]
-    expect_error(
-        "InvalidRequest",
-        400,
-        small.upload_part,
-        Bucket="mpu",
-        Key="bad",
-        UploadId=upload_id,
-        PartNumber=1,
-        Body=b"x",
-        ChecksumAlgorithm="CRC32",
-    )
-    expect_error(
-        "BadDigest",
-        400,
-        small.upload_part,
-        Bucket="mpu",
-        Key="bad",
-        UploadId=upload_id,
-        PartNumber=1,
-        Body=b"x",
-        ChecksumSHA256=base64.b64encode(hashlib.sha256(b"y").digest()).decode(),
-    )
-    part = small.upload_part(
-        Bucket="mpu",
-        Key="bad",
-        UploadId=upload_id,
-        PartNumber=1,
-        Body=b"x",
-        ChecksumAlgorithm="SHA256",
-    )
-    wrong = base64.b64encode(hashlib.sha256(b"z").digest()).decode()
-    expect_error(
-        "InvalidPart",
-        400,
-        small.complete_multipart_upload,
-        Bucket="mpu",
-        Key="bad",
-        UploadId=upload_id,
-        MultipartUpload={
-            "Parts": [{"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": wrong}]
-        },
-    )
+    target = {"Bucket": "mpu", "Key": "bad", "UploadId": upload_id}
+
+    def sha256(data: bytes) -> str:
+        return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+    def put(**checksum: str) -> dict:  # type: ignore[type-arg]
+        return small.upload_part(**target, PartNumber=1, Body=b"x", **checksum)
+
+    def complete(part_checksum: str, **extra: str) -> None:
+        listed = {"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": part_checksum}
+        small.complete_multipart_upload(**target, MultipartUpload={"Parts": [listed]}, **extra)
+
+    expect_error("InvalidRequest", 400, put, ChecksumAlgorithm="CRC32")
+    expect_error("BadDigest", 400, put, ChecksumSHA256=sha256(b"y"))
+    part = put(ChecksumAlgorithm="SHA256")
+    expect_error("InvalidPart", 400, complete, sha256(b"z"))
     expect_error(
         "InvalidRequest",
         400,
@@ -409,21 +383,11 @@ def test_checksum_errors(small) -> None:
         ChecksumAlgorithm="SHA256",
         ChecksumType="FULL_OBJECT",
     )
+    # the upload is COMPOSITE
     expect_error(
-        "InvalidRequest",
-        400,
-        small.complete_multipart_upload,
-        Bucket="mpu",
-        Key="bad",
-        UploadId=upload_id,
-        ChecksumType="FULL_OBJECT",  # the upload is COMPOSITE
-        MultipartUpload={
-            "Parts": [
-                {"PartNumber": 1, "ETag": part["ETag"], "ChecksumSHA256": part["ChecksumSHA256"]}
-            ]
-        },
+        "InvalidRequest", 400, complete, part["ChecksumSHA256"], ChecksumType="FULL_OBJECT"
     )
-    small.abort_multipart_upload(Bucket="mpu", Key="bad", UploadId=upload_id)
+    small.abort_multipart_upload(**target)
 
 
 def test_conditional_complete(small) -> None:
