@@ -23,3 +23,16 @@ def expect_error(code: str, status: int, call: Callable[..., Any], *args: Any, *
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def minio_client(server):  # type: ignore[no-untyped-def]
+    """A minio-py client of the server (path style, plain HTTP)."""
+    from minio import Minio
+
+    return Minio(
+        f"127.0.0.1:{server.port}",
+        server.access_key,
+        server.secret_key,
+        secure=False,
+        region="us-east-1",
+    )

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Tool, empty_bucket, require_binary, s3cmd_config
+from tests.s3.helpers import minio_client
 
 MiB = 1024 * 1024
 
@@ -287,24 +288,12 @@ def test_s5cmd_workflow(s5cmd, s3, tool: Tool) -> None:
 # -- minio-py -----------------------------------------------------------------------------------
 
 
-def _minio(server):  # type: ignore[no-untyped-def]
-    from minio import Minio
-
-    return Minio(
-        f"127.0.0.1:{server.port}",
-        server.access_key,
-        server.secret_key,
-        secure=False,
-        region="us-east-1",
-    )
-
-
 def test_minio_py(server, tmp_path: Path) -> None:
     import io
 
     from minio.error import S3Error as MinioError
 
-    client = _minio(server)
+    client = minio_client(server)
     name = _bucket()
     client.make_bucket(name)
     assert client.bucket_exists(name)
@@ -378,7 +367,7 @@ def test_minio_py_versions_tags_and_browser_posts(server) -> None:
     from minio.datatypes import PostPolicy
     from minio.versioningconfig import VersioningConfig
 
-    client = _minio(server)
+    client = minio_client(server)
     name = _bucket()
     client.make_bucket(name)
     client.set_bucket_versioning(name, VersioningConfig(ENABLED))

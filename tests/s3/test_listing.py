@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-from urllib.parse import quote_plus, unquote_plus
+from urllib.parse import quote, unquote
 
 import pytest
 import requests
 
 from tests.listing_model import SAMPLE_KEYS, model
-from tests.s3.helpers import expect_error
+from tests.s3.helpers import expect_error, minio_client
 
 KEYS = sorted([*SAMPLE_KEYS, "plus+key"], key=lambda k: k.encode())
 
@@ -103,13 +103,14 @@ def test_encoding_type_url(server, s3, listed: str) -> None:
         "list_objects_v2", Params={"Bucket": listed, "Prefix": "space", "EncodingType": "url"}
     )
     text = requests.get(url, timeout=10).text
-    assert "<Key>space+key%2Fx</Key>" not in text  # '/' stays readable
-    assert "<Key>space+key/x</Key>" in text
+    assert "<Key>space%20key%2Fx</Key>" not in text  # '/' stays readable
+    assert "<Key>space%20key/x</Key>" in text  # a space is %20, never "+"
     assert "<EncodingType>url</EncodingType>" in text
     page = s3.list_objects_v2(Bucket=listed, EncodingType="url")  # asked for: not decoded
     keys = [o["Key"] for o in page["Contents"]]
-    assert keys == [quote_plus(k, safe="/") for k in KEYS]
-    assert [unquote_plus(k) for k in keys] == KEYS
+    assert keys == [quote(k, safe="/") for k in KEYS]
+    assert "plus%2Bkey" in keys
+    assert [unquote(k) for k in keys] == KEYS
     auto = s3.list_objects_v2(Bucket=listed)  # botocore asks for url encoding and decodes
     assert [o["Key"] for o in auto["Contents"]] == KEYS
 
@@ -122,10 +123,100 @@ def test_fetch_owner_and_bad_arguments(server, s3, listed: str) -> None:
     expect_error("InvalidArgument", 400, s3.list_objects_v2, Bucket=listed, EncodingType="base64")
 
 
+def test_encoding_type_url_in_every_element(s3, bucket: str) -> None:
+    """Key, CommonPrefixes, Delimiter, Prefix, StartAfter and the markers, in v1, v2,
+    ListObjectVersions and ListMultipartUploads (keys from s3-tests' encoding case)."""
+    for key in ["foo+1/bar", "foo/bar/xyzzy", "quux ab/thud", "asdf+b"]:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"")
+    s3.create_multipart_upload(Bucket=bucket, Key="up load")
+    v2 = s3.list_objects_v2(
+        Bucket=bucket, Delimiter="/", EncodingType="url", StartAfter="a b", MaxKeys=2
+    )
+    assert v2["StartAfter"] == "a%20b"
+    assert [o["Key"] for o in v2["Contents"]] == ["asdf%2Bb"]
+    assert [p["Prefix"] for p in v2["CommonPrefixes"]] == ["foo%2B1/"]
+    rest = s3.list_objects_v2(
+        Bucket=bucket,
+        Delimiter="/",
+        EncodingType="url",
+        ContinuationToken=v2["NextContinuationToken"],
+    )
+    assert [p["Prefix"] for p in rest["CommonPrefixes"]] == ["foo/", "quux%20ab/"]
+    v1 = s3.list_objects(Bucket=bucket, Delimiter=" ", EncodingType="url", Marker="a b")
+    assert (v1["Delimiter"], v1["Marker"]) == ("%20", "a%20b")
+    assert [p["Prefix"] for p in v1["CommonPrefixes"]] == ["quux%20"]
+    page = s3.list_objects(Bucket=bucket, Prefix="quux ab", EncodingType="url", MaxKeys=1)
+    assert page["Prefix"] == "quux%20ab"
+    versions = s3.list_object_versions(
+        Bucket=bucket, Prefix="quux ", EncodingType="url", KeyMarker="a b"
+    )
+    assert (versions["Prefix"], versions["KeyMarker"]) == ("quux%20", "a%20b")
+    assert [v["Key"] for v in versions["Versions"]] == ["quux%20ab/thud"]
+    uploads = s3.list_multipart_uploads(Bucket=bucket, EncodingType="url", Prefix="up ")
+    assert uploads["Prefix"] == "up%20"
+    assert [u["Key"] for u in uploads["Uploads"]] == ["up%20load"]
+    s3.abort_multipart_upload(
+        Bucket=bucket, Key="up load", UploadId=uploads["Uploads"][0]["UploadId"]
+    )
+
+
 def test_max_keys_zero(s3, listed: str) -> None:
+    """An empty page that is not truncated, in every listing (clients would loop otherwise)."""
     page = s3.list_objects_v2(Bucket=listed, MaxKeys=0)
-    assert page["KeyCount"] == 0
+    assert (page["KeyCount"], page["IsTruncated"]) == (0, False)
     assert "Contents" not in page
+    assert "NextContinuationToken" not in page
+    v1 = s3.list_objects(Bucket=listed, MaxKeys=0, Delimiter="/")
+    assert (v1["IsTruncated"], "NextMarker" in v1, "Contents" in v1) == (False, False, False)
+    versions = s3.list_object_versions(Bucket=listed, MaxKeys=0)
+    assert (versions["IsTruncated"], "Versions" in versions) == (False, False)
+
+
+def test_max_uploads_and_parts_zero(s3, bucket: str) -> None:
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="k", UploadId=upload, PartNumber=1, Body=b"x")
+    uploads = s3.list_multipart_uploads(Bucket=bucket, MaxUploads=0)
+    assert (uploads["IsTruncated"], "Uploads" in uploads) == (False, False)
+    parts = s3.list_parts(Bucket=bucket, Key="k", UploadId=upload, MaxParts=0)
+    assert (parts["IsTruncated"], "Parts" in parts) == (False, False)
+    s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=upload)
+
+
+def test_continuation_token_wins_over_start_after(s3, bucket: str) -> None:
+    """minio-py sends start-after (its copy of the last token) beside continuation-token on
+    every page after the first; the token decides where the page starts."""
+    keys = [f"{n:04d}" for n in range(7)]  # sort below their tokens' base64 text
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"")
+    first = s3.list_objects_v2(Bucket=bucket, MaxKeys=2, StartAfter="0000")
+    token = first["NextContinuationToken"]
+    second = s3.list_objects_v2(Bucket=bucket, MaxKeys=2, StartAfter=token, ContinuationToken=token)
+    assert [o["Key"] for o in second["Contents"]] == ["0003", "0004"]
+    behind = s3.list_objects_v2(Bucket=bucket, StartAfter="0005", ContinuationToken=token)
+    assert [o["Key"] for o in behind["Contents"]] == keys[3:]
+
+
+def test_minio_py_pages_after_start_after(server, s3, bucket: str) -> None:
+    keys = [f"{n:04d}" for n in range(7)]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"")
+    client = minio_client(server)
+    # _list_objects is what the public list_objects runs, with a page size small enough to
+    # need several pages; every page after the first carries start-after too
+    listed = client._list_objects(bucket, max_keys=2, start_after="0001", delimiter=None)
+    assert [o.object_name for o in listed] == keys[2:]
+    assert [o.object_name for o in client.list_objects(bucket, start_after="0001")] == keys[2:]
+
+
+def test_empty_continuation_token_is_absent(server, s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"")
+    url = s3.generate_presigned_url(
+        "list_objects_v2", Params={"Bucket": bucket, "ContinuationToken": ""}
+    )
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200, response.text
+    assert "<Key>k</Key>" in response.text
+    assert "<ContinuationToken>" not in response.text
 
 
 def test_random_keys_against_the_model(s3, bucket: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import quote_plus
+from urllib.parse import quote
 
 from oxstore.http.request import Response
 from oxstore.meta.records import ObjectRecord
@@ -38,7 +38,14 @@ def encoder_for(call: Call):  # type: ignore[no-untyped-def]
         return lambda s: s
     if encoding.lower() != "url":
         raise S3Error("InvalidArgument", "Invalid Encoding Method specified in Request")
-    return lambda s: quote_plus(s, safe="/")
+    # S3 encodes a space as %20 (never "+", which stands for itself and is sent as %2B)
+    return lambda s: quote(s.encode("utf-8", "surrogatepass"), safe="/")
+
+
+def truncated(store_truncated: bool, limit: int) -> bool:
+    """IsTruncated of a page: never for a limit of 0, which S3 answers with an empty, complete
+    page (a client following it would ask for the same empty page again)."""
+    return store_truncated and limit > 0
 
 
 def encode_token(marker: str) -> str:
@@ -73,15 +80,13 @@ async def list_objects_v2(call: Call) -> Response:
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
     max_keys = max_keys_arg(call)
-    token = call.req.arg("continuation-token")
+    token = call.req.arg("continuation-token") or None  # an empty token is no token
     start_after = call.req.arg("start-after") or ""
-    marker = decode_token(token) if token else ""
-    if token == "":
-        raise S3Error("InvalidArgument", "The continuation token provided is incorrect")
-    page = await offload(
-        call.meta.list_objects, call.bucket, prefix, delimiter, max(marker, start_after), max_keys
-    )
+    # a continuation token already lies past start-after (clients send both on later pages)
+    marker = decode_token(token) if token else start_after
+    page = await offload(call.meta.list_objects, call.bucket, prefix, delimiter, marker, max_keys)
     with_owner = (call.req.arg("fetch-owner") or "").lower() == "true"
+    more = truncated(page.is_truncated, max_keys)
     body = document(
         "ListBucketResult",
         [
@@ -91,12 +96,9 @@ async def list_objects_v2(call: Call) -> Response:
             el("MaxKeys", max_keys),
             el("EncodingType", "url" if call.req.arg("encoding-type") else None),
             el("KeyCount", len(page.contents) + len(page.common_prefixes)),
-            el("IsTruncated", page.is_truncated),
+            el("IsTruncated", more),
             el("ContinuationToken", token),
-            el(
-                "NextContinuationToken",
-                encode_token(page.next_marker) if page.is_truncated else None,
-            ),
+            el("NextContinuationToken", encode_token(page.next_marker) if more else None),
             el("StartAfter", encode(start_after) if call.req.has_arg("start-after") else None),
             *(_contents(r, encode, with_owner) for r in page.contents),
             *(group("CommonPrefixes", [el("Prefix", encode(p))]) for p in page.common_prefixes),
@@ -115,7 +117,8 @@ async def list_objects(call: Call) -> Response:
     marker = call.req.arg("marker") or ""
     max_keys = max_keys_arg(call)
     page = await offload(call.meta.list_objects, call.bucket, prefix, delimiter, marker, max_keys)
-    next_marker = page.next_marker if page.is_truncated and delimiter else None
+    more = truncated(page.is_truncated, max_keys)
+    next_marker = page.next_marker if more and delimiter else None
     body = document(
         "ListBucketResult",
         [
@@ -126,7 +129,7 @@ async def list_objects(call: Call) -> Response:
             el("MaxKeys", max_keys),
             el("Delimiter", encode(delimiter) if delimiter else None),
             el("EncodingType", "url" if call.req.arg("encoding-type") else None),
-            el("IsTruncated", page.is_truncated),
+            el("IsTruncated", more),
             *(_contents(r, encode, True) for r in page.contents),
             *(group("CommonPrefixes", [el("Prefix", encode(p))]) for p in page.common_prefixes),
         ],

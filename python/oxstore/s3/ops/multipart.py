@@ -20,7 +20,7 @@ from oxstore.meta.store import NoSuchBucketError, NoSuchUploadError
 from oxstore.s3 import checksums, object_data
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.listing import encoder_for
+from oxstore.s3.listing import encoder_for, truncated
 from oxstore.s3.ops.acl import requester_id, write_acl
 from oxstore.s3.ops.common import (
     int_arg,
@@ -473,7 +473,7 @@ async def list_parts(call: Call) -> Response:
     upload = _upload_of(call)
     limit, marker = page_args(call, "max-parts", "part-number-marker")
     parts = await offload(call.meta.list_parts, upload.upload_id, marker, limit + 1)
-    truncated = len(parts) > limit
+    more = truncated(len(parts) > limit, limit)
     parts = parts[:limit]
     identity = [owner_xml(upload.owner, "Initiator"), owner_xml(upload.owner)]
     body = document(
@@ -485,7 +485,7 @@ async def list_parts(call: Call) -> Response:
             el("PartNumberMarker", marker),
             el("NextPartNumberMarker", parts[-1].number if parts else marker),
             el("MaxParts", limit),
-            el("IsTruncated", truncated),
+            el("IsTruncated", more),
             *(_part_xml(p) for p in parts),
             *identity,
             el("StorageClass", upload.storage_class),
@@ -526,19 +526,20 @@ async def list_multipart_uploads(call: Call) -> Response:
     page = await offload(
         call.meta.list_uploads, call.bucket, prefix, delimiter, key_marker, upload_id_marker, limit
     )
+    more = truncated(page.is_truncated, limit)
     body = document(
         "ListMultipartUploadsResult",
         [
             el("Bucket", call.bucket),
             el("KeyMarker", encode(key_marker)),
             el("UploadIdMarker", upload_id_marker),
-            el("NextKeyMarker", encode(page.next_key_marker) if page.is_truncated else None),
-            el("NextUploadIdMarker", page.next_upload_id_marker if page.is_truncated else None),
+            el("NextKeyMarker", encode(page.next_key_marker) if more else None),
+            el("NextUploadIdMarker", page.next_upload_id_marker if more else None),
             el("Delimiter", encode(delimiter) if delimiter else None),
             el("Prefix", encode(prefix)),
             el("MaxUploads", limit),
             el("EncodingType", "url" if call.req.arg("encoding-type") else None),
-            el("IsTruncated", page.is_truncated),
+            el("IsTruncated", more),
             *(_upload_xml(u, encode) for u in page.uploads),
             *(group("CommonPrefixes", [el("Prefix", encode(p))]) for p in page.common_prefixes),
         ],

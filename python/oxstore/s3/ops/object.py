@@ -17,6 +17,7 @@ from oxstore.s3 import checksums, object_data
 from oxstore.s3.conditions import etag_matches, read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
+from oxstore.s3.listing import truncated
 from oxstore.s3.ops.acl import requester_id, write_acl
 from oxstore.s3.ops.common import (
     offload,
@@ -529,7 +530,7 @@ def _object_parts(call: Call, record: ObjectRecord) -> str:
     limit = min(_header_int(call, "x-amz-max-parts", 1000), 1000)
     marker = _header_int(call, "x-amz-part-number-marker", 0)
     parts = call.meta.list_parts(record.data_id, marker, limit + 1)
-    truncated = len(parts) > limit
+    more = truncated(len(parts) > limit, limit)
     parts = parts[:limit]
     return group(
         "ObjectParts",
@@ -538,7 +539,7 @@ def _object_parts(call: Call, record: ObjectRecord) -> str:
             el("PartNumberMarker", marker),
             el("NextPartNumberMarker", parts[-1].number if parts else marker),
             el("MaxParts", limit),
-            el("IsTruncated", truncated),
+            el("IsTruncated", more),
             *(
                 group(
                     "Part",

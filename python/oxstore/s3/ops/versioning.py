@@ -11,7 +11,7 @@ from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.listing import encoder_for, max_keys_arg
+from oxstore.s3.listing import encoder_for, max_keys_arg, truncated
 from oxstore.s3.ops.common import (
     change_bucket,
     offload,
@@ -203,6 +203,7 @@ async def list_object_versions(call: Call) -> Response:
         )
     except ValueError as exc:  # the version-id marker names no version of the key
         raise S3Error("InvalidArgument", "Invalid version id specified") from exc
+    more = truncated(page.is_truncated, limit)
     body = document(
         "ListVersionsResult",
         [
@@ -210,15 +211,12 @@ async def list_object_versions(call: Call) -> Response:
             el("Prefix", encode(prefix)),
             el("KeyMarker", encode(key_marker)),
             el("VersionIdMarker", version_marker),
-            el("NextKeyMarker", encode(page.next_key_marker) if page.is_truncated else None),
-            el(
-                "NextVersionIdMarker",
-                page.next_version_id_marker if page.is_truncated else None,
-            ),
+            el("NextKeyMarker", encode(page.next_key_marker) if more else None),
+            el("NextVersionIdMarker", page.next_version_id_marker if more else None),
             el("MaxKeys", limit),
             el("Delimiter", encode(delimiter) if delimiter else None),
             el("EncodingType", "url" if call.req.arg("encoding-type") else None),
-            el("IsTruncated", page.is_truncated),
+            el("IsTruncated", more),
             *(_version_xml(r, latest, encode) for r, latest in page.versions),
             *(group("CommonPrefixes", [el("Prefix", encode(p))]) for p in page.common_prefixes),
         ],
