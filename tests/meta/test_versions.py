@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from oxstore.meta.records import BucketRecord
 from oxstore.meta.sqlite import SqliteMetaStore
+from oxstore.meta.sqlite_versions import seq_in_version_id
 from tests.meta.helpers import object_record
 
 LATER = 1e12
@@ -56,3 +59,26 @@ def test_version_listing_reads_in_index_order(store: SqliteMetaStore, bucket: st
     sql, args = walk.query(b"k", 5)
     plan = " ".join(str(row[3]) for row in db.execute("EXPLAIN QUERY PLAN " + sql, args))
     assert "MERGE" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_version_ids_carry_their_place(store: SqliteMetaStore, bucket: str) -> None:
+    """A marker naming a version deleted since: the page goes on below where it stood."""
+    _versioning(store, bucket, "Enabled")
+    records = [object_record(bucket, "k", data_id=f"d{n}") for n in range(4)]
+    for record in records:
+        store.put_object(record)
+    assert all(seq_in_version_id(r.version_id) == r.seq for r in records)
+    assert seq_in_version_id("null") is None
+    assert seq_in_version_id(uuid.uuid4().hex) is None  # ids of older servers
+    store.delete_version(bucket, "k", records[2].version_id)
+    page = store.list_versions(bucket, key_marker="k", version_id_marker=records[2].version_id)
+    assert [(r.version_id, latest) for r, latest in page.versions] == [
+        (records[1].version_id, False),
+        (records[0].version_id, False),
+    ]
+    store.delete_version(bucket, "k", records[3].version_id)  # records[1] becomes current
+    page = store.list_versions(bucket, key_marker="k", version_id_marker=records[3].version_id)
+    assert [(r.version_id, latest) for r, latest in page.versions] == [
+        (records[1].version_id, True),
+        (records[0].version_id, False),
+    ]

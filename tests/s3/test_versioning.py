@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -179,6 +180,45 @@ def test_list_object_versions_pages_and_prefixes(s3, versioned: str) -> None:
         ("c", ids["c"][0]),
     ]
     assert page["Versions"][0]["IsLatest"] is False
+
+
+def test_version_id_marker_of_a_deleted_version(s3, versioned: str) -> None:
+    """A page goes on from where the marker's version stood, though it was deleted since."""
+    ids: dict[str, list[str]] = {}
+    for key in ("a", "a", "a", "b", "b", "c"):
+        ids.setdefault(key, []).insert(
+            0, s3.put_object(Bucket=versioned, Key=key, Body=b"x")["VersionId"]
+        )
+    first = s3.list_object_versions(Bucket=versioned, MaxKeys=2)
+    assert (first["NextKeyMarker"], first["NextVersionIdMarker"]) == ("a", ids["a"][1])
+    s3.delete_object(Bucket=versioned, Key="a", VersionId=ids["a"][1])
+    after = _versions(s3, versioned, KeyMarker="a", VersionIdMarker=ids["a"][1], MaxKeys=2)
+    assert after == [("a", ids["a"][2], False, False), ("b", ids["b"][0], True, False)]
+    # the marker named the current version; once it is gone the one below it is current
+    s3.delete_object(Bucket=versioned, Key="b", VersionId=ids["b"][0])
+    after = _versions(s3, versioned, KeyMarker="b", VersionIdMarker=ids["b"][0])
+    assert after == [("b", ids["b"][1], True, False), ("c", ids["c"][0], True, False)]
+    # an id that never named a version here (older servers made uuid4 ids): the next key
+    after = _versions(s3, versioned, KeyMarker="a", VersionIdMarker=uuid.uuid4().hex)
+    assert [k for k, *_ in after] == ["b", "c"]
+
+
+def test_emptying_a_bucket_while_paging_its_versions(s3, versioned: str) -> None:
+    """What cleanup tools do: delete each page's versions before asking for the next."""
+    for n in range(7):
+        s3.put_object(Bucket=versioned, Key=f"k{n % 3}", Body=b"x")
+        if n % 4 == 3:
+            s3.delete_object(Bucket=versioned, Key=f"k{n % 3}")
+    seen = 0
+    for page in s3.get_paginator("list_object_versions").paginate(
+        Bucket=versioned, PaginationConfig={"PageSize": 2}
+    ):
+        for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=versioned, Key=item["Key"], VersionId=item["VersionId"])
+            seen += 1
+    assert seen == 8
+    listed = s3.list_object_versions(Bucket=versioned)
+    assert "Versions" not in listed and "DeleteMarkers" not in listed
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ version becomes current unless it is a delete marker.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
@@ -43,8 +43,24 @@ NULL_VERSION = "null"
 CURRENT_SEQ = 2**62
 
 
-def new_version_id() -> str:
-    return uuid.uuid4().hex
+def new_version_id(seq: int) -> str:
+    """32 hex digits: the version's seq, then 63 random bits.
+
+    The seq in the id tells where a version stood in its key's order after it is gone, so a
+    ListObjectVersions page can go on from a version-id-marker deleted since the last page.
+    The 17th digit is below 8, which the uuid4 ids of older versions never have.
+    """
+    return f"{seq:016x}{int.from_bytes(os.urandom(8)) >> 1:016x}"
+
+
+def seq_in_version_id(version_id: str) -> int | None:
+    """The seq a version id was made with; None for "null" and for older (uuid4) ids."""
+    if len(version_id) != 32 or version_id[16] not in "01234567":
+        return None
+    try:
+        return int(version_id[:16], 16)
+    except ValueError:
+        return None
 
 
 class VersionTables:
@@ -77,7 +93,7 @@ class VersionTables:
         if condition is not None:
             condition(old)
         record.seq = self._next_seq(db, record.bucket, key, old)
-        record.version_id = new_version_id() if versioning == "Enabled" else NULL_VERSION
+        record.version_id = new_version_id(record.seq) if versioning == "Enabled" else NULL_VERSION
         retired = self._retire(db, record.bucket, key, versioning)
         payload = None
         if record.inline is not None:
@@ -98,6 +114,7 @@ class VersionTables:
     ) -> ObjectRecord:
         current = self._current(db, bucket, key)
         old = object_from_row(bucket, key, current[1]) if current else None
+        seq = self._next_seq(db, bucket, key, old)
         marker = ObjectRecord(
             bucket=bucket,
             key=key_text(key),
@@ -105,9 +122,9 @@ class VersionTables:
             etag="",
             last_modified=time.time(),
             content_type="",
-            version_id=new_version_id() if versioning == "Enabled" else NULL_VERSION,
+            version_id=new_version_id(seq) if versioning == "Enabled" else NULL_VERSION,
             delete_marker=True,
-            seq=self._next_seq(db, bucket, key, old),
+            seq=seq,
         )
         retired = self._retire(db, bucket, key, versioning)
         self._insert_version(db, marker, None)
@@ -363,7 +380,11 @@ class _VersionListing(Rollup):
     def _rows(self, key: bytes, seq: int) -> Iterator[tuple[bytes, int, bytes]]:
         yield from self.db.execute(*self.query(key, seq))
 
-    def _seq_of(self, key: bytes, version_id: str) -> int:
+    def _start(self, key: bytes, version_id: str) -> int:
+        """Where a page starts within the marker key (its versions below this seq come next):
+        the place of the version the marker names, read from its id when the version is gone
+        since, or past every version of the key when the id tells no place (the null version,
+        older ids)."""
         row = self.db.execute(
             "SELECT seq FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
             (self.bucket, key, version_id),
@@ -373,22 +394,41 @@ class _VersionListing(Rollup):
         row = self.db.execute(
             "SELECT record FROM objects WHERE bucket = ? AND key = ?", (self.bucket, key)
         ).fetchone()
-        if row is not None and decode_object(row[0]).version_id == version_id:
+        current = decode_object(row[0]) if row is not None else None
+        if current is not None and current.version_id == version_id:
             return CURRENT_SEQ
-        raise ValueError(version_id)
+        seq = seq_in_version_id(version_id)
+        if seq is None:
+            return -1
+        if current is not None and current.seq < seq:
+            return CURRENT_SEQ + 1  # older than the gone version: made current when it went
+        return seq
+
+    def _listed_before(self, key: bytes, seq: int) -> bool:
+        """Whether a version of key stands before the start (so the next is not its latest)."""
+        row = self.db.execute(
+            "SELECT 1 FROM objects WHERE bucket = ? AND key = ? AND ? <= ?"
+            " UNION ALL SELECT 1 FROM versions WHERE bucket = ? AND key = ? AND seq >= ?"
+            " LIMIT 1",
+            (self.bucket, key, seq, CURRENT_SEQ, self.bucket, key, seq),
+        ).fetchone()
+        return row is not None
 
     def page(self, key_marker: str, version_id_marker: str, limit: int) -> VersionPage:
         marker = key_bytes(key_marker)
         position: tuple[bytes, int] | None = (marker, -1)  # after every version of the marker
+        previous_key: bytes | None = None  # the key whose latest version was listed already
         if key_marker and version_id_marker:
-            position = (marker, self._seq_of(marker, version_id_marker))
+            start = self._start(marker, version_id_marker)
+            position = (marker, start)
+            if self._listed_before(marker, start):
+                previous_key = marker
         rolled = self.rolled_up(marker)
         if rolled is not None:
             position = self._past(rolled)
         found: list[tuple[ObjectRecord, bool]] = []
         prefixes: list[str] = []
         last = ("", "")
-        previous_key: bytes | None = marker if version_id_marker else None
         while position is not None:
             at, position = position, None
             for key, _seq, blob in self._rows(*at):

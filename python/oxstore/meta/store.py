@@ -123,7 +123,8 @@ class MetaStore(Protocol):
         version_id_marker: str = "",
         max_keys: int = 1000,
     ) -> VersionPage:
-        """One page of ListObjectVersions; ValueError if version_id_marker names no version."""
+        """One page of ListObjectVersions, after (key_marker, version_id_marker); a marker
+        naming a version deleted since pages on from where that version stood."""
         ...
 
     def list_objects(

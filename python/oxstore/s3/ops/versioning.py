@@ -191,18 +191,15 @@ async def list_object_versions(call: Call) -> Response:
             ArgumentName="version-id-marker",
         )
     limit = max_keys_arg(call)
-    try:
-        page = await offload(
-            call.meta.list_versions,
-            call.bucket,
-            prefix,
-            delimiter,
-            key_marker,
-            checked_version_id(version_marker) if version_marker else "",
-            limit,
-        )
-    except ValueError as exc:  # the version-id marker names no version of the key
-        raise S3Error("InvalidArgument", "Invalid version id specified") from exc
+    page = await offload(
+        call.meta.list_versions,
+        call.bucket,
+        prefix,
+        delimiter,
+        key_marker,
+        checked_version_id(version_marker) if version_marker else "",
+        limit,
+    )
     more = truncated(page.is_truncated, limit)
     body = document(
         "ListVersionsResult",
