@@ -94,12 +94,16 @@ def _decoded_length(req: Request) -> int:
     return int(value)
 
 
-def content_length(req: Request) -> int:
-    """The payload's length: the decoded length of aws-chunked bodies, else Content-Length."""
+def content_length(req: Request) -> int | None:
+    """The payload's length: the decoded length of aws-chunked bodies, else Content-Length;
+    None for a body sent with plain `Transfer-Encoding: chunked` (its length shows at the end:
+    the writer enforces the size limit while it streams)."""
     if req.headers.get("x-amz-content-sha256") in STREAMING_MODES:
         return _decoded_length(req)
     value = req.headers.get("content-length")
     if value is None:
+        if "chunked" in req.headers.get("transfer-encoding", "").lower():
+            return None
         raise S3Error("MissingContentLength")
     if not value.isdigit():
         raise S3Error("InvalidArgument", "Content-Length must be a number.")

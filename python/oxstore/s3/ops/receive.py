@@ -41,7 +41,8 @@ async def receive(
     """
     req = call.req
     length = content_length(req)
-    check_size(length, max_size)
+    if length is not None:
+        check_size(length, max_size)
     payload = call.auth.payload
     chunked, expected = payload.writer_args()
     algorithm = checksums.requested_algorithm(req, chunked.get("trailer") if chunked else None)
