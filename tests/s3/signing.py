@@ -132,3 +132,36 @@ def aws_chunked(
             out += f"x-amz-trailer-signature:{signature}\r\n".encode()
     out += b"\r\n"
     return bytes(out)
+
+
+def aws_chunked_put(  # type: ignore[no-untyped-def]
+    server, bucket, key, payload, mode, trailer=None, corrupt=None, extra=None
+):
+    """A PUT with an aws-chunked body in one of the streaming modes; extra: more headers."""
+    modes = {
+        "signed": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "unsigned-trailer": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "signed-trailer": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    }
+    signed = mode != "unsigned-trailer"
+    now = datetime.datetime.now(datetime.UTC)
+    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    scope = f"{amz_date[:8]}/us-east-1/s3/aws4_request"
+    key_bytes = signing_key(server.secret_key, amz_date[:8]) if signed else None
+    draft = aws_chunked(payload, 8192, key_bytes, amz_date, scope, "0" * 64, trailer)
+    headers = {
+        "x-amz-content-sha256": modes[mode],
+        "x-amz-decoded-content-length": str(len(payload)),
+        "content-encoding": "aws-chunked",
+        "content-length": str(len(draft)),
+        **(extra or {}),
+    }
+    if trailer:
+        headers["x-amz-trailer"] = trailer[0]
+    request = sign(server, "PUT", f"/{bucket}/{key}", headers, b"", when=now)
+    seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
+    body = aws_chunked(payload, 8192, key_bytes, amz_date, scope, seed, trailer)
+    if corrupt is not None:
+        body = corrupt(body)
+    request.data = body
+    return send(request)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.s3.helpers import expect_error
-from tests.s3.signing import aws_chunked, error_code, send, sign, signing_key
+from tests.s3.signing import aws_chunked_put, error_code, send, sign
 
 
 def test_anonymous_requests_are_denied(server, bucket: str, s3) -> None:
@@ -113,35 +113,6 @@ def test_bad_content_sha256_value(server, bucket: str) -> None:
     assert (response.status_code, error_code(response)) == (400, "InvalidArgument")
 
 
-def _chunked_put(server, bucket, key, payload, mode, trailer=None, corrupt=None):  # type: ignore[no-untyped-def]
-    modes = {
-        "signed": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        "unsigned-trailer": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-        "signed-trailer": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-    }
-    signed = mode != "unsigned-trailer"
-    now = datetime.datetime.now(datetime.UTC)
-    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
-    scope = f"{amz_date[:8]}/us-east-1/s3/aws4_request"
-    key_bytes = signing_key(server.secret_key, amz_date[:8]) if signed else None
-    draft = aws_chunked(payload, 8192, key_bytes, amz_date, scope, "0" * 64, trailer)
-    headers = {
-        "x-amz-content-sha256": modes[mode],
-        "x-amz-decoded-content-length": str(len(payload)),
-        "content-encoding": "aws-chunked",
-        "content-length": str(len(draft)),
-    }
-    if trailer:
-        headers["x-amz-trailer"] = trailer[0]
-    request = sign(server, "PUT", f"/{bucket}/{key}", headers, b"", when=now)
-    seed = request.headers["Authorization"].rsplit("Signature=", 1)[1]
-    body = aws_chunked(payload, 8192, key_bytes, amz_date, scope, seed, trailer)
-    if corrupt is not None:
-        body = corrupt(body)
-    request.data = body
-    return send(request)
-
-
 def _crc32(data: bytes) -> str:
     return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
@@ -150,7 +121,7 @@ def _crc32(data: bytes) -> str:
 def test_aws_chunked_modes(server, bucket: str, s3, mode: str) -> None:
     payload = os.urandom(50_000)
     trailer = None if mode == "signed" else ("x-amz-checksum-crc32", _crc32(payload))
-    response = _chunked_put(server, bucket, "chunked", payload, mode, trailer)
+    response = aws_chunked_put(server, bucket, "chunked", payload, mode, trailer)
     assert response.status_code == 200, response.text
     assert response.headers["etag"] == f'"{hashlib.md5(payload).hexdigest()}"'
     assert s3.get_object(Bucket=bucket, Key="chunked")["Body"].read() == payload
@@ -166,12 +137,12 @@ def test_aws_chunked_errors_store_nothing(server, bucket: str, s3) -> None:
         at = body.index(b"\r\n") + 100
         return body[:at] + bytes([body[at] ^ 1]) + body[at + 1 :]
 
-    response = _chunked_put(server, bucket, "a", payload, "signed", corrupt=flip)
+    response = aws_chunked_put(server, bucket, "a", payload, "signed", corrupt=flip)
     assert (response.status_code, error_code(response)) == (403, "SignatureDoesNotMatch")
     wrong = ("x-amz-checksum-crc32", _crc32(b"other"))
-    response = _chunked_put(server, bucket, "b", payload, "unsigned-trailer", wrong)
+    response = aws_chunked_put(server, bucket, "b", payload, "unsigned-trailer", wrong)
     assert (response.status_code, error_code(response)) == (400, "BadDigest")
-    response = _chunked_put(server, bucket, "c", payload, "signed-trailer", wrong)
+    response = aws_chunked_put(server, bucket, "c", payload, "signed-trailer", wrong)
     assert (response.status_code, error_code(response)) == (400, "BadDigest")
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
@@ -186,9 +157,7 @@ def test_missing_content_length(server, bucket: str) -> None:
     for name, value in prepared.headers.items():
         if name.lower() != "content-length":
             connection.putheader(name, value)
-    connection.putheader("Transfer-Encoding", "chunked")
-    connection.endheaders()
-    connection.send(b"3\r\nabc\r\n0\r\n\r\n")
+    connection.endheaders()  # neither Content-Length nor Transfer-Encoding: chunked
     response = connection.getresponse()
     body = response.read().decode()
     assert response.status == 411

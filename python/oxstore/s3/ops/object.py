@@ -97,12 +97,28 @@ def user_metadata(headers: Mapping[str, str], limit: int) -> dict[str, str]:
     return meta
 
 
+def content_encoding(value: str) -> str:
+    """The object's Content-Encoding: the header without aws-chunked, which frames the
+    transfer and is no part of the object."""
+    codings = [c.strip() for c in value.split(",")]
+    return ", ".join(c for c in codings if c and c.lower() != "aws-chunked")
+
+
+def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    stored = {h: headers[h] for h in STORED_HEADERS if h in headers}
+    if "content-encoding" in stored:
+        stored["content-encoding"] = content_encoding(stored["content-encoding"])
+        if not stored["content-encoding"]:
+            del stored["content-encoding"]
+    return stored
+
+
 def described_by(headers: Mapping[str, str], max_metadata_size: int) -> dict[str, Any]:
     """What a request's headers (or a POST form's fields, named alike) say about its object:
     content type, stored headers, user metadata."""
     return {
         "content_type": headers.get("content-type") or DEFAULT_CONTENT_TYPE,
-        "headers": {h: headers[h] for h in STORED_HEADERS if h in headers},
+        "headers": stored_headers(headers),
         "user_meta": user_metadata(headers, max_metadata_size),
     }
 
