@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import zlib
 from collections.abc import Iterator
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.s3.helpers import expect_error
+from tests.conftest import empty_bucket
+from tests.s3.helpers import expect_error, minio_client
 from tests.s3.signing import aws_chunked_put, error_code, sign
 
 
@@ -131,3 +133,92 @@ def test_multipart_and_copy_keep_no_aws_chunked(s3, bucket: str) -> None:
         ContentEncoding="aws-chunked, br",
     )
     assert s3.head_object(Bucket=bucket, Key="copy")["ContentEncoding"] == "br"
+
+
+def test_writes_into_a_never_versioned_bucket_carry_no_version_id(server, s3, bucket: str):
+    source = f"{bucket}-src"
+    s3.create_bucket(Bucket=source)
+    s3.put_bucket_versioning(Bucket=source, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=source, Key="s", Body=b"versioned source")
+    answers = {
+        "put": s3.put_object(Bucket=bucket, Key="k", Body=b"x"),
+        "copy": s3.copy_object(Bucket=bucket, Key="c", CopySource=f"{bucket}/k"),
+        "copy from a versioned bucket": s3.copy_object(
+            Bucket=bucket, Key="v", CopySource=f"{source}/s"
+        ),
+    }
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="mp", UploadId=upload, PartNumber=1, Body=b"x")
+    answers["complete"] = s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="mp",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    for name, answer in answers.items():
+        assert "x-amz-version-id" not in answer["ResponseMetadata"]["HTTPHeaders"], name
+        assert "VersionId" not in answer, name
+    assert answers["copy from a versioned bucket"]["CopySourceVersionId"]
+    assert "CopySourceVersionId" not in answers["copy"]
+    for name, call in {
+        "head": lambda: s3.head_object(Bucket=bucket, Key="k"),
+        "get": lambda: s3.get_object(Bucket=bucket, Key="v"),
+        "delete": lambda: s3.delete_object(Bucket=bucket, Key="c"),
+    }.items():
+        assert "x-amz-version-id" not in call()["ResponseMetadata"]["HTTPHeaders"], name
+    written = minio_client(server).put_object(bucket, "m", io.BytesIO(b"m"), 1)
+    assert written.version_id is None
+    empty_bucket(s3, source)
+    s3.delete_bucket(Bucket=source)
+
+
+def _complete(s3, bucket: str, key: str, **conditions):  # type: ignore[no-untyped-def]
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"mp")
+    parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+    return s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload, MultipartUpload=parts, **conditions
+    )
+
+
+@pytest.mark.parametrize("write", ["put", "complete", "copy"])
+def test_conditional_writes_with_etags_and_stars(s3, bucket: str, write: str) -> None:
+    s3.put_object(Bucket=bucket, Key="src", Body=b"source")
+
+    def attempt(key: str, **conditions):  # type: ignore[no-untyped-def]
+        if write == "put":
+            return s3.put_object(Bucket=bucket, Key=key, Body=b"new", **conditions)
+        if write == "complete":
+            return _complete(s3, bucket, key, **conditions)
+        return s3.copy_object(Bucket=bucket, Key=key, CopySource=f"{bucket}/src", **conditions)
+
+    current = s3.put_object(Bucket=bucket, Key="k", Body=b"old")["ETag"]
+    other = '"0123456789abcdef0123456789abcdef"'
+    expect_error("PreconditionFailed", 412, attempt, "k", IfNoneMatch=current)
+    expect_error("PreconditionFailed", 412, attempt, "k", IfNoneMatch="*")
+    expect_error("PreconditionFailed", 412, attempt, "k", IfMatch=other)
+    expect_error("NoSuchKey", 404, attempt, "absent", IfMatch="*")
+    expect_error("NoSuchKey", 404, attempt, "absent", IfMatch=current)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"old"
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="absent")
+    written = attempt("k", IfNoneMatch=other)["ETag"] if write != "copy" else None
+    written = written or attempt("k", IfNoneMatch=other)["CopyObjectResult"]["ETag"]
+    assert s3.head_object(Bucket=bucket, Key="k")["ETag"] == written
+    attempt("k", IfMatch="*")
+    attempt("fresh", IfNoneMatch=current)  # no object: an ETag cannot match
+
+
+def test_conditional_deletes(s3, bucket: str) -> None:
+    etag = s3.put_object(Bucket=bucket, Key="k", Body=b"x")["ETag"]
+    other = '"0123456789abcdef0123456789abcdef"'
+    expect_error("PreconditionFailed", 412, s3.delete_object, Bucket=bucket, Key="k", IfMatch=other)
+    assert s3.head_object(Bucket=bucket, Key="k")["ETag"] == etag
+    expect_error("NoSuchKey", 404, s3.delete_object, Bucket=bucket, Key="absent", IfMatch="*")
+    answer = s3.delete_objects(
+        Bucket=bucket, Delete={"Objects": [{"Key": "k", "ETag": other}, {"Key": "j"}]}
+    )
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("k", "PreconditionFailed")]
+    assert [d["Key"] for d in answer["Deleted"]] == ["j"]
+    s3.delete_object(Bucket=bucket, Key="k", IfMatch=etag)
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="k")
+    expect_error("NotImplemented", 501, s3.delete_object, Bucket=bucket, Key="k", IfMatchSize=1)

@@ -255,15 +255,29 @@ class SqliteMetaStore(UploadTables, VersionTables):
         )
         return object_from_row(bucket, raw, row[0], row[1]) if row else None
 
-    def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
+    def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        condition: Callable[[ObjectRecord | None], None] | None = None,
+    ) -> ObjectRecord | None:
         """See MetaStore.delete_object. The returned record carries no inline payload."""
-        return self._group.run(lambda db: self._delete_in(db, bucket, key_bytes(key)))
+        return self._group.run(lambda db: self._delete_in(db, bucket, key_bytes(key), condition))
 
-    def _delete_in(self, db: sqlite3.Connection, bucket: str, raw: bytes) -> ObjectRecord | None:
+    def _delete_in(
+        self,
+        db: sqlite3.Connection,
+        bucket: str,
+        raw: bytes,
+        condition: Callable[[ObjectRecord | None], None] | None,
+    ) -> ObjectRecord | None:
         try:
             versioning = self._versioning(db, bucket)
         except NoSuchBucketError:
             return None
+        if condition is not None:
+            current = self._current(db, bucket, raw)
+            condition(object_from_row(bucket, raw, current[1]) if current else None)
         if versioning:
             return self._add_delete_marker(db, bucket, raw, versioning)
         gone = self._retire(db, bucket, raw, versioning)  # unversioned: the object goes

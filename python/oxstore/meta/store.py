@@ -88,9 +88,15 @@ class MetaStore(Protocol):
 
     def get_object(self, bucket: str, key: str) -> ObjectRecord | None: ...
 
-    def delete_object(self, bucket: str, key: str) -> ObjectRecord | None:
+    def delete_object(
+        self,
+        bucket: str,
+        key: str,
+        condition: Callable[[ObjectRecord | None], None] | None = None,
+    ) -> ObjectRecord | None:
         """Deletes the key: in an unversioned bucket the object is removed (returned; its data
-        goes to the garbage); in a versioned one a delete marker is added (returned)."""
+        goes to the garbage); in a versioned one a delete marker is added (returned).
+        condition: as for put_object, called with the current record first."""
         ...
 
     # -- versions

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
+
+from oxstore.meta.records import ObjectRecord
+from oxstore.s3.errors import S3Error
+
+WriteCondition = Callable[[ObjectRecord | None], None]
 
 
 def _http_date(value: str) -> float | None:
@@ -47,3 +53,25 @@ def read_precondition(headers: dict[str, str], etag: str, last_modified: float) 
         if since is not None and modified <= since:
             return 304
     return None
+
+
+def etag_condition(
+    key: str, if_match: str | None, if_none_match: str | None
+) -> WriteCondition | None:
+    """The If-Match / If-None-Match check of a conditional write or delete (an ETag list or
+    "*"), run inside the commit's transaction so that of racing writers exactly one wins; None
+    when there is no condition. If-Match on a missing key is NoSuchKey, as S3 answers."""
+    if if_none_match is None and if_match is None:
+        return None
+
+    def check(current: ObjectRecord | None) -> None:
+        if if_match is not None:
+            if current is None:
+                raise S3Error("NoSuchKey", Key=key)
+            if not etag_matches(if_match, current.etag):
+                raise S3Error("PreconditionFailed", Condition="If-Match")
+        if if_none_match is not None and current is not None:
+            if etag_matches(if_none_match, current.etag):
+                raise S3Error("PreconditionFailed", Condition="If-None-Match")
+
+    return check

@@ -14,7 +14,7 @@ from oxstore.http.request import Request, Response
 from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
 from oxstore.s3 import checksums, object_data
-from oxstore.s3.conditions import etag_matches, read_precondition
+from oxstore.s3.conditions import WriteCondition, etag_condition, read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.listing import truncated
@@ -139,26 +139,11 @@ def storage_class(call: Call, fields: Mapping[str, str] | None = None) -> str:
     return requested
 
 
-def write_condition(req: Request):  # type: ignore[no-untyped-def]
-    """The If-None-Match: * / If-Match check of a conditional write, run inside the commit's
-    transaction so that of racing writers exactly one wins; None for an unconditional write."""
-    if_none_match = req.headers.get("if-none-match")
-    if_match = req.headers.get("if-match")
-    if if_none_match is not None and if_none_match.strip() != "*":
-        raise S3Error("NotImplemented", "If-None-Match on writes only supports '*'.")
-    if if_none_match is None and if_match is None:
-        return None
-
-    def check(current: ObjectRecord | None) -> None:
-        if if_none_match is not None and current is not None:
-            raise S3Error("PreconditionFailed", Condition="If-None-Match")
-        if if_match is not None:
-            if current is None:
-                raise S3Error("NoSuchKey", Key=req.key or "")
-            if not etag_matches(if_match, current.etag):
-                raise S3Error("PreconditionFailed", Condition="If-Match")
-
-    return check
+def write_condition(req: Request) -> WriteCondition | None:
+    """The condition a write's If-Match / If-None-Match headers set on the key's object."""
+    return etag_condition(
+        req.key or "", req.headers.get("if-match"), req.headers.get("if-none-match")
+    )
 
 
 async def put_object(call: Call) -> Response:
@@ -302,7 +287,11 @@ async def _body_response(
 
 async def delete_object(call: Call) -> Response:
     bucket = owned_bucket(call)
-    deleted = await delete_key(call, bucket, call.key, version_arg(call))
+    for header in ("x-amz-if-match-last-modified-time", "x-amz-if-match-size"):
+        if header in call.req.headers:  # directory buckets' conditions
+            raise S3Error("NotImplemented", f"{header} is not implemented.", Header=header)
+    if_match = call.req.headers.get("if-match")
+    deleted = await delete_key(call, bucket, call.key, version_arg(call), if_match)
     return Response(status=204, headers=deleted.headers())
 
 
@@ -310,8 +299,9 @@ MAX_DELETE_KEYS = 1000
 MAX_DELETE_BODY = 2 * 1024 * 1024
 
 
-def _delete_request(body: bytes) -> tuple[list[tuple[str, str | None]], bool]:
-    """The (key, version id) pairs a DeleteObjects request names, and its Quiet flag."""
+def _delete_request(body: bytes) -> tuple[list[tuple[str, str | None, str | None]], bool]:
+    """The (key, version id, ETag to match) a DeleteObjects request names, and its Quiet
+    flag."""
     root = parse(body)
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
@@ -324,7 +314,9 @@ def _delete_request(body: bytes) -> tuple[list[tuple[str, str | None]], bool]:
         key = node.findtext("Key")
         if key is None:
             raise S3Error("MalformedXML")
-        targets.append((key, node.findtext("VersionId") or None))
+        if node.find("LastModifiedTime") is not None or node.find("Size") is not None:
+            raise S3Error("NotImplemented", "Deletes conditional on time or size are not built.")
+        targets.append((key, node.findtext("VersionId") or None, node.findtext("ETag")))
     return targets, quiet
 
 
@@ -342,11 +334,11 @@ async def delete_objects(call: Call) -> Response:
     require_content_digest(call)
     targets, quiet = _delete_request(await read_config_body(call, MAX_DELETE_BODY))
     results: list[str] = []
-    for key, version_id in targets:
+    for key, version_id, if_match in targets:
         try:
             check_key(key)
             asked = checked_version_id(version_id) if version_id is not None else None
-            deleted = await delete_key(call, bucket, key, asked)
+            deleted = await delete_key(call, bucket, key, asked, if_match)
         except S3Error as err:
             results.append(
                 group(
@@ -473,7 +465,9 @@ async def copy_object(call: Call) -> Response:
         **described,
     )
     try:
-        await offload(call.meta.put_object, record, shares_data=True)
+        await offload(
+            call.meta.put_object, record, shares_data=True, condition=write_condition(req)
+        )
     except NoSuchBucketError as exc:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     except DataGoneError as exc:  # the source was deleted and collected meanwhile

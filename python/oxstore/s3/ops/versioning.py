@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.s3.conditions import etag_condition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.listing import encoder_for, max_keys_arg, truncated
@@ -104,15 +105,21 @@ class Deleted:
         return headers
 
 
-async def delete_key(call: Call, bucket: BucketRecord, key: str, version_id: str | None) -> Deleted:
+async def delete_key(
+    call: Call, bucket: BucketRecord, key: str, version_id: str | None, if_match: str | None = None
+) -> Deleted:
     """DeleteObject's effect: removes a version for good when one is named; otherwise deletes
-    the object (unversioned) or adds a delete marker (versioned)."""
+    the object (unversioned) or adds a delete marker (versioned), if the current object's ETag
+    matches if_match (when given)."""
     if version_id is not None:
+        if if_match is not None:
+            raise S3Error("NotImplemented", "If-Match with a versionId is not implemented yet.")
         removed = await offload(call.meta.delete_version, bucket.name, key, version_id)
         if removed is None:
             return Deleted(version_id, False)  # S3 answers success for a missing version
         return Deleted(removed.version_id, removed.delete_marker)
-    result = await offload(call.meta.delete_object, bucket.name, key)
+    condition = etag_condition(key, if_match, None)
+    result = await offload(call.meta.delete_object, bucket.name, key, condition)
     if result is not None and result.delete_marker:
         return Deleted(result.version_id, True)
     return Deleted(None, False)
