@@ -390,6 +390,33 @@ def test_checksum_errors(small) -> None:
     small.abort_multipart_upload(**target)
 
 
+@pytest.mark.parametrize("kind", ["COMPOSITE", "FULL_OBJECT"])
+def test_part_checksums_left_out_of_complete(small, kind: str) -> None:
+    """As S3: a COMPOSITE upload's Complete must list every part's checksum (it is what the
+    object's checksum is made of); a FULL_OBJECT upload's need not."""
+    key = f"left-out-{kind}"
+    upload_id = small.create_multipart_upload(
+        Bucket="mpu", Key=key, ChecksumAlgorithm="CRC32", ChecksumType=kind
+    )["UploadId"]
+    target = {"Bucket": "mpu", "Key": key, "UploadId": upload_id}
+    part = small.upload_part(**target, PartNumber=1, Body=b"abc", ChecksumAlgorithm="CRC32")
+    bare = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+    crc = base64.b64encode(zlib.crc32(b"abc").to_bytes(4, "big")).decode()
+    if kind == "COMPOSITE":
+        response = expect_error(
+            "InvalidRequest", 400, small.complete_multipart_upload, **target, MultipartUpload=bare
+        )
+        assert "must include the checksum for each part" in response["Error"]["Message"]
+        listed = {"Parts": [{**bare["Parts"][0], "ChecksumCRC32": part["ChecksumCRC32"]}]}
+        done = small.complete_multipart_upload(**target, MultipartUpload=listed)
+        crc = base64.b64encode(zlib.crc32(base64.b64decode(crc)).to_bytes(4, "big")).decode()
+        assert done["ChecksumCRC32"] == f"{crc}-1"
+    else:
+        done = small.complete_multipart_upload(**target, MultipartUpload=bare)
+        assert done["ChecksumCRC32"] == crc
+    assert done["ChecksumType"] == kind
+
+
 def test_conditional_complete(small) -> None:
     small.put_object(Bucket="mpu", Key="cond", Body=b"exists")
     upload_id = small.create_multipart_upload(Bucket="mpu", Key="cond")["UploadId"]

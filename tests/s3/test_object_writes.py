@@ -16,7 +16,7 @@ import requests
 
 from tests.conftest import empty_bucket
 from tests.s3.helpers import expect_error, minio_client
-from tests.s3.signing import aws_chunked_put, error_code, sign
+from tests.s3.signing import aws_chunked_put, error_code, send, sign
 
 
 def _plain_chunked_put(server, path: str, parts: list[bytes], headers: dict[str, str]):  # type: ignore[no-untyped-def]
@@ -222,3 +222,45 @@ def test_conditional_deletes(s3, bucket: str) -> None:
     s3.delete_object(Bucket=bucket, Key="k", IfMatch=etag)
     expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="k")
     expect_error("NotImplemented", 501, s3.delete_object, Bucket=bucket, Key="k", IfMatchSize=1)
+
+
+WRONG = {
+    "crc32": b"\x00\x00\x00\x01",
+    "crc32c": b"\x00\x00\x00\x01",
+    "crc64nvme": b"\x00" * 7 + b"\x01",
+    "sha1": hashlib.sha1(b"other").digest(),
+    "sha256": hashlib.sha256(b"other").digest(),
+}
+
+
+@pytest.mark.parametrize("algorithm", sorted(WRONG))
+@pytest.mark.parametrize("payload", ["signed", "UNSIGNED-PAYLOAD"])
+def test_a_wrong_checksum_value_is_bad_digest(server, s3, bucket, algorithm, payload) -> None:
+    body = b"hello checksums"
+    declared = hashlib.sha256(body).hexdigest() if payload == "signed" else payload
+    headers = {
+        "x-amz-content-sha256": declared,
+        f"x-amz-checksum-{algorithm}": base64.b64encode(WRONG[algorithm]).decode(),
+    }
+    response = send(sign(server, "PUT", f"/{bucket}/k", headers, body))
+    assert (response.status_code, error_code(response)) == (400, "BadDigest"), response.text
+    assert algorithm.upper() in response.text
+    # a value that is no checksum at all (bad base64, wrong length): S3's InvalidRequest
+    headers[f"x-amz-checksum-{algorithm}"] = "bm90IGEgY2hlY2tzdW0"
+    response = send(sign(server, "PUT", f"/{bucket}/k", headers, body))
+    assert (response.status_code, error_code(response)) == (400, "InvalidRequest")
+    assert f"x-amz-checksum-{algorithm}" in response.text
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+def test_sdk_algorithm_naming_another_checksum_is_bad_digest(server, s3, bucket) -> None:
+    """S3's documented answer when x-amz-sdk-checksum-algorithm and the value header differ."""
+    body = b"abc"
+    headers = {
+        "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+        "x-amz-sdk-checksum-algorithm": "CRC32",
+        "x-amz-checksum-sha256": base64.b64encode(hashlib.sha256(body).digest()).decode(),
+    }
+    response = send(sign(server, "PUT", f"/{bucket}/k", headers, body))
+    assert (response.status_code, error_code(response)) == (400, "BadDigest")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)

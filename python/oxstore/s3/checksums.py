@@ -71,16 +71,29 @@ def header_checksums(req: Request) -> dict[str, bytes]:
 def requested_algorithm(req: Request, trailer: str | None) -> str | None:
     """The one extra checksum the object carries: from a header, the trailer or the SDK hint."""
     sent = header_checksums(req)
+    hint = req.headers.get("x-amz-sdk-checksum-algorithm")
     if sent:
-        return next(iter(sent))
+        algorithm = next(iter(sent))
+        if hint and algorithm_of(hint) != algorithm:  # S3 documents BadDigest for this
+            raise S3Error(
+                "BadDigest",
+                f"x-amz-sdk-checksum-algorithm {hint} does not match the checksum header "
+                f"{checksum_header(algorithm)}.",
+            )
+        return algorithm
     if trailer:
         if not trailer.startswith(HEADER_PREFIX):
             raise S3Error("InvalidRequest", f"Unsupported trailer {trailer}.")
         return algorithm_of(trailer[len(HEADER_PREFIX) :])
-    hint = req.headers.get("x-amz-sdk-checksum-algorithm") or req.headers.get(
-        "x-amz-checksum-algorithm"
-    )
+    hint = hint or req.headers.get("x-amz-checksum-algorithm")
     return algorithm_of(hint) if hint else None
+
+
+def mismatch(algorithm: str) -> S3Error:
+    """BadDigest for a checksum that does not match the bytes (spelled as the core does)."""
+    return S3Error(
+        "BadDigest", f"The {algorithm.upper()} you specified did not match the calculated checksum."
+    )
 
 
 def encode(digest: bytes) -> str:

@@ -369,7 +369,7 @@ class Completion:
                     f"actual checksum Type: {sent_algorithm}",
                 )
             if sent != value:
-                raise S3Error("BadDigest")
+                raise checksums.mismatch(algorithm)
         return {algorithm: value}
 
 

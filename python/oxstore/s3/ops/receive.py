@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from oxstore._native import NativeS3Error
 from oxstore.auth.payload import content_length
 from oxstore.s3 import checksums
 from oxstore.s3.context import Call
@@ -67,13 +68,20 @@ async def receive(
     algorithms = {"md5", *payload.required_algorithms(), *expected}
     if algorithm:
         algorithms.add(algorithm)
-    data_id, result = await call.data.write(
-        req.body, sorted(algorithms), chunked, expected, length, max_size, inline_limit
-    )
-    if any(result["digests"][name] != digest for name, digest in afterwards.items()):
-        if data_id:
-            call.data.remove(data_id)
-        raise S3Error("BadDigest")
+    try:
+        data_id, result = await call.data.write(
+            req.body, sorted(algorithms), chunked, expected, length, max_size, inline_limit
+        )
+    except NativeS3Error as err:
+        if err.code == "XAmzContentSHA256Mismatch" and not payload.expected_sha256:
+            # the sha256 came from x-amz-checksum-sha256, not from the signature
+            raise checksums.mismatch("sha256") from err
+        raise
+    for name, digest in afterwards.items():
+        if result["digests"][name] != digest:
+            if data_id:
+                call.data.remove(data_id)
+            raise checksums.mismatch(name)
     return _received(data_id, result, algorithm)
 
 
