@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Tool, require_binary
-from tests.s3.helpers import expect_error
+from tests.s3.helpers import expect_error, minio_client
 
 
 def _tags(tag_set: list[dict[str, str]]) -> dict[str, str]:
@@ -36,6 +36,24 @@ def test_object_tagging(s3, bucket: str) -> None:
     expect_error(
         "NoSuchKey", 404, s3.put_object_tagging, Bucket=bucket, Key="nope", Tagging={"TagSet": []}
     )
+
+
+def test_tag_sets_come_back_sorted_by_key(server, s3, bucket: str) -> None:
+    tag_set = [{"Key": k, "Value": v} for k, v in [("zz", "1"), ("aa", "2"), ("mm", "3")]]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": tag_set})
+    got = s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]
+    assert [t["Key"] for t in got] == ["aa", "mm", "zz"]
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tag_set})
+    assert [t["Key"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]] == ["aa", "mm", "zz"]
+    # a pair without "=" in x-amz-tagging is a tag with an empty value
+    s3.put_object(Bucket=bucket, Key="h", Body=b"x", Tagging="foo=bar&bar")
+    assert s3.get_object_tagging(Bucket=bucket, Key="h")["TagSet"] == [
+        {"Key": "bar", "Value": ""},
+        {"Key": "foo", "Value": "bar"},
+    ]
+    tags = minio_client(server).get_object_tags(bucket, "k")
+    assert list(tags.items()) == [("aa", "2"), ("mm", "3"), ("zz", "1")]
 
 
 @pytest.mark.parametrize(

@@ -77,12 +77,13 @@ def parse_tagging(document_bytes: bytes, limit: int = MAX_OBJECT_TAGS) -> dict[s
 
 
 def _tagging_xml(tags: dict[str, str]) -> bytes:
+    """A tag set as S3 answers it: sorted by key, whatever order it was set in."""
     return document(
         "Tagging",
         [
             group(
                 "TagSet",
-                (group("Tag", [el("Key", k), el("Value", v)]) for k, v in tags.items()),
+                (group("Tag", [el("Key", k), el("Value", v)]) for k, v in sorted(tags.items())),
             )
         ],
     )
