@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.s3.helpers import expect_error
-from tests.s3.signing import aws_chunked_put, error_code, send, sign
+from tests.s3.signing import aws_chunked_put, error_code, presigned_url, send, sign
 
 
 def test_anonymous_requests_are_denied(server, bucket: str, s3) -> None:
@@ -90,6 +90,23 @@ def test_presigned_expiry_rules(s3, bucket: str) -> None:
         400,
         "AuthorizationQueryParametersError",
     )
+
+
+def test_presigned_urls_valid_for_no_time(server, s3, bucket: str) -> None:
+    """X-Amz-Expires=0 is a URL that has expired when it arrives; a negative one is malformed."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    url = presigned_url(server, "GET", f"/{bucket}/k", 0)
+    assert "X-Amz-Expires=0" in url
+    response = requests.get(url, timeout=10)
+    assert (response.status_code, error_code(response)) == (403, "AccessDenied")
+    assert "Request has expired" in response.text
+    negative = url.replace("X-Amz-Expires=0", "X-Amz-Expires=-5")
+    response = requests.get(negative, timeout=10)
+    assert (response.status_code, error_code(response)) == (
+        400,
+        "AuthorizationQueryParametersError",
+    )
+    assert "non-negative" in response.text
 
 
 def test_signed_payload_hash_mismatch(server, bucket: str) -> None:

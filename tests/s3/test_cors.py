@@ -10,7 +10,7 @@ import requests
 
 from tests.conftest import Tool, require_binary, s3cmd_config
 from tests.s3.helpers import expect_error
-from tests.s3.signing import error_code, send, sign
+from tests.s3.signing import error_code, presigned_url, send, sign
 
 RULES = {
     "CORSRules": [
@@ -99,6 +99,61 @@ def test_actual_requests_carry_cors_headers(server, s3, bucket: str) -> None:
     other = requests.put(put_url, data=b"x", headers={"Origin": "https://other.net"}, timeout=10)
     assert other.status_code == 200  # stored; the browser alone enforces CORS
     assert "Access-Control-Allow-Origin" not in other.headers  # no rule allows PUT from there
+
+
+def test_preflights_lacking_origin_or_method_are_400(server, s3, bucket: str) -> None:
+    """S3's "Insufficient information" answer, before anything else, presigned URLs too (a
+    preflight is never signed: its query is not checked)."""
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=RULES)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    presigned = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+    expired = presigned_url(server, "GET", f"/{bucket}/k", 0)
+    for url in (f"{server.endpoint}/{bucket}/k", presigned, expired):
+        for headers in (
+            {},
+            {"Origin": "https://app.example.com"},
+            {"Access-Control-Request-Method": "GET"},
+        ):
+            answer = requests.options(url, headers=headers, timeout=10)
+            assert (answer.status_code, error_code(answer)) == (400, "BadRequest"), answer.text
+            assert "Insufficient information" in answer.text
+        allowed = requests.options(
+            url,
+            headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"},
+            timeout=10,
+        )
+        assert allowed.status_code == 200
+        assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+def test_anonymous_reads_of_public_objects_carry_cors_headers(server, s3, bucket: str) -> None:
+    """s3-tests' origin cases: wildcard rules, a listable bucket and a public object."""
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read")
+    s3.put_object(Bucket=bucket, Key="pub", Body=b"public", ACL="public-read")
+    rules = [
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["*suffix"]},
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["start*end"]},
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["prefix*"]},
+        {"AllowedMethods": ["PUT"], "AllowedOrigins": ["*.put"]},
+    ]
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})
+    for url in (f"{server.endpoint}/{bucket}", f"{server.endpoint}/{bucket}/pub"):
+        for origin, allowed in (
+            ("foo.suffix", "GET"),
+            ("start1end", "GET"),
+            ("prefix", "GET"),
+            ("prefix.suffix", "GET"),
+            ("foo.bar", None),
+            ("foo.put", None),  # PUT only
+        ):
+            answer = requests.get(url, headers={"Origin": origin}, timeout=10)
+            assert answer.status_code == 200, answer.text
+            assert answer.headers.get("Access-Control-Allow-Origin") == (
+                origin if allowed else None
+            )
+            assert answer.headers.get("Access-Control-Allow-Methods") == allowed
+        head = requests.head(url, headers={"Origin": "foo.suffix"}, timeout=10)
+        assert head.status_code == 200
 
 
 def test_aws_cli_and_s3cmd(server, tool: Tool, s3, bucket: str) -> None:

@@ -3,13 +3,21 @@ generate_presigned_post, sent by requests as multipart/form-data like a browser 
 
 from __future__ import annotations
 
+import base64
+import datetime
+import hashlib
+import hmac
+import json
 import os
 from xml.etree import ElementTree
 
+import pytest
 import requests
 
+from oxstore import _native
 from tests.conftest import make_client
-from tests.s3.signing import error_code
+from tests.s3.helpers import expect_error
+from tests.s3.signing import error_code, signing_key
 
 TAGGING = "<Tagging><TagSet><Tag><Key>source</Key><Value>form</Value></Tag></TagSet></Tagging>"
 
@@ -159,4 +167,88 @@ def test_a_form_cut_short_leaves_nothing(server, s3, bucket: str) -> None:
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 400") and b"IncompleteBody" in answer
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    assert list((server.data_dir / ".oxstore" / "tmp").iterdir()) == []
+
+
+def _signed_form(server, bucket: str, policy: dict, **fields: str) -> dict[str, str]:  # type: ignore[type-arg]
+    """Form fields signed with a V4 POST policy the test writes itself."""
+    now = datetime.datetime.now(datetime.UTC)
+    date = now.strftime("%Y%m%d")
+    signer = {
+        "x-amz-algorithm": "AWS4-HMAC-SHA256",
+        "x-amz-credential": f"{server.access_key}/{date}/us-east-1/s3/aws4_request",
+        "x-amz-date": now.strftime("%Y%m%dT%H%M%SZ"),
+    }
+    if policy.get("conditions"):  # the signer's fields are conditions too (as boto3 writes)
+        policy = {
+            **policy,
+            "conditions": [*policy["conditions"], *({k: v} for k, v in signer.items())],
+        }
+    encoded = base64.b64encode(json.dumps(policy).encode()).decode()
+    key = signing_key(server.secret_key, date)
+    return {
+        **fields,
+        **signer,
+        "policy": encoded,
+        "x-amz-signature": hmac.new(key, encoded.encode(), hashlib.sha256).hexdigest(),
+    }
+
+
+def _policy(bucket: str, *conditions: object) -> dict:  # type: ignore[type-arg]
+    expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5)
+    return {"expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ"), "conditions": list(conditions)}
+
+
+def test_key_from_filename_meets_the_policy(server, s3, bucket: str) -> None:
+    """The policy speaks of the key after ${filename} is put in (s3-tests' case)."""
+    policy = _policy(bucket, {"bucket": bucket}, ["starts-with", "$key", "foo"])
+    fields = _signed_form(server, bucket, policy, key="${filename}")
+    answer = _post(f"{server.endpoint}/{bucket}", fields, b"bar", name="foo.txt")
+    assert answer.status_code == 204, answer.text
+    assert s3.get_object(Bucket=bucket, Key="foo.txt")["Body"].read() == b"bar"
+    refused = _post(f"{server.endpoint}/{bucket}", fields, b"bar", name="other.txt")
+    assert refused.status_code == 403
+
+
+def test_malformed_forms_are_400(server, s3, bucket: str) -> None:
+    url = f"{server.endpoint}/{bucket}"
+    good = _policy(bucket, {"bucket": bucket}, ["starts-with", "$key", ""])
+    unsigned = {k: v for k, v in _signed_form(server, bucket, good, key="k").items()}
+    del unsigned["x-amz-signature"]
+    v2 = make_client(server.endpoint, server.access_key, server.secret_key, signature_version="s3")
+    v2_form = v2.generate_presigned_post(bucket, "k")["fields"]
+    del v2_form["signature"]
+    for fields in (unsigned, v2_form):
+        answer = _post(url, fields, b"x")
+        assert (answer.status_code, error_code(answer)) == (400, "InvalidArgument"), answer.text
+    for conditions in ([], [{}]):
+        fields = _signed_form(server, bucket, _policy(bucket, *conditions), key="k")
+        answer = _post(url, fields, b"x")
+        assert (answer.status_code, error_code(answer)) == (400, "InvalidPolicyDocument")
+    no_conditions = {"expiration": good["expiration"]}
+    answer = _post(url, _signed_form(server, bucket, no_conditions, key="k"), b"x")
+    assert (answer.status_code, error_code(answer)) == (400, "InvalidPolicyDocument")
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
+@pytest.mark.parametrize("algorithm", ["crc32", "sha256"])
+def test_forms_with_checksum_fields(server, s3, bucket: str, algorithm: str) -> None:
+    data = os.urandom(5000)
+    right = base64.b64encode(_native.digest(algorithm, data)).decode()
+    field = f"x-amz-checksum-{algorithm}"
+    policy = _policy(
+        bucket, {"bucket": bucket}, ["starts-with", "$key", ""], ["starts-with", f"${field}", ""]
+    )
+    url = f"{server.endpoint}/{bucket}"
+    answer = _post(url, _signed_form(server, bucket, policy, key="ok", **{field: right}), data)
+    assert answer.status_code == 204, answer.text
+    head = s3.head_object(Bucket=bucket, Key="ok", ChecksumMode="ENABLED")
+    assert head[f"Checksum{algorithm.upper()}"] == right
+    wrong = base64.b64encode(_native.digest(algorithm, b"other")).decode()
+    answer = _post(url, _signed_form(server, bucket, policy, key="bad", **{field: wrong}), data)
+    assert (answer.status_code, error_code(answer)) == (400, "BadDigest"), answer.text
+    assert algorithm.upper() in answer.text
+    malformed = _signed_form(server, bucket, policy, key="bad", **{field: "nonsense"})
+    assert error_code(_post(url, malformed, data)) == "InvalidRequest"
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="bad")
     assert list((server.data_dir / ".oxstore" / "tmp").iterdir()) == []

@@ -49,7 +49,7 @@ def authenticate(
             raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
         key = _native.sigv4_signing_key(secret, date, region, service)
         expected = _native.hmac_sha256(key, policy.encode()).hex()
-        provided = fields.get("x-amz-signature", "")
+        provided = _required(fields, "x-amz-signature")
     elif "signature" in fields or "awsaccesskeyid" in fields:
         access_key = fields.get("awsaccesskeyid", "")
         secret = creds.secret_for(access_key)
@@ -58,12 +58,24 @@ def authenticate(
         if policy is None:
             raise S3Error("InvalidArgument", "Missing policy", ArgumentName="policy")
         expected = _native.sigv2_signature(secret, policy)
-        provided = fields.get("signature", "")
+        provided = _required(fields, "signature")
     else:
         return None
     if not _native.constant_time_eq(expected, provided):
         raise S3Error("SignatureDoesNotMatch", AWSAccessKeyId=access_key)
     return access_key
+
+
+def _required(fields: dict[str, str], name: str) -> str:
+    """A field a signed form must carry: a form that names a signer but carries no signature
+    is malformed (400), not a wrong signature (403)."""
+    if name not in fields:
+        raise S3Error(
+            "InvalidArgument",
+            f"Bucket POST must contain a field named '{name}'.",
+            ArgumentName=name,
+        )
+    return fields[name]
 
 
 def parse(encoded: str, now: float) -> Policy:
@@ -72,11 +84,11 @@ def parse(encoded: str, now: float) -> Policy:
         expiration = calendar.timegm(
             time.strptime(document["expiration"].split(".")[0].rstrip("Z"), "%Y-%m-%dT%H:%M:%S")
         )
-        conditions = document["conditions"]
-        if not isinstance(conditions, list):
-            raise ValueError("conditions")
+        conditions = document.get("conditions")
     except (binascii.Error, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid JSON.") from exc
+    if not isinstance(conditions, list) or not conditions:
+        raise S3Error("InvalidPolicyDocument", "Invalid Policy: Invalid 'conditions' value.")
     if now > expiration:
         raise _denied("Policy expired.")
     return Policy(expiration=expiration, conditions=conditions)
@@ -88,6 +100,12 @@ def check(policy: Policy, fields: dict[str, str], bucket: str) -> None:
     covered: set[str] = {"bucket"}
     for condition in policy.conditions:
         if isinstance(condition, dict):
+            if len(condition) != 1:
+                raise S3Error(
+                    "InvalidPolicyDocument",
+                    "Invalid Policy: Invalid Simple-Condition: Simple-Conditions must have exactly "
+                    "one property specified.",
+                )
             for name, expected in condition.items():
                 _exact(values, name.lower(), str(expected))
                 covered.add(name.lower())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 
 from oxstore.http.request import Request
 from oxstore.s3.errors import S3Error
@@ -42,8 +43,14 @@ def content_md5(req: Request) -> bytes | None:
 
 def header_checksums(req: Request) -> dict[str, bytes]:
     """The x-amz-checksum-<alg> values sent as headers (at most one), decoded and checked."""
+    return sent_checksums(req.headers)
+
+
+def sent_checksums(values: Mapping[str, str]) -> dict[str, bytes]:
+    """The x-amz-checksum-<alg> values among headers or a POST form's fields (at most one),
+    decoded and checked."""
     found: dict[str, bytes] = {}
-    for name, value in req.headers.items():
+    for name, value in values.items():
         if not name.startswith(HEADER_PREFIX) or name in (
             "x-amz-checksum-type",
             "x-amz-checksum-algorithm",

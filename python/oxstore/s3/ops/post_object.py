@@ -14,6 +14,7 @@ from oxstore.http.multipart_form import FormReader, boundary_of
 from oxstore.http.request import Response
 from oxstore.meta.records import ObjectRecord
 from oxstore.meta.store import NoSuchBucketError
+from oxstore.s3 import checksums
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import requester_id
@@ -94,6 +95,8 @@ async def post_object(call: Call) -> Response:
             "Bucket POST must contain a field named 'key'.",
             ArgumentName="key",
         )
+    # the policy speaks of the key the object gets
+    fields["key"] = fields["key"].replace("${filename}", reader.filename)
     now = time.time()
     assert call.services.credentials is not None
     signer = post_policy.authenticate(
@@ -108,9 +111,11 @@ async def post_object(call: Call) -> Response:
     if signer != bucket.owner and not access.allows(grants, signer, access.WRITE):
         raise S3Error("AccessDenied")
     call.auth = AuthContext(access_key=signer)
-    key = fields["key"].replace("${filename}", reader.filename)
+    key = fields["key"]
     check_key(key)
     described = _described(call, fields, reader.file_content_type, bucket.owner)
+    expected = checksums.sent_checksums(fields)
+    algorithm = next(iter(expected), None) or fields.get("x-amz-checksum-algorithm", "")
     low, high = length_range or (0, call.config.max_object_size)
     got = await write_stream(
         call,
@@ -118,6 +123,8 @@ async def post_object(call: Call) -> Response:
         None,
         min(high, call.config.max_object_size),
         call.config.inline_threshold,
+        checksums.algorithm_of(algorithm) if algorithm else "",
+        expected,
     )
     if got.size < low:
         if got.data_id:
@@ -129,6 +136,7 @@ async def post_object(call: Call) -> Response:
         size=got.size,
         etag=got.etag,
         last_modified=time.time(),
+        checksums=got.checksums,
         data_id=got.data_id,
         inline=got.inline,
         **described,

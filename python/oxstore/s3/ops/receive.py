@@ -14,7 +14,7 @@ from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 
 if TYPE_CHECKING:
-    from oxstore._native import WriteResult
+    from oxstore._native import ChunkedSpec, WriteResult
 
 
 @dataclass(slots=True)
@@ -68,15 +68,10 @@ async def receive(
     algorithms = {"md5", *payload.required_algorithms(), *expected}
     if algorithm:
         algorithms.add(algorithm)
-    try:
-        data_id, result = await call.data.write(
-            req.body, sorted(algorithms), chunked, expected, length, max_size, inline_limit
-        )
-    except NativeS3Error as err:
-        if err.code == "XAmzContentSHA256Mismatch" and not payload.expected_sha256:
-            # the sha256 came from x-amz-checksum-sha256, not from the signature
-            raise checksums.mismatch("sha256") from err
-        raise
+    signed = payload.expected_sha256 is not None
+    data_id, result = await _write(
+        call, req.body, algorithms, chunked, expected, length, max_size, inline_limit, signed
+    )
     for name, digest in afterwards.items():
         if result["digests"][name] != digest:
             if data_id:
@@ -92,14 +87,40 @@ async def write_stream(
     max_size: int,
     inline_limit: int = 0,
     algorithm: str = "",
+    expected: dict[str, bytes] | None = None,
 ) -> Received:
-    """Writes bytes that carry no digests to check (a copy's source, a form's file) into a new
-    data file; size: the exact length when known."""
-    algorithms = sorted({"md5", algorithm} - {""})
-    data_id, result = await call.data.write(
-        body, algorithms, None, {}, size, max_size, inline_limit
+    """Writes bytes that carry no signature (a copy's source, a form's file) into a new data
+    file; size: the exact length when known; expected: digests they must have (a form's
+    x-amz-checksum-* fields)."""
+    expected = expected or {}
+    algorithms = {"md5", algorithm, *expected} - {""}
+    data_id, result = await _write(
+        call, body, algorithms, None, expected, size, max_size, inline_limit, False
     )
     return _received(data_id, result, algorithm)
+
+
+async def _write(
+    call: Call,
+    body: AsyncIterator[bytes | memoryview],
+    algorithms: set[str],
+    chunked: ChunkedSpec | None,
+    expected: dict[str, bytes],
+    size: int | None,
+    max_size: int,
+    inline_limit: int,
+    signed_sha256: bool,
+) -> tuple[str, WriteResult]:
+    """The data store's write; a sha256 that does not match is XAmzContentSHA256Mismatch when
+    the signature pinned it, BadDigest when an x-amz-checksum-sha256 did."""
+    try:
+        return await call.data.write(
+            body, sorted(algorithms), chunked, expected, size, max_size, inline_limit
+        )
+    except NativeS3Error as err:
+        if err.code == "XAmzContentSHA256Mismatch" and not signed_sha256:
+            raise checksums.mismatch("sha256") from err
+        raise
 
 
 def _received(data_id: str, result: WriteResult, algorithm: str) -> Received:
