@@ -80,3 +80,207 @@ def test_grants_to_authenticated_users_and_owners_rights(server, s3, other, buck
     acl = other.get_object_acl(Bucket=bucket, Key="from-other")
     assert acl["Owner"]["ID"] == OTHER_KEY
     assert s3.get_object(Bucket=bucket, Key="from-other")["Body"].read() == b"o"
+
+
+def _grantees(acl: dict) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
+    """(ID or URI, DisplayName, permission) of every grant."""
+    return sorted(
+        (
+            g["Grantee"].get("ID") or g["Grantee"].get("URI", ""),
+            g["Grantee"].get("DisplayName", ""),
+            g["Permission"],
+        )
+        for g in acl["Grants"]
+    )
+
+
+def test_acls_name_every_canonical_grantee(server, s3, other, bucket: str) -> None:
+    """ID and DisplayName for each CanonicalUser; bucket-owner-* name the bucket's owner, on
+    writes and on PUT ?acl."""
+    s3.put_bucket_acl(Bucket=bucket, GrantWrite=f'id="{OTHER_KEY}"')
+    root = server.access_key
+    for canned, permission in (
+        ("bucket-owner-read", "READ"),
+        ("bucket-owner-full-control", "FULL_CONTROL"),
+    ):
+        other.put_object(Bucket=bucket, Key=canned, Body=b"x", ACL=canned)
+        expected = [(OTHER_KEY, OTHER_KEY, "FULL_CONTROL"), (root, root, permission)]
+        assert _grantees(other.get_object_acl(Bucket=bucket, Key=canned)) == sorted(expected)
+        other.put_object(Bucket=bucket, Key=f"{canned}-later", Body=b"x")
+        other.put_object_acl(Bucket=bucket, Key=f"{canned}-later", ACL=canned)
+        got = other.get_object_acl(Bucket=bucket, Key=f"{canned}-later")
+        assert _grantees(got) == sorted(expected)
+    bucket_acl = s3.get_bucket_acl(Bucket=bucket)
+    assert _grantees(bucket_acl) == sorted(
+        [(root, root, "FULL_CONTROL"), (OTHER_KEY, OTHER_KEY, "WRITE")]
+    )
+    assert bucket_acl["Owner"] == {"ID": root, "DisplayName": root}
+
+
+def test_grants_to_unknown_users_are_refused(server, s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    response = expect_error(
+        "InvalidArgument", 400, s3.put_object_acl, Bucket=bucket, Key="k", GrantRead='id="nobody"'
+    )
+    assert response["Error"]["ArgumentValue"] == "nobody"
+    expect_error(
+        "InvalidArgument",
+        400,
+        s3.put_object,
+        Bucket=bucket,
+        Key="n",
+        Body=b"x",
+        GrantRead='id="nobody"',
+    )
+    expect_error("InvalidArgument", 400, s3.put_bucket_acl, Bucket=bucket, GrantRead='id="nobody"')
+    # no user has an e-mail address yet (accounts come later): none resolves
+    expect_error(
+        "UnresolvableGrantByEmailAddress",
+        400,
+        s3.put_object_acl,
+        Bucket=bucket,
+        Key="k",
+        GrantRead='emailAddress="someone@example.com"',
+    )
+    owner = {"ID": server.access_key, "DisplayName": server.access_key}
+    by_email = {
+        "Owner": owner,
+        "Grants": [
+            {
+                "Grantee": {"Type": "AmazonCustomerByEmail", "EmailAddress": "a@example.com"},
+                "Permission": "READ",
+            }
+        ],
+    }
+    expect_error(
+        "UnresolvableGrantByEmailAddress",
+        400,
+        s3.put_object_acl,
+        Bucket=bucket,
+        Key="k",
+        AccessControlPolicy=by_email,
+    )
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="n")
+    assert len(s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]) == 1  # unchanged
+
+
+def test_an_acl_without_grants_leaves_none(server, s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    owner = {"ID": server.access_key, "DisplayName": server.access_key}
+    s3.put_object_acl(Bucket=bucket, Key="k", AccessControlPolicy={"Owner": owner, "Grants": []})
+    acl = s3.get_object_acl(Bucket=bucket, Key="k")
+    assert acl.get("Grants", []) == [] and acl["Owner"] == owner
+    s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy={"Owner": owner, "Grants": []})
+    assert s3.get_bucket_acl(Bucket=bucket).get("Grants", []) == []
+    # the owner keeps what owning means: the bucket's owner everything
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+    s3.put_object_acl(Bucket=bucket, Key="k", ACL="private")
+    assert len(s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]) == 1
+
+
+def test_read_grants_let_others_copy(s3, other, bucket: str) -> None:
+    mine = f"{bucket}-other"
+    other.create_bucket(Bucket=mine)
+    try:
+        s3.put_object(Bucket=bucket, Key="private", Body=b"p")
+        s3.put_object(
+            Bucket=bucket, Key="shared", Body=b"shared bytes" * 1000, GrantRead=f'id="{OTHER_KEY}"'
+        )
+        other.copy_object(Bucket=mine, Key="copy", CopySource=f"{bucket}/shared")
+        assert other.get_object(Bucket=mine, Key="copy")["Body"].read() == b"shared bytes" * 1000
+        expect_error(
+            "AccessDenied",
+            403,
+            other.copy_object,
+            Bucket=mine,
+            Key="no",
+            CopySource=f"{bucket}/private",
+        )
+        expect_error(
+            "AccessDenied",
+            403,
+            other.copy_object,
+            Bucket=mine,
+            Key="no",
+            CopySource=f"{bucket}/absent",
+        )
+        upload = other.create_multipart_upload(Bucket=mine, Key="parts")["UploadId"]
+        part = other.upload_part_copy(
+            Bucket=mine,
+            Key="parts",
+            UploadId=upload,
+            PartNumber=1,
+            CopySource=f"{bucket}/shared",
+            CopySourceRange="bytes=0-11",
+        )
+        expect_error(
+            "AccessDenied",
+            403,
+            other.upload_part_copy,
+            Bucket=mine,
+            Key="parts",
+            UploadId=upload,
+            PartNumber=2,
+            CopySource=f"{bucket}/private",
+        )
+        other.complete_multipart_upload(
+            Bucket=mine,
+            Key="parts",
+            UploadId=upload,
+            MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]},
+        )
+        assert other.get_object(Bucket=mine, Key="parts")["Body"].read() == b"shared bytes"
+    finally:
+        for key in ("copy", "parts"):
+            other.delete_object(Bucket=mine, Key=key)
+        other.delete_bucket(Bucket=mine)
+
+
+def test_write_grants_allow_multipart_uploads(server, s3, other, bucket: str) -> None:
+    s3.put_bucket_acl(Bucket=bucket, GrantWrite=f'id="{OTHER_KEY}"')
+    upload = other.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
+    part = other.upload_part(Bucket=bucket, Key="big", UploadId=upload, PartNumber=1, Body=b"1")
+    listed = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert [(u["Key"], u["Initiator"], u["Owner"]) for u in listed] == [
+        (
+            "big",
+            {"ID": OTHER_KEY, "DisplayName": OTHER_KEY},
+            {"ID": OTHER_KEY, "DisplayName": OTHER_KEY},
+        )
+    ]
+    assert [
+        p["PartNumber"]
+        for p in other.list_parts(Bucket=bucket, Key="big", UploadId=upload)["Parts"]
+    ] == [1]
+    # the bucket's owner may list and abort any upload; another grantee's is not yours
+    s3_upload = s3.create_multipart_upload(Bucket=bucket, Key="owners")["UploadId"]
+    expect_error(
+        "AccessDenied",
+        403,
+        other.upload_part,
+        Bucket=bucket,
+        Key="owners",
+        UploadId=s3_upload,
+        PartNumber=1,
+        Body=b"x",
+    )
+    expect_error(
+        "AccessDenied",
+        403,
+        other.abort_multipart_upload,
+        Bucket=bucket,
+        Key="owners",
+        UploadId=s3_upload,
+    )
+    s3.abort_multipart_upload(Bucket=bucket, Key="owners", UploadId=s3_upload)
+    expect_error(
+        "AccessDenied", 403, other.list_multipart_uploads, Bucket=bucket
+    )  # READ is not granted
+    other.complete_multipart_upload(
+        Bucket=bucket,
+        Key="big",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == b"1"
+    assert s3.get_object_acl(Bucket=bucket, Key="big")["Owner"]["ID"] == OTHER_KEY

@@ -1,8 +1,8 @@
 """Access control lists: grants, canned ACLs, x-amz-grant-* headers, AccessControlPolicy XML,
 and the decision whether a requester holds a permission.
 
-An ACL is stored as JSON: a list of grants. The resource's owner always has full control; a
-resource without a stored ACL is private.
+An ACL is stored as JSON: a list of grants, exactly as set (an AccessControlPolicy may leave
+even the owner out). A resource without a stored ACL is private: its owner has full control.
 """
 
 from __future__ import annotations
@@ -49,10 +49,10 @@ _grants_decoder = msgspec.json.Decoder(list[Grant])
 
 
 def decode(stored: str | None, owner: str) -> list[Grant]:
-    """The grants of a resource; the owner's full control is always among them."""
-    grants = _grants_decoder.decode(stored) if stored else []
-    own = Grant("user", owner, FULL_CONTROL)
-    return grants if own in grants else [own, *grants]
+    """The grants of a resource: as set, or the owner's full control when none were."""
+    if stored is None:
+        return [Grant("user", owner, FULL_CONTROL)]
+    return _grants_decoder.decode(stored)
 
 
 def encode(grants: list[Grant]) -> str:
@@ -114,8 +114,8 @@ def header_grants(req: Request, owner: str, bucket_owner: str | None = None) -> 
 
 
 def _grantee(kind: str, value: str, permission: str) -> Grant:
-    if kind == "emailAddress":
-        raise S3Error("NotImplemented", "Grants to e-mail addresses are not implemented.")
+    if kind == "emailAddress":  # no user has an e-mail address yet: none resolves
+        raise S3Error("UnresolvableGrantByEmailAddress", EmailAddress=value)
     if kind == "uri":
         if value not in GROUPS:
             raise S3Error("InvalidArgument", "Invalid group uri", ArgumentName="uri")
@@ -142,7 +142,8 @@ def parse_policy(body: bytes, owner: str) -> list[Grant]:
         elif grantee.findtext("ID") is not None:
             grants.append(_grantee("id", (grantee.findtext("ID") or "").strip(), permission))
         elif grantee.findtext("EmailAddress") is not None:
-            grants.append(_grantee("emailAddress", "", permission))
+            email = (grantee.findtext("EmailAddress") or "").strip()
+            grants.append(_grantee("emailAddress", email, permission))
         else:
             raise S3Error("MalformedACLError")
     return grants

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 from oxstore.auth import access
+from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import S3Error
@@ -20,17 +21,28 @@ REQUIRED: dict[Endpoint, tuple[Resource, str]] = {
     Endpoint.LIST_OBJECTS: ("bucket", access.READ),
     Endpoint.LIST_OBJECTS_V2: ("bucket", access.READ),
     Endpoint.LIST_OBJECT_VERSIONS: ("bucket", access.READ),
+    Endpoint.LIST_MULTIPART_UPLOADS: ("bucket", access.READ),
     Endpoint.GET_BUCKET_LOCATION: ("bucket", access.READ),
     Endpoint.GET_BUCKET_ACL: ("bucket", access.READ_ACP),
     Endpoint.PUT_BUCKET_ACL: ("bucket", access.WRITE_ACP),
     Endpoint.PUT_OBJECT: ("bucket", access.WRITE),
+    Endpoint.COPY_OBJECT: ("bucket", access.WRITE),  # and READ of the source (the handler)
     Endpoint.DELETE_OBJECT: ("bucket", access.WRITE),
     Endpoint.DELETE_OBJECTS: ("bucket", access.WRITE),
+    # an upload in progress: its initiator's (ops.multipart checks who initiated it)
+    Endpoint.CREATE_MULTIPART_UPLOAD: ("bucket", access.WRITE),
+    Endpoint.UPLOAD_PART: ("bucket", access.WRITE),
+    Endpoint.UPLOAD_PART_COPY: ("bucket", access.WRITE),
+    Endpoint.COMPLETE_MULTIPART_UPLOAD: ("bucket", access.WRITE),
+    Endpoint.ABORT_MULTIPART_UPLOAD: ("bucket", access.WRITE),
+    Endpoint.LIST_PARTS: ("bucket", access.WRITE),
     Endpoint.GET_OBJECT: ("object", access.READ),
     Endpoint.HEAD_OBJECT: ("object", access.READ),
     Endpoint.GET_OBJECT_ACL: ("object", access.READ_ACP),
     Endpoint.PUT_OBJECT_ACL: ("object", access.WRITE_ACP),
 }
+# What the owner of an object may always do with it, whatever its ACL says (S3's rule).
+OWNER_RIGHTS = frozenset({access.READ_ACP, access.WRITE_ACP})
 
 
 def authorize(call: Call, endpoint: Endpoint) -> None:
@@ -55,9 +67,8 @@ def authorize(call: Call, endpoint: Endpoint) -> None:
     if needed is None:
         raise S3Error("AccessDenied")
     resource, permission = needed
-    bucket_grants = access.decode(bucket.acl, bucket.owner)
     if resource == "bucket":
-        granted = access.allows(bucket_grants, requester, permission)
+        granted = bucket_allows(bucket, requester, permission)
     else:
         version_id = call.req.arg("versionId")
         record = (
@@ -65,11 +76,29 @@ def authorize(call: Call, endpoint: Endpoint) -> None:
             if version_id is None
             else call.meta.get_version(call.bucket, call.key, version_id)
         )
-        if record is None:  # 404 only for whoever may list the bucket, as S3 does
-            granted = access.allows(bucket_grants, requester, access.READ)
-        else:
-            grants = access.decode(record.acl, record.owner or bucket.owner)
-            granted = access.allows(grants, requester, permission)
+        granted = object_allows(bucket, record, requester, permission)
     if not granted:
         raise S3Error("AccessDenied")
     call.granted = True
+
+
+def bucket_allows(bucket: BucketRecord, requester: str | None, permission: str) -> bool:
+    """Whether the bucket's owner is the requester or its ACL grants the permission."""
+    if requester is not None and requester == bucket.owner:
+        return True
+    return access.allows(access.decode(bucket.acl, bucket.owner), requester, permission)
+
+
+def object_allows(
+    bucket: BucketRecord, record: ObjectRecord | None, requester: str | None, permission: str
+) -> bool:
+    """Whether the requester may do what the permission covers with an object (None: it is
+    missing, and only whoever may list the bucket may learn that, as S3 answers)."""
+    if requester is not None and requester == bucket.owner:
+        return True
+    if record is None:
+        return bucket_allows(bucket, requester, access.READ)
+    owner = record.owner or bucket.owner
+    if requester is not None and requester == owner and permission in OWNER_RIGHTS:
+        return True
+    return access.allows(access.decode(record.acl, owner), requester, permission)

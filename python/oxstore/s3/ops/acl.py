@@ -26,27 +26,43 @@ def requester_id(call: Call) -> str:
 def write_acl(call: Call, bucket_owner: str | None = None) -> str | None:
     """The stored form of the ACL a write's x-amz-acl / x-amz-grant-* headers ask for."""
     grants = access.header_grants(call.req, requester_id(call), bucket_owner)
-    return access.encode(grants) if grants is not None else None
+    return access.encode(_known_grantees(call, grants)) if grants is not None else None
 
 
-async def _requested_grants(call: Call, owner: str) -> list[access.Grant]:
+def _known_grantees(call: Call, grants: list[access.Grant]) -> list[access.Grant]:
+    """The grants, if every user they name exists (InvalidArgument, as S3 answers, if not)."""
+    credentials = call.services.credentials
+    for grant in grants:
+        if grant.kind != "user" or grant.grantee == access.ANONYMOUS_OWNER:
+            continue
+        if credentials is None or credentials.secret_for(grant.grantee) is None:
+            raise S3Error(
+                "InvalidArgument",
+                "Invalid id",
+                ArgumentName="CanonicalUser/ID",
+                ArgumentValue=grant.grantee,
+            )
+    return grants
+
+
+async def _requested_grants(call: Call, owner: str, bucket_owner: str) -> list[access.Grant]:
     """PUT ?acl: the headers' grants, or an AccessControlPolicy body (not both)."""
     body = await read_config_body(call, MAX_ACL_BODY)
-    from_headers = access.header_grants(call.req, owner)
+    from_headers = access.header_grants(call.req, owner, bucket_owner)
     if from_headers is not None:
         if body.strip():
             raise S3Error(
                 "UnexpectedContent", "This request does not support content with ACL headers."
             )
-        return from_headers
+        return _known_grantees(call, from_headers)
     if not body.strip():
         raise S3Error("MissingSecurityHeader", MissingHeaderName="x-amz-acl")
-    return access.parse_policy(body, owner)
+    return _known_grantees(call, access.parse_policy(body, owner))
 
 
 async def put_bucket_acl(call: Call) -> Response:
     bucket = owned_bucket(call)
-    stored = access.encode(await _requested_grants(call, bucket.owner))
+    stored = access.encode(await _requested_grants(call, bucket.owner, bucket.owner))
 
     def change(record: BucketRecord) -> None:
         record.acl = stored
@@ -66,7 +82,7 @@ async def put_object_acl(call: Call) -> Response:
     version_id = version_arg(call)
     record = find_object(call, bucket, call.key, version_id)
     owner = record.owner or bucket.owner
-    stored = access.encode(await _requested_grants(call, owner))
+    stored = access.encode(await _requested_grants(call, owner, bucket.owner))
 
     def change(changed: ObjectRecord) -> None:
         changed.acl = stored

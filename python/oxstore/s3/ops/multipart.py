@@ -63,7 +63,14 @@ def _upload_of(call: Call) -> UploadRecord:
     upload = call.meta.get_upload(upload_id)
     if upload is None or (upload.bucket, upload.key) != (call.bucket, call.key):
         raise S3Error("NoSuchUpload", UploadId=upload_id)
+    _check_initiator(call, upload.owner)
     return upload
+
+
+def _check_initiator(call: Call, initiator: str) -> None:
+    """Someone writing by a grant on another's bucket works on the uploads they initiated."""
+    if call.granted and initiator != requester_id(call):
+        raise S3Error("AccessDenied")
 
 
 def _checksum_settings(call: Call) -> tuple[str, str]:
@@ -425,6 +432,8 @@ async def complete_multipart_upload(call: Call) -> Response:
     upload = call.meta.get_upload(upload_id)
     if upload is not None and (upload.bucket, upload.key) != (call.bucket, call.key):
         raise S3Error("NoSuchUpload", UploadId=upload_id)
+    if upload is not None:
+        _check_initiator(call, upload.owner)
     try:
         record, _ = await offload(
             call.meta.complete_upload, upload_id, completion.assemble, condition
@@ -434,6 +443,7 @@ async def complete_multipart_upload(call: Call) -> Response:
         current = call.meta.get_object(call.bucket, call.key)
         if current is None or current.data_id != upload_id or not current.parts_count:
             raise S3Error("NoSuchUpload", UploadId=upload_id) from exc
+        _check_initiator(call, current.owner)
         record = current
     except NoSuchBucketError as exc:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc

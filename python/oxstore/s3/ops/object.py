@@ -10,10 +10,11 @@ from urllib.parse import parse_qsl, unquote
 
 import msgspec
 
+from oxstore.auth import access
 from oxstore.http.request import Request, Response
 from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
-from oxstore.s3 import checksums, object_data
+from oxstore.s3 import checksums, object_data, permissions
 from oxstore.s3.conditions import WriteCondition, etag_condition, read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -395,8 +396,15 @@ def source_record(
     source = call.meta.get_bucket(bucket)
     if source is None:
         raise S3Error("NoSuchBucket", BucketName=bucket)
-    if source.owner != call.auth.access_key:
-        raise S3Error("AccessDenied")
+    requester = call.auth.access_key
+    if requester != source.owner:  # a read grant on the source object lets others copy it
+        named = (
+            call.meta.get_object(bucket, key)
+            if version_id is None
+            else call.meta.get_version(bucket, key, version_id)
+        )
+        if not permissions.object_allows(source, named, requester, access.READ):
+            raise S3Error("AccessDenied")
     try:
         record = find_object(call, source, key, version_id)
     except S3Error as err:
