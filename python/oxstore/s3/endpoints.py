@@ -62,6 +62,23 @@ class Endpoint(Enum):
     ABORT_MULTIPART_UPLOAD = "AbortMultipartUpload"
     LIST_PARTS = "ListParts"
     LIST_MULTIPART_UPLOADS = "ListMultipartUploads"
+    # configurations a bucket cannot have yet: read as absent, deleted as absent
+    GET_BUCKET_POLICY = "GetBucketPolicy"
+    DELETE_BUCKET_POLICY = "DeleteBucketPolicy"
+    GET_BUCKET_POLICY_STATUS = "GetBucketPolicyStatus"
+    GET_BUCKET_LIFECYCLE = "GetBucketLifecycleConfiguration"
+    DELETE_BUCKET_LIFECYCLE = "DeleteBucketLifecycle"
+    GET_BUCKET_ENCRYPTION = "GetBucketEncryption"
+    DELETE_BUCKET_ENCRYPTION = "DeleteBucketEncryption"
+    GET_BUCKET_WEBSITE = "GetBucketWebsite"
+    DELETE_BUCKET_WEBSITE = "DeleteBucketWebsite"
+    GET_BUCKET_REPLICATION = "GetBucketReplication"
+    DELETE_BUCKET_REPLICATION = "DeleteBucketReplication"
+    GET_OBJECT_LOCK_CONFIGURATION = "GetObjectLockConfiguration"
+    GET_BUCKET_NOTIFICATION = "GetBucketNotificationConfiguration"
+    GET_BUCKET_LOGGING = "GetBucketLogging"
+    GET_BUCKET_ACCELERATE = "GetBucketAccelerateConfiguration"
+    GET_BUCKET_REQUEST_PAYMENT = "GetBucketRequestPayment"
     # known operations that are not built yet (answer NotImplemented)
     NOT_IMPLEMENTED = "NotImplemented"
 

@@ -63,6 +63,22 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("DELETE", Level.OBJECT, "uploadId"): Endpoint.ABORT_MULTIPART_UPLOAD,
     ("GET", Level.OBJECT, "uploadId"): Endpoint.LIST_PARTS,
     ("GET", Level.BUCKET, "uploads"): Endpoint.LIST_MULTIPART_UPLOADS,
+    ("GET", Level.BUCKET, "policy"): Endpoint.GET_BUCKET_POLICY,
+    ("DELETE", Level.BUCKET, "policy"): Endpoint.DELETE_BUCKET_POLICY,
+    ("GET", Level.BUCKET, "policyStatus"): Endpoint.GET_BUCKET_POLICY_STATUS,
+    ("GET", Level.BUCKET, "lifecycle"): Endpoint.GET_BUCKET_LIFECYCLE,
+    ("DELETE", Level.BUCKET, "lifecycle"): Endpoint.DELETE_BUCKET_LIFECYCLE,
+    ("GET", Level.BUCKET, "encryption"): Endpoint.GET_BUCKET_ENCRYPTION,
+    ("DELETE", Level.BUCKET, "encryption"): Endpoint.DELETE_BUCKET_ENCRYPTION,
+    ("GET", Level.BUCKET, "website"): Endpoint.GET_BUCKET_WEBSITE,
+    ("DELETE", Level.BUCKET, "website"): Endpoint.DELETE_BUCKET_WEBSITE,
+    ("GET", Level.BUCKET, "replication"): Endpoint.GET_BUCKET_REPLICATION,
+    ("DELETE", Level.BUCKET, "replication"): Endpoint.DELETE_BUCKET_REPLICATION,
+    ("GET", Level.BUCKET, "object-lock"): Endpoint.GET_OBJECT_LOCK_CONFIGURATION,
+    ("GET", Level.BUCKET, "notification"): Endpoint.GET_BUCKET_NOTIFICATION,
+    ("GET", Level.BUCKET, "logging"): Endpoint.GET_BUCKET_LOGGING,
+    ("GET", Level.BUCKET, "accelerate"): Endpoint.GET_BUCKET_ACCELERATE,
+    ("GET", Level.BUCKET, "requestPayment"): Endpoint.GET_BUCKET_REQUEST_PAYMENT,
 }
 
 # The operations that take a partNumber argument.

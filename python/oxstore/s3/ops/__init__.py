@@ -16,6 +16,7 @@ from oxstore.s3.ops import (
     post_object,
     service,
     tagging,
+    unset,
     versioning,
 )
 from oxstore.s3.ops import object as object_ops
@@ -60,4 +61,20 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.ABORT_MULTIPART_UPLOAD: multipart.abort_multipart_upload,
     Endpoint.LIST_PARTS: multipart.list_parts,
     Endpoint.LIST_MULTIPART_UPLOADS: multipart.list_multipart_uploads,
+    Endpoint.GET_BUCKET_POLICY: unset.GET_POLICY,
+    Endpoint.DELETE_BUCKET_POLICY: unset.delete,
+    Endpoint.GET_BUCKET_POLICY_STATUS: unset.GET_POLICY_STATUS,
+    Endpoint.GET_BUCKET_LIFECYCLE: unset.GET_LIFECYCLE,
+    Endpoint.DELETE_BUCKET_LIFECYCLE: unset.delete,
+    Endpoint.GET_BUCKET_ENCRYPTION: unset.GET_ENCRYPTION,
+    Endpoint.DELETE_BUCKET_ENCRYPTION: unset.delete,
+    Endpoint.GET_BUCKET_WEBSITE: unset.GET_WEBSITE,
+    Endpoint.DELETE_BUCKET_WEBSITE: unset.delete,
+    Endpoint.GET_BUCKET_REPLICATION: unset.GET_REPLICATION,
+    Endpoint.DELETE_BUCKET_REPLICATION: unset.delete,
+    Endpoint.GET_OBJECT_LOCK_CONFIGURATION: unset.GET_OBJECT_LOCK,
+    Endpoint.GET_BUCKET_NOTIFICATION: unset.GET_NOTIFICATION,
+    Endpoint.GET_BUCKET_LOGGING: unset.GET_LOGGING,
+    Endpoint.GET_BUCKET_ACCELERATE: unset.GET_ACCELERATE,
+    Endpoint.GET_BUCKET_REQUEST_PAYMENT: unset.GET_REQUEST_PAYMENT,
 }

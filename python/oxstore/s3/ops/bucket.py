@@ -23,6 +23,7 @@ from oxstore.s3.xml import S3_NS, parse
 
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MAX_CONFIGURATION_BODY = 64 * 1024
+US_EAST_1 = "us-east-1"
 
 
 def valid_bucket_name(name: str) -> bool:
@@ -60,10 +61,14 @@ def _placement(call: Call, requested: str) -> tuple[str, str]:
     """(region, storage policy id) of a new bucket.
 
     No location constraint means the default region; naming the default region explicitly, or
-    an unknown one, is InvalidLocationConstraint (S3's rule for us-east-1, and the provider's).
+    an unknown one, is InvalidLocationConstraint (S3's rule for us-east-1, and the provider's),
+    but for us-east-1 itself as a server's default region: minio-py names it on every
+    make_bucket, and MinIO accepts it as that region.
     x-gmt-policyid picks a storage policy of that region; without it the region's default.
     """
     offer = call.config.offer
+    if requested == US_EAST_1 == offer.default_region:
+        requested = ""
     if requested and (requested == offer.default_region or offer.region(requested) is None):
         raise S3Error("InvalidLocationConstraint", LocationConstraint=requested)
     region = requested or offer.default_region

@@ -1,0 +1,54 @@
+"""Bucket configurations oxstore cannot set yet (policy, lifecycle, notifications, ...): a
+bucket never has one, so reading one answers what S3 answers for a bucket without it, and
+deleting one leaves none. Setting one answers 501 NotImplemented (the route table)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from oxstore.http.request import Response
+from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
+from oxstore.s3.ops.common import owned_bucket, xml_response
+from oxstore.s3.xml import document, el
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+def missing(code: str) -> Handler:
+    """GET of a configuration S3 reports missing with an error (NoSuchBucketPolicy, ...)."""
+
+    async def get(call: Call) -> Response:
+        owned_bucket(call)
+        raise S3Error(code, BucketName=call.bucket)
+
+    return get
+
+
+def empty(root: str, *children: str) -> Handler:
+    """GET of a configuration S3 reports as an empty (or default) document."""
+
+    async def get(call: Call) -> Response:
+        owned_bucket(call)
+        return xml_response(document(root, children))
+
+    return get
+
+
+async def delete(call: Call) -> Response:
+    """DELETE of a configuration the bucket cannot have: there is none afterwards."""
+    owned_bucket(call)
+    return Response(status=204)
+
+
+GET_POLICY = missing("NoSuchBucketPolicy")
+GET_POLICY_STATUS = missing("NoSuchBucketPolicy")
+GET_LIFECYCLE = missing("NoSuchLifecycleConfiguration")
+GET_ENCRYPTION = missing("ServerSideEncryptionConfigurationNotFoundError")
+GET_WEBSITE = missing("NoSuchWebsiteConfiguration")
+GET_REPLICATION = missing("ReplicationConfigurationNotFoundError")
+GET_OBJECT_LOCK = missing("ObjectLockConfigurationNotFoundError")
+GET_NOTIFICATION = empty("NotificationConfiguration")
+GET_LOGGING = empty("BucketLoggingStatus")
+GET_ACCELERATE = empty("AccelerateConfiguration")
+GET_REQUEST_PAYMENT = empty("RequestPaymentConfiguration", el("Payer", "BucketOwner"))
