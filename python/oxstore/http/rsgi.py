@@ -50,6 +50,11 @@ class RSGIApp:
         headers: dict[str, str] = {}
         for name, value in header_list:
             headers[name] = f"{headers[name]},{value}" if name in headers else value
+        unreadable: tuple[str, ...] = ()
+        if len(headers) < len(scope.headers):
+            # granian hands over only values of visible ASCII: a header whose bytes are not
+            # (UTF-8 or Latin-1 text) is there by name, its value out of reach
+            unreadable = tuple(k.lower() for k in scope.headers.keys() if k.lower() not in headers)
         has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
         body = _Body(protocol) if has_body else None
         request = Request(
@@ -63,6 +68,7 @@ class RSGIApp:
             header_list=header_list,
             body=body.__aiter__() if body is not None else _no_body(),
             client=scope.client,
+            unreadable=unreadable,
         )
         response = await self.handler(request)
         if "expect" in headers and (body is None or not body.read):

@@ -72,6 +72,7 @@ class Pipeline:
         host = req.headers.get("host", "")
         req.bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
         endpoint = route(req)
+        refuse_unreadable(req)
         if endpoint is Endpoint.CORS_PREFLIGHT:
             auth = ANONYMOUS  # browsers never sign a preflight; one that looks signed is not
         else:
@@ -85,6 +86,22 @@ class Pipeline:
                 "This operation is not implemented yet by oxstore.",
             )
         return await HANDLERS[endpoint](call)
+
+
+def refuse_unreadable(req: Request) -> None:
+    """A request whose x-amz-* or signed headers carry values the server cannot read (bytes
+    beyond visible ASCII, which granian does not hand over) is refused, naming the header:
+    answering it would drop metadata silently or fail its signature for no visible reason."""
+    signed = req.headers.get("authorization", "") + (req.arg("X-Amz-SignedHeaders") or "")
+    for name in req.unreadable:
+        if name.startswith("x-amz-") or name in signed:
+            raise S3Error(
+                "InvalidArgument",
+                f"The value of the {name} header is not US-ASCII text; oxstore reads header "
+                "values of printable US-ASCII only (send other text as an RFC 2047 encoded "
+                "word, =?UTF-8?B?...?=).",
+                ArgumentName=name,
+            )
 
 
 def from_native(err: NativeS3Error) -> S3Error:
