@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README): installs oxstore with its test clients, runs the Rust unit tests
-# and the pytest suite against real servers on 127.0.0.1.
+# The test command (README): installs oxstore with its test clients, runs the lint gates, the
+# Rust unit tests and the pytest suite against real servers on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,5 +18,6 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
 python -m pip install --quiet ".[test]"
+bash ci/lint.sh  # style and types gate the tests: ruff, mypy --strict, cargo fmt, clippy
 cargo test --workspace --release --quiet
 python -m pytest tests -q -p no:cacheprovider "$@"

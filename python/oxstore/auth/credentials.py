@@ -14,6 +14,7 @@ import secrets
 import string
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from oxstore._native import seal, unseal
 
@@ -167,7 +168,7 @@ def _mtime(path: Path | None) -> float:
         return 0
 
 
-def _changed(stored: dict, root: str, master: bytes, secret: str) -> bool:  # type: ignore[type-arg]
+def _changed(stored: dict[str, Any], root: str, master: bytes, secret: str) -> bool:
     try:
         old = _unseal(master, root, stored["keys"][root])
     except (KeyError, ValueError):

@@ -76,9 +76,10 @@ def payload_spec(
     chunked: ChunkedSpec = {"mode": mode, "decoded_length": _decoded_length(req)}
     if mode != "unsigned-trailer":
         assert signing_key is not None
-        chunked.update(
-            signing_key=signing_key, amz_date=amz_date, scope=scope, seed_signature=signature
-        )
+        chunked["signing_key"] = signing_key
+        chunked["amz_date"] = amz_date
+        chunked["scope"] = scope
+        chunked["seed_signature"] = signature
     if mode != "signed":
         trailer = req.headers.get("x-amz-trailer", "").strip().lower()
         if not trailer:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from oxstore.http.request import Request
 from oxstore.s3.errors import S3Error
+
+if TYPE_CHECKING:
+    from oxstore.auth.sigv4 import Claim
 
 MAX_EXPIRES = 604800  # seven days
 
@@ -14,7 +18,7 @@ def query_error(detail: str) -> S3Error:
     return S3Error("AuthorizationQueryParametersError", detail)
 
 
-def claim_from_query(req: Request, now: float):  # type: ignore[no-untyped-def]
+def claim_from_query(req: Request, now: float) -> Claim:
     from oxstore.auth.sigv4 import ALGORITHM, make_claim, parse_amz_date
 
     args = {k: v for k, v in req.query if k.startswith("X-Amz-")}

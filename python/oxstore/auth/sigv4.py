@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import parsedate_tz
 from urllib.parse import quote, unquote
@@ -18,6 +18,7 @@ from oxstore.s3.errors import S3Error
 ALGORITHM = "AWS4-HMAC-SHA256"
 SERVICE = "s3"
 MAX_SKEW = 15 * 60
+ErrorFactory = Callable[[str], S3Error]  # the error a malformed signature part raises
 _CREDENTIAL_FORMAT = '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request"'
 
 
@@ -33,7 +34,7 @@ class AuthContext:
 
 
 @dataclass(slots=True)
-class _Claim:
+class Claim:
     """What a request says about its signature, before it is checked."""
 
     access_key: str
@@ -75,7 +76,7 @@ def _malformed(detail: str) -> S3Error:
     )
 
 
-def _claim_from_header(req: Request, header: str) -> _Claim:
+def _claim_from_header(req: Request, header: str) -> Claim:
     fields: dict[str, str] = {}
     for part in header[len(ALGORITHM) :].split(","):
         name, sep, value = part.strip().partition("=")
@@ -94,10 +95,10 @@ def _claim_from_header(req: Request, header: str) -> _Claim:
 
 
 def make_claim(
-    credential: str, signed_headers: str, signature: str, amz_date: str, error
-) -> _Claim:  # type: ignore[no-untyped-def]
+    credential: str, signed_headers: str, signature: str, amz_date: str, error: ErrorFactory
+) -> Claim:
     access_key, date, region, service = split_credential(credential, error)
-    return _Claim(
+    return Claim(
         access_key=access_key,
         date=date,
         region=region,
@@ -108,7 +109,7 @@ def make_claim(
     )
 
 
-def split_credential(credential: str, error) -> tuple[str, str, str, str]:  # type: ignore[no-untyped-def]
+def split_credential(credential: str, error: ErrorFactory) -> tuple[str, str, str, str]:
     parts = credential.split("/")
     if len(parts) != 5 or parts[4] != "aws4_request" or len(parts[1]) != 8:
         raise error(f"the Credential is mal-formed; expecting {_CREDENTIAL_FORMAT}.")
@@ -147,7 +148,7 @@ def parse_amz_date(value: str) -> float:
         ) from exc
 
 
-def _check_scope(claim: _Claim, regions: Sequence[str], error) -> None:  # type: ignore[no-untyped-def]
+def _check_scope(claim: Claim, regions: Sequence[str], error: ErrorFactory) -> None:
     if claim.region not in regions:
         err = error(f"the region '{claim.region}' is wrong; expecting '{regions[0]}'")
         err.extra["Region"] = regions[0]
@@ -158,7 +159,7 @@ def _check_scope(claim: _Claim, regions: Sequence[str], error) -> None:  # type:
         raise error("Invalid credential date. Date is not the same as X-Amz-Date.")
 
 
-def _signing_key(secret: str, claim: _Claim) -> bytes:
+def _signing_key(secret: str, claim: Claim) -> bytes:
     cache_key = (claim.access_key, claim.date, claim.region, secret)
     key = _signing_keys.get(cache_key)
     if key is None:
@@ -184,7 +185,7 @@ def path_spellings(raw_path: str) -> Iterator[str]:
 
 
 def _string_to_sign(
-    req: Request, claim: _Claim, path: str, declared: str, presigned: bool
+    req: Request, claim: Claim, path: str, declared: str, presigned: bool
 ) -> tuple[str, str]:
     query = [(k, v) for k, v in req.query if not (presigned and k == "X-Amz-Signature")]
     canonical = _native.sigv4_canonical_request(
@@ -195,7 +196,7 @@ def _string_to_sign(
 
 def _verify(
     req: Request,
-    claim: _Claim,
+    claim: Claim,
     creds: CredentialStore,
     regions: Sequence[str],
     now: float,

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
-from granian.rsgi import ProtocolClosed, ProtocolError
+from granian._granian import RSGIProtocolClosed as ProtocolClosed
+from granian._granian import RSGIProtocolError as ProtocolError
 
 from oxstore.http.request import Request, Response, parse_query
 from oxstore.s3.errors import S3Error

@@ -15,9 +15,10 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeVar
 
 MAX_BATCH = 256
+T = TypeVar("T")
 
 Write = Callable[[sqlite3.Connection], Any]
 
@@ -29,10 +30,10 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._pid = 0  # the process whose committer thread is running (threads die with fork)
 
-    def run(self, write: Write) -> Any:
+    def run(self, write: Callable[[sqlite3.Connection], T]) -> T:
         """Runs write(db) in a group transaction; returns its result once committed."""
         self._ensure_thread()
-        future: Future[Any] = Future()
+        future: Future[T] = Future()
         self._queue.put((write, future))
         return future.result()
 

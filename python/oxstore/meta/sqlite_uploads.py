@@ -243,11 +243,12 @@ class _UploadListing(Rollup):
         # the position (key, upload id) is exclusive; an upload id above every real one (they
         # are hex) skips all uploads of that key, "" none of them
         past_key = "\U0010ffff"
+        marker = key_bytes(key_marker)
         position: tuple[bytes, str] | None = (
-            key_bytes(key_marker),
+            marker,
             upload_id_marker if key_marker and upload_id_marker else past_key,
         )
-        rolled = self.rolled_up(position[0])
+        rolled = self.rolled_up(marker)
         if rolled is not None:  # the marker is a common prefix listed on the previous page
             position = self._past(rolled)
         uploads: list[UploadRecord] = []

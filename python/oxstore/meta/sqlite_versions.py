@@ -95,10 +95,10 @@ class VersionTables:
         record.seq = self._next_seq(db, record.bucket, key, old)
         record.version_id = new_version_id(record.seq) if versioning == "Enabled" else NULL_VERSION
         retired = self._retire(db, record.bucket, key, versioning)
-        payload = None
+        payload: int | None = None
         if record.inline is not None:
-            payload = db.execute("INSERT INTO payloads (data) VALUES (?)", (record.inline,))
-            payload = payload.lastrowid
+            inserted = db.execute("INSERT INTO payloads (data) VALUES (?)", (record.inline,))
+            payload = inserted.lastrowid
         db.execute(
             "INSERT INTO objects (bucket, key, data_id, payload, record) VALUES (?, ?, ?, ?, ?)",
             (record.bucket, key, record.data_id, payload, object_blob(record)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from urllib.parse import quote
 
 from oxstore.http.request import Response
@@ -32,7 +33,10 @@ def max_keys_arg(call: Call) -> int:
     return min(value, MAX_KEYS)
 
 
-def encoder_for(call: Call):  # type: ignore[no-untyped-def]
+Encoder = Callable[[str], str]  # how a listing spells keys and prefixes (encoding-type)
+
+
+def encoder_for(call: Call) -> Encoder:
     encoding = call.req.arg("encoding-type")
     if encoding is None:
         return lambda s: s
@@ -60,7 +64,7 @@ def decode_token(token: str) -> str:
         raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from exc
 
 
-def _contents(record: ObjectRecord, encode, with_owner: bool) -> str:  # type: ignore[no-untyped-def]
+def _contents(record: ObjectRecord, encode: Encoder, with_owner: bool) -> str:
     children = [
         el("Key", encode(record.key)),
         el("LastModified", iso8601(record.last_modified)),

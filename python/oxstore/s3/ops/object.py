@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.utils import formatdate
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 import msgspec
@@ -42,6 +42,7 @@ from oxstore.s3.ops.versioning import (
 from oxstore.s3.ranges import parse_range
 from oxstore.s3.xml import document, el, group, iso8601, parse
 
+T = TypeVar("T")
 MAX_KEY_BYTES = 1024
 META_PREFIX = "x-amz-meta-"
 DEFAULT_CONTENT_TYPE = "binary/octet-stream"
@@ -220,7 +221,9 @@ async def head_object(call: Call) -> Response:
     return await _read(call, head=True)
 
 
-async def _parts_query(query, call: Call, record: ObjectRecord, *args):  # type: ignore[no-untyped-def]
+async def _parts_query(
+    query: Callable[..., T], call: Call, record: ObjectRecord, *args: object
+) -> T:
     """A question about an object's parts: a multipart object's part list (up to 10,000 rows)
     is read off the event loop."""
     if record.parts_count:

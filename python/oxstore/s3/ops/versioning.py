@@ -12,7 +12,7 @@ from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.s3.conditions import etag_condition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.listing import encoder_for, max_keys_arg, truncated
+from oxstore.s3.listing import Encoder, encoder_for, max_keys_arg, truncated
 from oxstore.s3.ops.common import (
     change_bucket,
     offload,
@@ -163,7 +163,7 @@ async def get_bucket_versioning(call: Call) -> Response:
 # -- ListObjectVersions -----------------------------------------------------------------------
 
 
-def _version_xml(record: ObjectRecord, latest: bool, encode) -> str:  # type: ignore[no-untyped-def]
+def _version_xml(record: ObjectRecord, latest: bool, encode: Encoder) -> str:
     common = [
         el("Key", encode(record.key)),
         el("VersionId", record.version_id),
