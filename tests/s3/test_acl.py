@@ -133,3 +133,33 @@ def test_s3cmd_public_upload(server, tool: Tool, bucket: str) -> None:
     assert requests.get(f"{server.endpoint}/{bucket}/index.html", timeout=10).status_code == 403
     info = tool.run(s3cmd, "-c", str(s3cfg), "info", f"s3://{bucket}/index.html").stdout
     assert f"{server.access_key}: FULL_CONTROL" in info
+
+
+def test_what_no_grant_gives_anonymous_requesters(server, s3, bucket: str) -> None:
+    """S3 refuses anonymous multipart uploads, copies and response-* overrides whatever the
+    ACLs grant (a public-read-write bucket and a public-read object here)."""
+    s3.put_bucket_acl(Bucket=bucket, ACL="public-read-write")
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x", ACL="public-read")
+    base = f"{server.endpoint}/{bucket}"
+    started = requests.post(f"{base}/k?uploads", timeout=10)
+    assert (started.status_code, error_code(started)) == (403, "AccessDenied")
+    assert "Anonymous users cannot initiate multipart uploads" in started.text
+    copied = requests.put(
+        f"{base}/dst", headers={"x-amz-copy-source": f"/{bucket}/src"}, timeout=10
+    )
+    assert (copied.status_code, error_code(copied)) == (403, "AccessDenied")
+    assert "Anonymous users cannot copy objects" in copied.text
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["src"]
+    overridden = requests.get(f"{base}/src?response-content-type=text/html", timeout=10)
+    assert (overridden.status_code, error_code(overridden)) == (400, "InvalidRequest")
+    assert "cannot be used for anonymous GET requests" in overridden.text
+    assert (
+        requests.head(f"{base}/src?response-content-type=text/html", timeout=10).status_code == 400
+    )
+    plain = requests.get(f"{base}/src", timeout=10)
+    assert plain.status_code == 200 and plain.content == b"x"
+    signed = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "src", "ResponseContentType": "text/html"}
+    )
+    assert requests.get(signed, timeout=10).headers["content-type"] == "text/html"

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.s3.helpers import expect_error, minio_client
+from tests.s3.signing import error_code, send, sign
 
 
 def _name() -> str:
@@ -111,6 +112,8 @@ def test_not_implemented_operations_say_so(s3, bucket: str) -> None:
         ("get_bucket_website", "NoSuchWebsiteConfiguration"),
         ("get_bucket_replication", "ReplicationConfigurationNotFoundError"),
         ("get_object_lock_configuration", "ObjectLockConfigurationNotFoundError"),
+        ("get_public_access_block", "NoSuchPublicAccessBlockConfiguration"),
+        ("get_bucket_ownership_controls", "OwnershipControlsNotFoundError"),
     ],
 )
 def test_configurations_a_bucket_cannot_have_yet_read_as_absent(s3, bucket, read, answer):
@@ -124,12 +127,25 @@ def test_empty_configurations_and_deletes_of_absent_ones(s3, bucket: str) -> Non
     assert "LoggingEnabled" not in s3.get_bucket_logging(Bucket=bucket)
     assert "Status" not in s3.get_bucket_accelerate_configuration(Bucket=bucket)
     assert s3.get_bucket_request_payment(Bucket=bucket)["Payer"] == "BucketOwner"
+    for listing, key in (
+        (s3.list_bucket_analytics_configurations, "AnalyticsConfigurationList"),
+        (s3.list_bucket_inventory_configurations, "InventoryConfigurationList"),
+        (s3.list_bucket_metrics_configurations, "MetricsConfigurationList"),
+        (s3.list_bucket_intelligent_tiering_configurations, "IntelligentTieringConfigurationList"),
+    ):
+        listed = listing(Bucket=bucket)
+        assert listed["IsTruncated"] is False and key not in listed
+    expect_error(
+        "NoSuchConfiguration", 404, s3.get_bucket_metrics_configuration, Bucket=bucket, Id="x"
+    )
     for delete in (
         s3.delete_bucket_policy,
         s3.delete_bucket_lifecycle,
         s3.delete_bucket_encryption,
         s3.delete_bucket_website,
         s3.delete_bucket_replication,
+        s3.delete_public_access_block,
+        s3.delete_bucket_ownership_controls,
     ):
         assert delete(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 204
     # setting them is not built yet: said so, never a pretended success
@@ -179,6 +195,48 @@ def test_us_east_1_named_on_a_us_east_1_server(server, s3) -> None:
     client.make_bucket(name, location="us-east-1")  # sends the constraint
     assert client.bucket_exists(name)
     client.remove_bucket(name)
+
+
+def test_expected_bucket_owner(server, s3, bucket: str) -> None:
+    """x-amz-expected-bucket-owner (and the source's, on copies) names whose bucket the request
+    is meant for: any other owner's is AccessDenied, and nothing changes."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ExpectedBucketOwner=server.access_key)
+    assert s3.list_objects_v2(Bucket=bucket, ExpectedBucketOwner=server.access_key)["KeyCount"]
+    expect_error(
+        "AccessDenied", 403, s3.list_objects_v2, Bucket=bucket, ExpectedBucketOwner="111122223333"
+    )
+    expect_error(
+        "AccessDenied",
+        403,
+        s3.put_object,
+        Bucket=bucket,
+        Key="other",
+        Body=b"y",
+        ExpectedBucketOwner="111122223333",
+    )
+    expect_error(
+        "AccessDenied",
+        403,
+        s3.copy_object,
+        Bucket=bucket,
+        Key="copy",
+        CopySource=f"{bucket}/k",
+        ExpectedSourceBucketOwner="111122223333",
+    )
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["k"]
+
+
+def test_sub_resources_asked_of_the_wrong_level(server, s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="o", Body=b"x")
+    for method, query, code, message in (
+        ("GET", "uploads", "InvalidRequest", "Key is not expected for the GET method ?uploads"),
+        ("GET", "versions", "InvalidRequest", "no such thing as the ?versions sub-resource"),
+        ("PUT", "partNumber=1", "InvalidArgument", "does not accept partNumber without uploadId"),
+    ):
+        response = send(sign(server, method, f"/{bucket}/o?{query}", {}, b""))
+        assert (response.status_code, error_code(response)) == (400, code), response.text
+        assert message in response.text
+    assert s3.get_object(Bucket=bucket, Key="o")["Body"].read() == b"x"
 
 
 def test_a_server_in_another_region(server_factory) -> None:

@@ -65,7 +65,7 @@ def test_preflight(server, s3, bucket: str) -> None:
     assert ok.status_code == 200, ok.text
     assert ok.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
     assert ok.headers["Access-Control-Allow-Methods"] == "GET, PUT, HEAD"
-    assert ok.headers["Access-Control-Allow-Headers"] == "Content-Type, X-Amz-Date"
+    assert ok.headers["Access-Control-Allow-Headers"] == "content-type, x-amz-date"  # as S3
     assert ok.headers["Access-Control-Expose-Headers"] == "ETag, x-amz-request-id"
     assert ok.headers["Access-Control-Max-Age"] == "600"
     wildcard = _preflight(server, f"/{bucket}", "https://eu.example.org", "HEAD")
@@ -109,14 +109,14 @@ def test_preflights_lacking_origin_or_method_are_400(server, s3, bucket: str) ->
     presigned = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
     expired = presigned_url(server, "GET", f"/{bucket}/k", 0)
     for url in (f"{server.endpoint}/{bucket}/k", presigned, expired):
-        for headers in (
-            {},
-            {"Origin": "https://app.example.com"},
-            {"Access-Control-Request-Method": "GET"},
+        for headers, message in (
+            ({}, "Insufficient information. Origin request header needed."),
+            ({"Access-Control-Request-Method": "GET"}, "Insufficient information."),
+            ({"Origin": "https://app.example.com"}, "Invalid Access-Control-Request-Method: null"),
         ):
             answer = requests.options(url, headers=headers, timeout=10)
             assert (answer.status_code, error_code(answer)) == (400, "BadRequest"), answer.text
-            assert "Insufficient information" in answer.text
+            assert message in answer.text
         allowed = requests.options(
             url,
             headers={"Origin": "https://app.example.com", "Access-Control-Request-Method": "GET"},
@@ -124,6 +124,22 @@ def test_preflights_lacking_origin_or_method_are_400(server, s3, bucket: str) ->
         )
         assert allowed.status_code == 200
         assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+def test_preflights_refused_in_s3s_order(server, s3, bucket: str) -> None:
+    """No bucket, then no rules, come before a missing method; 403s name method and resource."""
+    asked = {"Origin": "https://app.example.com"}
+    gone = requests.options(f"{server.endpoint}/{bucket}-gone/k", headers=asked, timeout=10)
+    assert (gone.status_code, error_code(gone)) == (403, "AccessForbidden")
+    assert "CORSResponse: Bucket not found" in gone.text
+    bare = requests.options(f"{server.endpoint}/{bucket}/k", headers=asked, timeout=10)
+    assert (bare.status_code, error_code(bare)) == (403, "AccessForbidden")
+    assert "CORS is not enabled for this bucket" in bare.text
+    assert "<Method>OPTIONS</Method><ResourceType>OBJECT</ResourceType>" in bare.text
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration=RULES)
+    refused = _preflight(server, f"/{bucket}", "https://app.example.com", "DELETE")
+    assert (refused.status_code, error_code(refused)) == (403, "AccessForbidden")
+    assert "<ResourceType>BUCKET</ResourceType>" in refused.text
 
 
 def test_anonymous_reads_of_public_objects_carry_cors_headers(server, s3, bucket: str) -> None:

@@ -10,6 +10,7 @@ import requests
 
 from tests.listing_model import SAMPLE_KEYS, model
 from tests.s3.helpers import expect_error, minio_client
+from tests.s3.signing import error_code, send, sign
 
 KEYS = sorted([*SAMPLE_KEYS, "plus+key"], key=lambda k: k.encode())
 
@@ -170,6 +171,14 @@ def test_max_keys_zero(s3, listed: str) -> None:
     assert (v1["IsTruncated"], "NextMarker" in v1, "Contents" in v1) == (False, False, False)
     versions = s3.list_object_versions(Bucket=listed, MaxKeys=0)
     assert (versions["IsTruncated"], "Versions" in versions) == (False, False)
+
+
+@pytest.mark.parametrize("value", ["2147483648", "abc", "-1"])
+def test_max_keys_beyond_an_int32(server, listed: str, value: str) -> None:
+    response = send(sign(server, "GET", f"/{listed}?list-type=2&max-keys={value}", {}))
+    assert (response.status_code, error_code(response)) == (400, "InvalidArgument")
+    assert "<ArgumentName>maxKeys</ArgumentName>" in response.text
+    assert f"<ArgumentValue>{value}</ArgumentValue>" in response.text
 
 
 def test_max_uploads_and_parts_zero(s3, bucket: str) -> None:

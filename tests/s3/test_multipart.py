@@ -9,11 +9,12 @@ import time
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
 from oxstore import _native
-from tests.conftest import Server, free_port
+from tests.conftest import Server, empty_bucket, free_port
 from tests.s3.helpers import expect_error
 
 MiB = 1024 * 1024
@@ -266,10 +267,10 @@ def test_upload_part_copy(small) -> None:
     second = small.upload_part_copy(
         Bucket="mpu", Key="copied", UploadId=upload_id, PartNumber=2, CopySource=copy
     )["CopyPartResult"]
-    for bad_range in ("bytes=0-100000", "bytes=200000-200001"):
-        expect_error(
-            "InvalidRange",
-            416,
+    for bad_range in ("bytes=0-100000", "bytes=200000-200001"):  # S3: 400, not 416
+        response = expect_error(
+            "InvalidArgument",
+            400,
             small.upload_part_copy,
             Bucket="mpu",
             Key="copied",
@@ -278,6 +279,7 @@ def test_upload_part_copy(small) -> None:
             CopySource=copy,
             CopySourceRange=bad_range,
         )
+        assert "Range specified is not valid for source object of size" in str(response)
     expect_error(
         "PreconditionFailed",
         412,
@@ -555,3 +557,45 @@ def test_deleting_a_bucket_aborts_its_uploads(s3) -> None:
         "NoSuchUpload", 404, s3.list_parts, Bucket="mpu-doomed", Key="k", UploadId=upload_id
     )
     s3.delete_bucket(Bucket="mpu-doomed")
+
+
+def test_answers_name_what_they_concern(small) -> None:
+    """Complete's Location is a URL (the key encoded); UploadPartCopy names the source version
+    it copied; a part numbered below 1 in Complete is InvalidArgument."""
+    key = "dir/100% a+b.txt"
+    upload_id = small.create_multipart_upload(Bucket="mpu", Key=key)["UploadId"]
+    part = small.upload_part(Bucket="mpu", Key=key, UploadId=upload_id, PartNumber=1, Body=b"x")
+    listed = {"Parts": [{"PartNumber": 0, "ETag": part["ETag"]}]}
+    response = expect_error(
+        "InvalidArgument",
+        400,
+        small.complete_multipart_upload,
+        Bucket="mpu",
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload=listed,
+    )
+    assert response["Error"]["Message"] == "PartNumber must be >= 1"
+    listed["Parts"][0]["PartNumber"] = 1
+    done = small.complete_multipart_upload(
+        Bucket="mpu", Key=key, UploadId=upload_id, MultipartUpload=listed
+    )
+    assert done["Location"].endswith("/mpu/dir/100%25%20a%2Bb.txt")
+    assert unquote(done["Location"].rsplit("/mpu/", 1)[1]) == key
+    small.create_bucket(Bucket="mpu-versions")
+    small.put_bucket_versioning(
+        Bucket="mpu-versions", VersioningConfiguration={"Status": "Enabled"}
+    )
+    version = small.put_object(Bucket="mpu-versions", Key="src", Body=b"0123456789")["VersionId"]
+    upload_id = small.create_multipart_upload(Bucket="mpu", Key="vcopy")["UploadId"]
+    copied = small.upload_part_copy(
+        Bucket="mpu",
+        Key="vcopy",
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource={"Bucket": "mpu-versions", "Key": "src"},
+    )
+    assert copied["CopySourceVersionId"] == version
+    small.abort_multipart_upload(Bucket="mpu", Key="vcopy", UploadId=upload_id)
+    empty_bucket(small, "mpu-versions")
+    small.delete_bucket(Bucket="mpu-versions")

@@ -309,3 +309,19 @@ def test_rfc2047_encoded_metadata_round_trips(server, s3, bucket: str) -> None:
     client = minio_client(server)
     client.put_object(bucket, "m", io.BytesIO(b"m"), 1, metadata={"x-amz-meta-note": encoded})
     assert client.stat_object(bucket, "m").metadata["x-amz-meta-note"] == encoded
+
+
+def test_answers_and_listings_name_the_checksum_type(s3, bucket: str) -> None:
+    crc = base64.b64encode(zlib.crc32(b"hello").to_bytes(4, "big")).decode()
+    put = s3.put_object(Bucket=bucket, Key="o", Body=b"hello", ChecksumCRC32=crc)
+    assert (put["ChecksumCRC32"], put["ChecksumType"]) == (crc, "FULL_OBJECT")
+    copy = s3.copy_object(Bucket=bucket, Key="c", CopySource=f"{bucket}/o")["CopyObjectResult"]
+    assert (copy["ChecksumCRC32"], copy["ChecksumType"]) == (crc, "FULL_OBJECT")
+    listed = s3.list_objects_v2(Bucket=bucket)["Contents"]
+    assert [(o["ChecksumAlgorithm"], o["ChecksumType"]) for o in listed] == [
+        (["CRC32"], "FULL_OBJECT")
+    ] * 2
+    version = s3.list_object_versions(Bucket=bucket)["Versions"][0]
+    assert (version["ChecksumAlgorithm"], version["ChecksumType"]) == (["CRC32"], "FULL_OBJECT")
+    plain = s3.put_object(Bucket=bucket, Key="p", Body=b"x", ChecksumAlgorithm="CRC32")
+    assert plain["ChecksumType"] == "FULL_OBJECT"

@@ -64,6 +64,8 @@ def test_tag_sets_come_back_sorted_by_key(server, s3, bucket: str) -> None:
         [{"Key": "k", "Value": "v" * 257}],  # value too long
         [{"Key": "k", "Value": "a"}, {"Key": "k", "Value": "b"}],  # duplicate
         [{"Key": "aws:reserved", "Value": "v"}],
+        [{"Key": "foo#bar", "Value": "v"}],  # characters beyond S3's tag alphabet
+        [{"Key": "k", "Value": "a*b"}],
     ],
 )
 def test_invalid_tags(s3, bucket: str, tag_set: list[dict[str, str]]) -> None:
@@ -77,9 +79,31 @@ def test_invalid_tags(s3, bucket: str, tag_set: list[dict[str, str]]) -> None:
         Tagging={"TagSet": tag_set},
     )
     assert _tags(s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]) == {"keep": "me"}
-    expect_error(
-        "InvalidTag", 400, s3.put_object, Bucket=bucket, Key="k2", Body=b"x", Tagging="a=1&a=2"
-    )
+
+
+def test_tag_alphabet_and_the_tagging_header(s3, bucket: str) -> None:
+    """Letters (any script), digits, spaces and + - = . _ : / @ make tags; an x-amz-tagging
+    header that names a key twice or breaks an escape is InvalidArgument, as S3 answers."""
+    tag_set = [{"Key": "Zoë 1+1=2", "Value": "a.b_c:d/e@f-g"}]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    s3.put_object_tagging(Bucket=bucket, Key="k", Tagging={"TagSet": tag_set})
+    assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == tag_set
+    for header in ("a=1&a=2", "a=%ZZ", "a=%4"):
+        response = expect_error(
+            "InvalidArgument",
+            400,
+            s3.put_object,
+            Bucket=bucket,
+            Key="k2",
+            Body=b"x",
+            Tagging=header,
+        )
+        assert response["Error"]["ArgumentName"] == "x-amz-tagging"
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="k2")
+    s3.put_object(Bucket=bucket, Key="k3", Body=b"x", Tagging="note=a%20b%2Bc")
+    assert s3.get_object_tagging(Bucket=bucket, Key="k3")["TagSet"] == [
+        {"Key": "note", "Value": "a b+c"}
+    ]
 
 
 def test_tags_on_copies_uploads_and_versions(s3, bucket: str) -> None:

@@ -94,6 +94,7 @@ def test_delete_markers(s3, versioned: str) -> None:
     with pytest.raises(ClientError) as info:
         s3.get_object(Bucket=versioned, Key="k", VersionId=marker)
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 405
+    assert info.value.response["Error"]["ResourceType"] == "DeleteMarker"
     assert "Contents" not in s3.list_objects_v2(Bucket=versioned)
     assert _versions(s3, versioned) == [
         ("k", marker, True, True),

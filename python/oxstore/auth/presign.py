@@ -18,6 +18,10 @@ def query_error(detail: str) -> S3Error:
     return S3Error("AuthorizationQueryParametersError", detail)
 
 
+def credential_error(detail: str) -> S3Error:
+    return query_error(f"Error parsing the X-Amz-Credential parameter; {detail}")
+
+
 def claim_from_query(req: Request, now: float) -> Claim:
     from oxstore.auth.sigv4 import ALGORITHM, make_claim, parse_amz_date
 
@@ -54,7 +58,12 @@ def claim_from_query(req: Request, now: float) -> Claim:
     if expires < 0:
         raise query_error("X-Amz-Expires must be non-negative")
     amz_date = args["X-Amz-Date"]
-    signed_at = parse_amz_date(amz_date)
+    try:
+        signed_at = parse_amz_date(amz_date)
+    except S3Error as exc:
+        raise query_error(
+            "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
+        ) from exc
     if now >= signed_at + expires:  # a URL valid for 0 seconds is expired when it arrives
         raise S3Error(
             "AccessDenied",
@@ -69,5 +78,5 @@ def claim_from_query(req: Request, now: float) -> Claim:
         args["X-Amz-SignedHeaders"],
         args["X-Amz-Signature"],
         amz_date,
-        lambda detail: query_error(f"Error parsing the X-Amz-Credential parameter; {detail}"),
+        credential_error,
     )

@@ -203,9 +203,9 @@ def _verify(
     presigned: bool,
 ) -> AuthContext:
     if presigned:
-        from oxstore.auth.presign import query_error
+        from oxstore.auth.presign import credential_error
 
-        _check_scope(claim, regions, query_error)
+        _check_scope(claim, regions, credential_error)
     else:
         _check_scope(claim, regions, _malformed)
         skew = abs(now - parse_amz_date(claim.amz_date))

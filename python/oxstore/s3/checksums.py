@@ -115,3 +115,13 @@ def response_headers(kept: dict[str, str]) -> list[tuple[str, str]]:
 def xml_elements(kept: dict[str, str]) -> list[str]:
     """<ChecksumCRC32>...</ChecksumCRC32> elements for checksums kept as algorithm -> value."""
     return [el(f"Checksum{algorithm.upper()}", value) for algorithm, value in kept.items()]
+
+
+def typed_headers(kept: dict[str, str], kind: str) -> list[tuple[str, str]]:
+    """The checksum headers of an object's answer with x-amz-checksum-type (none without)."""
+    return [*response_headers(kept), ("x-amz-checksum-type", kind)] if kept else []
+
+
+def typed_elements(kept: dict[str, str], kind: str) -> list[str]:
+    """The Checksum<ALG> elements of an object with its ChecksumType (none without)."""
+    return [*xml_elements(kept), el("ChecksumType", kind)] if kept else []

@@ -96,11 +96,17 @@ ERRORS: dict[str, tuple[int, str]] = {
     "MissingSecurityHeader": (400, "Your request is missing a required header."),
     "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
+    "NoSuchConfiguration": (404, "The specified configuration does not exist."),
+    "NoSuchPublicAccessBlockConfiguration": (
+        404,
+        "The public access block configuration was not found",
+    ),
     "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist"),
     "NoSuchWebsiteConfiguration": (
         404,
         "The specified bucket does not have a website configuration",
     ),
+    "OwnershipControlsNotFoundError": (404, "The bucket ownership controls were not found"),
     "ObjectLockConfigurationNotFoundError": (
         404,
         "Object Lock configuration does not exist for this bucket",

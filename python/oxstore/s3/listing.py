@@ -14,6 +14,7 @@ from oxstore.s3.ops.common import bucket_headers, offload, owned_bucket, owner_x
 from oxstore.s3.xml import document, el, group, iso8601
 
 MAX_KEYS = 1000
+INT32_MAX = 2**31 - 1
 
 
 def max_keys_arg(call: Call) -> int:
@@ -22,15 +23,15 @@ def max_keys_arg(call: Call) -> int:
         return MAX_KEYS
     try:
         value = int(raw)
-    except ValueError as exc:
-        raise S3Error(
-            "InvalidArgument", "Provided max-keys not an integer or within integer range"
-        ) from exc
-    if value < 0:
-        raise S3Error(
-            "InvalidArgument", "Argument maxKeys must be an integer between 0 and 2147483647"
-        )
-    return min(value, MAX_KEYS)
+    except ValueError:
+        value = INT32_MAX + 1
+    if value > INT32_MAX:
+        message = "Provided max-keys not an integer or within integer range"
+    elif value < 0:
+        message = f"Argument maxKeys must be an integer between 0 and {INT32_MAX}"
+    else:
+        return min(value, MAX_KEYS)
+    raise S3Error("InvalidArgument", message, ArgumentName="maxKeys", ArgumentValue=raw)
 
 
 Encoder = Callable[[str], str]  # how a listing spells keys and prefixes (encoding-type)
@@ -64,13 +65,23 @@ def decode_token(token: str) -> str:
         raise S3Error("InvalidArgument", "The continuation token provided is incorrect") from exc
 
 
+def checksum_summary(record: ObjectRecord) -> list[str]:
+    """The ChecksumAlgorithm and ChecksumType elements of an object in a listing."""
+    if not record.checksums:
+        return []
+    return [
+        *(el("ChecksumAlgorithm", alg.upper()) for alg in record.checksums),
+        el("ChecksumType", record.checksum_type),
+    ]
+
+
 def _contents(record: ObjectRecord, encode: Encoder, with_owner: bool) -> str:
     children = [
         el("Key", encode(record.key)),
         el("LastModified", iso8601(record.last_modified)),
         el("ETag", f'"{record.etag}"'),
         el("Size", record.size),
-        *(el("ChecksumAlgorithm", alg.upper()) for alg in record.checksums),
+        *checksum_summary(record),
         el("StorageClass", record.storage_class),
     ]
     if with_owner:

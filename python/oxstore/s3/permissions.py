@@ -43,6 +43,15 @@ REQUIRED: dict[Endpoint, tuple[Resource, str]] = {
 }
 # What the owner of an object may always do with it, whatever its ACL says (S3's rule).
 OWNER_RIGHTS = frozenset({access.READ_ACP, access.WRITE_ACP})
+# What no grant lets an anonymous requester do (S3's answers).
+SIGNED_ONLY = {
+    Endpoint.CREATE_BUCKET: "Access Denied",
+    Endpoint.CREATE_MULTIPART_UPLOAD: (
+        "Anonymous users cannot initiate multipart uploads.  Please authenticate."
+    ),
+    Endpoint.COPY_OBJECT: "Anonymous users cannot copy objects.  Please authenticate.",
+    Endpoint.UPLOAD_PART_COPY: "Anonymous users cannot copy objects.  Please authenticate.",
+}
 
 
 def authorize(call: Call, endpoint: Endpoint) -> None:
@@ -53,12 +62,13 @@ def authorize(call: Call, endpoint: Endpoint) -> None:
         if requester is None:
             raise S3Error("AccessDenied")
         return
-    if endpoint is Endpoint.CREATE_BUCKET and requester is None:
-        raise S3Error("AccessDenied")
+    if requester is None and endpoint in SIGNED_ONLY:
+        raise S3Error("AccessDenied", SIGNED_ONLY[endpoint])
     bucket = call.meta.get_bucket(call.bucket)
     call.bucket_record = bucket
     if bucket is None:
         return  # NoSuchBucket (CreateBucket needs no bucket)
+    check_expected_owner(call.req.headers.get("x-amz-expected-bucket-owner"), bucket)
     if requester is not None and requester == bucket.owner:
         return
     if endpoint is Endpoint.CREATE_BUCKET and requester is not None:
@@ -80,6 +90,13 @@ def authorize(call: Call, endpoint: Endpoint) -> None:
     if not granted:
         raise S3Error("AccessDenied")
     call.granted = True
+
+
+def check_expected_owner(expected: str | None, bucket: BucketRecord) -> None:
+    """x-amz-expected-bucket-owner (x-amz-source-expected-bucket-owner for a copy's source):
+    the request is meant for a bucket of that owner only."""
+    if expected is not None and expected.strip() != bucket.owner:
+        raise S3Error("AccessDenied")
 
 
 def bucket_allows(bucket: BucketRecord, requester: str | None, permission: str) -> bool:

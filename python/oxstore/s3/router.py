@@ -75,10 +75,30 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("GET", Level.BUCKET, "replication"): Endpoint.GET_BUCKET_REPLICATION,
     ("DELETE", Level.BUCKET, "replication"): Endpoint.DELETE_BUCKET_REPLICATION,
     ("GET", Level.BUCKET, "object-lock"): Endpoint.GET_OBJECT_LOCK_CONFIGURATION,
+    ("GET", Level.BUCKET, "publicAccessBlock"): Endpoint.GET_PUBLIC_ACCESS_BLOCK,
+    ("DELETE", Level.BUCKET, "publicAccessBlock"): Endpoint.DELETE_PUBLIC_ACCESS_BLOCK,
+    ("GET", Level.BUCKET, "ownershipControls"): Endpoint.GET_BUCKET_OWNERSHIP_CONTROLS,
+    ("DELETE", Level.BUCKET, "ownershipControls"): Endpoint.DELETE_BUCKET_OWNERSHIP_CONTROLS,
+    ("GET", Level.BUCKET, "analytics"): Endpoint.LIST_BUCKET_ANALYTICS,
+    ("GET", Level.BUCKET, "inventory"): Endpoint.LIST_BUCKET_INVENTORY,
+    ("GET", Level.BUCKET, "metrics"): Endpoint.LIST_BUCKET_METRICS,
+    ("GET", Level.BUCKET, "intelligent-tiering"): Endpoint.LIST_BUCKET_INTELLIGENT_TIERING,
     ("GET", Level.BUCKET, "notification"): Endpoint.GET_BUCKET_NOTIFICATION,
     ("GET", Level.BUCKET, "logging"): Endpoint.GET_BUCKET_LOGGING,
     ("GET", Level.BUCKET, "accelerate"): Endpoint.GET_BUCKET_ACCELERATE,
     ("GET", Level.BUCKET, "requestPayment"): Endpoint.GET_BUCKET_REQUEST_PAYMENT,
+}
+
+# Sub-resources asked of the wrong level: S3's answers (a sub-resource that exists elsewhere).
+MISDIRECTED: dict[tuple[str, Level, str], tuple[str, str]] = {
+    ("GET", Level.OBJECT, "uploads"): (
+        "InvalidRequest",
+        "Key is not expected for the GET method ?uploads subresource",
+    ),
+    ("GET", Level.OBJECT, "versions"): (
+        "InvalidRequest",
+        "There is no such thing as the ?versions sub-resource for a key",
+    ),
 }
 
 # The operations that take a partNumber argument.
@@ -118,6 +138,8 @@ def route(req: Request) -> Endpoint:
     sub = selectors[0] if selectors else ""
     endpoint = ROUTES.get((req.method, level, sub))
     if endpoint is None:
+        if (req.method, level, sub) in MISDIRECTED:
+            raise S3Error(*MISDIRECTED[(req.method, level, sub)])
         if sub or req.method == "POST":
             return Endpoint.NOT_IMPLEMENTED
         raise S3Error("MethodNotAllowed", Method=req.method, ResourceType=level.value.upper())
@@ -129,6 +151,10 @@ def route(req: Request) -> Endpoint:
         if endpoint is Endpoint.UPLOAD_PART:
             return Endpoint.UPLOAD_PART_COPY
     if req.has_arg("partNumber") and endpoint not in PART_NUMBERED:
+        if endpoint in (Endpoint.PUT_OBJECT, Endpoint.COPY_OBJECT):
+            raise S3Error(
+                "InvalidArgument", "This operation does not accept partNumber without uploadId"
+            )
         return Endpoint.NOT_IMPLEMENTED
     if req.has_arg("versionId") and endpoint not in VERSIONED:
         return Endpoint.NOT_IMPLEMENTED

@@ -54,27 +54,36 @@ async def delete_bucket_cors(call: Call) -> Response:
     return Response(status=204)
 
 
+def _forbidden(call: Call, message: str) -> S3Error:
+    resource = "OBJECT" if call.req.key else "BUCKET"
+    return S3Error("AccessForbidden", message, Method="OPTIONS", ResourceType=resource)
+
+
 async def preflight(call: Call) -> Response:
-    """OPTIONS: answered from the first matching rule; never signed (browsers do not sign)."""
+    """OPTIONS: answered from the first matching rule; never signed (browsers do not sign).
+    What is checked first answers first, in S3's order: the origin, the bucket and its rules,
+    the method, then the match."""
     req = call.req
     origin = req.headers.get("origin")
-    method = req.headers.get("access-control-request-method")
-    if not origin or not method:
+    if not origin:
         raise S3Error("BadRequest", "Insufficient information. Origin request header needed.")
     bucket = call.meta.get_bucket(call.bucket)
     if bucket is None:
-        raise S3Error("NoSuchBucket", BucketName=call.bucket)
+        raise _forbidden(call, "CORSResponse: Bucket not found")
     rules = cors.decode(bucket.cors)
     if not rules:
-        raise S3Error("AccessForbidden", "CORSResponse: CORS is not enabled for this bucket.")
+        raise _forbidden(call, "CORSResponse: CORS is not enabled for this bucket.")
+    method = req.headers.get("access-control-request-method")
+    if not method:
+        raise S3Error("BadRequest", "Invalid Access-Control-Request-Method: null")
     requested = [
-        h.strip()
+        h.strip().lower()
         for h in req.headers.get("access-control-request-headers", "").split(",")
         if h.strip()
     ]
     rule = cors.matching_rule(rules, origin, method, requested)
     if rule is None:
-        raise S3Error("AccessForbidden", FORBIDDEN_PREFLIGHT)
+        raise _forbidden(call, FORBIDDEN_PREFLIGHT)
     headers = cors.response_headers(rule, origin)
     if requested:
         headers.append(("access-control-allow-headers", ", ".join(requested)))

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from oxstore import _native
 from oxstore.http.request import Response
@@ -37,13 +38,13 @@ from oxstore.s3.ops.object import (
     described_by,
     refuse_unsupported,
     source_record,
+    source_version_headers,
     storage_class,
     write_condition,
 )
 from oxstore.s3.ops.receive import Received, check_size, receive, write_stream
 from oxstore.s3.ops.tagging import header_tags
 from oxstore.s3.ops.versioning import version_headers
-from oxstore.s3.ranges import parse_range
 from oxstore.s3.xml import document, el, group, iso8601, parse
 
 MAX_LISTED = 1000  # parts or uploads per page
@@ -184,10 +185,15 @@ def _copy_range(call: Call, size: int) -> tuple[int, int]:
             ArgumentName="x-amz-copy-source-range",
             ArgumentValue=header,
         )
-    span = parse_range(header, size)
-    if span is None or int(match[2]) >= size:
-        raise S3Error("InvalidRange", RangeRequested=header, ActualObjectSize=str(size))
-    return span
+    first, last = int(match[1]), int(match[2])
+    if last >= size:
+        raise S3Error(
+            "InvalidArgument",
+            f"Range specified is not valid for source object of size: {size}",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=header,
+        )
+    return first, last + 1
 
 
 async def upload_part_copy(call: Call) -> Response:
@@ -200,7 +206,7 @@ async def upload_part_copy(call: Call) -> Response:
     body = object_data.read(call.meta, call.data, source, start, end)
     got = await write_stream(call, body, end - start, end - start, 0, upload.checksum_algorithm)
     part = await _record_part(call, upload, number, got)
-    return xml_response(
+    response = xml_response(
         document(
             "CopyPartResult",
             [
@@ -210,6 +216,8 @@ async def upload_part_copy(call: Call) -> Response:
             ],
         )
     )
+    response.headers += source_version_headers(source, source_version)
+    return response
 
 
 async def abort_multipart_upload(call: Call) -> Response:
@@ -242,6 +250,8 @@ def _listed_parts(body: bytes) -> list[ListedPart]:
             number = int((node.findtext("PartNumber") or "").strip())
         except ValueError as exc:
             raise S3Error("MalformedXML") from exc
+        if number < 1:
+            raise S3Error("InvalidArgument", "PartNumber must be >= 1")
         sums = {
             child.tag[len("Checksum") :].lower(): (child.text or "").strip()
             for child in node
@@ -401,7 +411,7 @@ def _object_size(call: Call) -> int | None:
 
 
 def _complete_result(call: Call, record: ObjectRecord) -> Response:
-    location = f"{call.config.endpoint}/{call.bucket}/{call.key}"
+    location = f"{call.config.endpoint}/{quote(call.bucket)}/{quote(call.key)}"
     response = xml_response(
         document(
             "CompleteMultipartUploadResult",
@@ -410,8 +420,7 @@ def _complete_result(call: Call, record: ObjectRecord) -> Response:
                 el("Bucket", call.bucket),
                 el("Key", call.key),
                 el("ETag", f'"{record.etag}"'),
-                *checksums.xml_elements(record.checksums),
-                el("ChecksumType", record.checksum_type if record.checksums else None),
+                *checksums.typed_elements(record.checksums, record.checksum_type),
             ],
         )
     )

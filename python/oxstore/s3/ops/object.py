@@ -184,7 +184,7 @@ async def put_object(call: Call) -> Response:
             raise
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     headers = [("etag", f'"{record.etag}"'), *version_headers(bucket, record)]
-    headers += checksums.response_headers(record.checksums)
+    headers += checksums.typed_headers(record.checksums, record.checksum_type)
     return Response(status=200, headers=headers)
 
 
@@ -198,11 +198,15 @@ def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
     }
     if record.storage_class != "STANDARD":
         headers["x-amz-storage-class"] = record.storage_class
-    if call.auth.access_key is not None:
-        for arg, header in RESPONSE_OVERRIDES.items():
-            value = call.req.arg(arg)
-            if value is not None:
-                headers[header] = value
+    for arg, header in RESPONSE_OVERRIDES.items():
+        value = call.req.arg(arg)
+        if value is not None:
+            if call.auth.access_key is None:
+                raise S3Error(
+                    "InvalidRequest",
+                    "Request specific response headers cannot be used for anonymous GET requests.",
+                )
+            headers[header] = value
     result = list(headers.items())
     result += [(META_PREFIX + name, value) for name, value in record.user_meta.items()]
     return result
@@ -260,9 +264,8 @@ async def _read(call: Call, head: bool) -> Response:
         status = 206
         start, end = span
         headers.append(("content-range", f"bytes {start}-{end - 1}/{record.size}"))
-    elif checksum_mode and record.checksums:
-        headers += checksums.response_headers(record.checksums)
-        headers.append(("x-amz-checksum-type", record.checksum_type))
+    elif checksum_mode:
+        headers += checksums.typed_headers(record.checksums, record.checksum_type)
     headers.append(("content-length", str(end - start)))
     if head or end == start:
         return Response(status=status, headers=headers)
@@ -399,6 +402,9 @@ def source_record(
     source = call.meta.get_bucket(bucket)
     if source is None:
         raise S3Error("NoSuchBucket", BucketName=bucket)
+    permissions.check_expected_owner(
+        call.req.headers.get("x-amz-source-expected-bucket-owner"), source
+    )
     requester = call.auth.access_key
     if requester != source.owner:  # a read grant on the source object lets others copy it
         named = (
@@ -432,6 +438,14 @@ def source_record(
             f"source: {max_size}",
         )
     return record
+
+
+def source_version_headers(source: ObjectRecord, asked: str | None) -> list[tuple[str, str]]:
+    """x-amz-copy-source-version-id of a copy's answer: when the source is a real version (or
+    the request named one)."""
+    if asked is not None or source.version_id != NULL:
+        return [("x-amz-copy-source-version-id", source.version_id)]
+    return []
 
 
 async def copy_object(call: Call) -> Response:
@@ -488,13 +502,12 @@ async def copy_object(call: Call) -> Response:
         [
             el("LastModified", iso8601(record.last_modified)),
             el("ETag", f'"{record.etag}"'),
-            *checksums.xml_elements(record.checksums),
+            *checksums.typed_elements(record.checksums, record.checksum_type),
         ],
     )
     response = xml_response(body)
     response.headers += version_headers(bucket, record)
-    if source_version is not None or source.version_id != NULL:
-        response.headers.append(("x-amz-copy-source-version-id", source.version_id))
+    response.headers += source_version_headers(source, source_version)
     return response
 
 
@@ -517,13 +530,7 @@ async def get_object_attributes(call: Call) -> Response:
         children.append(el("ETag", record.etag))
     if "Checksum" in wanted and record.checksums:
         children.append(
-            group(
-                "Checksum",
-                [
-                    *checksums.xml_elements(record.checksums),
-                    el("ChecksumType", record.checksum_type),
-                ],
-            )
+            group("Checksum", checksums.typed_elements(record.checksums, record.checksum_type))
         )
     if "ObjectParts" in wanted and record.parts_count:
         children.append(_object_parts(call, record))

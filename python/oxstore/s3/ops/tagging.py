@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl
 
 from oxstore.http.request import Request, Response
@@ -22,18 +23,22 @@ MAX_BUCKET_TAGS = 50
 MAX_KEY_LENGTH = 128
 MAX_VALUE_LENGTH = 256
 MAX_TAGGING_BODY = 64 * 1024
+_TAG_TEXT = re.compile(r"^[\w\s+\-=.:/@]*$")  # what S3's tag restrictions allow
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
 
 def checked_tags(pairs: list[tuple[str, str]], limit: int) -> dict[str, str]:
     """A tag set as S3 accepts it: at most `limit` tags, unique keys of 1..128 characters,
-    values up to 256, no aws: prefix. InvalidTag otherwise."""
+    values up to 256, both of letters, digits, spaces and + - = . _ : / @ only, no aws:
+    prefix. InvalidTag otherwise."""
     if len(pairs) > limit:
-        raise S3Error("InvalidTag", f"Object tags cannot be greater than {limit}")
+        whose = "Object tags" if limit == MAX_OBJECT_TAGS else "Bucket tag count"
+        raise S3Error("InvalidTag", f"{whose} cannot be greater than {limit}")
     tags: dict[str, str] = {}
     for key, value in pairs:
-        if not 1 <= len(key) <= MAX_KEY_LENGTH:
+        if not 1 <= len(key) <= MAX_KEY_LENGTH or not _TAG_TEXT.match(key):
             raise S3Error("InvalidTag", "The TagKey you have provided is invalid", TagKey=key)
-        if len(value) > MAX_VALUE_LENGTH:
+        if len(value) > MAX_VALUE_LENGTH or not _TAG_TEXT.match(value):
             raise S3Error("InvalidTag", "The TagValue you have provided is invalid", TagKey=key)
         if key.lower().startswith("aws:"):
             raise S3Error("InvalidTag", "Your TagKey cannot be prefixed with aws:", TagKey=key)
@@ -46,11 +51,21 @@ def checked_tags(pairs: list[tuple[str, str]], limit: int) -> dict[str, str]:
 
 
 def header_tags(req: Request) -> dict[str, str]:
-    """The x-amz-tagging header of a write: URL-query encoded (k1=v1&k2=v2)."""
+    """The x-amz-tagging header of a write: URL-query encoded (k1=v1&k2=v2); a broken escape
+    or a key named twice is InvalidArgument, as S3 answers."""
     raw = req.headers.get("x-amz-tagging")
     if raw is None:
         return {}
-    return checked_tags(parse_qsl(raw, keep_blank_values=True), MAX_OBJECT_TAGS)
+    pairs = parse_qsl(raw, keep_blank_values=True)
+    if _BAD_ESCAPE.search(raw) or len({k for k, _ in pairs}) < len(pairs):
+        raise S3Error(
+            "InvalidArgument",
+            "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
+            "parameters without tag name duplicates.",
+            ArgumentName="x-amz-tagging",
+            ArgumentValue=raw,
+        )
+    return checked_tags(pairs, MAX_OBJECT_TAGS)
 
 
 def tagging_count(record: ObjectRecord) -> list[tuple[str, str]]:

@@ -35,6 +35,19 @@ def empty(root: str, *children: str) -> Handler:
     return get
 
 
+def none_listed(root: str) -> Handler:
+    """GET of a kind of configuration a bucket holds several of, by id (analytics, inventory,
+    metrics, intelligent-tiering): an empty list, and NoSuchConfiguration for any id."""
+
+    async def get(call: Call) -> Response:
+        owned_bucket(call)
+        if call.req.arg("id") is not None:
+            raise S3Error("NoSuchConfiguration")
+        return xml_response(document(root, [el("IsTruncated", False)]))
+
+    return get
+
+
 async def delete(call: Call) -> Response:
     """DELETE of a configuration the bucket cannot have: there is none afterwards."""
     owned_bucket(call)
@@ -48,6 +61,12 @@ GET_ENCRYPTION = missing("ServerSideEncryptionConfigurationNotFoundError")
 GET_WEBSITE = missing("NoSuchWebsiteConfiguration")
 GET_REPLICATION = missing("ReplicationConfigurationNotFoundError")
 GET_OBJECT_LOCK = missing("ObjectLockConfigurationNotFoundError")
+GET_PUBLIC_ACCESS_BLOCK = missing("NoSuchPublicAccessBlockConfiguration")
+GET_OWNERSHIP_CONTROLS = missing("OwnershipControlsNotFoundError")
+GET_ANALYTICS = none_listed("ListBucketAnalyticsConfigurationResult")
+GET_INVENTORY = none_listed("ListInventoryConfigurationsResult")
+GET_METRICS = none_listed("ListMetricsConfigurationsResult")
+GET_INTELLIGENT_TIERING = none_listed("ListBucketIntelligentTieringConfigurationsOutput")
 GET_NOTIFICATION = empty("NotificationConfiguration")
 GET_LOGGING = empty("BucketLoggingStatus")
 GET_ACCELERATE = empty("AccelerateConfiguration")

@@ -12,7 +12,13 @@ from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.s3.conditions import etag_condition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.listing import Encoder, encoder_for, max_keys_arg, truncated
+from oxstore.s3.listing import (
+    Encoder,
+    checksum_summary,
+    encoder_for,
+    max_keys_arg,
+    truncated,
+)
 from oxstore.s3.ops.common import (
     change_bucket,
     offload,
@@ -69,7 +75,9 @@ def find_object(call: Call, bucket: BucketRecord, key: str, version_id: str | No
     if record is None:
         raise S3Error("NoSuchVersion", Key=key, VersionId=version_id)
     if record.delete_marker:
-        error = _marker_error("MethodNotAllowed", record, Method=call.req.method)
+        error = _marker_error(
+            "MethodNotAllowed", record, Method=call.req.method, ResourceType="DeleteMarker"
+        )
         error.headers.append(("allow", "DELETE"))
         raise error
     return record
@@ -177,6 +185,7 @@ def _version_xml(record: ObjectRecord, latest: bool, encode: Encoder) -> str:
         [
             *common,
             el("ETag", f'"{record.etag}"'),
+            *checksum_summary(record),
             el("Size", record.size),
             owner_xml(record.owner),
             el("StorageClass", record.storage_class),
