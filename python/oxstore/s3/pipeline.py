@@ -72,7 +72,8 @@ class Pipeline:
         host = req.headers.get("host", "")
         req.bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
         endpoint = route(req)
-        refuse_unreadable(req)
+        if req.unreadable:
+            refuse_unreadable(req)
         if endpoint is Endpoint.CORS_PREFLIGHT:
             auth = ANONYMOUS  # browsers never sign a preflight; one that looks signed is not
         else:
