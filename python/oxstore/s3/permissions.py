@@ -80,16 +80,20 @@ def authorize(call: Call, endpoint: Endpoint) -> None:
     if resource == "bucket":
         granted = bucket_allows(bucket, requester, permission)
     else:
-        version_id = call.req.arg("versionId")
-        record = (
-            call.meta.get_object(call.bucket, call.key)
-            if version_id is None
-            else call.meta.get_version(call.bucket, call.key, version_id)
-        )
+        record = named_record(call, call.bucket, call.key, call.req.arg("versionId"))
         granted = object_allows(bucket, record, requester, permission)
     if not granted:
         raise S3Error("AccessDenied")
     call.granted = True
+
+
+def named_record(
+    call: Call, bucket: str, key: str, version_id: str | None
+) -> ObjectRecord | None:
+    """The object (version) whose ACL decides: the current one, or the version named."""
+    if version_id is None:
+        return call.meta.get_object(bucket, key)
+    return call.meta.get_version(bucket, key, version_id)
 
 
 def check_expected_owner(expected: str | None, bucket: BucketRecord) -> None:

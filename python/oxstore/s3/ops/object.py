@@ -107,6 +107,7 @@ def content_encoding(value: str) -> str:
 
 
 def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The standard headers kept with the object (STORED_HEADERS), as it will answer them."""
     stored = {h: headers[h] for h in STORED_HEADERS if h in headers}
     if "content-encoding" in stored:
         stored["content-encoding"] = content_encoding(stored["content-encoding"])
@@ -407,11 +408,7 @@ def source_record(
     )
     requester = call.auth.access_key
     if requester != source.owner:  # a read grant on the source object lets others copy it
-        named = (
-            call.meta.get_object(bucket, key)
-            if version_id is None
-            else call.meta.get_version(bucket, key, version_id)
-        )
+        named = permissions.named_record(call, bucket, key, version_id)
         if not permissions.object_allows(source, named, requester, access.READ):
             raise S3Error("AccessDenied")
     try:

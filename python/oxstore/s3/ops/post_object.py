@@ -14,7 +14,7 @@ from oxstore.http.multipart_form import FormReader, boundary_of
 from oxstore.http.request import Response
 from oxstore.meta.records import ObjectRecord
 from oxstore.meta.store import NoSuchBucketError
-from oxstore.s3 import checksums
+from oxstore.s3 import checksums, permissions
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import requester_id
@@ -107,8 +107,7 @@ async def post_object(call: Call) -> Response:
         policy = post_policy.parse(fields["policy"], now)
         post_policy.check(policy, fields, call.bucket)
         length_range = policy.length_range
-    grants = access.decode(bucket.acl, bucket.owner)
-    if signer != bucket.owner and not access.allows(grants, signer, access.WRITE):
+    if not permissions.bucket_allows(bucket, signer, access.WRITE):
         raise S3Error("AccessDenied")
     call.auth = AuthContext(access_key=signer)
     key = fields["key"]
