@@ -119,46 +119,25 @@ def test_acls_name_every_canonical_grantee(server, s3, other, bucket: str) -> No
 
 def test_grants_to_unknown_users_are_refused(server, s3, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    response = expect_error(
-        "InvalidArgument", 400, s3.put_object_acl, Bucket=bucket, Key="k", GrantRead='id="nobody"'
-    )
+
+    def refused(code: str, call, **args):  # type: ignore[no-untyped-def]
+        return expect_error(code, 400, call, Bucket=bucket, **args)
+
+    nobody = {"GrantRead": 'id="nobody"'}
+    response = refused("InvalidArgument", s3.put_object_acl, Key="k", **nobody)
     assert response["Error"]["ArgumentValue"] == "nobody"
-    expect_error(
-        "InvalidArgument",
-        400,
-        s3.put_object,
-        Bucket=bucket,
-        Key="n",
-        Body=b"x",
-        GrantRead='id="nobody"',
-    )
-    expect_error("InvalidArgument", 400, s3.put_bucket_acl, Bucket=bucket, GrantRead='id="nobody"')
+    refused("InvalidArgument", s3.put_object, Key="n", Body=b"x", **nobody)
+    refused("InvalidArgument", s3.put_bucket_acl, **nobody)
     # no user has an e-mail address yet (accounts come later): none resolves
-    expect_error(
-        "UnresolvableGrantByEmailAddress",
-        400,
-        s3.put_object_acl,
-        Bucket=bucket,
-        Key="k",
-        GrantRead='emailAddress="someone@example.com"',
-    )
-    owner = {"ID": server.access_key, "DisplayName": server.access_key}
+    by_header = {"GrantRead": 'emailAddress="someone@example.com"'}
+    refused("UnresolvableGrantByEmailAddress", s3.put_object_acl, Key="k", **by_header)
+    grantee = {"Type": "AmazonCustomerByEmail", "EmailAddress": "a@example.com"}
     by_email = {
-        "Owner": owner,
-        "Grants": [
-            {
-                "Grantee": {"Type": "AmazonCustomerByEmail", "EmailAddress": "a@example.com"},
-                "Permission": "READ",
-            }
-        ],
+        "Owner": {"ID": server.access_key, "DisplayName": server.access_key},
+        "Grants": [{"Grantee": grantee, "Permission": "READ"}],
     }
-    expect_error(
-        "UnresolvableGrantByEmailAddress",
-        400,
-        s3.put_object_acl,
-        Bucket=bucket,
-        Key="k",
-        AccessControlPolicy=by_email,
+    refused(
+        "UnresolvableGrantByEmailAddress", s3.put_object_acl, Key="k", AccessControlPolicy=by_email
     )
     expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="n")
     assert len(s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]) == 1  # unchanged
@@ -188,22 +167,11 @@ def test_read_grants_let_others_copy(s3, other, bucket: str) -> None:
         )
         other.copy_object(Bucket=mine, Key="copy", CopySource=f"{bucket}/shared")
         assert other.get_object(Bucket=mine, Key="copy")["Body"].read() == b"shared bytes" * 1000
-        expect_error(
-            "AccessDenied",
-            403,
-            other.copy_object,
-            Bucket=mine,
-            Key="no",
-            CopySource=f"{bucket}/private",
-        )
-        expect_error(
-            "AccessDenied",
-            403,
-            other.copy_object,
-            Bucket=mine,
-            Key="no",
-            CopySource=f"{bucket}/absent",
-        )
+        for refused in ("private", "absent"):  # no grant; no hint that it is missing
+            source = f"{bucket}/{refused}"
+            expect_error(
+                "AccessDenied", 403, other.copy_object, Bucket=mine, Key="no", CopySource=source
+            )
         upload = other.create_multipart_upload(Bucket=mine, Key="parts")["UploadId"]
         part = other.upload_part_copy(
             Bucket=mine,
