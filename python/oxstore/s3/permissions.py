@@ -87,9 +87,7 @@ def authorize(call: Call, endpoint: Endpoint) -> None:
     call.granted = True
 
 
-def named_record(
-    call: Call, bucket: str, key: str, version_id: str | None
-) -> ObjectRecord | None:
+def named_record(call: Call, bucket: str, key: str, version_id: str | None) -> ObjectRecord | None:
     """The object (version) whose ACL decides: the current one, or the version named."""
     if version_id is None:
         return call.meta.get_object(bucket, key)
