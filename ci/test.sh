@@ -18,6 +18,6 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 python -m pip install --quiet --upgrade pip >/dev/null 2>&1 || true
 python -m pip install --quiet ".[test]"
-bash ci/lint.sh  # style and types gate the tests: ruff, mypy --strict, cargo fmt, clippy
+bash ci/lint.sh  # style and types gate the tests: ruff, mypy --strict, stubtest, fmt, clippy
 cargo test --workspace --release --quiet
 python -m pytest tests -q -p no:cacheprovider "$@"
