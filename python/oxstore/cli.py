@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "user":
         return _user(args)
     if args.command == "server":
-        from oxstore.server import serve
+        from oxstore.server import StartupError, serve
 
         try:
             host, port = parse_address(args.address)
@@ -145,4 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:  # bad credentials or master key in the environment
             print(f"oxstore: {exc}", file=sys.stderr)
             return 2
+        except StartupError as exc:  # another server holds the data directory or the port
+            print(f"oxstore: {exc}", file=sys.stderr)
+            return 1
     return 2

@@ -1,10 +1,18 @@
-"""Starts granian (RSGI) with the app factory, after preparing the data directory once."""
+"""Starts granian (RSGI) with the app factory, after preparing the data directory once.
+
+One server per data directory and per port: a second server on the same data directory would
+wipe the first one's in-flight temp files, and one on the same port would share its requests
+(granian binds with SO_REUSEPORT). Both are refused before anything is touched.
+"""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
 import sys
 import time
+from typing import TextIO
 
 import msgspec
 from granian.constants import Interfaces
@@ -14,6 +22,45 @@ from oxstore.auth.credentials import CredentialStore
 from oxstore.config import CONFIG_ENV, Config
 from oxstore.data.store import DataStore
 from oxstore.meta.sqlite import SqliteMetaStore
+
+
+class StartupError(Exception):
+    """Why this server cannot start; said to the operator as it is."""
+
+
+def lock_data_dir(config: Config) -> TextIO:
+    """Takes DATA/.oxstore/server.lock for as long as the returned file stays open (the life
+    of the server process), with this process's id in it for whoever finds it taken."""
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = open(config.state_dir / "server.lock", "a+")  # noqa: SIM115 - held while serving
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "unknown"
+        lock.close()
+        raise StartupError(
+            f"{config.data_dir} is in use by another oxstore server (pid {holder}): "
+            "one server per data directory"
+        ) from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Binds the address once without SO_REUSEPORT: a listener already there refuses it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no owner
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {host}:{port}: {exc.strerror} (is another server there?)"
+            ) from None
 
 
 def prepare(config: Config) -> str | None:
@@ -31,22 +78,24 @@ def prepare(config: Config) -> str | None:
 
 def serve(config: Config) -> int:
     config = msgspec.structs.replace(config, started_at=time.time())
-    message = prepare(config)
-    if message:
-        print(message, flush=True)
-    os.environ[CONFIG_ENV] = config.to_env()
-    print(f"oxstore: listening on {config.endpoint} (region {config.region})", flush=True)
-    server = Server(
-        "oxstore.app:create_app",
-        address=config.host,
-        port=config.port,
-        interface=Interfaces.RSGI,
-        workers=config.workers,
-        factory=True,
-        log_access=False,
-        backlog=2048,
-    )
-    server.serve()
+    check_port_free(config.host, config.port)
+    with lock_data_dir(config):  # held while the server runs
+        message = prepare(config)
+        if message:
+            print(message, flush=True)
+        os.environ[CONFIG_ENV] = config.to_env()
+        print(f"oxstore: listening on {config.endpoint} (region {config.region})", flush=True)
+        server = Server(
+            "oxstore.app:create_app",
+            address=config.host,
+            port=config.port,
+            interface=Interfaces.RSGI,
+            workers=config.workers,
+            factory=True,
+            log_access=False,
+            backlog=2048,
+        )
+        server.serve()
     return 0
 
 

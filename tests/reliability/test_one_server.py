@@ -1,0 +1,66 @@
+"""One server per data directory and per port: a second one is refused with a clear error and
+touches nothing of the first's (its in-flight upload completes)."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import free_port
+from tests.s3.signing import sign
+
+
+def _second_server(data_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
+    """Runs `oxstore server` expecting it to refuse to start; its exit and what it said."""
+    env = dict(os.environ, OXSTORE_ROOT_USER="second-root-user", OXSTORE_ROOT_PASSWORD="s" * 20)
+    command = [sys.executable, "-m", "oxstore", "server", str(data_dir)]
+    command += ["--address", f"127.0.0.1:{port}", "--workers", "1"]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+
+def _start_upload(server, path: str, size: int, first: bytes) -> http.client.HTTPConnection:  # type: ignore[no-untyped-def]
+    """A PUT of size bytes of which only `first` is sent yet."""
+    request = sign(server, "PUT", path, {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.putrequest("PUT", path, skip_accept_encoding=True)
+    for name, value in request.headers.items():
+        connection.putheader(name, value)
+    connection.putheader("Content-Length", str(size))
+    connection.endheaders()
+    connection.send(first)
+    return connection
+
+
+def test_a_second_server_on_the_same_data_directory_is_refused(server_factory, tmp_path) -> None:
+    data_dir = tmp_path / "shared-data"
+    first = server_factory(data_dir)
+    first.client().create_bucket(Bucket="one")
+    upload = _start_upload(first, "/one/in-flight", 6_000_000, b"a" * 3_000_000)
+    tmp = data_dir / ".oxstore" / "tmp"
+    deadline = time.monotonic() + 10
+    while not list(tmp.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp.iterdir()), "the upload did not reach the server"
+    refused = _second_server(data_dir, free_port())
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    pid = first.process.pid if first.process else 0
+    assert f"is in use by another oxstore server (pid {pid})" in refused.stderr
+    assert list(tmp.iterdir()), "the refused server touched the first one's temp files"
+    upload.send(b"b" * 3_000_000)
+    answer = upload.getresponse()
+    assert answer.status == 200, answer.read()
+    got = first.client().get_object(Bucket="one", Key="in-flight")["Body"].read()
+    assert got == b"a" * 3_000_000 + b"b" * 3_000_000
+
+
+def test_a_second_server_on_the_same_port_is_refused(server_factory, tmp_path) -> None:
+    first = server_factory(tmp_path / "first")
+    refused = _second_server(tmp_path / "second", first.port)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert f"cannot listen on 127.0.0.1:{first.port}" in refused.stderr
+    assert not (tmp_path / "second" / ".oxstore").exists()  # refused before touching anything
+    first.client().list_buckets()  # the first one serves on
