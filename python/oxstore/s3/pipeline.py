@@ -110,6 +110,14 @@ def from_native(err: NativeS3Error) -> S3Error:
     return S3Error(code, err.message)
 
 
+MAX_ECHOED = 1024  # characters of a request's own input an error answer repeats
+
+
+def bounded(value: str) -> str:
+    """Input echoed in an error (an ETag, a key, a header): never more than MAX_ECHOED."""
+    return value if len(value) <= MAX_ECHOED else value[:MAX_ECHOED] + "..."
+
+
 def error_response(req: Request, err: S3Error) -> Response:
     headers = [("content-type", "application/xml"), *err.headers]
     if req.method == "HEAD":
@@ -120,7 +128,7 @@ def error_response(req: Request, err: S3Error) -> Response:
         [
             el("Code", err.code),
             el("Message", err.message),
-            *(el(name, value) for name, value in err.extra.items()),
+            *(el(name, bounded(value)) for name, value in err.extra.items()),
             el("Resource", resource),
             el("RequestId", req.request_id),
         ],

@@ -28,6 +28,7 @@ from oxstore.s3.ops.common import (
     offload,
     owned_bucket,
     owner_xml,
+    parsed,
     part_number,
     read_config_body,
     xml_response,
@@ -48,7 +49,7 @@ from oxstore.s3.ops.versioning import version_headers
 from oxstore.s3.xml import document, el, group, iso8601, parse
 
 MAX_LISTED = 1000  # parts or uploads per page
-MAX_COMPLETE_BODY = 8 * 1024 * 1024  # 10,000 parts with checksums fit easily
+MAX_COMPLETE_BODY = 4 * 1024 * 1024  # 10,000 parts with checksums: about 2 MiB
 COMBINABLE = frozenset({"crc32", "crc32c", "crc64nvme"})  # FULL_OBJECT checksums
 
 
@@ -436,7 +437,7 @@ async def complete_multipart_upload(call: Call) -> Response:
         object_checksum=_object_checksum_headers(call),
         object_size=_object_size(call),
         checksum_type=call.req.headers.get("x-amz-checksum-type", "").strip().upper() or None,
-        listed=_listed_parts(await read_config_body(call, MAX_COMPLETE_BODY, False)),
+        listed=await parsed(_listed_parts, await read_config_body(call, MAX_COMPLETE_BODY, False)),
     )
     upload = call.meta.get_upload(upload_id)
     if upload is not None and (upload.bucket, upload.key) != (call.bucket, call.key):

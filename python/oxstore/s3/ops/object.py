@@ -23,6 +23,7 @@ from oxstore.s3.ops.acl import requester_id, write_acl
 from oxstore.s3.ops.common import (
     offload,
     owned_bucket,
+    parsed,
     part_number,
     read_config_body,
     require_content_digest,
@@ -340,7 +341,7 @@ async def delete_objects(call: Call) -> Response:
     """DeleteObjects: up to 1,000 keys (or versions) in one request, per-key results, Quiet."""
     bucket = owned_bucket(call)
     require_content_digest(call)
-    targets, quiet = _delete_request(await read_config_body(call, MAX_DELETE_BODY))
+    targets, quiet = await parsed(_delete_request, await read_config_body(call, MAX_DELETE_BODY))
     results: list[str] = []
     for key, version_id, if_match in targets:
         try:
