@@ -33,6 +33,11 @@ class Piece(NamedTuple):
     end: int
 
 
+class DataLostError(Exception):
+    """A data file a record needs is missing or shorter than the record says (found before
+    any byte of the answer is sent: the request fails as a whole, never with a short body)."""
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -58,6 +63,18 @@ class DataStore:
 
     def path_for(self, data_id: str) -> str:
         return str(self.objects_dir / data_id[:2] / data_id)
+
+    def check(self, pieces: Sequence[Piece]) -> None:
+        """DataLostError unless every piece's file is there and long enough."""
+        for piece in pieces:
+            try:
+                size = os.stat(self.path_for(piece.data_id)).st_size
+            except FileNotFoundError:
+                raise DataLostError(f"data file {piece.data_id} is missing") from None
+            if size < piece.end:
+                raise DataLostError(
+                    f"data file {piece.data_id} holds {size} bytes, its record {piece.end}"
+                )
 
     def remove(self, data_id: str) -> None:
         with contextlib.suppress(FileNotFoundError):

@@ -287,10 +287,13 @@ async def _body_response(
     if record.inline is not None:
         return Response(status=status, headers=headers, body=record.inline[start:end])
     pieces = await _parts_query(object_data.pieces, call, record, start, end)
+    # the files are checked before any byte goes out: a lost one fails the request whole
     if len(pieces) == 1:
+        call.data.check(pieces)  # one stat
         piece = pieces[0]
         path = call.data.path_for(piece.data_id)
         return Response(status=status, headers=headers, file=(path, piece.start, piece.end))
+    await offload(call.data.check, pieces)  # up to 10,000 parts' files: off the loop
     return Response(status=status, headers=headers, stream=call.data.read(pieces))
 
 
