@@ -65,6 +65,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         "The list of parts was not in ascending order. Parts must be ordered by part number.",
     ),
     "InvalidTag": (400, "The tag provided was not a valid tag."),
+    "InvalidURI": (400, "Couldn't parse the specified URI."),
     "InvalidRange": (416, "The requested range is not satisfiable"),
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),

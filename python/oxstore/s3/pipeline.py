@@ -29,6 +29,7 @@ from oxstore.s3.xml import document, el
 log = logging.getLogger("oxstore")
 
 HEALTH_PATH = "/-/health"
+LOSSY_BYTES = "%EF%BF%BD"  # U+FFFD in the re-encoded path: bytes that were not UTF-8
 # Unsigned by nature: browsers never sign preflights, and a POST upload's form carries its
 # own signature, which the handler checks.
 SELF_AUTHORIZED = frozenset({Endpoint.CORS_PREFLIGHT, Endpoint.POST_OBJECT})
@@ -68,6 +69,10 @@ class Pipeline:
     async def _dispatch(self, req: Request) -> Response:
         if req.raw_path == HEALTH_PATH and req.method in ("GET", "HEAD"):
             return Response(status=200)
+        if LOSSY_BYTES in req.raw_path:
+            # granian decodes the path as UTF-8, replacing what is not with U+FFFD: refused,
+            # as S3 refuses invalid UTF-8, so that no two byte strings alias one key
+            raise S3Error("InvalidURI", URI=req.raw_path)
         config = self.services.config
         host = req.headers.get("host", "")
         req.bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
