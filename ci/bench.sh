@@ -7,3 +7,4 @@ python bench/e2e/throughput.py
 python bench/e2e/multipart.py
 python bench/e2e/large_object.py
 python bench/e2e/post_upload.py
+python bench/e2e/collector.py

@@ -18,6 +18,7 @@ from oxstore.data.store import DataStore
 from oxstore.http.rsgi import RSGIApp
 from oxstore.meta.sqlite import SqliteMetaStore
 from oxstore.s3.context import Services
+from oxstore.s3.ops.multipart import upload_ids_before
 from oxstore.s3.pipeline import Pipeline
 
 log = logging.getLogger("oxstore")
@@ -34,13 +35,31 @@ def build_services(config: Config) -> Services:
 def collect_garbage(services: Services, now: float) -> int:
     """Removes data files that no object references any more; returns how many.
 
-    The garbage rows are claimed first, atomically: once claimed no copy can take the data
-    back, and a crash before the files are removed leaves orphans that the start-up sweep finds.
+    A pass drains the whole backlog, a batch at a time, so the collector keeps up with any rate
+    of overwrites; at most one batch is claimed but not yet removed. The garbage rows are
+    claimed first, atomically: once claimed no copy can take the data back, and a crash before
+    the files are removed leaves orphans that the start-up sweep finds.
     """
-    ids = services.meta.claim_garbage(now - services.config.gc_grace, GC_BATCH)
-    for data_id in ids:
-        services.data.remove(data_id)
-    return len(ids)
+    removed = 0
+    while True:
+        ids = services.meta.claim_garbage(now - services.config.gc_grace, GC_BATCH)
+        for data_id in ids:
+            services.data.remove(data_id)
+        removed += len(ids)
+        if len(ids) < GC_BATCH:
+            return removed
+
+
+def abort_abandoned_uploads(services: Services, now: float) -> int:
+    """Aborts multipart uploads unfinished after --abort-uploads-after (their parts become
+    garbage like any replaced data); returns how many."""
+    age = services.config.abort_uploads_after
+    if not age:
+        return 0
+    aborted = 0
+    while ids := services.meta.uploads_before(upload_ids_before(now - age), GC_BATCH):
+        aborted += sum(services.meta.abort_upload(upload_id) for upload_id in ids)
+    return aborted
 
 
 def sweep_orphans(services: Services) -> int:
@@ -94,6 +113,7 @@ class OxstoreApp(RSGIApp):
         while True:
             await asyncio.sleep(self.services.config.gc_interval)
             with contextlib.suppress(Exception):
+                await asyncio.to_thread(abort_abandoned_uploads, self.services, time.time())
                 await asyncio.to_thread(collect_garbage, self.services, time.time())
 
 

@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=float(_env("GC_INTERVAL", "5")),
         help="seconds between passes of the garbage collector",
     )
+    server.add_argument(
+        "--abort-uploads-after",
+        type=float,
+        default=float(_env("ABORT_UPLOADS_AFTER", str(7 * 86400))),
+        help="seconds after which an unfinished multipart upload is aborted (0: never)",
+    )
     user = commands.add_parser("user", help="manage access keys of a data directory")
     user_commands = user.add_subparsers(dest="user_command", required=True)
     add = user_commands.add_parser("add", help="add an access key (printed once)")
@@ -139,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             inline_threshold=max(0, args.inline_threshold),
             gc_grace=max(0.0, args.gc_grace),
             gc_interval=max(0.05, args.gc_interval),
+            abort_uploads_after=max(0.0, args.abort_uploads_after),
         )
         try:
             return serve(config)

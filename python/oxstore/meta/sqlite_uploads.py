@@ -143,6 +143,14 @@ class UploadTables:
             replaced = self._replace_object(db, record, False, condition)
         return record, replaced
 
+    def uploads_before(self, upload_id: str, limit: int) -> list[str]:
+        with self._read() as db:
+            rows = db.execute(
+                "SELECT upload_id FROM uploads WHERE upload_id < ? ORDER BY upload_id LIMIT ?",
+                (upload_id, limit),
+            )
+            return [r[0] for r in rows]
+
     def abort_upload(self, upload_id: str) -> bool:
         """Ends the upload; its parts go to the garbage. False if it was not in progress."""
         with self._write() as db:

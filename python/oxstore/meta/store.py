@@ -177,6 +177,10 @@ class MetaStore(Protocol):
         parts it did not choose become garbage. Returns (new object, replaced object)."""
         ...
 
+    def uploads_before(self, upload_id: str, limit: int) -> list[str]:
+        """Up to limit ids of uploads in progress that sort below upload_id, lowest first."""
+        ...
+
     def abort_upload(self, upload_id: str) -> bool:
         """Ends an upload in progress; its parts become garbage. False if none was."""
         ...

@@ -54,8 +54,14 @@ COMBINABLE = frozenset({"crc32", "crc32c", "crc64nvme"})  # FULL_OBJECT checksum
 
 
 def new_upload_id() -> str:
-    """Upload ids sort in the order uploads were created (ListMultipartUploads' order)."""
+    """Upload ids sort in the order uploads were created (ListMultipartUploads' order, and
+    how the collector finds abandoned ones: upload_ids_before)."""
     return f"{time.time_ns():016x}{os.urandom(8).hex()}"
+
+
+def upload_ids_before(when: float) -> str:
+    """An id that sorts after every upload id made before `when` and before all later ones."""
+    return f"{int(when * 1e9):016x}"
 
 
 def _upload_of(call: Call) -> UploadRecord:
