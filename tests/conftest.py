@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +40,7 @@ class Server:
     region: str = REGION
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    preexec: Callable[[], None] | None = None  # run in the server's process before it starts
 
     @property
     def endpoint(self) -> str:
@@ -67,6 +68,7 @@ class Server:
             stderr=subprocess.STDOUT,
             env=env,
             start_new_session=True,
+            preexec_fn=self.preexec,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -98,7 +98,7 @@ class OxstoreApp(RSGIApp):
         self.services = build_services(config)
         credentials, _ = CredentialStore.open(config.state_dir.parent, os.environ)
         self.services.credentials = credentials
-        super().__init__(Pipeline(self.services, credentials))
+        super().__init__(Pipeline(self.services, credentials), config.body_timeout)
         self._collector: asyncio.Task[None] | None = None
 
     def __rsgi_init__(self, loop: Any) -> None:

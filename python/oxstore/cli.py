@@ -81,6 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between passes of the garbage collector",
     )
     server.add_argument(
+        "--header-timeout",
+        type=float,
+        default=float(_env("HEADER_TIMEOUT", "30")),
+        help="seconds a request's headers may take, and a kept-alive connection may stay idle",
+    )
+    server.add_argument(
+        "--body-timeout",
+        type=float,
+        default=float(_env("BODY_TIMEOUT", "60")),
+        help="seconds a request body may send nothing before RequestTimeout",
+    )
+    server.add_argument(
         "--abort-uploads-after",
         type=float,
         default=float(_env("ABORT_UPLOADS_AFTER", str(7 * 86400))),
@@ -146,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             gc_grace=max(0.0, args.gc_grace),
             gc_interval=max(0.05, args.gc_interval),
             abort_uploads_after=max(0.0, args.abort_uploads_after),
+            header_timeout=max(0.1, args.header_timeout),
+            body_timeout=max(0.1, args.body_timeout),
         )
         try:
             return serve(config)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import resource
 import socket
 import sys
 import time
@@ -16,6 +17,7 @@ from typing import TextIO
 
 import msgspec
 from granian.constants import Interfaces
+from granian.http import HTTP1Settings
 from granian.server import Server
 
 from oxstore.auth.credentials import CredentialStore
@@ -63,6 +65,21 @@ def check_port_free(host: str, port: int) -> None:
             ) from None
 
 
+def raise_open_file_limit() -> tuple[int, int]:
+    """Lifts this process's open-file limit (which the workers inherit) to its hard limit: each
+    connection holds a file descriptor, and granian cannot close one that never sends a byte.
+    Returns the (soft, hard) limits now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError):
+            pass  # some sandboxes refuse: the limit stays what it was, and is said
+    return soft, hard
+
+
 def prepare(config: Config) -> str | None:
     """Creates the layout, removes crash leftovers, opens the metadata schema and credentials.
 
@@ -84,6 +101,8 @@ def serve(config: Config) -> int:
         if message:
             print(message, flush=True)
         os.environ[CONFIG_ENV] = config.to_env()
+        soft, hard = raise_open_file_limit()
+        print(f"oxstore: open files: {soft} per process (hard limit {hard})", flush=True)
         print(f"oxstore: listening on {config.endpoint} (region {config.region})", flush=True)
         server = Server(
             "oxstore.app:create_app",
@@ -94,6 +113,9 @@ def serve(config: Config) -> int:
             factory=True,
             log_access=False,
             backlog=2048,
+            # hyper closes a connection whose request headers, or whose next request on a kept
+            # alive connection, do not arrive in time
+            http1_settings=HTTP1Settings(header_read_timeout=int(config.header_timeout * 1000)),
         )
         server.serve()
     return 0

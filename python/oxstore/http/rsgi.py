@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -21,28 +22,65 @@ async def _no_body() -> AsyncIterator[bytes]:
 
 
 class _Body:
-    """The request body; a connection that breaks mid-body ends it as IncompleteBody.
+    """The request body; a connection that breaks mid-body ends it as IncompleteBody, one
+    whose body sends nothing for `idle_timeout` seconds as RequestTimeout.
 
     `read` tells whether the handler asked for it: the server sends "100 Continue" to a client
     that sent `Expect: 100-continue` only then.
+
+    The idle check costs a clock read per chunk: one timer per body looks at how long the body
+    has been waiting for the client and cancels that wait only (8 us of asyncio.wait_for per
+    chunk would cost a large upload several percent).
     """
 
-    def __init__(self, protocol: Any) -> None:
+    def __init__(self, protocol: Any, idle_timeout: float) -> None:
         self.protocol = protocol
         self.read = False
+        self.timed_out = False
+        self._idle_timeout = idle_timeout
+        self._waiting = False
+        self._waiting_since = 0.0
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         self.read = True
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        timer = loop.call_later(self._idle_timeout, self._check, loop, task)
+        chunks = self.protocol.__aiter__()
         try:
-            async for chunk in self.protocol:
+            while True:
+                self._waiting, self._waiting_since = True, loop.time()
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    return
+                except asyncio.CancelledError:
+                    if not self.timed_out:
+                        raise
+                    task.uncancel()
+                    raise S3Error("RequestTimeout") from None
+                except (ProtocolError, ProtocolClosed) as exc:
+                    raise S3Error("IncompleteBody") from exc
+                finally:
+                    self._waiting = False
                 yield chunk
-        except (ProtocolError, ProtocolClosed) as exc:
-            raise S3Error("IncompleteBody") from exc
+        finally:
+            timer.cancel()
+
+    def _check(self, loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+        idle = loop.time() - self._waiting_since if self._waiting else 0.0
+        if idle >= self._idle_timeout:
+            self.timed_out = True
+            task.cancel()
+        else:  # look again when this wait (or the next one) could have lasted long enough
+            loop.call_later(self._idle_timeout - idle, self._check, loop, task)
 
 
 class RSGIApp:
-    def __init__(self, handler: Handler) -> None:
+    def __init__(self, handler: Handler, body_timeout: float) -> None:
         self.handler = handler
+        self.body_timeout = body_timeout  # seconds a request body may send nothing
 
     async def __rsgi__(self, scope: Any, protocol: Any) -> None:
         if scope.proto != "http":
@@ -57,7 +95,7 @@ class RSGIApp:
             # (UTF-8 or Latin-1 text) is there by name, its value out of reach
             unreadable = tuple(k.lower() for k in scope.headers.keys() if k.lower() not in headers)
         has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
-        body = _Body(protocol) if has_body else None
+        body = _Body(protocol, self.body_timeout) if has_body else None
         request = Request(
             method=scope.method.upper(),
             # granian hands over the path percent-decoded; S3 signs the path encoded once with
@@ -72,7 +110,9 @@ class RSGIApp:
             unreadable=unreadable,
         )
         response = await self.handler(request)
-        if "expect" in headers and (body is None or not body.read):
+        if body is not None and body.timed_out:
+            response.headers.append(("connection", "close"))  # the rest of the body is unread
+        elif "expect" in headers and (body is None or not body.read):
             # answered without "100 Continue": botocore then parses the next response on this
             # connection with this one's status line (its AWSConnection keeps the early
             # response's status), so the connection must not be reused
