@@ -28,7 +28,7 @@ GC_BATCH = 1000
 
 def build_services(config: Config) -> Services:
     meta = SqliteMetaStore(str(config.meta_path))
-    data = DataStore(config.objects_dir, config.tmp_dir)
+    data = DataStore(config.objects_dir, config.tmp_dir, config.min_free_space)
     return Services(config=config, meta=meta, data=data)
 
 

@@ -81,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between passes of the garbage collector",
     )
     server.add_argument(
+        "--min-free-space",
+        type=int,
+        default=int(_env("MIN_FREE_SPACE", str(256 * 1024**2))),
+        help="bytes of free disk below which uploads answer 507 InsufficientStorage (DELETE "
+        "and reads go on)",
+    )
+    server.add_argument(
         "--header-timeout",
         type=float,
         default=float(_env("HEADER_TIMEOUT", "30")),
@@ -159,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
             gc_interval=max(0.05, args.gc_interval),
             abort_uploads_after=max(0.0, args.abort_uploads_after),
             header_timeout=max(0.1, args.header_timeout),
+            min_free_space=max(0, args.min_free_space),
             body_timeout=max(0.1, args.body_timeout),
         )
         try:

@@ -35,6 +35,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     clock_skew_seconds: int = 15 * 60
     gc_interval: float = 5.0  # seconds between passes of the garbage collector
     gc_grace: float = 30.0  # replaced data stays this long for GETs already streaming it
+    min_free_space: int = 256 * 1024**2  # new data is refused below this much free disk
     header_timeout: float = 30.0  # a request's headers, and an idle keep-alive connection
     body_timeout: float = 60.0  # a request body sending nothing for this long: RequestTimeout
     abort_uploads_after: float = 7 * 86400.0  # unfinished multipart uploads (0: kept forever)

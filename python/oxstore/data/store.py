@@ -33,6 +33,11 @@ class Piece(NamedTuple):
     end: int
 
 
+class NoSpaceError(Exception):
+    """The disk is below the free-space floor: new data is refused before the disk is truly
+    full, so that the metadata always has room and DELETE can always free space."""
+
+
 class DataLostError(Exception):
     """A data file a record needs is missing or shorter than the record says (found before
     any byte of the answer is sent: the request fails as a whole, never with a short body)."""
@@ -47,9 +52,18 @@ def fsync_dir(path: Path) -> None:
 
 
 class DataStore:
-    def __init__(self, objects_dir: Path, tmp_dir: Path) -> None:
+    def __init__(self, objects_dir: Path, tmp_dir: Path, min_free: int = 0) -> None:
         self.objects_dir = objects_dir
         self.tmp_dir = tmp_dir
+        self.min_free = min_free  # bytes the disk keeps free of new data
+
+    def check_room(self, size: int | None) -> None:
+        """NoSpaceError unless size more bytes (0 if unknown) leave the floor free."""
+        if not self.min_free:
+            return
+        disk = os.statvfs(self.tmp_dir)
+        if disk.f_bavail * disk.f_frsize - (size or 0) < self.min_free:
+            raise NoSpaceError
 
     def prepare(self) -> None:
         """Creates the layout and removes crash leftovers; run once, before workers start."""
@@ -95,6 +109,7 @@ class DataStore:
         A payload of at most inline_limit bytes comes back as result["inline"] and the id is
         "" (no file). On any failure (bad digest, short body, client gone) nothing is left.
         """
+        self.check_room(expected_size)
         data_id = uuid.uuid4().hex
         writer = ObjectWriter(
             str(self.tmp_dir / data_id), algorithms, chunked, max_size, inline_limit

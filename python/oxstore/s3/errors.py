@@ -41,6 +41,10 @@ ERRORS: dict[str, tuple[int, str]] = {
         400,
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",
     ),
+    "InsufficientStorage": (
+        507,
+        "There is not enough free storage space for this upload.",
+    ),
     "InternalError": (500, "We encountered an internal error. Please try again."),
     "InvalidAccessKeyId": (
         403,

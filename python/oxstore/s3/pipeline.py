@@ -15,6 +15,7 @@ from oxstore._native import NativeS3Error
 from oxstore.auth.authenticate import authenticate
 from oxstore.auth.credentials import CredentialStore
 from oxstore.auth.sigv4 import ANONYMOUS
+from oxstore.data.store import NoSpaceError
 from oxstore.http.request import Request, Response
 from oxstore.s3 import addressing
 from oxstore.s3.context import Call, Services
@@ -53,7 +54,9 @@ class Pipeline:
         except S3Error as err:
             response = error_response(req, err)
         except NativeS3Error as err:
-            response = error_response(req, from_native(err))
+            response = error_response(req, from_native(err, req.request_id))
+        except NoSpaceError:
+            response = error_response(req, S3Error("InsufficientStorage"))
         except Exception:
             log.exception("request %s failed", req.request_id)
             response = error_response(req, S3Error("InternalError"))
@@ -110,8 +113,13 @@ def refuse_unreadable(req: Request) -> None:
             )
 
 
-def from_native(err: NativeS3Error) -> S3Error:
+def from_native(err: NativeS3Error, request_id: str) -> S3Error:
+    """The S3 answer of a core error; an internal one is logged and answered with the
+    table's message only (the core's names files and OS errors)."""
     code = err.code if err.code in ERRORS else "InternalError"
+    if code == "InternalError":
+        log.error("request %s failed in the core: %s", request_id, err.message)
+        return S3Error(code)
     return S3Error(code, err.message)
 
 

@@ -1,0 +1,84 @@
+"""A full disk: uploads stop with 507 InsufficientStorage before the disk is truly full, DELETE
+keeps working and frees space, uploads resume by themselves, nothing partial stays.
+
+The disk is a 48 MiB tmpfs the test mounts (and unmounts) under its own temp directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import Server, free_port
+
+FLOOR = 8 * 1024 * 1024
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(disk)], check=True)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=True)
+
+
+def _fill(s3, prefix: str, size: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """PUTs objects of size bytes until the server refuses; the keys it stored."""
+    stored: list[str] = []
+    while True:
+        key = f"{prefix}{len(stored)}"
+        try:
+            s3.put_object(Bucket="full", Key=key, Body=os.urandom(size))
+        except ClientError as err:
+            response = err.response
+            assert response["Error"]["Code"] == "InsufficientStorage", response
+            assert response["ResponseMetadata"]["HTTPStatusCode"] == 507
+            assert "Errno" not in response["Error"]["Message"]
+            return stored
+        stored.append(key)
+        assert len(stored) < 10_000, "the disk never filled"
+
+
+def _put_once_collected(s3, key: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            s3.put_object(Bucket="full", Key=key, Body=os.urandom(1024 * 1024))
+            return
+        except ClientError as err:
+            if (
+                err.response["Error"]["Code"] != "InsufficientStorage"
+                or time.monotonic() > deadline
+            ):
+                raise
+            time.sleep(0.2)
+
+
+def test_a_full_disk_refuses_uploads_and_keeps_deleting(small_disk: Path) -> None:
+    args = ["--min-free-space", str(FLOOR), "--gc-grace", "0", "--gc-interval", "0.2"]
+    srv = Server(small_disk / "data", free_port(), args).start()
+    try:
+        s3 = srv.client(s3={"addressing_style": "path"})
+        s3.create_bucket(Bucket="full")
+        big = _fill(s3, "big-", 1024 * 1024)
+        small = _fill(s3, "small-", 10_000)  # inline-sized: kept in the metadata database
+        assert big and len(big) > 20
+        disk = os.statvfs(small_disk)
+        assert disk.f_bavail * disk.f_frsize >= FLOOR // 2  # the floor kept room for metadata
+        for key in big[:10] + small:  # deleting always works, and frees space
+            s3.delete_object(Bucket="full", Key=key)
+        _put_once_collected(s3, "after")  # no restart: once the collector freed the space
+        listed = {o["Key"] for o in s3.list_objects_v2(Bucket="full", MaxKeys=1000)["Contents"]}
+        assert listed == set(big[10:]) | {"after"}
+        assert s3.get_object(Bucket="full", Key=big[-1])["ContentLength"] == 1024 * 1024
+        assert list((small_disk / "data" / ".oxstore" / "tmp").iterdir()) == []
+    finally:
+        srv.stop()
