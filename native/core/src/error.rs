@@ -37,6 +37,8 @@ impl fmt::Display for S3Error {
 
 impl std::error::Error for S3Error {}
 
+pub type Result<T> = std::result::Result<T, S3Error>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +52,3 @@ mod tests {
         assert_eq!(other.code, "InternalError");
     }
 }
-
-pub type Result<T> = std::result::Result<T, S3Error>;
