@@ -6,6 +6,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -41,10 +42,12 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     preexec: Callable[[], None] | None = None  # run in the server's process before it starts
+    tls_ca: Path | None = None  # the CA of its certificate: the server speaks HTTPS
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls_ca else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> Server:
         env = dict(os.environ)
@@ -75,7 +78,9 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"oxstore exited early:\n{self.log()}")
             try:
-                with urllib.request.urlopen(self.endpoint + "/-/health", timeout=1) as r:
+                context = ssl.create_default_context(cafile=self.tls_ca) if self.tls_ca else None
+                url = self.endpoint + "/-/health"
+                with urllib.request.urlopen(url, timeout=1, context=context) as r:
                     if r.status == 200:
                         return self
             except OSError:
@@ -102,12 +107,22 @@ class Server:
 
     def client(self, **config: object):  # type: ignore[no-untyped-def]
         return make_client(
-            self.endpoint, self.access_key, self.secret_key, region=self.region, **config
+            self.endpoint,
+            self.access_key,
+            self.secret_key,
+            region=self.region,
+            verify=str(self.tls_ca) if self.tls_ca else None,
+            **config,
         )
 
 
 def make_client(  # type: ignore[no-untyped-def]
-    endpoint: str, access_key: str, secret_key: str, region: str = REGION, **config: object
+    endpoint: str,
+    access_key: str,
+    secret_key: str,
+    region: str = REGION,
+    verify: str | None = None,
+    **config: object,
 ):
     settings = {
         "retries": {"max_attempts": 1, "mode": "standard"},
@@ -121,6 +136,7 @@ def make_client(  # type: ignore[no-untyped-def]
         aws_secret_access_key=secret_key,
         region_name=region,
         config=Config(**settings),
+        verify=verify,
     )
 
 
@@ -197,13 +213,16 @@ class Tool:
 
 
 def s3cmd_config(tool: Tool, server: Server, name: str = ".s3cfg", extra: str = "") -> Path:
-    """An s3cmd configuration file for a server (path-style, plain HTTP) in the tool's home."""
+    """An s3cmd configuration file for a server (path-style; HTTPS trusting its CA when it
+    speaks TLS) in the tool's home."""
     host = f"127.0.0.1:{server.port}"
+    tls = f"use_https = True\nca_certs_file = {server.tls_ca}\n" if server.tls_ca else ""
+    tls = tls or "use_https = False\n"
     config = tool.home / name
     config.write_text(
         "[default]\n"
         f"access_key = {server.access_key}\nsecret_key = {server.secret_key}\n"
-        f"host_base = {host}\nhost_bucket = {host}\nuse_https = False\n{extra}"
+        f"host_base = {host}\nhost_bucket = {host}\n{tls}{extra}"
     )
     return config
 

@@ -81,6 +81,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between passes of the garbage collector",
     )
     server.add_argument(
+        "--tls-cert", default=_env("TLS_CERT", ""), help="PEM certificate (chain): serve HTTPS"
+    )
+    server.add_argument("--tls-key", default=_env("TLS_KEY", ""), help="its PEM private key")
+    server.add_argument(
+        "--plain-address",
+        default=_env("PLAIN_ADDRESS", ""),
+        help="with TLS, also listen for plain HTTP on HOST:PORT (same host as --address)",
+    )
+    server.add_argument(
+        "--plain-answer",
+        choices=("redirect", "refuse"),
+        default=_env("PLAIN_ANSWER", "redirect"),
+        help="what plain HTTP requests get: a redirect to https, or 403 AccessDenied",
+    )
+    server.add_argument(
         "--min-free-space",
         type=int,
         default=int(_env("MIN_FREE_SPACE", str(256 * 1024**2))),
@@ -136,6 +151,23 @@ def _user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plain_port(args: argparse.Namespace, host: str) -> int:
+    """The plain-HTTP port beside TLS (0: none); ValueError for settings that do not fit."""
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise ValueError("--tls-cert and --tls-key go together")
+    for path in (args.tls_cert, args.tls_key):
+        if path and not os.path.isfile(path):
+            raise ValueError(f"no such file: {path}")
+    if not args.plain_address:
+        return 0
+    if not args.tls_cert:
+        raise ValueError("--plain-address is for a server with --tls-cert")
+    plain_host, plain_port = parse_address(args.plain_address)
+    if plain_host != host:
+        raise ValueError("--plain-address must use the host of --address")
+    return plain_port
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "user":
@@ -146,6 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             host, port = parse_address(args.address)
             topology = Topology.load(args.topology) if args.topology else None
+            plain_port = _plain_port(args, host)
         except (ValueError, OSError) as exc:
             print(f"oxstore: {exc}", file=sys.stderr)
             return 2
@@ -167,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
             abort_uploads_after=max(0.0, args.abort_uploads_after),
             header_timeout=max(0.1, args.header_timeout),
             min_free_space=max(0, args.min_free_space),
+            tls_cert=os.path.abspath(args.tls_cert) if args.tls_cert else "",
+            tls_key=os.path.abspath(args.tls_key) if args.tls_key else "",
+            plain_port=plain_port,
+            plain_answer=args.plain_answer,
             body_timeout=max(0.1, args.body_timeout),
         )
         try:

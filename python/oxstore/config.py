@@ -35,6 +35,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     clock_skew_seconds: int = 15 * 60
     gc_interval: float = 5.0  # seconds between passes of the garbage collector
     gc_grace: float = 30.0  # replaced data stays this long for GETs already streaming it
+    tls_cert: str = ""  # PEM certificate chain: serve HTTPS (with tls_key)
+    tls_key: str = ""
+    plain_port: int = 0  # with TLS: a plain-HTTP listener on this port (0: none)
+    plain_answer: str = "redirect"  # what it answers every request: "redirect" | "refuse"
     min_free_space: int = 256 * 1024**2  # new data is refused below this much free disk
     header_timeout: float = 30.0  # a request's headers, and an idle keep-alive connection
     body_timeout: float = 60.0  # a request body sending nothing for this long: RequestTimeout
@@ -49,7 +53,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def state_dir(self) -> Path:

@@ -13,13 +13,15 @@ import resource
 import socket
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
 
 import msgspec
-from granian.constants import Interfaces
+from granian.constants import Interfaces, SSLProtocols
 from granian.http import HTTP1Settings
 from granian.server import Server
 
+from oxstore import plain_http
 from oxstore.auth.credentials import CredentialStore
 from oxstore.config import CONFIG_ENV, Config
 from oxstore.data.store import DataStore
@@ -96,6 +98,8 @@ def prepare(config: Config) -> str | None:
 def serve(config: Config) -> int:
     config = msgspec.structs.replace(config, started_at=time.time())
     check_port_free(config.host, config.port)
+    if config.plain_port:
+        check_port_free(config.host, config.plain_port)
     with lock_data_dir(config):  # held while the server runs
         message = prepare(config)
         if message:
@@ -104,6 +108,19 @@ def serve(config: Config) -> int:
         soft, hard = raise_open_file_limit()
         print(f"oxstore: open files: {soft} per process (hard limit {hard})", flush=True)
         print(f"oxstore: listening on {config.endpoint} (region {config.region})", flush=True)
+        if config.plain_port:
+            plain_http.start(
+                config.host,
+                config.plain_port,
+                config.port,
+                config.plain_answer,
+                config.header_timeout,
+            )
+            print(
+                f"oxstore: plain HTTP on {config.host}:{config.plain_port} answers "
+                f"{config.plain_answer}",
+                flush=True,
+            )
         server = Server(
             "oxstore.app:create_app",
             address=config.host,
@@ -116,6 +133,11 @@ def serve(config: Config) -> int:
             # hyper closes a connection whose request headers, or whose next request on a kept
             # alive connection, do not arrive in time
             http1_settings=HTTP1Settings(header_read_timeout=int(config.header_timeout * 1000)),
+            # workers read the certificate when they start: SIGHUP (granian respawns them one
+            # by one, each old one finishing its requests) puts a renewed certificate in use
+            ssl_cert=Path(config.tls_cert) if config.tls_cert else None,
+            ssl_key=Path(config.tls_key) if config.tls_key else None,
+            ssl_protocol_min=SSLProtocols.tls12,
         )
         server.serve()
     return 0

@@ -86,11 +86,14 @@ class RSGIApp:
         if scope.proto != "http":
             return
         header_list = [(k.lower(), v) for k, v in scope.headers.items()]
+        from_authority = bool(scope.authority) and "host" not in scope.headers
+        if from_authority:  # HTTP/2 names the host in :authority; a signature covers it as host
+            header_list.append(("host", scope.authority))
         headers: dict[str, str] = {}
         for name, value in header_list:
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         unreadable: tuple[str, ...] = ()
-        if len(headers) < len(scope.headers):
+        if len(headers) - from_authority < len(scope.headers):
             # granian hands over only values of visible ASCII: a header whose bytes are not
             # (UTF-8 or Latin-1 text) is there by name, its value out of reach
             unreadable = tuple(k.lower() for k in scope.headers.keys() if k.lower() not in headers)
