@@ -8,3 +8,4 @@ python bench/e2e/multipart.py
 python bench/e2e/large_object.py
 python bench/e2e/post_upload.py
 python bench/e2e/collector.py
+python bench/e2e/tls.py

@@ -7,6 +7,7 @@ import hashlib
 import http.client
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -60,11 +61,30 @@ def loopback_speed(total: int = 4096 * MiB) -> float:
     return received[0] / MiB / (time.perf_counter() - started)
 
 
+def tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """(certificate chain, key, CA) for 127.0.0.1, made now by trustme."""
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    chain, key, ca_file = directory / "cert.pem", directory / "key.pem", directory / "ca.pem"
+    chain.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+    cert.private_key_pem.write_to_path(str(key))
+    ca.cert_pem.write_to_path(str(ca_file))
+    return chain, key, ca_file
+
+
 class Server:
-    def __init__(self, data_dir: Path, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, data_dir: Path, extra_args: tuple[str, ...] = (), tls: bool = False) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
+        self.context: ssl.SSLContext | None = None
+        if tls:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            chain, key, ca_file = tls_files(data_dir.parent)
+            extra_args = (*extra_args, "--tls-cert", str(chain), "--tls-key", str(key))
+            self.context = ssl.create_default_context(cafile=str(ca_file))
         env = dict(os.environ, OXSTORE_ROOT_USER=ACCESS, OXSTORE_ROOT_PASSWORD=SECRET)
         self.process = subprocess.Popen(
             [
@@ -83,9 +103,11 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        scheme = "https" if tls else "http"
         for _ in range(600):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/-/health", timeout=1)
+                url = f"{scheme}://127.0.0.1:{self.port}/-/health"
+                urllib.request.urlopen(url, timeout=1, context=self.context)
                 return
             except OSError:
                 time.sleep(0.1)
@@ -103,6 +125,14 @@ class Server:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
         return total / 1024
+
+    def connection(self, timeout: float = 3600) -> http.client.HTTPConnection:
+        """A connection to the server, over TLS when it speaks it."""
+        if self.context is None:
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        return http.client.HTTPSConnection(
+            "127.0.0.1", self.port, timeout=timeout, context=self.context
+        )
 
     def stop(self) -> None:
         self.process.terminate()
@@ -166,7 +196,7 @@ def big_put(server: Server, size: int, path: str = "/bench/big") -> tuple[float,
 
 
 def _stream_put(server: Server, size: int, path: str) -> float:
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3600)
+    conn = server.connection()
     headers = signed_headers(server.port, "PUT", path, {"content-length": str(size)})
     started = time.perf_counter()
     conn.putrequest("PUT", path, skip_accept_encoding=True)
@@ -206,7 +236,7 @@ def sent_at(offset: int, data: bytearray) -> bool:
 
 def big_get(server: Server, size: int, path: str = "/bench/big", verify: bool = False) -> float:
     """Reads the object in one GET: MB/s. verify: compare every byte with what big_put sent."""
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=3600)
+    conn = server.connection()
     headers = signed_headers(server.port, "GET", path, {})
     started = time.perf_counter()
     conn.request("GET", path, headers=headers)

@@ -40,7 +40,7 @@ def small_ops(server: Server, ops: int, clients: int) -> tuple[float, float]:
 
     def conn() -> http.client.HTTPConnection:
         if not hasattr(local, "conn"):
-            local.conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+            local.conn = server.connection(60)
         return local.conn
 
     def put(i: int) -> None:
@@ -71,7 +71,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         server = Server(Path(tmp) / "data")
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", server.port)
+            conn = server.connection()
             request(conn, server.port, "PUT", "/bench")
             put_rate, rss_growth = big_put(server, size)
             cold_get = big_get(server, size)  # written with O_DIRECT: read from disk
