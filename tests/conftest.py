@@ -227,6 +227,21 @@ def s3cmd_config(tool: Tool, server: Server, name: str = ".s3cfg", extra: str = 
     return config
 
 
+def rclone_remote(server: Server, name: str = "OX") -> dict[str, str]:
+    """Environment variables that define an rclone remote `name` for the server."""
+    prefix = f"RCLONE_CONFIG_{name}_"
+    settings = {
+        "TYPE": "s3",
+        "PROVIDER": "Other",
+        "ENDPOINT": server.endpoint,
+        "ACCESS_KEY_ID": server.access_key,
+        "SECRET_ACCESS_KEY": server.secret_key,
+        "REGION": "us-east-1",
+        "FORCE_PATH_STYLE": "true",
+    }
+    return {prefix + key: value for key, value in settings.items()}
+
+
 def require_binary(name: str) -> str:
     """The path of a client's executable; a missing client fails the test, it never skips."""
     candidates = [shutil.which(name), str(Path(sys.executable).parent / name)]

@@ -15,6 +15,67 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"OXSTORE_{name}", default)
 
 
+GiB = 1024**3
+# --flag, its type, its default (also read from OXSTORE_FLAG), what it sets
+SERVER_SETTINGS: list[tuple[str, type, object, str]] = [
+    ("--max-buckets", int, 100, "buckets an account may own"),
+    ("--max-object-size", int, 10 * GiB, "largest single PUT in bytes"),
+    (
+        "--max-multipart-size",
+        int,
+        5 * 1024 * GiB,
+        "largest object a multipart upload may complete, in bytes",
+    ),
+    (
+        "--min-part-size",
+        int,
+        5 * 1024**2,
+        "smallest size of every part but the last of a multipart upload, in bytes",
+    ),
+    (
+        "--inline-threshold",
+        int,
+        32 * 1024,
+        "objects up to this many bytes are kept in the metadata, not in files (0: never)",
+    ),
+    (
+        "--gc-grace",
+        float,
+        30,
+        "seconds replaced or deleted data stays on disk (reads in flight finish first)",
+    ),
+    ("--gc-interval", float, 5, "seconds between passes of the garbage collector"),
+    ("--tls-cert", str, "", "PEM certificate (chain): serve HTTPS"),
+    ("--tls-key", str, "", "its PEM private key"),
+    (
+        "--plain-address",
+        str,
+        "",
+        "with TLS, also listen for plain HTTP on HOST:PORT (same host as --address)",
+    ),
+    (
+        "--min-free-space",
+        int,
+        256 * 1024**2,
+        "bytes of free disk below which uploads answer 507 InsufficientStorage (DELETE and "
+        "reads go on)",
+    ),
+    (
+        "--header-timeout",
+        float,
+        30,
+        "seconds a request's headers may take, and a kept-alive connection may stay idle",
+    ),
+    ("--body-timeout", float, 60, "seconds a request body may send nothing before RequestTimeout"),
+    (
+        "--abort-uploads-after",
+        float,
+        7 * 86400,
+        "seconds after which an unfinished multipart upload is aborted (0: never)",
+    ),
+]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oxstore", description="S3-compatible object storage")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -38,87 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("TOPOLOGY", "") or None,
         help="TOML file of regions, storage policies and storage classes (see README)",
     )
-    server.add_argument(
-        "--max-buckets",
-        type=int,
-        default=int(_env("MAX_BUCKETS", "100")),
-        help="buckets an account may own",
-    )
-    server.add_argument(
-        "--max-object-size",
-        type=int,
-        default=int(_env("MAX_OBJECT_SIZE", str(10 * 1024**3))),
-        help="largest single PUT in bytes",
-    )
-    server.add_argument(
-        "--max-multipart-size",
-        type=int,
-        default=int(_env("MAX_MULTIPART_SIZE", str(5 * 1024**4))),
-        help="largest object a multipart upload may complete, in bytes",
-    )
-    server.add_argument(
-        "--min-part-size",
-        type=int,
-        default=int(_env("MIN_PART_SIZE", str(5 * 1024**2))),
-        help="smallest size of every part but the last of a multipart upload, in bytes",
-    )
-    server.add_argument(
-        "--inline-threshold",
-        type=int,
-        default=int(_env("INLINE_THRESHOLD", str(32 * 1024))),
-        help="objects up to this many bytes are kept in the metadata, not in files (0: never)",
-    )
-    server.add_argument(
-        "--gc-grace",
-        type=float,
-        default=float(_env("GC_GRACE", "30")),
-        help="seconds replaced or deleted data stays on disk (reads in flight finish first)",
-    )
-    server.add_argument(
-        "--gc-interval",
-        type=float,
-        default=float(_env("GC_INTERVAL", "5")),
-        help="seconds between passes of the garbage collector",
-    )
-    server.add_argument(
-        "--tls-cert", default=_env("TLS_CERT", ""), help="PEM certificate (chain): serve HTTPS"
-    )
-    server.add_argument("--tls-key", default=_env("TLS_KEY", ""), help="its PEM private key")
-    server.add_argument(
-        "--plain-address",
-        default=_env("PLAIN_ADDRESS", ""),
-        help="with TLS, also listen for plain HTTP on HOST:PORT (same host as --address)",
-    )
+    for flag, kind, default, text in SERVER_SETTINGS:
+        env = _env(flag[2:].upper().replace("-", "_"), str(default))
+        server.add_argument(flag, type=kind, default=kind(env), help=text)
     server.add_argument(
         "--plain-answer",
         choices=("redirect", "refuse"),
         default=_env("PLAIN_ANSWER", "redirect"),
         help="what plain HTTP requests get: a redirect to https, or 403 AccessDenied",
-    )
-    server.add_argument(
-        "--min-free-space",
-        type=int,
-        default=int(_env("MIN_FREE_SPACE", str(256 * 1024**2))),
-        help="bytes of free disk below which uploads answer 507 InsufficientStorage (DELETE "
-        "and reads go on)",
-    )
-    server.add_argument(
-        "--header-timeout",
-        type=float,
-        default=float(_env("HEADER_TIMEOUT", "30")),
-        help="seconds a request's headers may take, and a kept-alive connection may stay idle",
-    )
-    server.add_argument(
-        "--body-timeout",
-        type=float,
-        default=float(_env("BODY_TIMEOUT", "60")),
-        help="seconds a request body may send nothing before RequestTimeout",
-    )
-    server.add_argument(
-        "--abort-uploads-after",
-        type=float,
-        default=float(_env("ABORT_UPLOADS_AFTER", str(7 * 86400))),
-        help="seconds after which an unfinished multipart upload is aborted (0: never)",
     )
     user = commands.add_parser("user", help="manage access keys of a data directory")
     user_commands = user.add_subparsers(dest="user_command", required=True)

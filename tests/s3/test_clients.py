@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Tool, empty_bucket, require_binary, s3cmd_config
+from tests.conftest import Tool, empty_bucket, rclone_remote, require_binary, s3cmd_config
 from tests.s3.helpers import minio_client
 
 MiB = 1024 * 1024
@@ -206,15 +206,7 @@ def test_s3cmd_workflow(s3cmd, s3, tool: Tool) -> None:
 
 @pytest.fixture
 def rclone(server, tool: Tool):  # type: ignore[no-untyped-def]
-    tool.env.update(
-        RCLONE_CONFIG_OX_TYPE="s3",
-        RCLONE_CONFIG_OX_PROVIDER="Other",
-        RCLONE_CONFIG_OX_ENDPOINT=server.endpoint,
-        RCLONE_CONFIG_OX_ACCESS_KEY_ID=server.access_key,
-        RCLONE_CONFIG_OX_SECRET_ACCESS_KEY=server.secret_key,
-        RCLONE_CONFIG_OX_REGION="us-east-1",
-        RCLONE_CONFIG_OX_FORCE_PATH_STYLE="true",
-    )
+    tool.env.update(rclone_remote(server))
     binary = require_binary("rclone")
 
     def run(*args: str, check: bool = True):  # type: ignore[no-untyped-def]
