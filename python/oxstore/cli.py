@@ -82,7 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     server = commands.add_parser("server", help="start the S3 server")
     server.add_argument("data_dir", help="directory for data and metadata (created if missing)")
     server.add_argument("--address", default=_env("ADDRESS", "127.0.0.1:9000"), help="HOST:PORT")
-    server.add_argument("--workers", type=int, default=int(_env("WORKERS", "1")))
+    server.add_argument(
+        "--workers",
+        type=int,
+        default=int(_env("WORKERS", str(len(os.sched_getaffinity(0))))),
+        help="worker processes (default: the cores this process may run on)",
+    )
     server.add_argument(
         "--domain",
         action="append",
