@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -19,7 +20,20 @@ def _second_server(data_dir: Path, port: int) -> subprocess.CompletedProcess[str
     env = dict(os.environ, OXSTORE_ROOT_USER="second-root-user", OXSTORE_ROOT_PASSWORD="s" * 20)
     command = [sys.executable, "-m", "oxstore", "server", str(data_dir)]
     command += ["--address", f"127.0.0.1:{port}", "--workers", "1"]
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    process = subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # it started after all: stop it and all it spawned
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def _start_upload(server, path: str, size: int, first: bytes) -> http.client.HTTPConnection:  # type: ignore[no-untyped-def]
