@@ -9,3 +9,4 @@ python bench/e2e/large_object.py
 python bench/e2e/post_upload.py
 python bench/e2e/collector.py
 python bench/e2e/tls.py
+python bench/e2e/compare.py  # needs wrk (apt) and the [bench] extra
