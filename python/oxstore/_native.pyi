@@ -76,6 +76,21 @@ def sigv4_canonical_request(
       empty segments folded, path encoded twice).
     """
 
+def sigv4_verify(
+    signing_key: bytes,
+    method: str,
+    path: str,
+    query: Sequence[tuple[str, str]],
+    headers: Sequence[tuple[str, str]],
+    signed_headers: Sequence[str],
+    payload_hash: str,
+    amz_date: str,
+    scope: str,
+    signature: str,
+) -> bool:
+    """Whether signature signs the request (canonical request, string to sign, HMAC and a
+    constant-time comparison in one call)."""
+
 def sigv4_string_to_sign(amz_date: str, scope: str, canonical_request: str) -> str: ...
 def sigv4_signature(signing_key: bytes, string_to_sign: str) -> str:
     """Lower-case hex HMAC-SHA256."""

@@ -155,6 +155,22 @@ pub fn signature(signing_key: &[u8], string_to_sign: &str) -> String {
     hex::encode(hmac_sha256(signing_key, string_to_sign.as_bytes()))
 }
 
+/// Whether `provided` is the signature of the request (one call for the whole check, in
+/// constant time): canonical request, string to sign, HMAC, comparison.
+pub fn verify(
+    input: &CanonicalInput,
+    signing_key: &[u8],
+    amz_date: &str,
+    scope: &str,
+    provided: &str,
+) -> bool {
+    let expected = signature(
+        signing_key,
+        &string_to_sign(amz_date, scope, &canonical_request(input)),
+    );
+    constant_time_eq(expected.as_bytes(), provided.as_bytes())
+}
+
 /// Signature of one aws-chunked chunk whose data hashes to `chunk_sha256_hex`.
 pub fn chunk_signature(
     signing_key: &[u8],
@@ -219,7 +235,7 @@ mod tests {
             (s("x-amz-date"), s("20130524T000000Z")),
         ];
         let signed: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
-        let creq = canonical_request(&CanonicalInput {
+        let input = CanonicalInput {
             method: "GET",
             path: "/test.txt",
             query: &[],
@@ -227,14 +243,16 @@ mod tests {
             signed_headers: &signed,
             payload_hash: EMPTY_SHA256,
             s3: true,
-        });
+        };
+        let creq = canonical_request(&input);
         let scope = "20130524/us-east-1/s3/aws4_request";
         let sts = string_to_sign("20130524T000000Z", scope, &creq);
         let key = signing_key(SECRET, "20130524", "us-east-1", "s3");
-        assert_eq!(
-            signature(&key, &sts),
-            "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41"
-        );
+        let expected = "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41";
+        assert_eq!(signature(&key, &sts), expected);
+        assert!(verify(&input, &key, "20130524T000000Z", scope, expected));
+        let tampered = expected.replace('f', "e");
+        assert!(!verify(&input, &key, "20130524T000000Z", scope, &tampered));
     }
 
     #[test]

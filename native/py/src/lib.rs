@@ -219,6 +219,33 @@ fn sigv4_canonical_request(
 }
 
 #[pyfunction]
+#[allow(clippy::too_many_arguments)] // the request's parts, as the canonical request needs them
+#[pyo3(signature = (signing_key, method, path, query, headers, signed_headers, payload_hash, amz_date, scope, signature))]
+fn sigv4_verify(
+    signing_key: &[u8],
+    method: &str,
+    path: &str,
+    query: Vec<(String, String)>,
+    headers: Vec<(String, String)>,
+    signed_headers: Vec<String>,
+    payload_hash: &str,
+    amz_date: &str,
+    scope: &str,
+    signature: &str,
+) -> bool {
+    let input = sigv4::CanonicalInput {
+        method,
+        path,
+        query: &query,
+        headers: &headers,
+        signed_headers: &signed_headers,
+        payload_hash,
+        s3: true,
+    };
+    sigv4::verify(&input, signing_key, amz_date, scope, signature)
+}
+
+#[pyfunction]
 fn sigv4_string_to_sign(amz_date: &str, scope: &str, canonical_request: &str) -> String {
     sigv4::string_to_sign(amz_date, scope, canonical_request)
 }
@@ -452,6 +479,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(constant_time_eq, m)?)?;
     m.add_function(wrap_pyfunction!(sigv4_signing_key, m)?)?;
     m.add_function(wrap_pyfunction!(sigv4_canonical_request, m)?)?;
+    m.add_function(wrap_pyfunction!(sigv4_verify, m)?)?;
     m.add_function(wrap_pyfunction!(sigv4_string_to_sign, m)?)?;
     m.add_function(wrap_pyfunction!(sigv4_signature, m)?)?;
     m.add_function(wrap_pyfunction!(sigv4_chunk_signature, m)?)?;

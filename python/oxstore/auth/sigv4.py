@@ -184,14 +184,27 @@ def path_spellings(raw_path: str) -> Iterator[str]:
         yield relaxed
 
 
-def _string_to_sign(
-    req: Request, claim: Claim, path: str, declared: str, presigned: bool
-) -> tuple[str, str]:
-    query = [(k, v) for k, v in req.query if not (presigned and k == "X-Amz-Signature")]
+def _signed_query(req: Request, presigned: bool) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in req.query if not (presigned and k == "X-Amz-Signature")]
+
+
+def _mismatch(req: Request, claim: Claim, declared: str, presigned: bool) -> S3Error:
+    """SignatureDoesNotMatch with what the server signed (for the client to compare)."""
     canonical = _native.sigv4_canonical_request(
-        req.method, path, query, req.header_list, claim.signed_headers, declared
+        req.method,
+        req.raw_path,
+        _signed_query(req, presigned),
+        req.header_list,
+        claim.signed_headers,
+        declared,
     )
-    return canonical, _native.sigv4_string_to_sign(claim.amz_date, claim.scope, canonical)
+    return S3Error(
+        "SignatureDoesNotMatch",
+        AWSAccessKeyId=claim.access_key,
+        StringToSign=_native.sigv4_string_to_sign(claim.amz_date, claim.scope, canonical),
+        SignatureProvided=claim.signature,
+        CanonicalRequest=canonical,
+    )
 
 
 def _verify(
@@ -223,19 +236,23 @@ def _verify(
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=claim.access_key)
     declared = payload_hash(req, presigned)
     key = _signing_key(secret, claim)
-    canonical, string_to_sign = "", ""
-    for path in path_spellings(req.raw_path):
-        canonical, string_to_sign = _string_to_sign(req, claim, path, declared, presigned)
-        if _native.constant_time_eq(_native.sigv4_signature(key, string_to_sign), claim.signature):
-            break
-    else:
-        raise S3Error(
-            "SignatureDoesNotMatch",
-            AWSAccessKeyId=claim.access_key,
-            StringToSign=string_to_sign,
-            SignatureProvided=claim.signature,
-            CanonicalRequest=canonical,
+    query = _signed_query(req, presigned)
+    if not any(
+        _native.sigv4_verify(
+            key,
+            req.method,
+            path,
+            query,
+            req.header_list,
+            claim.signed_headers,
+            declared,
+            claim.amz_date,
+            claim.scope,
+            claim.signature,
         )
+        for path in path_spellings(req.raw_path)
+    ):
+        raise _mismatch(req, claim, declared, presigned)
     payload = payload_spec(req, declared, key, claim.amz_date, claim.scope, claim.signature)
     return AuthContext(
         access_key=claim.access_key,
