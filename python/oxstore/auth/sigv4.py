@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ def request_time(req: Request) -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(epoch))
 
 
+@functools.lru_cache(maxsize=256)  # requests of one second share their x-amz-date
 def parse_amz_date(value: str) -> float:
     """Epoch seconds of an ISO 8601 basic timestamp (20130524T000000Z); sliced by hand
     because time.strptime costs more than the rest of a small request's signature check."""

@@ -11,7 +11,9 @@ from oxstore.s3.errors import S3Error
 WriteCondition = Callable[[ObjectRecord | None], None]
 
 
-def _http_date(value: str) -> float | None:
+def _http_date(value: str | None) -> float | None:
+    if value is None:  # the common case: no condition (and no exception raised for it)
+        return None
     try:
         return parsedate_to_datetime(value).timestamp()
     except (TypeError, ValueError, IndexError):
@@ -41,7 +43,7 @@ def read_precondition(headers: dict[str, str], etag: str, last_modified: float) 
         if not etag_matches(if_match, etag):
             return 412
     else:
-        since = _http_date(headers.get("if-unmodified-since", ""))
+        since = _http_date(headers.get("if-unmodified-since"))
         if since is not None and modified > since:
             return 412
     if_none_match = headers.get("if-none-match")
@@ -49,7 +51,7 @@ def read_precondition(headers: dict[str, str], etag: str, last_modified: float) 
         if etag_matches(if_none_match, etag):
             return 304
     else:
-        since = _http_date(headers.get("if-modified-since", ""))
+        since = _http_date(headers.get("if-modified-since"))
         if since is not None and modified <= since:
             return 304
     return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from email.utils import formatdate
@@ -76,7 +77,13 @@ UNSUPPORTED_PUT_HEADERS = {
 
 
 def http_date(epoch: float) -> str:
-    return formatdate(epoch, usegmt=True)
+    return _http_date_of_second(int(epoch))
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_date_of_second(second: int) -> str:
+    """Formatting dates is a few µs of every GET and HEAD: objects share their seconds."""
+    return formatdate(second, usegmt=True)
 
 
 def check_key(key: str) -> None:
