@@ -7,7 +7,6 @@ import contextlib
 import fcntl
 import logging
 import os
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +15,8 @@ from oxstore.auth.credentials import CredentialStore
 from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.rsgi import RSGIApp
-from oxstore.meta.sqlite import SqliteMetaStore
+from oxstore.meta.model import Metadata
+from oxstore.meta.sqlite import SqliteStore
 from oxstore.s3.context import Services
 from oxstore.s3.ops.multipart import upload_ids_before
 from oxstore.s3.pipeline import Pipeline
@@ -27,12 +27,12 @@ GC_BATCH = 1000
 
 
 def build_services(config: Config) -> Services:
-    meta = SqliteMetaStore(str(config.meta_path))
+    meta = Metadata(SqliteStore(str(config.meta_path)))
     data = DataStore(config.objects_dir, config.tmp_dir, config.min_free_space)
     return Services(config=config, meta=meta, data=data)
 
 
-def collect_garbage(services: Services, now: float) -> int:
+async def collect_garbage(services: Services, now: float) -> int:
     """Removes data files that no object references any more; returns how many.
 
     A pass drains the whole backlog, a batch at a time, so the collector keeps up with any rate
@@ -42,27 +42,32 @@ def collect_garbage(services: Services, now: float) -> int:
     """
     removed = 0
     while True:
-        ids = services.meta.claim_garbage(now - services.config.gc_grace, GC_BATCH)
-        for data_id in ids:
-            services.data.remove(data_id)
+        ids = await services.meta.claim_garbage(now - services.config.gc_grace, GC_BATCH)
+        await asyncio.to_thread(_remove_all, services, ids)
         removed += len(ids)
         if len(ids) < GC_BATCH:
             return removed
 
 
-def abort_abandoned_uploads(services: Services, now: float) -> int:
+def _remove_all(services: Services, data_ids: list[str]) -> None:
+    for data_id in data_ids:
+        services.data.remove(data_id)
+
+
+async def abort_abandoned_uploads(services: Services, now: float) -> int:
     """Aborts multipart uploads unfinished after --abort-uploads-after (their parts become
     garbage like any replaced data); returns how many."""
     age = services.config.abort_uploads_after
     if not age:
         return 0
     aborted = 0
-    while ids := services.meta.uploads_before(upload_ids_before(now - age), GC_BATCH):
-        aborted += sum(services.meta.abort_upload(upload_id) for upload_id in ids)
+    while ids := await services.meta.uploads_before(upload_ids_before(now - age), GC_BATCH):
+        for upload_id in ids:
+            aborted += await services.meta.abort_upload(upload_id)
     return aborted
 
 
-def sweep_orphans(services: Services) -> int:
+async def sweep_orphans(services: Services) -> int:
     """Removes data files that a crash left between their rename and their metadata commit.
 
     Only files older than this server's start are candidates: newer ones may belong to uploads
@@ -75,16 +80,24 @@ def sweep_orphans(services: Services) -> int:
         except BlockingIOError:
             return 0
         removed = 0
-        for entry in _data_files(config):
-            with contextlib.suppress(FileNotFoundError):
-                if entry.stat().st_mtime < config.started_at and not (
-                    services.meta.is_data_referenced(entry.name)
-                ):
+        for entry in await asyncio.to_thread(_old_data_files, config):
+            if not await services.meta.is_data_referenced(entry.name):
+                with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
                     removed += 1
     if removed:
         log.info("removed %d orphaned data files", removed)
     return removed
+
+
+def _old_data_files(config: Config) -> list[os.DirEntry[str]]:
+    """The data files older than this server's start."""
+    found = []
+    for entry in _data_files(config):
+        with contextlib.suppress(FileNotFoundError):
+            if entry.stat().st_mtime < config.started_at:
+                found.append(entry)
+    return found
 
 
 def _data_files(config: Config) -> Iterator[os.DirEntry[str]]:
@@ -100,10 +113,11 @@ class OxstoreApp(RSGIApp):
         self.services.credentials = credentials
         super().__init__(Pipeline(self.services, credentials), config.body_timeout)
         self._collector: asyncio.Task[None] | None = None
+        self._sweep: asyncio.Task[int] | None = None
 
     def __rsgi_init__(self, loop: Any) -> None:
         self._collector = loop.create_task(self._collect_forever())
-        threading.Thread(target=sweep_orphans, args=(self.services,), daemon=True).start()
+        self._sweep = loop.create_task(sweep_orphans(self.services))
 
     def __rsgi_del__(self, loop: Any) -> None:
         if self._collector is not None:
@@ -113,8 +127,8 @@ class OxstoreApp(RSGIApp):
         while True:
             await asyncio.sleep(self.services.config.gc_interval)
             with contextlib.suppress(Exception):
-                await asyncio.to_thread(abort_abandoned_uploads, self.services, time.time())
-                await asyncio.to_thread(collect_garbage, self.services, time.time())
+                await abort_abandoned_uploads(self.services, time.time())
+                await collect_garbage(self.services, time.time())
 
 
 def create_app() -> OxstoreApp:

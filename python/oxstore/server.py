@@ -25,7 +25,7 @@ from oxstore import plain_http
 from oxstore.auth.credentials import CredentialStore
 from oxstore.config import CONFIG_ENV, Config
 from oxstore.data.store import DataStore
-from oxstore.meta.sqlite import SqliteMetaStore
+from oxstore.meta.sqlite import SqliteStore
 
 
 class StartupError(Exception):
@@ -90,7 +90,7 @@ def prepare(config: Config) -> str | None:
     """
     config.state_dir.mkdir(parents=True, exist_ok=True)
     DataStore(config.objects_dir, config.tmp_dir).prepare()
-    SqliteMetaStore(str(config.meta_path)).close()
+    SqliteStore(str(config.meta_path)).close()
     _, message = CredentialStore.open(config.state_dir.parent, os.environ)
     return message
 

@@ -1,4 +1,4 @@
-"""Multipart uploads in the SQLite store: parts, completion, garbage and listing order."""
+"""Multipart uploads in the metadata model: parts, completion, garbage and listing order."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import msgspec
 import pytest
 
 from oxstore.meta.records import ObjectRecord, PartRecord, UploadRecord
-from oxstore.meta.sqlite import SqliteMetaStore
 from oxstore.meta.store import NoSuchUploadError
-from tests.meta.helpers import object_record
+from tests.meta.helpers import Blocking, object_record
 
 LATER = 1e12  # claim everything, whatever its age
 
@@ -45,54 +44,54 @@ def assemble_all(numbers: list[int]):  # type: ignore[no-untyped-def]
     return assemble
 
 
-def test_parts_replace_complete_and_collect(store: SqliteMetaStore, bucket: str) -> None:
-    store.create_upload(upload(bucket, "k", "u1"))
+def test_parts_replace_complete_and_collect(meta: Blocking, bucket: str) -> None:
+    meta.create_upload(upload(bucket, "k", "u1"))
     for number, data_id in ((1, "p1"), (2, "p2a"), (2, "p2b"), (3, "p3")):
-        store.put_part("u1", part(number, data_id))
-    assert [p.data_id for p in store.list_parts("u1")] == ["p1", "p2b", "p3"]
-    assert store.take_garbage(LATER, 10) == ["p2a"]  # the replaced part
-    record, replaced = store.complete_upload("u1", assemble_all([1, 2]))
+        meta.put_part("u1", part(number, data_id))
+    assert [p.data_id for p in meta.list_parts("u1")] == ["p1", "p2b", "p3"]
+    assert meta.take_garbage(LATER, 10) == ["p2a"]  # the replaced part
+    record, replaced = meta.complete_upload("u1", assemble_all([1, 2]))
     assert replaced is None and record.parts_count == 2
-    assert store.get_upload("u1") is None
-    assert sorted(store.take_garbage(LATER, 10)) == ["p2a", "p3"]  # p3 was not chosen
-    assert store.is_data_referenced("p1") and store.is_data_referenced("p2b")
+    assert meta.get_upload("u1") is None
+    assert sorted(meta.take_garbage(LATER, 10)) == ["p2a", "p3"]  # p3 was not chosen
+    assert meta.is_data_referenced("p1") and meta.is_data_referenced("p2b")
     with pytest.raises(NoSuchUploadError):
-        store.put_part("u1", part(4, "late"))
+        meta.put_part("u1", part(4, "late"))
     # the object's parts stay readable until it is replaced; then they go with it
-    assert [p.data_id for p in store.list_parts("u1")] == ["p1", "p2b"]
-    store.claim_garbage(LATER, 10)
-    store.put_object(object_record(bucket, "k", inline=b"new"))
-    assert sorted(store.claim_garbage(LATER, 10)) == ["p1", "p2b", "u1"]
-    assert store.list_parts("u1") == [] and not store.is_data_referenced("p1")
+    assert [p.data_id for p in meta.list_parts("u1")] == ["p1", "p2b"]
+    meta.claim_garbage(LATER, 10)
+    meta.put_object(object_record(bucket, "k", inline=b"new"))
+    assert sorted(meta.claim_garbage(LATER, 10)) == ["p1", "p2b", "u1"]
+    assert meta.list_parts("u1") == [] and not meta.is_data_referenced("p1")
 
 
-def test_a_failed_assembly_changes_nothing(store: SqliteMetaStore, bucket: str) -> None:
-    store.create_upload(upload(bucket, "k", "u1"))
-    store.put_part("u1", part(1, "p1"))
+def test_a_failed_assembly_changes_nothing(meta: Blocking, bucket: str) -> None:
+    meta.create_upload(upload(bucket, "k", "u1"))
+    meta.put_part("u1", part(1, "p1"))
 
     def refuse(up: UploadRecord, parts: list[PartRecord]) -> tuple[ObjectRecord, list[int]]:
         raise ValueError("InvalidPart")
 
     with pytest.raises(ValueError):
-        store.complete_upload("u1", refuse)
-    assert store.get_upload("u1") is not None and store.get_object(bucket, "k") is None
-    assert store.take_garbage(LATER, 10) == []
+        meta.complete_upload("u1", refuse)
+    assert meta.get_upload("u1") is not None and meta.get_object(bucket, "k") is None
+    assert meta.take_garbage(LATER, 10) == []
 
 
-def test_abort_and_bucket_delete_leave_only_garbage(store: SqliteMetaStore, bucket: str) -> None:
+def test_abort_and_bucket_delete_leave_only_garbage(meta: Blocking, bucket: str) -> None:
     for upload_id in ("u1", "u2"):
-        store.create_upload(upload(bucket, upload_id, upload_id))
-        store.put_part(upload_id, part(1, f"{upload_id}-p1"))
-    assert store.abort_upload("u1") and not store.abort_upload("u1")
-    assert store.delete_bucket(bucket) == "deleted"  # uploads in progress do not keep it
-    assert sorted(store.take_garbage(LATER, 10)) == ["u1-p1", "u2-p1"]
-    assert store.get_upload("u2") is None
+        meta.create_upload(upload(bucket, upload_id, upload_id))
+        meta.put_part(upload_id, part(1, f"{upload_id}-p1"))
+    assert meta.abort_upload("u1") and not meta.abort_upload("u1")
+    assert meta.delete_bucket(bucket) == "deleted"  # uploads in progress do not keep it
+    assert sorted(meta.take_garbage(LATER, 10)) == ["u1-p1", "u2-p1"]
+    assert meta.get_upload("u2") is None
 
 
-def test_uploads_list_by_key_then_age(store: SqliteMetaStore, bucket: str) -> None:
+def test_uploads_list_by_key_then_age(meta: Blocking, bucket: str) -> None:
     for upload_id, key in (("03", "b"), ("01", "b"), ("02", "a/x"), ("04", "a/y"), ("05", "c")):
-        store.create_upload(upload(bucket, key, upload_id))
-    page = store.list_uploads(bucket)
+        meta.create_upload(upload(bucket, key, upload_id))
+    page = meta.list_uploads(bucket)
     assert [(u.key, u.upload_id) for u in page.uploads] == [
         ("a/x", "02"),
         ("a/y", "04"),
@@ -100,16 +99,16 @@ def test_uploads_list_by_key_then_age(store: SqliteMetaStore, bucket: str) -> No
         ("b", "03"),
         ("c", "05"),
     ]
-    first = store.list_uploads(bucket, delimiter="/", max_uploads=2)
+    first = meta.list_uploads(bucket, delimiter="/", max_uploads=2)
     assert first.common_prefixes == ["a/"] and [u.upload_id for u in first.uploads] == ["01"]
     assert first.is_truncated and (first.next_key_marker, first.next_upload_id_marker) == (
         "b",
         "01",
     )
-    rest = store.list_uploads(
+    rest = meta.list_uploads(
         bucket, delimiter="/", key_marker="b", upload_id_marker="01", max_uploads=2
     )
     assert [u.upload_id for u in rest.uploads] == ["03", "05"] and not rest.is_truncated
-    after_prefix = store.list_uploads(bucket, delimiter="/", key_marker="a/")
+    after_prefix = meta.list_uploads(bucket, delimiter="/", key_marker="a/")
     assert [u.upload_id for u in after_prefix.uploads] == ["01", "03", "05"]
-    assert store.list_uploads(bucket, prefix="a/", max_uploads=0).is_truncated
+    assert meta.list_uploads(bucket, prefix="a/", max_uploads=0).is_truncated

@@ -3,6 +3,7 @@ left unfinished past --abort-uploads-after are aborted and their parts removed."
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -19,15 +20,19 @@ def test_one_pass_drains_a_backlog_of_several_batches(tmp_path: Path) -> None:
     config.state_dir.mkdir()
     DataStore(config.objects_dir, config.tmp_dir).prepare()
     services = build_services(config)
-    services.meta.create_bucket(bucket_record("b"))
-    for n in range(BACKLOG):
-        data_id = f"{n:032x}"
-        Path(services.data.path_for(data_id)).write_bytes(b"x")
-        services.meta.put_object(object_record("b", f"k{n}", data_id=data_id))
-        services.meta.delete_object("b", f"k{n}")  # its data file becomes garbage
-    assert collect_garbage(services, time.time() + 1) == BACKLOG
+
+    async def scenario() -> tuple[int, int]:
+        await services.meta.create_bucket(bucket_record("b"))
+        for n in range(BACKLOG):
+            data_id = f"{n:032x}"
+            Path(services.data.path_for(data_id)).write_bytes(b"x")
+            await services.meta.put_object(object_record("b", f"k{n}", data_id=data_id))
+            await services.meta.delete_object("b", f"k{n}")  # its data file becomes garbage
+        first = await collect_garbage(services, time.time() + 1)
+        return first, await collect_garbage(services, time.time() + 1)
+
+    assert asyncio.run(scenario()) == (BACKLOG, 0)
     assert not any(f for fan in config.objects_dir.iterdir() for f in fan.iterdir())
-    assert collect_garbage(services, time.time() + 1) == 0
 
 
 def test_abandoned_uploads_are_aborted_and_their_parts_removed(server_factory) -> None:

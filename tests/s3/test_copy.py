@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from datetime import UTC, datetime, timedelta
@@ -145,17 +146,19 @@ def test_copy_errors(s3, bucket: str) -> None:
 def test_collected_source_data_is_not_lost_by_a_copy(server, s3, bucket: str) -> None:
     """The data of a deleted source waits in the garbage; a copy committed before the
     collector claims it takes it back."""
+    from oxstore.meta.model import Metadata
     from oxstore.meta.records import ObjectRecord
-    from oxstore.meta.sqlite import SqliteMetaStore
+    from oxstore.meta.sqlite import SqliteStore
     from oxstore.meta.store import DataGoneError
 
     data = os.urandom(200_000)
     _src(s3, bucket, data)
-    store = SqliteMetaStore(str(server.data_dir / ".oxstore" / "meta.sqlite3"))
-    try:
-        source = store.get_object(bucket, "src")
+    store = Metadata(SqliteStore(str(server.data_dir / ".oxstore" / "meta.sqlite3")))
+
+    async def scenario() -> None:
+        source = await store.get_object(bucket, "src")
         assert source is not None and source.data_id
-        store.delete_object(bucket, "src")
+        await store.delete_object(bucket, "src")
         copy = ObjectRecord(
             **{
                 **{f: getattr(source, f) for f in source.__struct_fields__},
@@ -163,14 +166,17 @@ def test_collected_source_data_is_not_lost_by_a_copy(server, s3, bucket: str) ->
                 "last_modified": time.time(),
             }
         )
-        store.put_object(copy, shares_data=True)  # taken back from the garbage
+        await store.put_object(copy, shares_data=True)  # taken back from the garbage
         assert s3.get_object(Bucket=bucket, Key="rescued")["Body"].read() == data
-        store.delete_object(bucket, "rescued")
-        assert source.data_id in store.claim_garbage(time.time() + 60, 100)
+        await store.delete_object(bucket, "rescued")
+        assert source.data_id in await store.claim_garbage(time.time() + 60, 100)
         try:
-            store.put_object(copy, shares_data=True)
+            await store.put_object(copy, shares_data=True)
             raise AssertionError("a claimed data file must not be shared")
         except DataGoneError:
             pass
+
+    try:
+        asyncio.run(scenario())
     finally:
         store.close()

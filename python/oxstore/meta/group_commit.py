@@ -30,12 +30,12 @@ class GroupCommitter:
         self._lock = threading.Lock()
         self._pid = 0  # the process whose committer thread is running (threads die with fork)
 
-    def run(self, write: Callable[[sqlite3.Connection], T]) -> T:
-        """Runs write(db) in a group transaction; returns its result once committed."""
+    def submit(self, write: Callable[[sqlite3.Connection], T]) -> Future[T]:
+        """Queues write(db) for a group transaction; the future resolves once it committed."""
         self._ensure_thread()
         future: Future[T] = Future()
         self._queue.put((write, future))
-        return future.result()
+        return future
 
     def _ensure_thread(self) -> None:
         pid = os.getpid()

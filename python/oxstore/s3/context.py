@@ -9,14 +9,14 @@ from oxstore.auth.sigv4 import AuthContext
 from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.request import Request
+from oxstore.meta.model import Metadata
 from oxstore.meta.records import BucketRecord
-from oxstore.meta.store import MetaStore
 
 
 @dataclass(slots=True)
 class Services:
     config: Config
-    meta: MetaStore
+    meta: Metadata
     data: DataStore
     credentials: CredentialStore | None = None  # for signatures checked by handlers (POST)
 
@@ -47,7 +47,7 @@ class Call:
         return self.services.config
 
     @property
-    def meta(self) -> MetaStore:
+    def meta(self) -> Metadata:
         return self.services.meta
 
     @property

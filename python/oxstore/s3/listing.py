@@ -10,7 +10,7 @@ from oxstore.http.request import Response
 from oxstore.meta.records import ObjectRecord
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.ops.common import bucket_headers, offload, owned_bucket, owner_xml, xml_response
+from oxstore.s3.ops.common import bucket_headers, owned_bucket, owner_xml, xml_response
 from oxstore.s3.xml import document, el, group, iso8601
 
 MAX_KEYS = 1000
@@ -90,7 +90,7 @@ def _contents(record: ObjectRecord, encode: Encoder, with_owner: bool) -> str:
 
 
 async def list_objects_v2(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     encode = encoder_for(call)
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
@@ -99,7 +99,7 @@ async def list_objects_v2(call: Call) -> Response:
     start_after = call.req.arg("start-after") or ""
     # a continuation token already lies past start-after (clients send both on later pages)
     marker = decode_token(token) if token else start_after
-    page = await offload(call.meta.list_objects, call.bucket, prefix, delimiter, marker, max_keys)
+    page = await call.meta.list_objects(call.bucket, prefix, delimiter, marker, max_keys)
     with_owner = (call.req.arg("fetch-owner") or "").lower() == "true"
     more = truncated(page.is_truncated, max_keys)
     body = document(
@@ -125,13 +125,13 @@ async def list_objects_v2(call: Call) -> Response:
 
 
 async def list_objects(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     encode = encoder_for(call)
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
     marker = call.req.arg("marker") or ""
     max_keys = max_keys_arg(call)
-    page = await offload(call.meta.list_objects, call.bucket, prefix, delimiter, marker, max_keys)
+    page = await call.meta.list_objects(call.bucket, prefix, delimiter, marker, max_keys)
     more = truncated(page.is_truncated, max_keys)
     next_marker = page.next_marker if more and delimiter else None
     body = document(

@@ -6,25 +6,25 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from oxstore.data.store import DataStore, Piece
+from oxstore.meta.model import Metadata
 from oxstore.meta.records import ObjectRecord, PartRecord
-from oxstore.meta.store import MetaStore
 from oxstore.s3.errors import S3Error
 
 
-def parts_of(meta: MetaStore, record: ObjectRecord) -> list[PartRecord]:
+async def parts_of(meta: Metadata, record: ObjectRecord) -> list[PartRecord]:
     """The parts of a multipart object in order ([] for an object written in one piece)."""
     if not record.parts_count:
         return []
-    return meta.list_parts(record.data_id)
+    return await meta.list_parts(record.data_id)
 
 
-def pieces(meta: MetaStore, record: ObjectRecord, start: int, end: int) -> list[Piece]:
+async def pieces(meta: Metadata, record: ObjectRecord, start: int, end: int) -> list[Piece]:
     """The data file ranges holding bytes [start, end) of an object that is not inline."""
     if not record.parts_count:
         return [Piece(record.data_id, start, end)]
     found: list[Piece] = []
     offset = 0
-    for part in parts_of(meta, record):
+    for part in await parts_of(meta, record):
         low, high = offset, offset + part.size
         if high > start and low < end:
             found.append(Piece(part.data_id, max(start, low) - low, min(end, high) - low))
@@ -34,7 +34,9 @@ def pieces(meta: MetaStore, record: ObjectRecord, start: int, end: int) -> list[
     return found
 
 
-def part(meta: MetaStore, record: ObjectRecord, number: int) -> tuple[int, int, PartRecord | None]:
+async def part(
+    meta: Metadata, record: ObjectRecord, number: int
+) -> tuple[int, int, PartRecord | None]:
     """[start, end) of part `number` (counted in order, from 1) and its record; an object
     written in one piece is its own part 1. InvalidPartNumber (416) beyond the last part."""
     count = record.parts_count or 1
@@ -44,21 +46,19 @@ def part(meta: MetaStore, record: ObjectRecord, number: int) -> tuple[int, int, 
         )
     if not record.parts_count:
         return 0, record.size, None
-    parts = parts_of(meta, record)
+    parts = await parts_of(meta, record)
     offset = sum(p.size for p in parts[: number - 1])
     found = parts[number - 1]
     return offset, offset + found.size, found
 
 
-async def _inline(payload: bytes) -> AsyncIterator[bytes]:
-    if payload:
-        yield payload
-
-
-def read(
-    meta: MetaStore, data: DataStore, record: ObjectRecord, start: int, end: int
+async def read(
+    meta: Metadata, data: DataStore, record: ObjectRecord, start: int, end: int
 ) -> AsyncIterator[bytes]:
     """Bytes [start, end) of the object, streamed."""
     if record.inline is not None:
-        return _inline(record.inline[start:end])
-    return data.read(pieces(meta, record, start, end))
+        if start < end:
+            yield record.inline[start:end]
+        return
+    async for chunk in data.read(await pieces(meta, record, start, end)):
+        yield chunk

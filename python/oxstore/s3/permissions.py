@@ -54,7 +54,7 @@ SIGNED_ONLY = {
 }
 
 
-def authorize(call: Call, endpoint: Endpoint) -> None:
+async def authorize(call: Call, endpoint: Endpoint) -> None:
     """Sets call.granted for a non-owner whom an ACL grants the operation; AccessDenied for
     anyone else. Missing buckets and keys are left to the handler's own answers."""
     requester = call.auth.access_key
@@ -64,7 +64,7 @@ def authorize(call: Call, endpoint: Endpoint) -> None:
         return
     if requester is None and endpoint in SIGNED_ONLY:
         raise S3Error("AccessDenied", SIGNED_ONLY[endpoint])
-    bucket = call.meta.get_bucket(call.bucket)
+    bucket = await call.meta.get_bucket(call.bucket)
     call.bucket_record = bucket
     if bucket is None:
         return  # NoSuchBucket (CreateBucket needs no bucket)
@@ -80,18 +80,20 @@ def authorize(call: Call, endpoint: Endpoint) -> None:
     if resource == "bucket":
         granted = bucket_allows(bucket, requester, permission)
     else:
-        record = named_record(call, call.bucket, call.key, call.req.arg("versionId"))
+        record = await named_record(call, call.bucket, call.key, call.req.arg("versionId"))
         granted = object_allows(bucket, record, requester, permission)
     if not granted:
         raise S3Error("AccessDenied")
     call.granted = True
 
 
-def named_record(call: Call, bucket: str, key: str, version_id: str | None) -> ObjectRecord | None:
+async def named_record(
+    call: Call, bucket: str, key: str, version_id: str | None
+) -> ObjectRecord | None:
     """The object (version) whose ACL decides: the current one, or the version named."""
     if version_id is None:
-        return call.meta.get_object(bucket, key)
-    return call.meta.get_version(bucket, key, version_id)
+        return await call.meta.get_object(bucket, key)
+    return await call.meta.get_version(bucket, key, version_id)
 
 
 def check_expected_owner(expected: str | None, bucket: BucketRecord) -> None:

@@ -62,7 +62,7 @@ class Pipeline:
             response = error_response(req, S3Error("InternalError"))
         if "origin" in req.headers and req.method != "OPTIONS":
             try:
-                response.headers += actual_response_headers(self.services.meta, req)
+                response.headers += await actual_response_headers(self.services.meta, req)
             except Exception:  # CORS headers never turn an answer into a failure
                 log.exception("CORS headers for request %s", req.request_id)
         response.headers.append(("x-amz-request-id", req.request_id))
@@ -88,7 +88,7 @@ class Pipeline:
             auth = authenticate(req, self.credentials, config.offer.signing_regions, time.time())
         call = Call(req, auth, self.services)
         if endpoint not in SELF_AUTHORIZED:
-            authorize(call, endpoint)
+            await authorize(call, endpoint)
         if endpoint is Endpoint.NOT_IMPLEMENTED:
             raise S3Error(
                 "NotImplemented",

@@ -61,7 +61,7 @@ async def _requested_grants(call: Call, owner: str, bucket_owner: str) -> list[a
 
 
 async def put_bucket_acl(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     stored = access.encode(await _requested_grants(call, bucket.owner, bucket.owner))
 
     def change(record: BucketRecord) -> None:
@@ -72,15 +72,15 @@ async def put_bucket_acl(call: Call) -> Response:
 
 
 async def get_bucket_acl(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     grants = access.decode(bucket.acl, bucket.owner)
     return xml_response(access.render_policy(grants, bucket.owner))
 
 
 async def put_object_acl(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     version_id = version_arg(call)
-    record = find_object(call, bucket, call.key, version_id)
+    record = await find_object(call, bucket, call.key, version_id)
     owner = record.owner or bucket.owner
     stored = access.encode(await _requested_grants(call, owner, bucket.owner))
 
@@ -91,8 +91,8 @@ async def put_object_acl(call: Call) -> Response:
 
 
 async def get_object_acl(call: Call) -> Response:
-    bucket = owned_bucket(call)
-    record = find_object(call, bucket, call.key, version_arg(call))
+    bucket = await owned_bucket(call)
+    record = await find_object(call, bucket, call.key, version_arg(call))
     owner = record.owner or bucket.owner
     response = xml_response(access.render_policy(access.decode(record.acl, owner), owner))
     response.headers += version_headers(bucket, record)

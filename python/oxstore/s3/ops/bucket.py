@@ -14,7 +14,6 @@ from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import write_acl
 from oxstore.s3.ops.common import (
     bucket_headers,
-    offload,
     owned_bucket,
     read_config_body,
     xml_response,
@@ -106,16 +105,16 @@ async def create_bucket(call: Call) -> Response:
     region, policy_id = _placement(call, await _location_constraint(call))
     owner = call.auth.access_key
     assert owner is not None
-    existing = call.meta.get_bucket(name)
+    existing = await call.meta.get_bucket(name)
     if existing is not None:
         raise _exists(existing.owner, owner, name)
-    if call.meta.count_buckets(owner) >= call.config.max_buckets_per_account:
+    if await call.meta.count_buckets(owner) >= call.config.max_buckets_per_account:
         raise S3Error("TooManyBuckets")
     record = BucketRecord(
         name=name, owner=owner, created=time.time(), region=region, policy_id=policy_id, acl=acl
     )
     try:
-        await offload(call.meta.create_bucket, record)
+        await call.meta.create_bucket(record)
     except BucketExistsError as exc:
         raise _exists(exc.owner, owner, name) from exc
     return Response(status=200, headers=[("location", f"/{name}")])
@@ -127,12 +126,12 @@ def _exists(existing_owner: str, owner: str, name: str) -> S3Error:
 
 
 async def head_bucket(call: Call) -> Response:
-    return Response(status=200, headers=bucket_headers(owned_bucket(call)))
+    return Response(status=200, headers=bucket_headers(await owned_bucket(call)))
 
 
 async def delete_bucket(call: Call) -> Response:
-    owned_bucket(call)
-    outcome = await offload(call.meta.delete_bucket, call.bucket)
+    await owned_bucket(call)
+    outcome = await call.meta.delete_bucket(call.bucket)
     if outcome == "not_empty":
         raise S3Error("BucketNotEmpty", BucketName=call.bucket)
     if outcome == "missing":
@@ -141,7 +140,7 @@ async def delete_bucket(call: Call) -> Response:
 
 
 async def get_bucket_location(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     region = "" if bucket.region == call.config.offer.default_region else bucket.region
     body = (
         f'<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -24,10 +24,10 @@ async def offload(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     return await asyncio.to_thread(fn, *args, **kwargs)
 
 
-def owned_bucket(call: Call) -> BucketRecord:
+async def owned_bucket(call: Call) -> BucketRecord:
     """The request's bucket; NoSuchBucket if absent, AccessDenied if someone else's (unless
     an ACL granted this operation)."""
-    record = call.bucket_record or call.meta.get_bucket(call.bucket)
+    record = call.bucket_record or await call.meta.get_bucket(call.bucket)
     call.bucket_record = None  # read once: a handler that asks again sees the store
     if record is None:
         raise S3Error("NoSuchBucket", BucketName=call.bucket)
@@ -46,7 +46,7 @@ def bucket_headers(bucket: BucketRecord) -> list[tuple[str, str]]:
 
 async def change_bucket(call: Call, change: Callable[[BucketRecord], None]) -> BucketRecord:
     """Applies change to the request's bucket settings atomically (NoSuchBucket if gone)."""
-    changed = await offload(call.meta.change_bucket, call.bucket, change)
+    changed = await call.meta.change_bucket(call.bucket, change)
     if changed is None:
         raise S3Error("NoSuchBucket", BucketName=call.bucket)
     return changed

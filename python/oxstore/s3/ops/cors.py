@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from oxstore.http.request import Request, Response
+from oxstore.meta.model import Metadata
 from oxstore.meta.records import BucketRecord
-from oxstore.meta.store import MetaStore
 from oxstore.s3 import cors
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -25,7 +25,7 @@ FORBIDDEN_PREFLIGHT = (
 
 
 async def put_bucket_cors(call: Call) -> Response:
-    owned_bucket(call)
+    await owned_bucket(call)
     require_content_digest(call)
     stored = cors.encode(cors.parse_configuration(await read_config_body(call, MAX_CORS_BODY)))
 
@@ -37,7 +37,7 @@ async def put_bucket_cors(call: Call) -> Response:
 
 
 async def get_bucket_cors(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     rules = cors.decode(bucket.cors)
     if not rules:
         raise S3Error("NoSuchCORSConfiguration", BucketName=call.bucket)
@@ -45,7 +45,7 @@ async def get_bucket_cors(call: Call) -> Response:
 
 
 async def delete_bucket_cors(call: Call) -> Response:
-    owned_bucket(call)
+    await owned_bucket(call)
 
     def change(bucket: BucketRecord) -> None:
         bucket.cors = None
@@ -67,7 +67,7 @@ async def preflight(call: Call) -> Response:
     origin = req.headers.get("origin")
     if not origin:
         raise S3Error("BadRequest", "Insufficient information. Origin request header needed.")
-    bucket = call.meta.get_bucket(call.bucket)
+    bucket = await call.meta.get_bucket(call.bucket)
     if bucket is None:
         raise _forbidden(call, "CORSResponse: Bucket not found")
     rules = cors.decode(bucket.cors)
@@ -90,12 +90,12 @@ async def preflight(call: Call) -> Response:
     return Response(status=200, headers=headers)
 
 
-def actual_response_headers(meta: MetaStore, req: Request) -> list[tuple[str, str]]:
+async def actual_response_headers(meta: Metadata, req: Request) -> list[tuple[str, str]]:
     """Access-Control-* headers for a request that carries Origin and matches a rule."""
     origin = req.headers.get("origin")
     if not origin or not req.bucket:
         return []
-    bucket = meta.get_bucket(req.bucket)
+    bucket = await meta.get_bucket(req.bucket)
     rules = cors.decode(bucket.cors) if bucket is not None else []
     rule = cors.matching_rule(rules, origin, req.method, [])
     return cors.response_headers(rule, origin) if rule is not None else []

@@ -25,7 +25,6 @@ from oxstore.s3.listing import encoder_for, truncated
 from oxstore.s3.ops.acl import requester_id, write_acl
 from oxstore.s3.ops.common import (
     int_arg,
-    offload,
     owned_bucket,
     owner_xml,
     parsed,
@@ -64,11 +63,11 @@ def upload_ids_before(when: float) -> str:
     return f"{int(when * 1e9):016x}"
 
 
-def _upload_of(call: Call) -> UploadRecord:
+async def _upload_of(call: Call) -> UploadRecord:
     """The upload in progress the request's uploadId names, for this bucket and key."""
-    owned_bucket(call)
+    await owned_bucket(call)
     upload_id = call.req.arg("uploadId") or ""
-    upload = call.meta.get_upload(upload_id)
+    upload = await call.meta.get_upload(upload_id)
     if upload is None or (upload.bucket, upload.key) != (call.bucket, call.key):
         raise S3Error("NoSuchUpload", UploadId=upload_id)
     _check_initiator(call, upload.owner)
@@ -118,7 +117,7 @@ def _checksum_headers(upload: UploadRecord) -> list[tuple[str, str]]:
 
 
 async def create_multipart_upload(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     check_key(call.key)
     refuse_unsupported(call.req)
     algorithm, kind = _checksum_settings(call)
@@ -136,7 +135,7 @@ async def create_multipart_upload(call: Call) -> Response:
         checksum_type=kind,
     )
     try:
-        await offload(call.meta.create_upload, upload)
+        await call.meta.create_upload(upload)
     except NoSuchBucketError as exc:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     response = xml_response(
@@ -159,7 +158,7 @@ async def _record_part(call: Call, upload: UploadRecord, number: int, got: Recei
         checksums=got.checksums,
     )
     try:
-        await offload(call.meta.put_part, upload.upload_id, part)
+        await call.meta.put_part(upload.upload_id, part)
     except NoSuchUploadError as exc:  # completed or aborted while the part streamed in
         call.data.remove(got.data_id)
         raise S3Error("NoSuchUpload", UploadId=upload.upload_id) from exc
@@ -168,7 +167,7 @@ async def _record_part(call: Call, upload: UploadRecord, number: int, got: Recei
 
 async def upload_part(call: Call) -> Response:
     number = part_number(call)
-    upload = _upload_of(call)
+    upload = await _upload_of(call)
     got = await receive(call, call.config.max_part_size, 0, upload.checksum_algorithm)
     part = await _record_part(call, upload, number, got)
     headers = [("etag", f'"{part.etag}"')]
@@ -205,9 +204,9 @@ def _copy_range(call: Call, size: int) -> tuple[int, int]:
 
 async def upload_part_copy(call: Call) -> Response:
     number = part_number(call)
-    upload = _upload_of(call)
+    upload = await _upload_of(call)
     source_bucket, source_key, source_version = copy_source(call.req)
-    source = source_record(call, source_bucket, source_key, source_version, max_size=None)
+    source = await source_record(call, source_bucket, source_key, source_version, max_size=None)
     start, end = _copy_range(call, source.size)
     check_size(end - start, call.config.max_part_size)
     body = object_data.read(call.meta, call.data, source, start, end)
@@ -228,8 +227,8 @@ async def upload_part_copy(call: Call) -> Response:
 
 
 async def abort_multipart_upload(call: Call) -> Response:
-    upload = _upload_of(call)
-    if not await offload(call.meta.abort_upload, upload.upload_id):
+    upload = await _upload_of(call)
+    if not await call.meta.abort_upload(upload.upload_id):
         raise S3Error("NoSuchUpload", UploadId=upload.upload_id)
     return Response(status=204)
 
@@ -436,7 +435,7 @@ def _complete_result(call: Call, record: ObjectRecord) -> Response:
 
 async def complete_multipart_upload(call: Call) -> Response:
     upload_id = call.req.arg("uploadId") or ""
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     condition = write_condition(call.req)
     completion = Completion(
         call=call,
@@ -445,18 +444,16 @@ async def complete_multipart_upload(call: Call) -> Response:
         checksum_type=call.req.headers.get("x-amz-checksum-type", "").strip().upper() or None,
         listed=await parsed(_listed_parts, await read_config_body(call, MAX_COMPLETE_BODY, False)),
     )
-    upload = call.meta.get_upload(upload_id)
+    upload = await call.meta.get_upload(upload_id)
     if upload is not None and (upload.bucket, upload.key) != (call.bucket, call.key):
         raise S3Error("NoSuchUpload", UploadId=upload_id)
     if upload is not None:
         _check_initiator(call, upload.owner)
     try:
-        record, _ = await offload(
-            call.meta.complete_upload, upload_id, completion.assemble, condition
-        )
+        record, _ = await call.meta.complete_upload(upload_id, completion.assemble, condition)
     except NoSuchUploadError as exc:
         # a retried Complete whose first attempt succeeded answers the same again
-        current = call.meta.get_object(call.bucket, call.key)
+        current = await call.meta.get_object(call.bucket, call.key)
         if current is None or current.data_id != upload_id or not current.parts_count:
             raise S3Error("NoSuchUpload", UploadId=upload_id) from exc
         _check_initiator(call, current.owner)
@@ -496,9 +493,9 @@ def page_args(call: Call, max_name: str, marker_name: str) -> tuple[int, int]:
 
 
 async def list_parts(call: Call) -> Response:
-    upload = _upload_of(call)
+    upload = await _upload_of(call)
     limit, marker = page_args(call, "max-parts", "part-number-marker")
-    parts = await offload(call.meta.list_parts, upload.upload_id, marker, limit + 1)
+    parts = await call.meta.list_parts(upload.upload_id, marker, limit + 1)
     more = truncated(len(parts) > limit, limit)
     parts = parts[:limit]
     identity = [owner_xml(upload.owner, "Initiator"), owner_xml(upload.owner)]
@@ -539,7 +536,7 @@ def _upload_xml(upload: UploadRecord, encode: Callable[[str], str]) -> str:
 
 
 async def list_multipart_uploads(call: Call) -> Response:
-    owned_bucket(call)
+    await owned_bucket(call)
     encode = encoder_for(call)
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
@@ -549,8 +546,8 @@ async def list_multipart_uploads(call: Call) -> Response:
         call, "max-uploads", MAX_LISTED, 0, 2**31 - 1, "Argument max-uploads must be an integer"
     )
     limit = min(limit, MAX_LISTED)
-    page = await offload(
-        call.meta.list_uploads, call.bucket, prefix, delimiter, key_marker, upload_id_marker, limit
+    page = await call.meta.list_uploads(
+        call.bucket, prefix, delimiter, key_marker, upload_id_marker, limit
     )
     more = truncated(page.is_truncated, limit)
     body = document(

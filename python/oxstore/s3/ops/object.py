@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from email.utils import formatdate
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
@@ -159,7 +159,7 @@ def write_condition(req: Request) -> WriteCondition | None:
 
 async def put_object(call: Call) -> Response:
     req = call.req
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     check_key(call.key)
     refuse_unsupported(req)
     condition = write_condition(req)
@@ -185,7 +185,7 @@ async def put_object(call: Call) -> Response:
     )
     data_id = received.data_id
     try:
-        await offload(call.meta.put_object, record, condition=condition)
+        await call.meta.put_object(record, condition=condition)
     except (NoSuchBucketError, S3Error) as exc:
         if data_id:
             call.data.remove(data_id)
@@ -221,9 +221,9 @@ def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
     return result
 
 
-def _lookup(call: Call) -> tuple[BucketRecord, ObjectRecord]:
-    bucket = owned_bucket(call)
-    return bucket, find_object(call, bucket, call.key, version_arg(call))
+async def _lookup(call: Call) -> tuple[BucketRecord, ObjectRecord]:
+    bucket = await owned_bucket(call)
+    return bucket, await find_object(call, bucket, call.key, version_arg(call))
 
 
 async def get_object(call: Call) -> Response:
@@ -234,18 +234,8 @@ async def head_object(call: Call) -> Response:
     return await _read(call, head=True)
 
 
-async def _parts_query(
-    query: Callable[..., T], call: Call, record: ObjectRecord, *args: object
-) -> T:
-    """A question about an object's parts: a multipart object's part list (up to 10,000 rows)
-    is read off the event loop."""
-    if record.parts_count:
-        return await offload(query, call.meta, record, *args)
-    return query(call.meta, record, *args)
-
-
 async def _read(call: Call, head: bool) -> Response:
-    bucket, record = _lookup(call)
+    bucket, record = await _lookup(call)
     headers = _object_headers(call, record) + version_headers(bucket, record)
     headers += tagging_count(record)
     precondition = read_precondition(call.req.headers, record.etag, record.last_modified)
@@ -262,7 +252,7 @@ async def _read(call: Call, head: bool) -> Response:
             raise S3Error(
                 "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
             )
-        start, end, part = await _parts_query(object_data.part, call, record, part_number(call))
+        start, end, part = await object_data.part(call.meta, record, part_number(call))
         status = 206
         headers.append(("content-range", f"bytes {start}-{end - 1}/{record.size}"))
         if record.parts_count:
@@ -293,7 +283,7 @@ async def _body_response(
     streamed across the files of several parts."""
     if record.inline is not None:
         return Response(status=status, headers=headers, body=record.inline[start:end])
-    pieces = await _parts_query(object_data.pieces, call, record, start, end)
+    pieces = await object_data.pieces(call.meta, record, start, end)
     # the files are checked before any byte goes out: a lost one fails the request whole
     if len(pieces) == 1:
         call.data.check(pieces)  # one stat
@@ -305,7 +295,7 @@ async def _body_response(
 
 
 async def delete_object(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     for header in ("x-amz-if-match-last-modified-time", "x-amz-if-match-size"):
         if header in call.req.headers:  # directory buckets' conditions
             raise S3Error("NotImplemented", f"{header} is not implemented.", Header=header)
@@ -349,7 +339,7 @@ def _deleted_xml(key: str, asked: str | None, deleted: Deleted) -> str:
 
 async def delete_objects(call: Call) -> Response:
     """DeleteObjects: up to 1,000 keys (or versions) in one request, per-key results, Quiet."""
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     require_content_digest(call)
     targets, quiet = await parsed(_delete_request, await read_config_body(call, MAX_DELETE_BODY))
     results: list[str] = []
@@ -403,7 +393,7 @@ def copy_source(req: Request) -> tuple[str, str, str | None]:
     return bucket, key, version
 
 
-def source_record(
+async def source_record(
     call: Call,
     bucket: str,
     key: str,
@@ -411,7 +401,7 @@ def source_record(
     max_size: int | None = MAX_COPY_SOURCE,
 ) -> ObjectRecord:
     """The object x-amz-copy-source names, after the copy-source conditions and size limit."""
-    source = call.meta.get_bucket(bucket)
+    source = await call.meta.get_bucket(bucket)
     if source is None:
         raise S3Error("NoSuchBucket", BucketName=bucket)
     permissions.check_expected_owner(
@@ -419,11 +409,11 @@ def source_record(
     )
     requester = call.auth.access_key
     if requester != source.owner:  # a read grant on the source object lets others copy it
-        named = permissions.named_record(call, bucket, key, version_id)
+        named = await permissions.named_record(call, bucket, key, version_id)
         if not permissions.object_allows(source, named, requester, access.READ):
             raise S3Error("AccessDenied")
     try:
-        record = find_object(call, source, key, version_id)
+        record = await find_object(call, source, key, version_id)
     except S3Error as err:
         if err.code == "MethodNotAllowed":  # a delete marker cannot be copied
             raise S3Error(
@@ -459,11 +449,11 @@ def source_version_headers(source: ObjectRecord, asked: str | None) -> list[tupl
 async def copy_object(call: Call) -> Response:
     """CopyObject: the copy shares the source's immutable data file; only metadata is new."""
     req = call.req
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     check_key(call.key)
     refuse_unsupported(req)
     source_bucket, source_key, source_version = copy_source(req)
-    source = source_record(call, source_bucket, source_key, source_version)
+    source = await source_record(call, source_bucket, source_key, source_version)
     directive = req.headers.get("x-amz-metadata-directive", "COPY").upper()
     if directive not in ("COPY", "REPLACE"):
         raise S3Error("InvalidArgument", "Unknown metadata directive.")
@@ -498,9 +488,7 @@ async def copy_object(call: Call) -> Response:
         **described,
     )
     try:
-        await offload(
-            call.meta.put_object, record, shares_data=True, condition=write_condition(req)
-        )
+        await call.meta.put_object(record, shares_data=True, condition=write_condition(req))
     except NoSuchBucketError as exc:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     except DataGoneError as exc:  # the source was deleted and collected meanwhile
@@ -532,7 +520,7 @@ async def get_object_attributes(call: Call) -> Response:
             "Invalid attribute name specified.",
             ArgumentName="x-amz-object-attributes",
         )
-    bucket, record = _lookup(call)
+    bucket, record = await _lookup(call)
     children = []
     if "ETag" in wanted:
         children.append(el("ETag", record.etag))
@@ -541,7 +529,7 @@ async def get_object_attributes(call: Call) -> Response:
             group("Checksum", checksums.typed_elements(record.checksums, record.checksum_type))
         )
     if "ObjectParts" in wanted and record.parts_count:
-        children.append(_object_parts(call, record))
+        children.append(await _object_parts(call, record))
     if "StorageClass" in wanted:
         children.append(el("StorageClass", record.storage_class))
     if "ObjectSize" in wanted:
@@ -561,11 +549,11 @@ def _header_int(call: Call, name: str, default: int) -> int:
     return int(raw)
 
 
-def _object_parts(call: Call, record: ObjectRecord) -> str:
+async def _object_parts(call: Call, record: ObjectRecord) -> str:
     """GetObjectAttributes' ObjectParts: one page of a multipart object's parts."""
     limit = min(_header_int(call, "x-amz-max-parts", 1000), 1000)
     marker = _header_int(call, "x-amz-part-number-marker", 0)
-    parts = call.meta.list_parts(record.data_id, marker, limit + 1)
+    parts = await call.meta.list_parts(record.data_id, marker, limit + 1)
     more = truncated(len(parts) > limit, limit)
     parts = parts[:limit]
     return group(

@@ -18,7 +18,7 @@ from oxstore.s3 import checksums, permissions
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import requester_id
-from oxstore.s3.ops.common import offload, xml_response
+from oxstore.s3.ops.common import xml_response
 from oxstore.s3.ops.object import check_key, described_by, storage_class
 from oxstore.s3.ops.receive import write_stream
 from oxstore.s3.ops.tagging import parse_tagging
@@ -84,7 +84,7 @@ def _answer(call: Call, fields: dict[str, str], record: ObjectRecord) -> Respons
 
 
 async def post_object(call: Call) -> Response:
-    bucket = call.meta.get_bucket(call.bucket)
+    bucket = await call.meta.get_bucket(call.bucket)
     if bucket is None:
         raise S3Error("NoSuchBucket", BucketName=call.bucket)
     reader = FormReader(call.req.body, boundary_of(call.req.headers.get("content-type", "")))
@@ -141,7 +141,7 @@ async def post_object(call: Call) -> Response:
         **described,
     )
     try:
-        await offload(call.meta.put_object, record)
+        await call.meta.put_object(record)
     except NoSuchBucketError as exc:
         if got.data_id:
             call.data.remove(got.data_id)

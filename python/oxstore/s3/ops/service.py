@@ -28,7 +28,7 @@ async def list_buckets(call: Call) -> Response:
     limit = _max_buckets(call)
     buckets = [
         b
-        for b in call.meta.list_buckets(access_key)
+        for b in await call.meta.list_buckets(access_key)
         if b.name.startswith(prefix) and b.name > after
     ]
     next_token = None

@@ -108,9 +108,9 @@ def _tagging_xml(tags: dict[str, str]) -> bytes:
 
 
 async def _set_object_tags(call: Call, tags: dict[str, str], status: int) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     version_id = version_arg(call)
-    find_object(call, bucket, call.key, version_id)  # 404 / 405 answers of the version
+    await find_object(call, bucket, call.key, version_id)  # 404 / 405 answers of the version
 
     def change(record: ObjectRecord) -> None:
         record.tags = tags
@@ -129,8 +129,8 @@ async def delete_object_tagging(call: Call) -> Response:
 
 
 async def get_object_tagging(call: Call) -> Response:
-    bucket = owned_bucket(call)
-    record = find_object(call, bucket, call.key, version_arg(call))
+    bucket = await owned_bucket(call)
+    record = await find_object(call, bucket, call.key, version_arg(call))
     response = xml_response(_tagging_xml(record.tags))
     response.headers += version_headers(bucket, record)
     return response
@@ -140,7 +140,7 @@ async def get_object_tagging(call: Call) -> Response:
 
 
 async def _set_bucket_tags(call: Call, tags: dict[str, str]) -> Response:
-    owned_bucket(call)
+    await owned_bucket(call)
 
     def change(bucket: BucketRecord) -> None:
         bucket.tags = tags
@@ -154,7 +154,7 @@ async def put_bucket_tagging(call: Call) -> Response:
 
 
 async def get_bucket_tagging(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     if not bucket.tags:
         raise S3Error("NoSuchTagSet", BucketName=call.bucket)
     return xml_response(_tagging_xml(bucket.tags))

@@ -19,7 +19,7 @@ def missing(code: str) -> Handler:
     """GET of a configuration S3 reports missing with an error (NoSuchBucketPolicy, ...)."""
 
     async def get(call: Call) -> Response:
-        owned_bucket(call)
+        await owned_bucket(call)
         raise S3Error(code, BucketName=call.bucket)
 
     return get
@@ -29,7 +29,7 @@ def empty(root: str, *children: str) -> Handler:
     """GET of a configuration S3 reports as an empty (or default) document."""
 
     async def get(call: Call) -> Response:
-        owned_bucket(call)
+        await owned_bucket(call)
         return xml_response(document(root, children))
 
     return get
@@ -40,7 +40,7 @@ def none_listed(root: str) -> Handler:
     metrics, intelligent-tiering): an empty list, and NoSuchConfiguration for any id."""
 
     async def get(call: Call) -> Response:
-        owned_bucket(call)
+        await owned_bucket(call)
         if call.req.arg("id") is not None:
             raise S3Error("NoSuchConfiguration")
         return xml_response(document(root, [el("IsTruncated", False)]))
@@ -50,7 +50,7 @@ def none_listed(root: str) -> Handler:
 
 async def delete(call: Call) -> Response:
     """DELETE of a configuration the bucket cannot have: there is none afterwards."""
-    owned_bucket(call)
+    await owned_bucket(call)
     return Response(status=204)
 
 

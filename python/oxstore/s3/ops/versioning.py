@@ -21,7 +21,6 @@ from oxstore.s3.listing import (
 )
 from oxstore.s3.ops.common import (
     change_bucket,
-    offload,
     owned_bucket,
     owner_xml,
     read_config_body,
@@ -60,18 +59,20 @@ def _marker_error(code: str, marker: ObjectRecord, **extra: str) -> S3Error:
     return error
 
 
-def find_object(call: Call, bucket: BucketRecord, key: str, version_id: str | None) -> ObjectRecord:
+async def find_object(
+    call: Call, bucket: BucketRecord, key: str, version_id: str | None
+) -> ObjectRecord:
     """The object (version) a read names. A current delete marker answers 404 NoSuchKey and
     a delete marker named by its id 405 MethodNotAllowed, both with x-amz-delete-marker."""
     if version_id is None:
-        record = call.meta.get_object(bucket.name, key)
+        record = await call.meta.get_object(bucket.name, key)
         if record is not None:
             return record
-        marker = call.meta.latest_delete_marker(bucket.name, key)
+        marker = await call.meta.latest_delete_marker(bucket.name, key)
         if marker is not None:
             raise _marker_error("NoSuchKey", marker, Key=key)
         raise S3Error("NoSuchKey", Key=key)
-    record = call.meta.get_version(bucket.name, key, version_id)
+    record = await call.meta.get_version(bucket.name, key, version_id)
     if record is None:
         raise S3Error("NoSuchVersion", Key=key, VersionId=version_id)
     if record.delete_marker:
@@ -91,7 +92,7 @@ async def change_version(
 ) -> Response:
     """Changes the metadata of the request's object version in place (tags, ACL); the answer
     carries its version id. NoSuchKey if it went meanwhile."""
-    changed = await offload(call.meta.update_version, call.bucket, call.key, version_id, change)
+    changed = await call.meta.update_version(call.bucket, call.key, version_id, change)
     if changed is None:
         raise S3Error("NoSuchKey", Key=call.key)
     return Response(status=200, headers=version_headers(bucket, changed))
@@ -122,12 +123,12 @@ async def delete_key(
     if version_id is not None:
         if if_match is not None:
             raise S3Error("NotImplemented", "If-Match with a versionId is not implemented yet.")
-        removed = await offload(call.meta.delete_version, bucket.name, key, version_id)
+        removed = await call.meta.delete_version(bucket.name, key, version_id)
         if removed is None:
             return Deleted(version_id, False)  # S3 answers success for a missing version
         return Deleted(removed.version_id, removed.delete_marker)
     condition = etag_condition(key, if_match, None)
-    result = await offload(call.meta.delete_object, bucket.name, key, condition)
+    result = await call.meta.delete_object(bucket.name, key, condition)
     if result is not None and result.delete_marker:
         return Deleted(result.version_id, True)
     return Deleted(None, False)
@@ -149,7 +150,7 @@ def _requested_state(body: bytes) -> str:
 
 
 async def put_bucket_versioning(call: Call) -> Response:
-    owned_bucket(call)
+    await owned_bucket(call)
     state = _requested_state(await read_config_body(call, MAX_CONFIGURATION_BODY))
     if state not in STATES:  # a bucket never returns to unversioned
         raise S3Error("IllegalVersioningConfigurationException")
@@ -162,7 +163,7 @@ async def put_bucket_versioning(call: Call) -> Response:
 
 
 async def get_bucket_versioning(call: Call) -> Response:
-    bucket = owned_bucket(call)
+    bucket = await owned_bucket(call)
     return xml_response(
         document("VersioningConfiguration", [el("Status", bucket.versioning or None)])
     )
@@ -194,7 +195,7 @@ def _version_xml(record: ObjectRecord, latest: bool, encode: Encoder) -> str:
 
 
 async def list_object_versions(call: Call) -> Response:
-    owned_bucket(call)
+    await owned_bucket(call)
     encode = encoder_for(call)
     prefix = call.req.arg("prefix") or ""
     delimiter = call.req.arg("delimiter") or ""
@@ -207,8 +208,7 @@ async def list_object_versions(call: Call) -> Response:
             ArgumentName="version-id-marker",
         )
     limit = max_keys_arg(call)
-    page = await offload(
-        call.meta.list_versions,
+    page = await call.meta.list_versions(
         call.bucket,
         prefix,
         delimiter,

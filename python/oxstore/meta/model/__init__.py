@@ -1,0 +1,251 @@
+"""The metadata model: S3's rules (buckets, versions and delete markers, uploads and parts,
+data references and garbage, listings) written once, over any `Store`.
+
+`Metadata` is what the S3 layer uses. Its methods are coroutines: a read runs on the event
+loop when the store reads without a network round trip (SQLite) and on a thread otherwise; a
+write is handed to the store and awaited until its commit is durable. The rules themselves are
+plain functions of a transaction in the modules beside this one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from oxstore.meta.model import buckets, objects, refs, uploads
+from oxstore.meta.model.buckets import DeleteBucketResult
+from oxstore.meta.model.keys import key_bytes
+from oxstore.meta.model.listing import ObjectListing, UploadListing, VersionListing
+from oxstore.meta.model.objects import Condition
+from oxstore.meta.model.uploads import Assemble
+from oxstore.meta.records import (
+    BucketRecord,
+    ListPage,
+    ObjectRecord,
+    PartRecord,
+    UploadPage,
+    UploadRecord,
+    VersionPage,
+)
+from oxstore.meta.store import Store, Tx
+
+T = TypeVar("T")
+
+__all__ = ["Assemble", "Condition", "DeleteBucketResult", "Metadata"]
+
+
+class Metadata:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def _read(self, work: Callable[[Tx], T], large: bool = False) -> T:
+        """A read: on the event loop when the store reads without a round trip and the read
+        is small (a record or two); on a thread when it may read many rows (listings, a part
+        list of up to 10,000) or the store must wait for a network."""
+        if self.store.reads_inline and not large:
+            return self.store.read(work)
+        return await asyncio.to_thread(self.store.read, work)
+
+    async def _write(self, work: Callable[[Tx], T]) -> T:
+        return await asyncio.wrap_future(self.store.submit(work))
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- buckets -----------------------------------------------------------------------------
+
+    async def create_bucket(self, record: BucketRecord) -> None:
+        """BucketExistsError (with the existing owner) when the name is taken."""
+        await self._write(lambda tx: buckets.create(tx, record))
+
+    async def get_bucket(self, name: str) -> BucketRecord | None:
+        return await self._read(lambda tx: buckets.get(tx, name))
+
+    async def change_bucket(
+        self, name: str, change: Callable[[BucketRecord], None]
+    ) -> BucketRecord | None:
+        """Applies change to the bucket's settings atomically; None if it is missing."""
+        return await self._write(lambda tx: buckets.change(tx, name, change))
+
+    async def list_buckets(self, owner: str | None) -> list[BucketRecord]:
+        """The owner's buckets (every bucket when owner is None), sorted by name."""
+        return await self._read(lambda tx: buckets.listed(tx, owner))
+
+    async def count_buckets(self, owner: str) -> int:
+        return len(await self.list_buckets(owner))
+
+    async def delete_bucket(self, name: str) -> DeleteBucketResult:
+        """Atomically deletes the bucket if it exists and holds no object."""
+        return await self._write(lambda tx: buckets.delete(tx, name))
+
+    # -- objects and versions ----------------------------------------------------------------
+
+    async def put_object(
+        self,
+        record: ObjectRecord,
+        shares_data: bool = False,
+        condition: Condition | None = None,
+    ) -> ObjectRecord | None:
+        """Makes record the current object for (bucket, key) — setting its seq and version id —
+        and returns the one it replaced.
+
+        NoSuchBucketError when the bucket does not exist. Data the replaced record referenced
+        (and no other record does) becomes garbage in the same transaction. shares_data:
+        record.data_id belongs to another object (a copy); if that data was queued as garbage
+        meanwhile it is taken back, and if the collector already claimed it, DataGoneError is
+        raised and nothing changes. condition: called inside the transaction with the current
+        record (None if absent) before anything is written; whatever it raises aborts the write.
+        """
+        return await self._write(lambda tx: objects.put(tx, record, shares_data, condition))
+
+    async def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
+        """The current version, with its inline payload."""
+
+        def work(tx: Tx) -> ObjectRecord | None:
+            record = objects.current(tx, bucket, key_bytes(key))
+            return objects.with_payload(tx, record) if record is not None else None
+
+        return await self._read(work)
+
+    async def delete_object(
+        self, bucket: str, key: str, condition: Condition | None = None
+    ) -> ObjectRecord | None:
+        """Deletes the key: in an unversioned bucket the object is removed (returned; its data
+        goes to the garbage); in a versioned one a delete marker is added (returned).
+        condition: as for put_object, called with the current record first."""
+        return await self._write(lambda tx: objects.delete(tx, bucket, key, condition))
+
+    async def get_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+        return await self._read(lambda tx: objects.get_version(tx, bucket, key, version_id))
+
+    async def latest_delete_marker(self, bucket: str, key: str) -> ObjectRecord | None:
+        """The delete marker that is the key's newest version, if one is."""
+        return await self._read(lambda tx: objects.latest_delete_marker(tx, bucket, key))
+
+    async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+        """Removes one version for good; returns it (None if there was none)."""
+        return await self._write(lambda tx: objects.delete_version(tx, bucket, key, version_id))
+
+    async def update_version(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        change: Callable[[ObjectRecord], None],
+    ) -> ObjectRecord | None:
+        """Changes one version's metadata in place (None: the current one)."""
+        return await self._write(lambda tx: objects.update(tx, bucket, key, version_id, change))
+
+    # -- listings ----------------------------------------------------------------------------
+
+    async def list_objects(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ListPage:
+        """One page of S3's listing, in UTF-8 binary key order.
+
+        start_after is exclusive and may be a key or a common prefix (next_marker of the
+        previous page). max_keys counts keys and common prefixes together. Contents carry no
+        inline payloads.
+        """
+
+        def work(tx: Tx) -> ListPage:
+            return ObjectListing(tx, bucket, prefix, delimiter, start_after).page(max_keys)
+
+        return await self._read(work, large=True)
+
+    async def list_versions(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionPage:
+        """One page of ListObjectVersions, after (key_marker, version_id_marker); a marker
+        naming a version deleted since pages on from where that version stood."""
+
+        def work(tx: Tx) -> VersionPage:
+            listing = VersionListing(tx, bucket, prefix, delimiter)
+            return listing.page(key_marker, version_id_marker, max_keys)
+
+        return await self._read(work, large=True)
+
+    async def list_uploads(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadPage:
+        """One page of ListMultipartUploads: by key, then by upload id (= initiation order)."""
+
+        def work(tx: Tx) -> UploadPage:
+            listing = UploadListing(tx, bucket, prefix, delimiter)
+            return listing.page(key_marker, upload_id_marker, max_uploads)
+
+        return await self._read(work, large=True)
+
+    # -- multipart uploads -------------------------------------------------------------------
+
+    async def create_upload(self, record: UploadRecord) -> None:
+        """NoSuchBucketError when the bucket does not exist."""
+        await self._write(lambda tx: uploads.create(tx, record))
+
+    async def get_upload(self, upload_id: str) -> UploadRecord | None:
+        """The upload while it is in progress (None once completed or aborted)."""
+        return await self._read(lambda tx: uploads.get(tx, upload_id))
+
+    async def put_part(self, upload_id: str, part: PartRecord) -> None:
+        """Records a part, replacing one of the same number (its data becomes garbage).
+        NoSuchUploadError if the upload is not in progress."""
+        await self._write(lambda tx: uploads.put_part(tx, upload_id, part))
+
+    async def list_parts(
+        self, upload_id: str, after: int = 0, limit: int = 10_000
+    ) -> list[PartRecord]:
+        """Parts numbered above after, in order, of an upload in progress or of the multipart
+        object whose data_id is upload_id."""
+
+        def work(tx: Tx) -> list[PartRecord]:
+            return uploads.list_parts(tx, upload_id, after, limit)
+
+        return await self._read(work, large=limit > 100)
+
+    async def complete_upload(
+        self, upload_id: str, assemble: Assemble, condition: Condition | None = None
+    ) -> tuple[ObjectRecord, ObjectRecord | None]:
+        """Atomically makes the object assemble() builds from the upload and its parts current;
+        parts it did not choose become garbage. Returns (new object, replaced object)."""
+        return await self._write(lambda tx: uploads.complete(tx, upload_id, assemble, condition))
+
+    async def abort_upload(self, upload_id: str) -> bool:
+        """Ends an upload in progress; its parts become garbage. False if none was."""
+        return await self._write(lambda tx: uploads.abort(tx, upload_id))
+
+    async def uploads_before(self, upload_id: str, limit: int) -> list[str]:
+        """Up to limit ids of uploads in progress that sort below upload_id, lowest first."""
+        return await self._read(lambda tx: uploads.before(tx, upload_id, limit))
+
+    # -- garbage: data files no record references any more -----------------------------------
+
+    async def claim_garbage(self, older_than: float, limit: int) -> list[str]:
+        """Takes garbage queued before older_than off the queue, atomically, and returns it:
+        the caller removes the files. Data claimed this way can no longer be shared."""
+        return await self._write(lambda tx: refs.claim(tx, older_than, limit))
+
+    async def take_garbage(self, older_than: float, limit: int) -> list[str]:
+        """Up to limit garbage ids recorded before older_than, oldest first (not removed)."""
+        return await self._read(lambda tx: refs.queued(tx, older_than, limit))
+
+    async def is_data_referenced(self, data_id: str) -> bool:
+        """True when a record references the data or it is already queued as garbage."""
+        return await self._read(lambda tx: refs.is_referenced(tx, data_id))

@@ -1,0 +1,186 @@
+"""The suite every metadata backend passes: ordered byte tables, snapshots, transactions that
+commit whole or not at all, durably, before their caller hears back."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+import pytest
+
+from oxstore.meta.store import TABLES, Tx
+from tests.meta.conftest import OpenStore
+
+# keys in memcmp order, the order the model relies on (a shorter key first; 0x00 and 0xff too)
+ORDERED = [
+    b"",
+    b"\x00",
+    b"\x00\x00",
+    b"\x00\x01",
+    b"a",
+    b"a\x00",
+    b"a\x01",
+    b"ab",
+    b"\x7f",
+    b"\xff",
+]
+
+
+def put_all(tx: Tx, table: str, keys: list[bytes]) -> None:
+    for key in keys:
+        tx.put(table, key, b"v" + key)
+
+
+def test_get_put_delete_in_separate_tables(open_store: OpenStore) -> None:
+    store = open_store()
+
+    def write(tx: Tx) -> None:
+        for n, table in enumerate(TABLES):
+            tx.put(table, b"k", table.encode() + bytes([n]))
+        tx.put("objects", b"k", b"replaced")
+        tx.delete("refs", b"k")
+        tx.delete("refs", b"never-there")
+
+    store.submit(write).result()
+
+    def read(tx: Tx) -> dict[str, bytes | None]:
+        return {table: tx.get(table, b"k") for table in TABLES}
+
+    got = store.read(read)
+    expected: dict[str, bytes | None] = {t: t.encode() + bytes([n]) for n, t in enumerate(TABLES)}
+    expected.update(objects=b"replaced", refs=None)
+    assert got == expected
+    assert store.read(lambda tx: tx.get("objects", b"other")) is None
+
+
+def test_values_are_any_bytes(open_store: OpenStore) -> None:
+    store = open_store()
+    values = [b"", b"\x00", bytes(range(256)), b"x" * 100_000]
+    store.submit(
+        lambda tx: [tx.put("payloads", bytes([n]), v) for n, v in enumerate(values)]
+    ).result()
+    assert store.read(lambda tx: [tx.get("payloads", bytes([n])) for n in range(4)]) == values
+
+
+def test_scans_in_byte_order(open_store: OpenStore) -> None:
+    store = open_store()
+    store.submit(lambda tx: put_all(tx, "versions", ORDERED[::-1])).result()
+
+    def scan(start: bytes, end: bytes | None = None, limit: int | None = None, rev: bool = False):  # type: ignore[no-untyped-def]
+        return store.read(lambda tx: [k for k, _ in tx.scan("versions", start, end, limit, rev)])
+
+    assert scan(b"") == ORDERED
+    assert scan(b"a") == [b"a", b"a\x00", b"a\x01", b"ab", b"\x7f", b"\xff"]
+    assert scan(b"a", b"ab") == [b"a", b"a\x00", b"a\x01"]  # end is exclusive
+    assert scan(b"\x00", b"\x00\x01") == [b"\x00", b"\x00\x00"]
+    assert scan(b"", None, 3) == ORDERED[:3]
+    assert scan(b"", None, None, True) == ORDERED[::-1]
+    assert scan(b"a", b"\xff", 2, True) == [b"\x7f", b"ab"]
+    assert scan(b"b", b"b") == [] and scan(b"\xff\x00") == []
+    assert scan(b"", None, 0) == []
+    values = store.read(lambda tx: dict(tx.scan("versions", b"a", b"b")))
+    assert values == {k: b"v" + k for k in ORDERED[4:8]}
+    assert store.read(lambda tx: list(tx.scan("objects", b""))) == []  # tables do not mix
+
+
+def test_scans_are_lazy(open_store: OpenStore) -> None:
+    """A walk may stop anywhere and start another scan in the same snapshot."""
+    store = open_store()
+    store.submit(lambda tx: put_all(tx, "objects", [b"%05d" % n for n in range(5000)])).result()
+
+    def walk(tx: Tx) -> list[bytes]:
+        got = []
+        for key, _ in tx.scan("objects", b""):
+            got.append(key)
+            inner = next(tx.scan("objects", key + b"\x00"))[0]  # nested scan, same snapshot
+            if len(got) == 3:
+                got.append(inner)
+                break
+        return got
+
+    assert store.read(walk) == [b"00000", b"00001", b"00002", b"00003"]
+
+
+def test_a_transaction_sees_its_own_writes(open_store: OpenStore) -> None:
+    store = open_store()
+
+    def work(tx: Tx) -> list[bytes]:
+        put_all(tx, "uploads", [b"b", b"a", b"c"])
+        tx.delete("uploads", b"b")
+        assert tx.get("uploads", b"a") == b"va"
+        return [k for k, _ in tx.scan("uploads", b"")]
+
+    assert store.submit(work).result() == [b"a", b"c"]
+
+
+def test_a_failing_transaction_changes_nothing(open_store: OpenStore) -> None:
+    store = open_store()
+    store.submit(lambda tx: tx.put("buckets", b"kept", b"1")).result()
+
+    def fail(tx: Tx) -> None:
+        tx.put("buckets", b"new", b"1")
+        tx.delete("buckets", b"kept")
+        raise LookupError("refused")
+
+    with pytest.raises(LookupError, match="refused"):
+        store.submit(fail).result()
+    assert store.read(lambda tx: list(tx.scan("buckets", b""))) == [(b"kept", b"1")]
+
+
+def test_concurrent_transactions_are_each_atomic(open_store: OpenStore) -> None:
+    """Read-modify-write counters from many threads: no increment is lost, and transactions
+    that fail take only their own writes with them."""
+    store = open_store()
+
+    def increment(tx: Tx, fail: bool) -> None:
+        now = int(tx.get("refs", b"n") or b"0")
+        tx.put("refs", b"n", str(now + 1).encode())
+        if fail:
+            raise ValueError
+
+    futures: list[Future[None]] = []
+    lock = threading.Lock()
+
+    def work(t: int) -> None:
+        for i in range(50):
+            future = store.submit(lambda tx, fail=(i % 5 == 0): increment(tx, fail))
+            with lock:
+                futures.append(future)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    failed = sum(1 for f in futures if f.exception() is not None)
+    assert failed == 6 * 10
+    assert store.read(lambda tx: tx.get("refs", b"n")) == str(6 * 40).encode()
+
+
+def test_a_read_is_one_snapshot(open_store: OpenStore) -> None:
+    store = open_store()
+    store.submit(lambda tx: put_all(tx, "garbage", [b"a", b"b"])).result()
+
+    def read(tx: Tx) -> tuple[bytes | None, list[bytes]]:
+        first = tx.get("garbage", b"a")
+        # committed by another transaction while this read is open: not seen by it
+        store.submit(
+            lambda other: (other.put("garbage", b"a", b"new"), other.put("garbage", b"c", b""))
+        )
+        store.submit(lambda other: None).result()
+        return first, [v for _, v in tx.scan("garbage", b"")] + [tx.get("garbage", b"a") or b""]
+
+    assert store.read(read) == (b"va", [b"va", b"vb", b"va"])
+    assert store.read(lambda tx: tx.get("garbage", b"a")) == b"new"
+
+
+def test_a_commit_is_seen_everywhere_once_it_resolves(open_store: OpenStore) -> None:
+    """Once submit's future resolves, another store over the same data sees the write."""
+    first = open_store()
+    first.submit(lambda tx: tx.put("parts", b"p", b"1")).result()
+    second = open_store()
+    assert second.read(lambda tx: tx.get("parts", b"p")) == b"1"
+    second.submit(lambda tx: tx.put("parts", b"p", b"2")).result()
+    assert first.read(lambda tx: tx.get("parts", b"p")) == b"2"
+    first.close()
+    assert open_store().read(lambda tx: tx.get("parts", b"p")) == b"2"
