@@ -655,12 +655,15 @@ def delete_row(target: Target, rows: dict[str, Cell], seconds: int) -> None:
         raise RuntimeError(f"{len(left)} of {len(keys)} 4 KiB keys still listed after DELETE")
 
 
-def run_matrix(target: Target, rows: dict[str, Cell], size: int, seconds: int) -> None:
+def run_matrix(
+    target: Target, rows: dict[str, Cell], size: int, seconds: int, small_only: bool
+) -> None:
     """Fills rows (row name -> cell) as it goes, so that a failure keeps what came before."""
     request(target.connection(), target.port, "PUT", "/bench")
-    big_object_rows(target, rows, size)
-    multipart_row(target, rows, size)
-    medium_rows(target, rows, seconds)
+    if not small_only:
+        big_object_rows(target, rows, size)
+        multipart_row(target, rows, size)
+        medium_rows(target, rows, seconds)
     small_rows(target, rows, seconds)
     listing_rows(target, rows, seconds)
     delete_row(target, rows, seconds)
@@ -765,7 +768,7 @@ def measure_server(name: str, args: argparse.Namespace) -> tuple[str, dict[str, 
         except Exception as error:
             return name, rows, f"did not start: {error}"
         try:
-            run_matrix(target, rows, args.size_mib * MiB, args.seconds)
+            run_matrix(target, rows, args.size_mib * MiB, args.seconds, args.small_only)
         except Exception as error:
             return target.label, rows, f"{type(error).__name__}: {error}"
         finally:
@@ -783,6 +786,9 @@ def main() -> None:
         type=int,
         default=len(os.sched_getaffinity(0)),
         help="oxstore's worker processes (default: this machine's cores, as oxstore's own)",
+    )
+    parser.add_argument(
+        "--small-only", action="store_true", help="only the 4 KiB, HEAD, DELETE and LIST rows"
     )
     parser.add_argument("--dir", default=None, help="data directories' parent (default: temp)")
     args = parser.parse_args()

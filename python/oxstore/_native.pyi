@@ -143,6 +143,9 @@ class ObjectWriter:
         inline_limit: int = 0,
     ) -> None: ...
     def feed(self, data: Buffer) -> None: ...
+    def stays_inline(self) -> bool:
+        """Whether finish() will touch no file (the payload so far fits the inline limit):
+        an event loop then finishes in place, without a thread hop."""
     def would_block(self, length: int) -> bool:
         """Whether feeding `length` more bytes would wait for the disk (every block in flight):
         an event loop then feeds from a worker thread instead of stalling."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import sqlite3
 from collections.abc import Iterator
@@ -193,7 +194,7 @@ def bulk_fill(meta: Blocking, bucket: str, keys: list[str]) -> None:
                 objects.blob(object_record(bucket, key)),
             )
 
-    meta.store.submit(fill).result()
+    asyncio.run(meta.store.write(fill))
 
 
 def listing_work(

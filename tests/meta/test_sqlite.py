@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +48,22 @@ def test_reopen_keeps_data(db_path: str) -> None:
     second = open_sqlite(db_path)
     assert second.get_object("b", "k").inline == b"v"  # type: ignore[union-attr]
     second.close()
+
+
+def test_a_write_waits_for_a_foreign_writer(meta: Blocking, db_path: str) -> None:
+    """Something that is not oxstore (the sqlite3 shell, a backup) holding SQLite's write lock:
+    a write waits for it, off the event loop, and then commits."""
+    meta.create_bucket(bucket_record("b"))
+    other = sqlite3.connect(db_path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    timer = threading.Timer(0.3, other.execute, ("COMMIT",))
+    timer.start()
+    started = time.monotonic()
+    meta.put_object(object_record("b", "k", inline=b"v"))
+    assert time.monotonic() - started >= 0.25
+    timer.join()
+    other.close()
+    assert meta.get_object("b", "k").inline == b"v"  # type: ignore[union-attr]
 
 
 def test_refuses_a_newer_schema(db_path: str) -> None:

@@ -3,13 +3,17 @@ commit whole or not at all, durably, before their caller hears back."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from concurrent.futures import Future
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
-from oxstore.meta.store import TABLES, Tx
+from oxstore.meta.store import TABLES, Store, Tx
 from tests.meta.conftest import OpenStore
+
+T = TypeVar("T")
 
 # keys in memcmp order, the order the model relies on (a shorter key first; 0x00 and 0xff too)
 ORDERED = [
@@ -24,6 +28,11 @@ ORDERED = [
     b"\x7f",
     b"\xff",
 ]
+
+
+def commit(store: Store, work: Callable[[Tx], T]) -> T:
+    """A write from code that runs no event loop."""
+    return asyncio.run(store.write(work))
 
 
 def put_all(tx: Tx, table: str, keys: list[bytes]) -> None:
@@ -41,7 +50,7 @@ def test_get_put_delete_in_separate_tables(open_store: OpenStore) -> None:
         tx.delete("refs", b"k")
         tx.delete("refs", b"never-there")
 
-    store.submit(write).result()
+    commit(store, write)
 
     def read(tx: Tx) -> dict[str, bytes | None]:
         return {table: tx.get(table, b"k") for table in TABLES}
@@ -56,15 +65,13 @@ def test_get_put_delete_in_separate_tables(open_store: OpenStore) -> None:
 def test_values_are_any_bytes(open_store: OpenStore) -> None:
     store = open_store()
     values = [b"", b"\x00", bytes(range(256)), b"x" * 100_000]
-    store.submit(
-        lambda tx: [tx.put("payloads", bytes([n]), v) for n, v in enumerate(values)]
-    ).result()
+    commit(store, lambda tx: [tx.put("payloads", bytes([n]), v) for n, v in enumerate(values)])
     assert store.read(lambda tx: [tx.get("payloads", bytes([n])) for n in range(4)]) == values
 
 
 def test_scans_in_byte_order(open_store: OpenStore) -> None:
     store = open_store()
-    store.submit(lambda tx: put_all(tx, "versions", ORDERED[::-1])).result()
+    commit(store, lambda tx: put_all(tx, "versions", ORDERED[::-1]))
 
     def scan(start: bytes, end: bytes | None = None, limit: int | None = None, rev: bool = False):  # type: ignore[no-untyped-def]
         return store.read(lambda tx: [k for k, _ in tx.scan("versions", start, end, limit, rev)])
@@ -86,7 +93,7 @@ def test_scans_in_byte_order(open_store: OpenStore) -> None:
 def test_scans_are_lazy(open_store: OpenStore) -> None:
     """A walk may stop anywhere and start another scan in the same snapshot."""
     store = open_store()
-    store.submit(lambda tx: put_all(tx, "objects", [b"%05d" % n for n in range(5000)])).result()
+    commit(store, lambda tx: put_all(tx, "objects", [b"%05d" % n for n in range(5000)]))
 
     def walk(tx: Tx) -> list[bytes]:
         got = []
@@ -110,12 +117,12 @@ def test_a_transaction_sees_its_own_writes(open_store: OpenStore) -> None:
         assert tx.get("uploads", b"a") == b"va"
         return [k for k, _ in tx.scan("uploads", b"")]
 
-    assert store.submit(work).result() == [b"a", b"c"]
+    assert commit(store, work) == [b"a", b"c"]
 
 
 def test_a_failing_transaction_changes_nothing(open_store: OpenStore) -> None:
     store = open_store()
-    store.submit(lambda tx: tx.put("buckets", b"kept", b"1")).result()
+    commit(store, lambda tx: tx.put("buckets", b"kept", b"1"))
 
     def fail(tx: Tx) -> None:
         tx.put("buckets", b"new", b"1")
@@ -123,7 +130,7 @@ def test_a_failing_transaction_changes_nothing(open_store: OpenStore) -> None:
         raise LookupError("refused")
 
     with pytest.raises(LookupError, match="refused"):
-        store.submit(fail).result()
+        commit(store, fail)
     assert store.read(lambda tx: list(tx.scan("buckets", b""))) == [(b"kept", b"1")]
 
 
@@ -138,36 +145,33 @@ def test_concurrent_transactions_are_each_atomic(open_store: OpenStore) -> None:
         if fail:
             raise ValueError
 
-    futures: list[Future[None]] = []
-    lock = threading.Lock()
+    failed: list[int] = []
 
-    def work(t: int) -> None:
-        for i in range(50):
-            future = store.submit(lambda tx, fail=(i % 5 == 0): increment(tx, fail))
-            with lock:
-                futures.append(future)
+    async def fifty() -> None:  # at once, from one event loop
+        writes = [store.write(lambda tx, n=n: increment(tx, n % 5 == 0)) for n in range(50)]
+        outcomes = await asyncio.gather(*writes, return_exceptions=True)
+        failed.append(sum(isinstance(outcome, ValueError) for outcome in outcomes))
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(6)]
+    threads = [threading.Thread(target=asyncio.run, args=(fifty(),)) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    failed = sum(1 for f in futures if f.exception() is not None)
-    assert failed == 6 * 10
+    assert failed == [10] * 6
     assert store.read(lambda tx: tx.get("refs", b"n")) == str(6 * 40).encode()
 
 
 def test_a_read_is_one_snapshot(open_store: OpenStore) -> None:
     store = open_store()
-    store.submit(lambda tx: put_all(tx, "garbage", [b"a", b"b"])).result()
+    commit(store, lambda tx: put_all(tx, "garbage", [b"a", b"b"]))
 
     def read(tx: Tx) -> tuple[bytes | None, list[bytes]]:
         first = tx.get("garbage", b"a")
         # committed by another transaction while this read is open: not seen by it
-        store.submit(
-            lambda other: (other.put("garbage", b"a", b"new"), other.put("garbage", b"c", b""))
+        commit(
+            store,
+            lambda other: (other.put("garbage", b"a", b"new"), other.put("garbage", b"c", b"")),
         )
-        store.submit(lambda other: None).result()
         return first, [v for _, v in tx.scan("garbage", b"")] + [tx.get("garbage", b"a") or b""]
 
     assert store.read(read) == (b"va", [b"va", b"vb", b"va"])
@@ -175,12 +179,12 @@ def test_a_read_is_one_snapshot(open_store: OpenStore) -> None:
 
 
 def test_a_commit_is_seen_everywhere_once_it_resolves(open_store: OpenStore) -> None:
-    """Once submit's future resolves, another store over the same data sees the write."""
+    """Once a write returns, another store over the same data sees the write."""
     first = open_store()
-    first.submit(lambda tx: tx.put("parts", b"p", b"1")).result()
+    commit(first, lambda tx: tx.put("parts", b"p", b"1"))
     second = open_store()
     assert second.read(lambda tx: tx.get("parts", b"p")) == b"1"
-    second.submit(lambda tx: tx.put("parts", b"p", b"2")).result()
+    commit(second, lambda tx: tx.put("parts", b"p", b"2"))
     assert first.read(lambda tx: tx.get("parts", b"p")) == b"2"
     first.close()
     assert open_store().read(lambda tx: tx.get("parts", b"p")) == b"2"

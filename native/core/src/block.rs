@@ -1,52 +1,57 @@
 //! Page-aligned, reusable payload blocks: what the writer fills, hashes and writes.
 //!
 //! Alignment lets full blocks go to disk with O_DIRECT straight from this memory. Blocks are
-//! pooled and reused because touching fresh memory is slow on virtual machines.
+//! pooled and reused because touching fresh memory is slow on virtual machines; a new block's
+//! memory is reserved, not zeroed (zeroing 1 MiB for a 4 KiB PUT cost more than the rest of
+//! its native work), and only what is pushed is ever written.
 
 pub const ALIGN: usize = 4096;
 
 pub struct Block {
+    /// Padding up to the aligned start, then the payload; never grows past its reservation,
+    /// so it never moves.
     mem: Vec<u8>,
     start: usize,
-    len: usize,
     capacity: usize,
 }
 
 impl Block {
     pub fn new(capacity: usize) -> Self {
-        let mem = vec![0u8; capacity + ALIGN];
+        let mut mem: Vec<u8> = Vec::with_capacity(capacity + ALIGN);
         let start = mem.as_ptr().align_offset(ALIGN);
+        mem.resize(start, 0);
         Block {
             mem,
             start,
-            len: 0,
             capacity,
         }
     }
 
+    fn len(&self) -> usize {
+        self.mem.len() - self.start
+    }
+
     /// Copies as much of data as fits; returns how many bytes were taken.
     pub fn push(&mut self, data: &[u8]) -> usize {
-        let take = (self.capacity - self.len).min(data.len());
-        let at = self.start + self.len;
-        self.mem[at..at + take].copy_from_slice(&data[..take]);
-        self.len += take;
+        let take = (self.capacity - self.len()).min(data.len());
+        self.mem.extend_from_slice(&data[..take]);
         take
     }
 
     pub fn as_slice(&self) -> &[u8] {
-        &self.mem[self.start..self.start + self.len]
+        &self.mem[self.start..]
     }
 
     pub fn is_full(&self) -> bool {
-        self.len == self.capacity
+        self.len() == self.capacity
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     pub fn clear(&mut self) {
-        self.len = 0;
+        self.mem.truncate(self.start);
     }
 }
 
@@ -63,7 +68,11 @@ mod tests {
         assert!(b.is_full());
         assert_eq!(b.as_slice()[4999], 1);
         assert_eq!(b.as_slice()[5000], 2);
+        let at = b.as_slice().as_ptr();
         b.clear();
         assert!(b.is_empty());
+        b.push(&[3u8; 8192]);
+        assert_eq!(b.as_slice().as_ptr(), at); // refilled in place: still aligned
+        assert!(b.is_full());
     }
 }

@@ -204,6 +204,14 @@ impl ObjectWriter {
         Ok(())
     }
 
+    /// Whether finish() will touch no file: the payload so far is held in memory and fits the
+    /// inline limit (more input may still change that). An event loop then finishes in place.
+    pub fn stays_inline(&self) -> bool {
+        matches!(self.sink, Sink::Buffered(..))
+            && self.inline_limit > 0
+            && self.size <= self.inline_limit
+    }
+
     /// Whether feeding `len` more input bytes would have to wait for the disk (all blocks in
     /// flight). Input is never shorter than the payload it decodes to, so this errs towards
     /// "would block". A caller with other work to do (an event loop) then feeds from a thread.
@@ -522,12 +530,15 @@ mod tests {
         let fin = dir.join("f");
         let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None, 100).unwrap();
         w.feed(b"small").unwrap();
+        assert!(w.stays_inline());
         let r = w.finish(&fin, &[], Some(5)).unwrap();
         assert_eq!(r.inline.as_deref(), Some(&b"small"[..]));
         assert_eq!(r.digests[0].1, digest(Algorithm::Md5, b"small"));
         assert!(!tmp.exists() && !fin.exists());
         let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None, 4).unwrap();
+        assert!(w.stays_inline());
         w.feed(b"small").unwrap();
+        assert!(!w.stays_inline()); // over the limit: finish() writes the file
         let r = w.finish(&fin, &[], Some(5)).unwrap();
         assert!(r.inline.is_none());
         assert_eq!(fs::read(&fin).unwrap(), b"small");

@@ -346,6 +346,10 @@ impl ObjectWriter {
         with_buffer(py, data, |bytes| inner.lock().unwrap().feed(bytes))?.map_err(to_py)
     }
 
+    fn stays_inline(&self) -> bool {
+        self.inner.lock().unwrap().stays_inline()
+    }
+
     fn would_block(&self, length: usize) -> bool {
         self.inner.lock().unwrap().would_block(length)
     }

@@ -120,9 +120,11 @@ class DataStore:
                     await asyncio.to_thread(writer.feed, chunk)
                 else:
                     writer.feed(chunk)
-            result = await asyncio.to_thread(
-                writer.finish, self.path_for(data_id), expected, expected_size
-            )
+            final = self.path_for(data_id)
+            if writer.stays_inline():  # no file to write and sync: no thread hop
+                result = writer.finish(final, expected, expected_size)
+            else:
+                result = await asyncio.to_thread(writer.finish, final, expected, expected_size)
         except BaseException:
             writer.abort()
             raise

@@ -2,9 +2,9 @@
 
 Each table of the model is a `kv_<name> (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID`: SQLite's
 memcmp order of the keys is the model's order. Reads run on the calling thread over its own
-connection (no network, so the model reads on the event loop); writes queue for the group
-committer, which runs concurrent transactions in one SQLite transaction (a savepoint each) and
-commits them with one fsync (synchronous=FULL) before any caller hears back.
+connection (no network, so the model reads on the event loop); the writes an event loop makes
+while a commit is in flight share the next SQLite transaction (a savepoint each) and its one
+fsync (synchronous=FULL), and hear back only after it (`group_commit`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import TypeVar
 
-from oxstore.meta.group_commit import GroupCommitter
+from oxstore.meta.group_commit import GroupCommitter, WriteLock
 from oxstore.meta.sqlite_migrate import migrate_typed_schema
 from oxstore.meta.store import TABLES
 
@@ -77,24 +76,31 @@ class SqliteStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[tuple[int, sqlite3.Connection]] = []
-        self._group = GroupCommitter(self._db)
+        self._write_lock = WriteLock(path + ".lock")
+        self._group = GroupCommitter(self._open, self._write_lock)
         self._create_schema()
 
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path,
+            isolation_level=None,  # autocommit; transactions are explicit
+            # close() closes every thread's connection; the writer's COMMIT runs on a thread
+            check_same_thread=False,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+        )
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        return db
+
     def _db(self) -> sqlite3.Connection:
-        """This thread's connection (a new one after a fork: connections never cross one)."""
+        """This thread's connection for reads (a new one after a fork: connections never
+        cross one)."""
         local = self._local
         pid = os.getpid()
         db: sqlite3.Connection | None = getattr(local, "db", None)
         if db is None or local.pid != pid:
-            db = sqlite3.connect(
-                self.path,
-                isolation_level=None,  # autocommit; transactions are explicit
-                check_same_thread=False,  # only so close() can close every thread's connection
-                timeout=BUSY_TIMEOUT_MS / 1000,
-            )
-            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = FULL")
+            db = self._open()
             local.db = db
             local.pid = pid
             with self._lock:
@@ -109,19 +115,24 @@ class SqliteStore:
         finally:
             db.execute("COMMIT")
 
-    def submit(self, work: Callable[[SqliteTx], T]) -> Future[T]:
-        return self._group.submit(lambda db: work(SqliteTx(db)))
+    async def write(self, work: Callable[[SqliteTx], T]) -> T:
+        return await self._group.run(lambda db: work(SqliteTx(db)))
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write outside group commit (the schema, at open)."""
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
+        self._write_lock.acquire()
         try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        finally:
+            self._write_lock.release()
 
     def _create_schema(self) -> None:
         with self._transaction() as db:
@@ -157,3 +168,4 @@ class SqliteStore:
                     db.close()
             self._connections.clear()
         self._local = threading.local()
+        self._group.close()

@@ -11,7 +11,6 @@ raises aborts the transaction and reaches the caller.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")
@@ -65,8 +64,8 @@ class Store(Protocol):
         """Runs work over one consistent snapshot (work must not write)."""
         ...
 
-    def submit(self, work: Callable[[Tx], T]) -> Future[T]:
-        """Runs work in a transaction; the future resolves once the commit is durable."""
+    async def write(self, work: Callable[[Tx], T]) -> T:
+        """Runs work in a transaction; returns its result once the commit is durable."""
         ...
 
     def close(self) -> None: ...

@@ -10,7 +10,7 @@ from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.request import Request
 from oxstore.meta.model import Metadata
-from oxstore.meta.records import BucketRecord
+from oxstore.meta.records import BucketRecord, ObjectRecord
 
 
 @dataclass(slots=True)
@@ -31,6 +31,16 @@ class Call:
     granted: bool = False
     # the bucket's record as the access check read it (handlers reuse it)
     bucket_record: BucketRecord | None = None
+    # a GET's or HEAD's current object, read in one snapshot with its bucket by the access
+    # check (found is False until then; record None: there is none)
+    object_found: bool = False
+    object_record: ObjectRecord | None = None
+
+    def read_object(self, bucket: str, key: str) -> tuple[bool, ObjectRecord | None]:
+        """(True, the current object or None) if the access check read this one's."""
+        if self.object_found and bucket == self.req.bucket and key == self.req.key:
+            return True, self.object_record
+        return False, None
 
     @property
     def bucket(self) -> str:

@@ -41,6 +41,8 @@ REQUIRED: dict[Endpoint, tuple[Resource, str]] = {
     Endpoint.GET_OBJECT_ACL: ("object", access.READ_ACP),
     Endpoint.PUT_OBJECT_ACL: ("object", access.WRITE_ACP),
 }
+# Reads of the current object: the access check reads it with its bucket, in one snapshot.
+READS_CURRENT_OBJECT = frozenset({Endpoint.GET_OBJECT, Endpoint.HEAD_OBJECT})
 # What the owner of an object may always do with it, whatever its ACL says (S3's rule).
 OWNER_RIGHTS = frozenset({access.READ_ACP, access.WRITE_ACP})
 # What no grant lets an anonymous requester do (S3's answers).
@@ -64,7 +66,11 @@ async def authorize(call: Call, endpoint: Endpoint) -> None:
         return
     if requester is None and endpoint in SIGNED_ONLY:
         raise S3Error("AccessDenied", SIGNED_ONLY[endpoint])
-    bucket = await call.meta.get_bucket(call.bucket)
+    if endpoint in READS_CURRENT_OBJECT and call.req.arg("versionId") is None:
+        bucket, call.object_record = await call.meta.get_bucket_and_object(call.bucket, call.key)
+        call.object_found = bucket is not None
+    else:
+        bucket = await call.meta.get_bucket(call.bucket)
     call.bucket_record = bucket
     if bucket is None:
         return  # NoSuchBucket (CreateBucket needs no bucket)
@@ -92,7 +98,8 @@ async def named_record(
 ) -> ObjectRecord | None:
     """The object (version) whose ACL decides: the current one, or the version named."""
     if version_id is None:
-        return await call.meta.get_object(bucket, key)
+        found, record = call.read_object(bucket, key)
+        return record if found else await call.meta.get_object(bucket, key)
     return await call.meta.get_version(bucket, key, version_id)
 
 

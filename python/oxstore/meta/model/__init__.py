@@ -48,7 +48,7 @@ class Metadata:
         return await asyncio.to_thread(self.store.read, work)
 
     async def _write(self, work: Callable[[Tx], T]) -> T:
-        return await asyncio.wrap_future(self.store.submit(work))
+        return await self.store.write(work)
 
     def close(self) -> None:
         self.store.close()
@@ -105,6 +105,19 @@ class Metadata:
         def work(tx: Tx) -> ObjectRecord | None:
             record = objects.current(tx, bucket, key_bytes(key))
             return objects.with_payload(tx, record) if record is not None else None
+
+        return await self._read(work)
+
+    async def get_bucket_and_object(
+        self, bucket: str, key: str
+    ) -> tuple[BucketRecord | None, ObjectRecord | None]:
+        """The bucket and its key's current version (with its inline payload), in one
+        snapshot: all a GET or HEAD of a small object reads."""
+
+        def work(tx: Tx) -> tuple[BucketRecord | None, ObjectRecord | None]:
+            found = buckets.get(tx, bucket)
+            record = objects.current(tx, bucket, key_bytes(key)) if found is not None else None
+            return found, objects.with_payload(tx, record) if record is not None else None
 
         return await self._read(work)
 

@@ -65,7 +65,9 @@ async def find_object(
     """The object (version) a read names. A current delete marker answers 404 NoSuchKey and
     a delete marker named by its id 405 MethodNotAllowed, both with x-amz-delete-marker."""
     if version_id is None:
-        record = await call.meta.get_object(bucket.name, key)
+        found, record = call.read_object(bucket.name, key)
+        if not found:
+            record = await call.meta.get_object(bucket.name, key)
         if record is not None:
             return record
         marker = await call.meta.latest_delete_marker(bucket.name, key)
