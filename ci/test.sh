@@ -5,11 +5,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # The native core links OpenSSL's libcrypto (MD5): its headers and pkg-config are needed to build.
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
 if ! pkg-config --exists openssl 2>/dev/null; then
-    SUDO=""
-    [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq libssl-dev pkg-config
+fi
+# The PostgreSQL metadata store's tests start a server of their own (initdb into a temp
+# directory, a free port): only Debian's binaries are needed, not the default cluster.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+    if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+        $SUDO mkdir -p /etc/postgresql-common
+        echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
+    fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
 
 export OXSTORE_TEST_CACHE="${OXSTORE_TEST_CACHE:-$HOME/.cache/oxstore-tests}"
@@ -21,3 +31,8 @@ python -m pip install --quiet ".[test]"
 bash ci/lint.sh  # style and types gate the tests: ruff, mypy --strict, stubtest, fmt, clippy
 cargo test --workspace --release --quiet
 python -m pytest tests -q -p no:cacheprovider "$@"
+# The S3 suite's core once more with the metadata in PostgreSQL (tests/conftest.py)
+OXSTORE_TEST_META=postgres python -m pytest -q -p no:cacheprovider \
+    tests/s3/test_boto3_buckets.py tests/s3/test_boto3_objects.py tests/s3/test_multipart.py \
+    tests/s3/test_versioning.py tests/s3/test_listing.py tests/s3/test_object_writes.py \
+    tests/s3/test_copy.py tests/s3/test_clients.py

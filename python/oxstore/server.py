@@ -2,7 +2,9 @@
 
 One server per data directory and per port: a second server on the same data directory would
 wipe the first one's in-flight temp files, and one on the same port would share its requests
-(granian binds with SO_REUSEPORT). Both are refused before anything is touched.
+(granian binds with SO_REUSEPORT). Both are refused before anything is touched. The gateways
+of a cluster (`--meta postgresql://…`) share a data directory: each has its own temp files, and
+none may start beside a server of the embedded store there.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import resource
 import socket
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TextIO
 
 import msgspec
 from granian.constants import Interfaces, SSLProtocols
@@ -22,36 +25,56 @@ from granian.http import HTTP1Settings
 from granian.server import Server
 
 from oxstore import plain_http
-from oxstore.auth.credentials import CredentialStore
+from oxstore.auth.credentials import CredentialStore, write_private
 from oxstore.config import CONFIG_ENV, Config
 from oxstore.data.store import DataStore
-from oxstore.meta.sqlite import SqliteStore
+from oxstore.meta.open import describe, open_store
+from oxstore.meta.store import Store
 
 
 class StartupError(Exception):
     """Why this server cannot start; said to the operator as it is."""
 
 
-def lock_data_dir(config: Config) -> TextIO:
-    """Takes DATA/.oxstore/server.lock for as long as the returned file stays open (the life
-    of the server process), with this process's id in it for whoever finds it taken."""
+def lock_data_dir(config: Config) -> ExitStack:
+    """Holds the data directory for as long as the returned stack stays open (the life of the
+    server process). An embedded store's server holds DATA/.oxstore/server.lock alone; the
+    gateways of a cluster hold it together, each with a lock of its own beside it."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    lock = open(config.state_dir / "server.lock", "a+")  # noqa: SIM115 - held while serving
+    held = ExitStack()
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.seek(0)
-        holder = lock.read().strip() or "unknown"
-        lock.close()
+        if not config.clustered:
+            held.enter_context(_lock(config.state_dir / "server.lock", fcntl.LOCK_EX))
+        else:
+            held.enter_context(_lock(config.state_dir / "server.lock", fcntl.LOCK_SH))
+            gateway = config.gateway.replace(":", "-")
+            held.enter_context(_lock(config.state_dir / f"gateway-{gateway}.lock", fcntl.LOCK_EX))
+    except BlockingIOError as exc:
+        held.close()
         raise StartupError(
-            f"{config.data_dir} is in use by another oxstore server (pid {holder}): "
-            "one server per data directory"
+            f"{config.data_dir} is in use by another oxstore server ({exc}): one server per "
+            "data directory, or gateways of one cluster (--meta) on different ports"
         ) from None
-    lock.seek(0)
-    lock.truncate()
-    lock.write(f"{os.getpid()}\n")
-    lock.flush()
-    return lock
+    return held
+
+
+@contextmanager
+def _lock(path: Path, kind: int, wait: bool = False) -> Iterator[None]:
+    """flock(kind) on path, with this process's id written in it for whoever finds it taken
+    (BlockingIOError carries the holder's)."""
+    with open(path, "a+") as lock:
+        try:
+            fcntl.flock(lock, kind if wait else kind | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            holder = lock.read().strip().replace("\n", ", ") or "unknown"
+            raise BlockingIOError(f"pid {holder}") from None
+        if kind == fcntl.LOCK_EX:
+            lock.seek(0)
+            lock.truncate()
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        yield
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -82,17 +105,54 @@ def raise_open_file_limit() -> tuple[int, int]:
     return soft, hard
 
 
-def prepare(config: Config) -> str | None:
+def prepare(config: Config) -> list[str]:
     """Creates the layout, removes crash leftovers, opens the metadata schema and credentials.
 
-    Runs in the parent before any worker starts, so workers never race on set-up. Returns the
-    one-time message announcing generated credentials, if any.
+    Runs in the parent before any worker starts, so workers never race on set-up, and under
+    DATA/.oxstore/prepare.lock, so the gateways of a cluster starting together do not either.
+    Returns what to tell the operator (the store, generated credentials).
     """
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    DataStore(config.objects_dir, config.tmp_dir).prepare()
-    SqliteStore(str(config.meta_path)).close()
-    _, message = CredentialStore.open(config.state_dir.parent, os.environ)
-    return message
+    with _lock(config.state_dir / "prepare.lock", fcntl.LOCK_EX, wait=True):
+        DataStore(config.objects_dir, config.tmp_dir).prepare()
+        store = open_store(config.meta, config.meta_path)
+        try:
+            bind_data_dir(config, store)
+            said = [f"oxstore: metadata: {describe(config.meta)}, schema {schema_line(store)}"]
+        finally:
+            store.close()
+        _, message = CredentialStore.open(config.state_dir.parent, os.environ)
+    return said + ([message] if message else [])
+
+
+def schema_line(store: Store) -> str:
+    """The store's schema version, and what this start did to it."""
+    if store.schema_found == store.schema:
+        return str(store.schema)
+    if store.schema_found == 0:
+        return f"{store.schema} (created)"
+    return f"{store.schema} (upgraded from {store.schema_found})"
+
+
+def bind_data_dir(config: Config, store: Store) -> None:
+    """Ties the data directory to the metadata store that describes its files, once; refuses a
+    store it is not tied to: for that store, every file there would be an orphan to sweep."""
+    marker = config.state_dir / "store-id"
+    if marker.exists():
+        bound, _, what = marker.read_text().strip().partition(" ")
+        if bound != store.store_id:
+            raise StartupError(
+                f"{config.data_dir} holds the data of another metadata store ({what}, id "
+                f"{bound}), not of {describe(config.meta)} (id {store.store_id})"
+            )
+        return
+    if config.clustered and config.meta_path.exists():
+        raise StartupError(
+            f"{config.data_dir} holds the data of its embedded metadata store: a PostgreSQL "
+            "store cannot take it over (start without --meta, or give the cluster a new "
+            "data directory)"
+        )
+    write_private(marker, f"{store.store_id} {describe(config.meta)}\n".encode())
 
 
 def serve(config: Config) -> int:
@@ -101,9 +161,8 @@ def serve(config: Config) -> int:
     if config.plain_port:
         check_port_free(config.host, config.plain_port)
     with lock_data_dir(config):  # held while the server runs
-        message = prepare(config)
-        if message:
-            print(message, flush=True)
+        for line in prepare(config):
+            print(line, flush=True)
         os.environ[CONFIG_ENV] = config.to_env()
         soft, hard = raise_open_file_limit()
         print(f"oxstore: open files: {soft} per process (hard limit {hard})", flush=True)

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 
 from oxstore.meta.model import Metadata
+from oxstore.meta.postgres import PostgresStore
 from oxstore.meta.sqlite import SqliteStore
 from oxstore.meta.store import Store
 from tests.meta.helpers import Blocking, bucket_record
 
 OpenStore = Callable[[], Store]
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
 
 
 @pytest.fixture
@@ -27,10 +28,14 @@ def open_store(request: pytest.FixtureRequest, db_path: str) -> Iterator[OpenSto
     """Opens a store over one backing database, fresh for the test: every call opens another
     Store over the same data (as another worker process would)."""
     opened: list[Store] = []
+    if request.param == "postgres":
+        dsn = request.getfixturevalue("postgres").new_database()
 
     def open_one() -> Store:
-        assert request.param == "sqlite"
-        opened.append(SqliteStore(db_path))
+        if request.param == "postgres":
+            opened.append(PostgresStore(dsn, pool_size=8))
+        else:
+            opened.append(SqliteStore(db_path))
         return opened[-1]
 
     yield open_one

@@ -8,14 +8,16 @@ import inspect
 import os
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from oxstore.meta.model import Metadata
 from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.meta.sqlite import SqliteStore
 from oxstore.meta.store import Tx
 from tests.listing_model import model, utf8
+
+T = TypeVar("T")
 
 __all__ = [
     "Blocking",
@@ -56,6 +58,14 @@ class Blocking:
             return self._loop().run_until_complete(method(*args, **kwargs))
 
         return call
+
+    def snapshot(self, work: Callable[[Tx], T]) -> T:
+        """A read straight through the store (on this thread, for SQLite)."""
+        return self._loop().run_until_complete(self.store.read(work))
+
+    def write(self, work: Callable[[Tx], T]) -> T:
+        """A write straight through the store."""
+        return self._loop().run_until_complete(self.store.write(work))
 
     def close(self) -> None:
         with self._lock:

@@ -126,7 +126,7 @@ def test_inline_payloads(meta: Blocking, bucket: str) -> None:
     rec = meta.get_object(bucket, "k")
     assert rec is not None and rec.inline is None and rec.data_id == "d9"
     meta.delete_object(bucket, "e")
-    assert meta.store.read(lambda tx: list(tx.scan("payloads", b""))) == []
+    assert meta.snapshot(lambda tx: list(tx.scan("payloads", b""))) == []
     # listings never carry payloads
     meta.put_object(object_record(bucket, "x", inline=b"data"))
     page = meta.list_objects(bucket)
@@ -223,3 +223,20 @@ def test_a_copy_onto_itself_keeps_its_shared_data(meta: Blocking, bucket: str) -
     assert meta.is_data_referenced("d1")
     meta.put_object(object_record(bucket, "k", data_id="d2", size=10))
     assert meta.take_garbage(time.time() + 1, 10) == ["d1"]
+
+
+# -- leases ------------------------------------------------------------------------------------
+
+
+def test_a_lease_has_one_holder_until_it_expires(meta: Blocking) -> None:
+    assert meta.take_lease("collector", "gw-a", 0.3)
+    assert meta.take_lease("collector", "gw-a", 0.3)  # its holder renews it
+    assert not meta.take_lease("collector", "gw-b", 0.3)
+    assert meta.take_lease("sweep", "gw-b", 10)  # leases are separate
+    time.sleep(0.35)
+    assert meta.take_lease("collector", "gw-b", 10)  # expired: anyone takes it
+    assert not meta.take_lease("collector", "gw-a", 10)
+    meta.release_lease("collector", "gw-a")  # not its holder: nothing happens
+    assert not meta.take_lease("collector", "gw-a", 10)
+    meta.release_lease("collector", "gw-b")
+    assert meta.take_lease("collector", "gw-a", 10)

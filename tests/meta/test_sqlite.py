@@ -123,7 +123,9 @@ def migrated(tmp_path: Path) -> Blocking:
 def test_migrates_schema_4(migrated: Blocking) -> None:
     meta = migrated
     db = meta.store._db()
-    assert db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()[0] == "5"
+    assert db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()[0] == str(
+        SCHEMA_VERSION
+    )
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert tables == {"meta"} | {f"kv_{table}" for table in TABLES}
     plain, versioned = meta.list_buckets(None)
@@ -188,8 +190,8 @@ def test_scans_are_ranges_of_the_primary_key(meta: Blocking) -> None:
     statements: list[str] = []
     db.set_trace_callback(statements.append)
     try:
-        meta.store.read(lambda tx: list(tx.scan("objects", b"pre", b"prf", 10)))
-        meta.store.read(lambda tx: list(tx.scan("versions", b"pre", None, 10, reverse=True)))
+        meta.store.read_here(lambda tx: list(tx.scan("objects", b"pre", b"prf", 10)))
+        meta.store.read_here(lambda tx: list(tx.scan("versions", b"pre", None, 10, reverse=True)))
     finally:
         db.set_trace_callback(None)
     scans = [s for s in statements if s.startswith("SELECT")]

@@ -35,6 +35,11 @@ def commit(store: Store, work: Callable[[Tx], T]) -> T:
     return asyncio.run(store.write(work))
 
 
+def snapshot(store: Store, work: Callable[[Tx], T]) -> T:
+    """A read from code that runs no event loop."""
+    return asyncio.run(store.read(work))
+
+
 def put_all(tx: Tx, table: str, keys: list[bytes]) -> None:
     for key in keys:
         tx.put(table, key, b"v" + key)
@@ -55,18 +60,18 @@ def test_get_put_delete_in_separate_tables(open_store: OpenStore) -> None:
     def read(tx: Tx) -> dict[str, bytes | None]:
         return {table: tx.get(table, b"k") for table in TABLES}
 
-    got = store.read(read)
+    got = snapshot(store, read)
     expected: dict[str, bytes | None] = {t: t.encode() + bytes([n]) for n, t in enumerate(TABLES)}
     expected.update(objects=b"replaced", refs=None)
     assert got == expected
-    assert store.read(lambda tx: tx.get("objects", b"other")) is None
+    assert snapshot(store, lambda tx: tx.get("objects", b"other")) is None
 
 
 def test_values_are_any_bytes(open_store: OpenStore) -> None:
     store = open_store()
     values = [b"", b"\x00", bytes(range(256)), b"x" * 100_000]
     commit(store, lambda tx: [tx.put("payloads", bytes([n]), v) for n, v in enumerate(values)])
-    assert store.read(lambda tx: [tx.get("payloads", bytes([n])) for n in range(4)]) == values
+    assert snapshot(store, lambda tx: [tx.get("payloads", bytes([n])) for n in range(4)]) == values
 
 
 def test_scans_in_byte_order(open_store: OpenStore) -> None:
@@ -74,7 +79,9 @@ def test_scans_in_byte_order(open_store: OpenStore) -> None:
     commit(store, lambda tx: put_all(tx, "versions", ORDERED[::-1]))
 
     def scan(start: bytes, end: bytes | None = None, limit: int | None = None, rev: bool = False):  # type: ignore[no-untyped-def]
-        return store.read(lambda tx: [k for k, _ in tx.scan("versions", start, end, limit, rev)])
+        return snapshot(
+            store, lambda tx: [k for k, _ in tx.scan("versions", start, end, limit, rev)]
+        )
 
     assert scan(b"") == ORDERED
     assert scan(b"a") == [b"a", b"a\x00", b"a\x01", b"ab", b"\x7f", b"\xff"]
@@ -85,9 +92,9 @@ def test_scans_in_byte_order(open_store: OpenStore) -> None:
     assert scan(b"a", b"\xff", 2, True) == [b"\x7f", b"ab"]
     assert scan(b"b", b"b") == [] and scan(b"\xff\x00") == []
     assert scan(b"", None, 0) == []
-    values = store.read(lambda tx: dict(tx.scan("versions", b"a", b"b")))
+    values = snapshot(store, lambda tx: dict(tx.scan("versions", b"a", b"b")))
     assert values == {k: b"v" + k for k in ORDERED[4:8]}
-    assert store.read(lambda tx: list(tx.scan("objects", b""))) == []  # tables do not mix
+    assert snapshot(store, lambda tx: list(tx.scan("objects", b""))) == []  # tables do not mix
 
 
 def test_scans_are_lazy(open_store: OpenStore) -> None:
@@ -105,7 +112,7 @@ def test_scans_are_lazy(open_store: OpenStore) -> None:
                 break
         return got
 
-    assert store.read(walk) == [b"00000", b"00001", b"00002", b"00003"]
+    assert snapshot(store, walk) == [b"00000", b"00001", b"00002", b"00003"]
 
 
 def test_a_transaction_sees_its_own_writes(open_store: OpenStore) -> None:
@@ -131,7 +138,7 @@ def test_a_failing_transaction_changes_nothing(open_store: OpenStore) -> None:
 
     with pytest.raises(LookupError, match="refused"):
         commit(store, fail)
-    assert store.read(lambda tx: list(tx.scan("buckets", b""))) == [(b"kept", b"1")]
+    assert snapshot(store, lambda tx: list(tx.scan("buckets", b""))) == [(b"kept", b"1")]
 
 
 def test_concurrent_transactions_are_each_atomic(open_store: OpenStore) -> None:
@@ -158,7 +165,7 @@ def test_concurrent_transactions_are_each_atomic(open_store: OpenStore) -> None:
     for thread in threads:
         thread.join()
     assert failed == [10] * 6
-    assert store.read(lambda tx: tx.get("refs", b"n")) == str(6 * 40).encode()
+    assert snapshot(store, lambda tx: tx.get("refs", b"n")) == str(6 * 40).encode()
 
 
 def test_a_read_is_one_snapshot(open_store: OpenStore) -> None:
@@ -168,14 +175,19 @@ def test_a_read_is_one_snapshot(open_store: OpenStore) -> None:
     def read(tx: Tx) -> tuple[bytes | None, list[bytes]]:
         first = tx.get("garbage", b"a")
         # committed by another transaction while this read is open: not seen by it
-        commit(
-            store,
-            lambda other: (other.put("garbage", b"a", b"new"), other.put("garbage", b"c", b"")),
+        writer = threading.Thread(
+            target=commit,
+            args=(
+                store,
+                lambda other: (other.put("garbage", b"a", b"new"), other.put("garbage", b"c", b"")),
+            ),
         )
+        writer.start()
+        writer.join()
         return first, [v for _, v in tx.scan("garbage", b"")] + [tx.get("garbage", b"a") or b""]
 
-    assert store.read(read) == (b"va", [b"va", b"vb", b"va"])
-    assert store.read(lambda tx: tx.get("garbage", b"a")) == b"new"
+    assert snapshot(store, read) == (b"va", [b"va", b"vb", b"va"])
+    assert snapshot(store, lambda tx: tx.get("garbage", b"a")) == b"new"
 
 
 def test_a_commit_is_seen_everywhere_once_it_resolves(open_store: OpenStore) -> None:
@@ -183,8 +195,8 @@ def test_a_commit_is_seen_everywhere_once_it_resolves(open_store: OpenStore) -> 
     first = open_store()
     commit(first, lambda tx: tx.put("parts", b"p", b"1"))
     second = open_store()
-    assert second.read(lambda tx: tx.get("parts", b"p")) == b"1"
+    assert snapshot(second, lambda tx: tx.get("parts", b"p")) == b"1"
     commit(second, lambda tx: tx.put("parts", b"p", b"2"))
-    assert first.read(lambda tx: tx.get("parts", b"p")) == b"2"
+    assert snapshot(first, lambda tx: tx.get("parts", b"p")) == b"2"
     first.close()
-    assert open_store().read(lambda tx: tx.get("parts", b"p")) == b"2"
+    assert snapshot(open_store(), lambda tx: tx.get("parts", b"p")) == b"2"

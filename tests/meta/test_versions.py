@@ -63,7 +63,7 @@ def test_version_listing_reads_what_it_lists(meta: Blocking, bucket: str) -> Non
         counted.append(CountingTx(tx))
         return VersionListing(counted[-1], bucket, "", "").page("k10", "", 5)
 
-    got = meta.store.read(page)
+    got = meta.snapshot(page)
     assert [(r.key, latest) for r, latest in got.versions] == [
         ("k11", True),
         ("k11", False),

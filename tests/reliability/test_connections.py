@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Server, free_port
+from tests.conftest import Server, free_port, temp_files
 from tests.s3.signing import sign
 
 SILENT = 1_100
@@ -80,7 +80,7 @@ def test_a_stalled_body_times_out_and_leaves_nothing(guarded) -> None:
     assert answer.status == 400 and "<Code>RequestTimeout</Code>" in body, body
     assert answer.getheader("connection") == "close"
     assert "Contents" not in client.list_objects_v2(Bucket="stalled")
-    assert list((Path(guarded.data_dir) / ".oxstore" / "tmp").iterdir()) == []
+    assert temp_files(guarded.data_dir) == []
 
 
 def test_half_sent_and_idle_connections_are_closed(guarded) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tests.conftest import temp_files
+
 UPLOADERS = 6
 
 
@@ -63,7 +65,7 @@ def test_sigkill_mid_upload_keeps_acknowledged_objects(server_factory, tmp_path:
     for key, size in listed.items():  # unacknowledged but committed objects are whole
         body = client.get_object(Bucket="crash", Key=key)["Body"].read()
         assert len(body) == size, key
-    assert list((data_dir / ".oxstore" / "tmp").iterdir()) == []
+    assert temp_files(data_dir) == []
     # every data file belongs to a listed object once the orphan sweep has run
     objects_dir = data_dir / ".oxstore" / "objects"
     deadline = time.monotonic() + 20

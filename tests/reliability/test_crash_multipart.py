@@ -11,6 +11,8 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tests.conftest import temp_files
+
 PART = 64 * 1024
 
 
@@ -105,4 +107,4 @@ def test_sigkill_during_parts_and_versions(server_factory, tmp_path: Path) -> No
     while len(_data_files(data_dir)) != expected and time.monotonic() < deadline:
         time.sleep(0.2)
     assert len(_data_files(data_dir)) == expected
-    assert list((data_dir / ".oxstore" / "tmp").iterdir()) == []
+    assert temp_files(data_dir) == []

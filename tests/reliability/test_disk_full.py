@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Server, free_port
+from tests.conftest import Server, free_port, temp_files
 
 FLOOR = 8 * 1024 * 1024
 
@@ -81,6 +81,6 @@ def test_a_full_disk_refuses_uploads_and_keeps_deleting(small_disk: Path) -> Non
         listed = {o["Key"] for o in s3.list_objects_v2(Bucket="full", MaxKeys=1000)["Contents"]}
         assert listed == set(big[10:]) | {"after"}
         assert s3.get_object(Bucket="full", Key=big[-1])["ContentLength"] == 1024 * 1024
-        assert list((small_disk / "data" / ".oxstore" / "tmp").iterdir()) == []
+        assert temp_files(small_disk / "data") == []
     finally:
         srv.stop()

@@ -9,12 +9,13 @@ import threading
 import time
 from pathlib import Path
 
+from tests.conftest import temp_files
 from tests.s3.helpers import expect_error
 from tests.s3.signing import error_code, send, sign
 
 
 def _tmp_files(data_dir: Path) -> list[Path]:
-    return list((data_dir / ".oxstore" / "tmp").iterdir())
+    return temp_files(data_dir)
 
 
 def _raw_put_head(server, path: str, size: int) -> bytes:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.conftest import free_port
+from tests.conftest import free_port, temp_files
 from tests.s3.signing import sign
 
 
@@ -54,16 +54,15 @@ def test_a_second_server_on_the_same_data_directory_is_refused(server_factory, t
     first = server_factory(data_dir)
     first.client().create_bucket(Bucket="one")
     upload = _start_upload(first, "/one/in-flight", 6_000_000, b"a" * 3_000_000)
-    tmp = data_dir / ".oxstore" / "tmp"
     deadline = time.monotonic() + 10
-    while not list(tmp.iterdir()) and time.monotonic() < deadline:
+    while not temp_files(data_dir) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert list(tmp.iterdir()), "the upload did not reach the server"
+    assert temp_files(data_dir), "the upload did not reach the server"
     refused = _second_server(data_dir, free_port())
     assert refused.returncode == 1, refused.stdout + refused.stderr
     pid = first.process.pid if first.process else 0
     assert f"is in use by another oxstore server (pid {pid})" in refused.stderr
-    assert list(tmp.iterdir()), "the refused server touched the first one's temp files"
+    assert temp_files(data_dir), "the refused server touched the first one's temp files"
     upload.send(b"b" * 3_000_000)
     answer = upload.getresponse()
     assert answer.status == 200, answer.read()

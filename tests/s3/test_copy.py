@@ -146,14 +146,12 @@ def test_copy_errors(s3, bucket: str) -> None:
 def test_collected_source_data_is_not_lost_by_a_copy(server, s3, bucket: str) -> None:
     """The data of a deleted source waits in the garbage; a copy committed before the
     collector claims it takes it back."""
-    from oxstore.meta.model import Metadata
     from oxstore.meta.records import ObjectRecord
-    from oxstore.meta.sqlite import SqliteStore
     from oxstore.meta.store import DataGoneError
 
     data = os.urandom(200_000)
     _src(s3, bucket, data)
-    store = Metadata(SqliteStore(str(server.data_dir / ".oxstore" / "meta.sqlite3")))
+    store = server.metadata()
 
     async def scenario() -> None:
         source = await store.get_object(bucket, "src")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import empty_bucket
+from tests.conftest import empty_bucket, temp_files
 from tests.s3.helpers import expect_error, minio_client
 from tests.s3.signing import aws_chunked_put, error_code, send, sign
 
@@ -31,7 +31,7 @@ def _plain_chunked_put(server, path: str, parts: list[bytes], headers: dict[str,
 
 
 def _tmp_files(server) -> list[Path]:  # type: ignore[no-untyped-def]
-    return list((Path(server.data_dir) / ".oxstore" / "tmp").iterdir())
+    return temp_files(server.data_dir)
 
 
 @pytest.mark.parametrize("size", [10, 3 * 1024 * 1024 + 5])

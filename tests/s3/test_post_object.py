@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from oxstore import _native
-from tests.conftest import make_client
+from tests.conftest import make_client, temp_files
 from tests.s3.helpers import expect_error
 from tests.s3.signing import error_code, signing_key
 
@@ -167,7 +167,7 @@ def test_a_form_cut_short_leaves_nothing(server, s3, bucket: str) -> None:
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 400") and b"IncompleteBody" in answer
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
-    assert list((server.data_dir / ".oxstore" / "tmp").iterdir()) == []
+    assert temp_files(server.data_dir) == []
 
 
 def _signed_form(server, bucket: str, policy: dict, **fields: str) -> dict[str, str]:  # type: ignore[type-arg]
@@ -251,4 +251,4 @@ def test_forms_with_checksum_fields(server, s3, bucket: str, algorithm: str) -> 
     malformed = _signed_form(server, bucket, policy, key="bad", **{field: "nonsense"})
     assert error_code(_post(url, malformed, data)) == "InvalidRequest"
     expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="bad")
-    assert list((server.data_dir / ".oxstore" / "tmp").iterdir()) == []
+    assert temp_files(server.data_dir) == []

@@ -9,9 +9,11 @@ fsync (synchronous=FULL), and hear back only after it (`group_commit`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -22,7 +24,9 @@ from oxstore.meta.store import TABLES
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 5  # 1-4: the typed tables of earlier releases (migrated at open)
+# 1-4: the typed tables of earlier releases (migrated at open); 5: the model's tables;
+# 6: the leases table
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -69,8 +73,6 @@ class SqliteTx:
 class SqliteStore:
     """The Store over one SQLite database file."""
 
-    reads_inline = True
-
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
@@ -78,6 +80,9 @@ class SqliteStore:
         self._connections: list[tuple[int, sqlite3.Connection]] = []
         self._write_lock = WriteLock(path + ".lock")
         self._group = GroupCommitter(self._open, self._write_lock)
+        self.schema = SCHEMA_VERSION
+        self.store_id = ""  # the database's own id (set by _create_schema)
+        self.schema_found = 0  # the schema version the file had when opened (0: new)
         self._create_schema()
 
     def _open(self) -> sqlite3.Connection:
@@ -107,7 +112,15 @@ class SqliteStore:
                 self._connections.append((pid, db))
         return db
 
-    def read(self, work: Callable[[SqliteTx], T]) -> T:
+    async def read(self, work: Callable[[SqliteTx], T], large: bool = False) -> T:
+        """On the event loop: no round trip to wait for. A large read (a listing) runs on a
+        thread so that the loop serves other requests meanwhile."""
+        if large:
+            return await asyncio.to_thread(self.read_here, work)
+        return self.read_here(work)
+
+    def read_here(self, work: Callable[[SqliteTx], T]) -> T:
+        """The read, on this thread's connection."""
         db = self._db()
         db.execute("BEGIN")
         try:
@@ -139,8 +152,9 @@ class SqliteStore:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
             )
+            self.store_id = _store_id(db)
             row = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()
-            version = int(row[0]) if row else 0
+            version = self.schema_found = int(row[0]) if row else 0
             if version > SCHEMA_VERSION:
                 raise RuntimeError(
                     f"{self.path}: metadata schema {version} is newer than this oxstore "
@@ -150,9 +164,10 @@ class SqliteStore:
                 return
             for table in TABLES:
                 db.execute(
-                    f"CREATE TABLE kv_{table} (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID"
+                    f"CREATE TABLE IF NOT EXISTS kv_{table} (k BLOB PRIMARY KEY, v BLOB NOT NULL)"
+                    " WITHOUT ROWID"
                 )
-            if version:
+            if 0 < version < 5:
                 migrate_typed_schema(db, SqliteTx(db))
             db.execute(
                 "INSERT OR REPLACE INTO meta (name, value) VALUES ('schema', ?)",
@@ -169,3 +184,11 @@ class SqliteStore:
             self._connections.clear()
         self._local = threading.local()
         self._group.close()
+
+
+def _store_id(db: sqlite3.Connection) -> str:
+    """The database's own random id, made once (what a data directory is bound to)."""
+    db.execute(
+        "INSERT OR IGNORE INTO meta (name, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,)
+    )
+    return str(db.execute("SELECT value FROM meta WHERE name = 'store_id'").fetchone()[0])

@@ -28,6 +28,7 @@ TABLES = (
     "refs",  # data id -> how many versions reference it
     "garbage",  # data id -> when it became garbage
     "garbage_order",  # when, data id -> "" (garbage oldest first)
+    "leases",  # name -> until when, holder (work that runs once in a cluster)
 )
 
 
@@ -54,18 +55,22 @@ class Tx(Protocol):
 
 
 class Store(Protocol):
-    """A metadata backend."""
+    """A metadata backend. Its calls are coroutines; the backend decides where the work runs:
+    an embedded database on the event loop (no round trip to wait for), a network database
+    on a thread of its own."""
 
-    # True when read() costs no network round trip (an embedded database): the model then
-    # reads on the event loop instead of on a thread
-    reads_inline: bool
+    schema: int  # the version of the schema this adapter writes
+    store_id: str  # the database's own random id, made with its schema
+    schema_found: int  # the schema version the database had when opened (0: it was new)
 
-    def read(self, work: Callable[[Tx], T]) -> T:
-        """Runs work over one consistent snapshot (work must not write)."""
+    async def read(self, work: Callable[[Tx], T], large: bool = False) -> T:
+        """Runs work over one consistent snapshot (work must not write). large: it may read
+        many rows (a listing), so not even an embedded database runs it on the event loop."""
         ...
 
     async def write(self, work: Callable[[Tx], T]) -> T:
-        """Runs work in a transaction; returns its result once the commit is durable."""
+        """Runs work in a transaction; returns its result once the commit is durable. The
+        backend may run work more than once (after a serialization failure)."""
         ...
 
     def close(self) -> None: ...

@@ -1,19 +1,19 @@
 """The metadata model: S3's rules (buckets, versions and delete markers, uploads and parts,
 data references and garbage, listings) written once, over any `Store`.
 
-`Metadata` is what the S3 layer uses. Its methods are coroutines: a read runs on the event
-loop when the store reads without a network round trip (SQLite) and on a thread otherwise; a
-write is handed to the store and awaited until its commit is durable. The rules themselves are
-plain functions of a transaction in the modules beside this one.
+`Metadata` is what the S3 layer uses. Its methods are coroutines over the store's: a read
+runs where the store decides (SQLite: on the event loop unless it is a listing), a write is
+awaited until its commit is durable. The rules themselves are plain functions of a
+transaction in the modules beside this one.
 """
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from oxstore.meta.model import buckets, objects, refs, uploads
+from oxstore.meta.model import buckets, leases, objects, refs, uploads
 from oxstore.meta.model.buckets import DeleteBucketResult
 from oxstore.meta.model.keys import key_bytes
 from oxstore.meta.model.listing import ObjectListing, UploadListing, VersionListing
@@ -40,12 +40,8 @@ class Metadata:
         self.store = store
 
     async def _read(self, work: Callable[[Tx], T], large: bool = False) -> T:
-        """A read: on the event loop when the store reads without a round trip and the read
-        is small (a record or two); on a thread when it may read many rows (listings, a part
-        list of up to 10,000) or the store must wait for a network."""
-        if self.store.reads_inline and not large:
-            return self.store.read(work)
-        return await asyncio.to_thread(self.store.read, work)
+        """A read; large: it may read many rows (listings, a part list of up to 10,000)."""
+        return await self.store.read(work, large)
 
     async def _write(self, work: Callable[[Tx], T]) -> T:
         return await self.store.write(work)
@@ -262,3 +258,12 @@ class Metadata:
     async def is_data_referenced(self, data_id: str) -> bool:
         """True when a record references the data or it is already queued as garbage."""
         return await self._read(lambda tx: refs.is_referenced(tx, data_id))
+
+    # -- leases: work that runs once in a cluster --------------------------------------------
+
+    async def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Takes or renews the lease `name` for `seconds`; False while another holder has it."""
+        return await self._write(lambda tx: leases.take(tx, name, holder, seconds, time.time()))
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        await self._write(lambda tx: leases.release(tx, name, holder))

@@ -71,7 +71,10 @@ class ObjectListing(Rollup):
         start = self._start()
         while start is not None:
             at, start = start, None
-            for table_key, stored in self.tx.scan("objects", at, self.end):
+            # without a delimiter every row is listed: the scan is told how many (a
+            # network store then fetches exactly those); with one it may stop at any row
+            wanted = None if self.delimiter else max_keys - len(contents) - len(prefixes) + 1
+            for table_key, stored in self.tx.scan("objects", at, self.end, wanted):
                 if len(contents) + len(prefixes) == max_keys:
                     return ListPage(contents, prefixes, True, key_text(last))
                 raw = raw_key(table_key, self.bucket)
