@@ -13,13 +13,12 @@ if ! pkg-config --exists openssl 2>/dev/null; then
 fi
 # The PostgreSQL metadata store's tests start a server of their own (initdb into a temp
 # directory, a free port): only Debian's binaries are needed, not the default cluster.
+# (postgresql-common first, told not to create one, as PostgreSQL's own Docker images do)
 if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-    if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
-        $SUDO mkdir -p /etc/postgresql-common
-        echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.conf >/dev/null
-    fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-common >/dev/null
+    $SUDO sed -ri 's/#?(create_main_cluster) .*$/\1 = false/' /etc/postgresql-common/createcluster.conf
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 
 export OXSTORE_TEST_CACHE="${OXSTORE_TEST_CACHE:-$HOME/.cache/oxstore-tests}"
