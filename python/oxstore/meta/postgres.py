@@ -3,23 +3,26 @@ its protocol and SQL: CockroachDB, YugabyteDB), shared by any number of gateways
 
 Each table of the model is a `kv_<name> (k bytea PRIMARY KEY, v bytea)`: bytea compares
 bytewise, the model's order. The model's work is a plain function of a Tx, so it runs on a
-thread of this store's pool with a psycopg connection in pipeline mode: a write's statements
-(and its BEGIN and COMMIT) go out without waiting, and only a read waits for the server.
+thread of this store's own, each with a pipelined connection (`pg_pipeline`): statements go
+out without waiting, and only a read of a row waits for the server.
+
 Writes are SERIALIZABLE and run again after a serialization failure or a deadlock (SQLSTATE
-40001, 40P01); reads see one REPEATABLE READ snapshot.
+40001, 40P01). The writes a process makes while its write transaction is in flight share the
+next one, a savepoint each (as the embedded store's group commit does): they never conflict
+with each other, only with other processes and gateways. Reads see one REPEATABLE READ
+snapshot and do not wait for their COMMIT.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from oxstore.meta.store import TABLES
@@ -27,45 +30,58 @@ from oxstore.meta.store import TABLES
 try:
     import psycopg
     from psycopg import errors, pq
-    from psycopg_pool import ConnectionPool
+
+    from oxstore.meta.pg_pipeline import (
+        PipelineConnection,
+        PostgresError,
+        int8,
+        statement,
+        statements,
+    )
 except ImportError as exc:  # pragma: no cover - said to the operator who asked for PostgreSQL
     raise ImportError(
         "a postgresql:// metadata store needs psycopg: pip install 'oxstore[postgres]'"
     ) from exc
 
 T = TypeVar("T")
+Waiting = tuple[Callable[["PostgresTx"], Any], "Future[Any]"]  # a write and who waits for it
 
 SCHEMA_VERSION = 1
-POOL_SIZE = 16  # connections (and threads) per process
+POOL_SIZE = 8  # connections (and threads) per process
 ATTEMPTS = 30  # runs of a write that keeps meeting serialization failures
-RETRYABLE = (errors.SerializationFailure, errors.DeadlockDetected)
 FIRST_PAGE = 32  # rows a scan without a limit fetches first; each next page is twice as big
 MAX_PAGE = 1024
-BEGIN_WRITE = "BEGIN ISOLATION LEVEL SERIALIZABLE"
-BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+BEGIN_WRITE = b"BEGIN ISOLATION LEVEL SERIALIZABLE"
+BEGIN_READ = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
 class PostgresTx:
-    """A transaction on one connection in pipeline mode; the caller began it."""
+    """A transaction on one pipelined connection; the caller began it.
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    It remembers the rows it read and wrote: within one snapshot a row read again is the
+    same (or what this transaction wrote), so no second round trip is needed for it.
+    """
+
+    def __init__(self, conn: PipelineConnection) -> None:
         self.conn = conn
         self.fetched = 0  # rows the scans fetched from the server (tests count them)
+        self.known: dict[tuple[str, bytes], bytes | None] = {}
 
     def get(self, table: str, key: bytes) -> bytes | None:
-        cursor = self.conn.execute(f"SELECT v FROM kv_{table} WHERE k = %b", (key,), binary=True)
-        row = cursor.fetchone()
-        return bytes(row[0]) if row is not None else None
+        if (table, key) in self.known:
+            return self.known[table, key]
+        result = self.conn.fetch(GET[table], [key])
+        value = result.get_value(0, 0) if result.ntuples else None
+        self.known[table, key] = value
+        return value
 
     def put(self, table: str, key: bytes, value: bytes) -> None:
-        self.conn.execute(
-            f"INSERT INTO kv_{table} (k, v) VALUES (%b, %b)"
-            " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-            (key, value),
-        )
+        self.conn.send(PUT[table], [key, value])
+        self.known[table, key] = value
 
     def delete(self, table: str, key: bytes) -> None:
-        self.conn.execute(f"DELETE FROM kv_{table} WHERE k = %b", (key,))
+        self.conn.send(DELETE[table], [key])
+        self.known[table, key] = None
 
     def scan(
         self,
@@ -97,15 +113,20 @@ class PostgresTx:
     def _page(
         self, table: str, low: bytes, high: bytes | None, size: int, reverse: bool
     ) -> list[tuple[bytes, bytes]]:
-        sql = f"SELECT k, v FROM kv_{table} WHERE k >= %b"
-        args: list[object] = [low]
-        if high is not None:
-            sql += " AND k < %b"
-            args.append(high)
-        sql += (" ORDER BY k DESC" if reverse else " ORDER BY k") + " LIMIT %b"
-        args.append(size)
-        cursor = self.conn.execute(sql, args, binary=True)
-        return [(bytes(k), bytes(v)) for k, v in cursor.fetchall()]
+        kind = ("scan" if high is None else "scan_to") + (" DESC" if reverse else "")
+        bounds = [low] if high is None else [low, high]
+        result = self.conn.fetch(statement(kind, table), [*bounds, int8(size)])
+        return [_row(result, n) for n in range(result.ntuples)]
+
+
+def _row(result: pq.abc.PGresult, n: int) -> tuple[bytes, bytes]:
+    return result.get_value(n, 0) or b"", result.get_value(n, 1) or b""
+
+
+GET = {table: statement("get", table) for table in TABLES}
+PUT = {table: statement("put", table) for table in TABLES}
+DELETE = {table: statement("delete", table) for table in TABLES}
+PREPARED = statements(TABLES)
 
 
 class PostgresStore:
@@ -116,52 +137,97 @@ class PostgresStore:
         self.pool_size = pool_size
         self._lock = threading.Lock()
         self._pid = 0
-        self._pool: ConnectionPool[Any] | None = None
+        self._local = threading.local()
+        self._connections: list[PipelineConnection] = []
         self._threads: ThreadPoolExecutor | None = None
+        self._waiting: list[Waiting] = []  # writes for the next transaction
+        self._writing = False  # a thread runs the waiting writes
         self.schema = SCHEMA_VERSION
         self.store_id = ""  # the database's own id (set by _create_schema)
         self.schema_found = 0  # the schema version the database had when opened (0: new)
         self._create_schema()
 
-    def _for_this_process(self) -> tuple[ConnectionPool[Any], ThreadPoolExecutor]:
-        """The pool and threads of this process (a forked worker opens its own)."""
+    def _threads_here(self) -> ThreadPoolExecutor:
+        """This process's threads (a forked worker starts its own), each with a connection."""
         with self._lock:
-            if self._pool is None or self._threads is None or self._pid != os.getpid():
-                self._pool = ConnectionPool(
-                    self.dsn,
-                    min_size=1,
-                    max_size=self.pool_size,
-                    # transactions are explicit (BEGIN ... COMMIT); no server-side prepared
-                    # statements: a pipeline aborted by a serialization failure can leave
-                    # psycopg believing in one the server dropped
-                    kwargs={"autocommit": True, "prepare_threshold": None},
-                    open=True,
-                )
+            if self._threads is None or self._pid != os.getpid():
                 self._threads = ThreadPoolExecutor(self.pool_size, "postgres")
+                self._connections = []
+                self._local = threading.local()
                 self._pid = os.getpid()
-            return self._pool, self._threads
+            return self._threads
+
+    def _connection(self) -> PipelineConnection:
+        """This thread's connection, opened (again) when it has none that works."""
+        conn: PipelineConnection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.broken:
+            conn = PipelineConnection(self.dsn, PREPARED)
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
 
     async def read(self, work: Callable[[PostgresTx], T], large: bool = False) -> T:
-        _, threads = self._for_this_process()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(threads, self._run, BEGIN_READ, work)
+        return await loop.run_in_executor(self._threads_here(), self._read, work)
 
     async def write(self, work: Callable[[PostgresTx], T]) -> T:
-        _, threads = self._for_this_process()
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(threads, self._run, BEGIN_WRITE, work)
+        """Writes made while this process's transaction is in flight wait and share the next
+        one (a savepoint each): concurrent writes of one gateway never conflict with each
+        other, and share round trips and the commit's flush."""
+        done: Future[T] = Future()
+        with self._lock:
+            self._waiting.append((work, done))
+            start, self._writing = not self._writing, True
+        if start:
+            self._threads_here().submit(self._write_batches)
+        return await asyncio.wrap_future(done)
 
-    def _run(self, begin: str, work: Callable[[PostgresTx], T]) -> T:
-        """One transaction, run again (with a random, growing pause) while the database
-        refuses it as not serializable."""
-        pool, _ = self._for_this_process()
+    def _write_batches(self) -> None:
+        """Runs the waiting writes, a batch per transaction, until none wait."""
+        while True:
+            with self._lock:
+                batch, self._waiting = self._waiting, []
+                if not batch:
+                    self._writing = False
+                    return
+            self._write_batch(batch)
+
+    def _write_batch(self, batch: list[Waiting]) -> None:
         for attempt in range(ATTEMPTS):
-            with pool.connection() as conn:
-                try:
-                    return _transaction(conn, begin, work)
-                except RETRYABLE:
-                    if attempt == ATTEMPTS - 1:
-                        raise
+            conn = self._connection()
+            try:
+                outcomes = _batch_transaction(conn, [w for w, _ in batch])
+            except PostgresError as error:
+                if error.retryable and attempt < ATTEMPTS - 1:
+                    time.sleep(random.uniform(0, min(0.001 * 2**attempt, 0.1)))
+                    continue
+                if len(batch) > 1 and not conn.broken:
+                    for waiting in batch:  # one write's statement failed: alone, each tells
+                        self._write_batch([waiting])
+                    return
+                # (a connection lost during COMMIT leaves its outcome unknown: not run again)
+                outcomes = [error] * len(batch)
+            except BaseException as error:
+                outcomes = [error] * len(batch)
+            for (_, done), outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    done.set_exception(outcome)
+                else:
+                    done.set_result(outcome)
+            return
+
+    def _read(self, work: Callable[[PostgresTx], T]) -> T:
+        """A read; run again on a new connection when the one it had was found lost (a
+        restarted server: a read changes nothing, so running it twice is harmless)."""
+        for attempt in range(ATTEMPTS):
+            conn = self._connection()
+            try:
+                return _transaction(conn, BEGIN_READ, work)
+            except PostgresError as error:
+                lost = conn.broken and attempt == 0
+                if not (lost or error.retryable) or attempt == ATTEMPTS - 1:
+                    raise
             time.sleep(random.uniform(0, min(0.001 * 2**attempt, 0.1)))
         raise AssertionError("unreachable")
 
@@ -171,9 +237,16 @@ class PostgresStore:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             for attempt in range(ATTEMPTS):
                 try:
-                    _transaction(conn, BEGIN_WRITE, lambda tx: self._schema(conn))
+                    with conn.transaction():
+                        conn.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+                        self._schema(conn)
                     return
-                except (*RETRYABLE, errors.UniqueViolation, errors.DuplicateTable):
+                except (
+                    errors.SerializationFailure,
+                    errors.DeadlockDetected,
+                    errors.UniqueViolation,
+                    errors.DuplicateTable,
+                ):
                     if attempt == ATTEMPTS - 1:
                         raise
                     time.sleep(random.uniform(0, 0.05))
@@ -210,31 +283,57 @@ class PostgresStore:
 
     def close(self) -> None:
         with self._lock:
-            if self._pool is not None and self._pid == os.getpid():
-                self._pool.close()
-            if self._threads is not None and self._pid == os.getpid():
-                self._threads.shutdown(wait=False)
-            self._pool = self._threads = None
+            if self._pid == os.getpid():
+                for conn in self._connections:
+                    conn.close()
+                if self._threads is not None:
+                    self._threads.shutdown(wait=False)
+            self._connections = []
+            self._threads = None
+            self._local = threading.local()
 
 
-def _transaction(conn: psycopg.Connection[Any], begin: str, work: Callable[[PostgresTx], T]) -> T:
-    """work in one transaction, its statements pipelined; whatever it raises rolls it back."""
+def _batch_transaction(
+    conn: PipelineConnection, works: list[Callable[[PostgresTx], Any]]
+) -> list[Any]:
+    """The works in one SERIALIZABLE transaction, each inside a savepoint: what one raises
+    undoes its own statements only. Returns each one's result or exception once the COMMIT
+    is durable; a failure of the database (a serialization failure) is raised for all."""
+    conn.settle()
+    conn.send_command(BEGIN_WRITE)
+    tx = PostgresTx(conn)
+    outcomes: list[Any] = []
     try:
-        with conn.pipeline() as pipeline:
+        for work in works:
+            conn.send_command(b"SAVEPOINT w")
             try:
-                conn.execute(begin)
-                result = work(PostgresTx(conn))
-                conn.execute("COMMIT")
-            except BaseException:
-                # the statements queued after a failed one answer "pipeline aborted": take
-                # those answers here, so that leaving the pipeline raises (and logs) nothing
-                with contextlib.suppress(psycopg.Error):
-                    pipeline.sync()
+                outcomes.append(work(tx))
+            except PostgresError:
                 raise
-        return result
+            except Exception as refused:  # the model's answer (NoSuchBucket, a condition)
+                conn.send_command(b"ROLLBACK TO SAVEPOINT w")
+                tx.known.clear()  # it may have remembered what it wrote
+                outcomes.append(refused)
+            conn.send_command(b"RELEASE SAVEPOINT w")
+        conn.send_command(b"COMMIT")
+        conn.sync()
     except BaseException:
-        # a broken connection cannot roll back: the pool drops it, the server aborts it
-        with contextlib.suppress(psycopg.Error):
-            if conn.info.transaction_status != pq.TransactionStatus.IDLE:
-                conn.execute("ROLLBACK")
+        conn.abandon()
         raise
+    return outcomes
+
+
+def _transaction(conn: PipelineConnection, begin: bytes, work: Callable[[PostgresTx], T]) -> T:
+    """work in one transaction, its statements pipelined. A read's COMMIT (which only ends its
+    snapshot) is not waited for: it is taken with the connection's next transaction. Whatever
+    work raises rolls it back."""
+    conn.settle()  # the COMMIT of the read before, if any
+    conn.send_command(begin)
+    try:
+        result = work(PostgresTx(conn))
+        conn.send_command(b"COMMIT")
+        conn.sync_later() if begin == BEGIN_READ else conn.sync()
+    except BaseException:
+        conn.abandon()
+        raise
+    return result

@@ -123,9 +123,14 @@ def _newest_older_seq(tx: Tx, bucket: str, raw: bytes) -> int | None:
     return None
 
 
-def _next_seq(tx: Tx, bucket: str, raw: bytes, old: ObjectRecord | None) -> int:
-    newest = _newest_older_seq(tx, bucket, raw)
-    return max(time.time_ns(), (old.seq if old else 0) + 1, (newest or 0) + 1)
+def _next_seq(tx: Tx, bucket: str, raw: bytes, old: ObjectRecord | None, versioning: str) -> int:
+    """A new version's seq: above every version the key has. The current one is the newest
+    there is; without one, a versioned key may still have older versions (a delete marker on
+    top); a bucket never versioned has none."""
+    if old is not None:
+        return max(time.time_ns(), old.seq + 1)
+    newest = _newest_older_seq(tx, bucket, raw) if versioning else None
+    return max(time.time_ns(), (newest or 0) + 1)
 
 
 def _store(tx: Tx, table: str, record: ObjectRecord) -> None:
@@ -154,13 +159,14 @@ def _drop(tx: Tx, record: ObjectRecord) -> None:
     refs.release(tx, record.data_id)
 
 
-def _retire(tx: Tx, bucket: str, raw: bytes, versioning: str) -> list[ObjectRecord]:
-    """Makes room for a new newest version: the current object moves to `versions` or goes
-    (unversioned, or its "null" version while suspended); a suspended bucket's older "null"
-    version goes too. Returns what went, for the caller to _drop() once the new version is in
-    place (it may share their data)."""
+def _retire(
+    tx: Tx, bucket: str, raw: bytes, versioning: str, old: ObjectRecord | None
+) -> list[ObjectRecord]:
+    """Makes room for a new newest version: the current object (old) moves to `versions` or
+    goes (unversioned, or its "null" version while suspended); a suspended bucket's older
+    "null" version goes too. Returns what went, for the caller to _drop() once the new version
+    is in place (it may share their data)."""
     gone: list[ObjectRecord] = []
-    old = current(tx, bucket, raw)
     if old is not None:
         tx.delete("objects", object_key(bucket, raw))
         if versioning == "Enabled" or (versioning and old.version_id != NULL_VERSION):
@@ -187,9 +193,9 @@ def put(
     old = current(tx, record.bucket, raw)
     if condition is not None:
         condition(old)
-    record.seq = _next_seq(tx, record.bucket, raw, old)
+    record.seq = _next_seq(tx, record.bucket, raw, old, versioning)
     record.version_id = new_version_id(record.seq) if versioning == "Enabled" else NULL_VERSION
-    retired = _retire(tx, record.bucket, raw, versioning)
+    retired = _retire(tx, record.bucket, raw, versioning, old)
     _add(tx, "objects", record)
     for gone in retired:  # only now: the new version may share the data of one that went
         _drop(tx, gone)
@@ -204,18 +210,21 @@ def delete(tx: Tx, bucket: str, key: str, condition: Condition | None) -> Object
     except NoSuchBucketError:
         return None
     raw = key_bytes(key)
+    old = current(tx, bucket, raw)
     if condition is not None:
-        condition(current(tx, bucket, raw))
+        condition(old)
     if versioning:
-        return _add_delete_marker(tx, bucket, raw, versioning)
-    gone = _retire(tx, bucket, raw, versioning)
+        return _add_delete_marker(tx, bucket, raw, versioning, old)
+    gone = _retire(tx, bucket, raw, versioning, old)
     for record in gone:
         _drop(tx, record)
     return gone[0] if gone else None
 
 
-def _add_delete_marker(tx: Tx, bucket: str, raw: bytes, versioning: str) -> ObjectRecord:
-    seq = _next_seq(tx, bucket, raw, current(tx, bucket, raw))
+def _add_delete_marker(
+    tx: Tx, bucket: str, raw: bytes, versioning: str, old: ObjectRecord | None
+) -> ObjectRecord:
+    seq = _next_seq(tx, bucket, raw, old, versioning)
     marker = ObjectRecord(
         bucket=bucket,
         key=key_text(raw),
@@ -227,7 +236,7 @@ def _add_delete_marker(tx: Tx, bucket: str, raw: bytes, versioning: str) -> Obje
         delete_marker=True,
         seq=seq,
     )
-    retired = _retire(tx, bucket, raw, versioning)
+    retired = _retire(tx, bucket, raw, versioning, old)
     _add(tx, "versions", marker)
     for gone in retired:
         _drop(tx, gone)
