@@ -7,7 +7,7 @@ import time
 import msgspec
 import pytest
 
-from oxstore.meta.model.keys import after_prefix
+from oxstore.meta.model.keys import after_prefix, key_bytes, version_key
 from oxstore.meta.records import BucketRecord, ObjectRecord, decode_object, encode_record
 from oxstore.meta.store import BucketExistsError, NoSuchBucketError
 from tests.meta.helpers import Blocking, bucket_record, object_record
@@ -131,6 +131,27 @@ def test_inline_payloads(meta: Blocking, bucket: str) -> None:
     meta.put_object(object_record(bucket, "x", inline=b"data"))
     page = meta.list_objects(bucket)
     assert [(o.key, o.inline) for o in page.contents] == [("k", None), ("x", None)]
+
+
+def test_get_and_head_read_bucket_object_and_payload_at_once(meta: Blocking, bucket: str) -> None:
+    """get_bucket_and_object takes the key's newest payload as the current version's only when
+    it is its own; versions of a versioned key, and a stray newer payload, do not mislead it."""
+    assert meta.get_bucket_and_object("nope", "k") == (None, None)
+    found, record = meta.get_bucket_and_object(bucket, "k")
+    assert found is not None and found.name == bucket and record is None
+    meta.change_bucket(bucket, lambda b: setattr(b, "versioning", "Enabled"))
+    meta.put_object(object_record(bucket, "k", inline=b"one"))
+    meta.put_object(object_record(bucket, "k", data_id="d1", size=9))
+    _, record = meta.get_bucket_and_object(bucket, "k")
+    assert record is not None and record.data_id == "d1" and record.inline is None
+    meta.put_object(object_record(bucket, "k", inline=b"three"))
+    _, record = meta.get_bucket_and_object(bucket, "k")
+    assert record is not None and record.inline == b"three"
+    assert record.seq is not None
+    stray = version_key(bucket, key_bytes("k"), record.seq + 1)  # sorts before its payload
+    meta.write(lambda tx: tx.put("payloads", stray, b"stray"))
+    _, record = meta.get_bucket_and_object(bucket, "k")
+    assert record is not None and record.inline == b"three"
 
 
 def test_unusual_keys_round_trip(meta: Blocking, bucket: str) -> None:

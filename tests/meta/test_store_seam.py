@@ -200,3 +200,19 @@ def test_a_commit_is_seen_everywhere_once_it_resolves(open_store: OpenStore) -> 
     assert snapshot(first, lambda tx: tx.get("parts", b"p")) == b"2"
     first.close()
     assert snapshot(open_store(), lambda tx: tx.get("parts", b"p")) == b"2"
+
+
+def test_first_rows_reads_the_first_row_of_each_range(open_store: OpenStore) -> None:
+    store = open_store()
+    commit(store, lambda tx: put_all(tx, "garbage", [b"a1", b"a2", b"b1"]))
+    commit(store, lambda tx: put_all(tx, "refs", [b"x"]))
+    ranges = [
+        ("garbage", b"a", b"b"),
+        ("refs", b"x", b"x\0"),
+        ("garbage", b"c", b"d"),  # nothing there
+        ("garbage", b"a2", b"c"),
+        ("buckets", b"", b"\xff"),  # an empty table
+    ]
+    got = asyncio.run(store.first_rows(ranges))
+    assert got == [(b"a1", b"va1"), (b"x", b"vx"), None, (b"a2", b"va2"), None]
+    assert asyncio.run(store.first_rows([("refs", b"y", b"z")])) == [None]

@@ -59,6 +59,18 @@ def statements(tables: tuple[str, ...]) -> dict[bytes, tuple[bytes, list[int]]]:
     return {name: (sql.encode(), types) for name, (sql, types) in prepared.items()}
 
 
+def first_rows_statement(tables: tuple[str, ...]) -> tuple[bytes, bytes, list[int]]:
+    """name, SQL and parameter types of the one statement reading the first row of a range
+    in each table (its rows tagged with the range's place: int4, then key and value)."""
+    selects = [
+        f"SELECT {n}, k, v FROM (SELECT k, v FROM kv_{table} WHERE k >= ${2 * n + 1}"
+        f" AND k < ${2 * n + 2} ORDER BY k LIMIT 1) AS r{n}"
+        for n, table in enumerate(tables)
+    ]
+    name = ("first:" + ",".join(tables)).encode()
+    return name, " UNION ALL ".join(selects).encode(), [BYTEA] * (2 * len(tables))
+
+
 def statement(kind: str, table: str) -> bytes:
     return f"{kind.replace(' ', '_')}:{table}".encode()
 
@@ -78,6 +90,7 @@ class PipelineConnection:
         self._unread = 0  # statements sent whose results are not taken yet
         self._syncs = 0  # sync points sent and not reached yet
         self._lost = False  # the connection failed under a pipeline: it is closed
+        self._prepared: set[bytes] = set()  # statements of fetch_new() prepared here
         for name, (sql, types) in prepared.items():
             self.pg.send_prepare(name, sql, types)
             self._unread += 1
@@ -109,6 +122,17 @@ class PipelineConnection:
         except psycopg.OperationalError as exc:
             raise self._lose(str(exc)) from exc
         self._unread += 1
+
+    def fetch_new(
+        self, name: bytes, sql: bytes, types: list[int], params: list[bytes]
+    ) -> pq.abc.PGresult:
+        """fetch() of a statement made at run time, prepared on this connection first use."""
+        if name not in self._prepared:
+            self.pg.send_prepare(name, sql, types)
+            self._unread += 1
+        result = self.fetch(name, params)
+        self._prepared.add(name)  # (the prepare's result was taken without an error)
+        return result
 
     def fetch(self, name: bytes, params: list[bytes]) -> pq.abc.PGresult:
         """Runs a prepared statement and returns its rows, after the results of everything

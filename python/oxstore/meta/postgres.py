@@ -18,14 +18,15 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import struct
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from oxstore.meta.store import TABLES
+from oxstore.meta.store import TABLES, Range
 
 try:
     import psycopg
@@ -34,6 +35,7 @@ try:
     from oxstore.meta.pg_pipeline import (
         PipelineConnection,
         PostgresError,
+        first_rows_statement,
         int8,
         statement,
         statements,
@@ -49,6 +51,7 @@ Waiting = tuple[Callable[["PostgresTx"], Any], "Future[Any]"]  # a write and who
 SCHEMA_VERSION = 1
 POOL_SIZE = 8  # connections (and threads) per process
 ATTEMPTS = 30  # runs of a write that keeps meeting serialization failures
+_INT4 = struct.Struct(">i")
 FIRST_PAGE = 32  # rows a scan without a limit fetches first; each next page is twice as big
 MAX_PAGE = 1024
 BEGIN_WRITE = b"BEGIN ISOLATION LEVEL SERIALIZABLE"
@@ -170,6 +173,33 @@ class PostgresStore:
     async def read(self, work: Callable[[PostgresTx], T], large: bool = False) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads_here(), self._read, work)
+
+    async def first_rows(self, ranges: Sequence[Range]) -> list[tuple[bytes, bytes] | None]:
+        """One statement, outside any transaction (a statement is one snapshot)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads_here(), self._first_rows, ranges)
+
+    def _first_rows(self, ranges: Sequence[Range]) -> list[tuple[bytes, bytes] | None]:
+        name, sql, types = first_rows_statement(tuple(table for table, _, _ in ranges))
+        params = [bound for _, start, end in ranges for bound in (start, end)]
+        conn = self._connection()
+        try:
+            conn.settle()
+            result = conn.fetch_new(name, sql, types, params)
+        except PostgresError:
+            conn.abandon()
+            if not conn.broken:
+                raise
+            conn = self._connection()  # it was lost: once more, on a new one
+            result = conn.fetch_new(name, sql, types, params)
+        # in a pipeline the statement's implicit transaction lasts until a sync point: one
+        # goes out now, its answer taken before the connection's next statement
+        conn.sync_later()
+        found: list[tuple[bytes, bytes] | None] = [None] * len(ranges)
+        for n in range(result.ntuples):
+            place = _INT4.unpack(result.get_value(n, 0) or b"")[0]
+            found[place] = (result.get_value(n, 1) or b"", result.get_value(n, 2) or b"")
+        return found
 
     async def write(self, work: Callable[[PostgresTx], T]) -> T:
         """Writes made while this process's transaction is in flight wait and share the next

@@ -14,13 +14,13 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
 from oxstore.meta.group_commit import GroupCommitter, WriteLock
 from oxstore.meta.sqlite_migrate import migrate_typed_schema
-from oxstore.meta.store import TABLES
+from oxstore.meta.store import TABLES, Range
 
 T = TypeVar("T")
 
@@ -128,6 +128,9 @@ class SqliteStore:
         finally:
             db.execute("COMMIT")
 
+    async def first_rows(self, ranges: Sequence[Range]) -> list[tuple[bytes, bytes] | None]:
+        return self.read_here(lambda tx: [_first(tx, *where) for where in ranges])
+
     async def write(self, work: Callable[[SqliteTx], T]) -> T:
         return await self._group.run(lambda db: work(SqliteTx(db)))
 
@@ -192,3 +195,13 @@ def _store_id(db: sqlite3.Connection) -> str:
         "INSERT OR IGNORE INTO meta (name, value) VALUES ('store_id', ?)", (uuid.uuid4().hex,)
     )
     return str(db.execute("SELECT value FROM meta WHERE name = 'store_id'").fetchone()[0])
+
+
+def _first(tx: SqliteTx, table: str, start: bytes, end: bytes) -> tuple[bytes, bytes] | None:
+    if end == start + b"\0":  # one key: a lookup, cheaper than a scan here
+        value = tx.get(table, start)
+        return (start, value) if value is not None else None
+    row: tuple[bytes, bytes] | None = tx.db.execute(
+        f"SELECT k, v FROM kv_{table} WHERE k >= ? AND k < ? ORDER BY k LIMIT 1", (start, end)
+    ).fetchone()
+    return row

@@ -10,7 +10,7 @@ raises aborts the transaction and reaches the caller.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
 T = TypeVar("T")
@@ -54,6 +54,9 @@ class Tx(Protocol):
         ...
 
 
+Range = tuple[str, bytes, bytes]  # a table's keys from start (included) to end (excluded)
+
+
 class Store(Protocol):
     """A metadata backend. Its calls are coroutines; the backend decides where the work runs:
     an embedded database on the event loop (no round trip to wait for), a network database
@@ -71,6 +74,11 @@ class Store(Protocol):
     async def write(self, work: Callable[[Tx], T]) -> T:
         """Runs work in a transaction; returns its result once the commit is durable. The
         backend may run work more than once (after a serialization failure)."""
+        ...
+
+    async def first_rows(self, ranges: Sequence[Range]) -> list[tuple[bytes, bytes] | None]:
+        """The first row of each (table, start, end) range, all in one snapshot and read at
+        once: what a GET or HEAD reads, in one round trip to a database over a network."""
         ...
 
     def close(self) -> None: ...

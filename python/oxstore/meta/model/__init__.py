@@ -27,6 +27,7 @@ from oxstore.meta.records import (
     UploadPage,
     UploadRecord,
     VersionPage,
+    decode_bucket,
 )
 from oxstore.meta.store import Store, Tx
 
@@ -56,7 +57,8 @@ class Metadata:
         await self._write(lambda tx: buckets.create(tx, record))
 
     async def get_bucket(self, name: str) -> BucketRecord | None:
-        return await self._read(lambda tx: buckets.get(tx, name))
+        (found,) = await self.store.first_rows([buckets.where(name)])
+        return decode_bucket(found[1]) if found is not None else None
 
     async def change_bucket(
         self, name: str, change: Callable[[BucketRecord], None]
@@ -98,24 +100,26 @@ class Metadata:
     async def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
         """The current version, with its inline payload."""
 
-        def work(tx: Tx) -> ObjectRecord | None:
-            record = objects.current(tx, bucket, key_bytes(key))
-            return objects.with_payload(tx, record) if record is not None else None
-
-        return await self._read(work)
+        return await self._read(lambda tx: objects.current_with_payload(tx, bucket, key_bytes(key)))
 
     async def get_bucket_and_object(
         self, bucket: str, key: str
     ) -> tuple[BucketRecord | None, ObjectRecord | None]:
         """The bucket and its key's current version (with its inline payload), in one
-        snapshot: all a GET or HEAD of a small object reads."""
-
-        def work(tx: Tx) -> tuple[BucketRecord | None, ObjectRecord | None]:
-            found = buckets.get(tx, bucket)
-            record = objects.current(tx, bucket, key_bytes(key)) if found is not None else None
-            return found, objects.with_payload(tx, record) if record is not None else None
-
-        return await self._read(work)
+        snapshot: all a GET or HEAD of a small object reads, read at once."""
+        raw = key_bytes(key)
+        found, current, newest_payload = await self.store.first_rows(
+            objects.bucket_object_and_payload(bucket, raw)
+        )
+        if found is None:
+            return None, None
+        record = objects.from_rows(bucket, raw, current, newest_payload)
+        if record is not False:
+            return decode_bucket(found[1]), record
+        # the newest payload is not the current version's: read that by its key
+        return await self._read(
+            lambda tx: (buckets.get(tx, bucket), objects.current_with_payload(tx, bucket, raw))
+        )
 
     async def delete_object(
         self, bucket: str, key: str, condition: Condition | None = None

@@ -8,7 +8,7 @@ from typing import Literal
 from oxstore.meta.model import uploads
 from oxstore.meta.model.keys import bucket_end, in_bucket
 from oxstore.meta.records import BucketRecord, decode_bucket, encode_record
-from oxstore.meta.store import BucketExistsError, Tx
+from oxstore.meta.store import BucketExistsError, Range, Tx
 
 DeleteBucketResult = Literal["deleted", "not_empty", "missing"]
 
@@ -19,6 +19,12 @@ def create(tx: Tx, record: BucketRecord) -> None:
     if existing is not None:
         raise BucketExistsError(existing.owner)
     tx.put("buckets", record.name.encode(), encode_record(record))
+
+
+def where(name: str) -> Range:
+    """The range holding the bucket's record alone."""
+    key = name.encode()
+    return ("buckets", key, key + b"\0")
 
 
 def get(tx: Tx, name: str) -> BucketRecord | None:

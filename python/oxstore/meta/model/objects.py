@@ -19,10 +19,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from typing import Literal
 
 import msgspec
 
-from oxstore.meta.model import refs
+from oxstore.meta.model import buckets, refs
 from oxstore.meta.model.keys import (
     after_prefix,
     key_bytes,
@@ -32,7 +33,7 @@ from oxstore.meta.model.keys import (
     version_key,
 )
 from oxstore.meta.records import ObjectRecord, decode_bucket, decode_object, encode_record
-from oxstore.meta.store import NoSuchBucketError, Tx
+from oxstore.meta.store import NoSuchBucketError, Range, Tx
 
 NULL_VERSION = "null"
 # Where the current version stands among its key's versions in a listing: above every seq
@@ -85,6 +86,41 @@ def current(tx: Tx, bucket: str, raw: bytes) -> ObjectRecord | None:
     """The key's current version, without its payload."""
     stored = tx.get("objects", object_key(bucket, raw))
     return from_blob(bucket, raw, stored) if stored is not None else None
+
+
+def current_with_payload(tx: Tx, bucket: str, raw: bytes) -> ObjectRecord | None:
+    record = current(tx, bucket, raw)
+    return with_payload(tx, record) if record is not None else None
+
+
+def bucket_object_and_payload(bucket: str, raw: bytes) -> list[Range]:
+    """Where the bucket's record, the key's current version and the key's newest payload are
+    (the current version, when it has one inline: versions sort newest first)."""
+    where = object_key(bucket, raw)
+    return [
+        buckets.where(bucket),
+        ("objects", where, where + b"\0"),
+        ("payloads", where, _after(where)),
+    ]
+
+
+def from_rows(
+    bucket: str,
+    raw: bytes,
+    current: tuple[bytes, bytes] | None,
+    newest_payload: tuple[bytes, bytes] | None,
+) -> ObjectRecord | None | Literal[False]:
+    """The current version from the rows of bucket_object_and_payload(), with its payload;
+    False when the payload read is not its own (then read it by its key)."""
+    if current is None:
+        return None
+    record = from_blob(bucket, raw, current[1])
+    if record.data_id or record.delete_marker:
+        return record
+    if newest_payload is None or newest_payload[0] != version_key(bucket, raw, record.seq):
+        return False
+    record.inline = newest_payload[1]
+    return record
 
 
 def with_payload(tx: Tx, record: ObjectRecord) -> ObjectRecord:
