@@ -20,7 +20,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import msgspec
-from granian.constants import Interfaces, SSLProtocols
+from granian.constants import Interfaces, Loops, SSLProtocols
 from granian.http import HTTP1Settings
 from granian.server import Server
 
@@ -189,6 +189,7 @@ def serve(config: Config) -> int:
             factory=True,
             log_access=False,
             backlog=2048,
+            loop=Loops.auto,  # uvloop (a dependency) where it installs; asyncio's own elsewhere
             # hyper closes a connection whose request headers, or whose next request on a kept
             # alive connection, do not arrive in time
             http1_settings=HTTP1Settings(header_read_timeout=int(config.header_timeout * 1000)),
