@@ -1,7 +1,10 @@
 """In-process cost of whole requests through the pipeline (no granian, no sockets): the µs a
 4 KiB PUT, GET, HEAD and DELETE cost the server's Python and native code, per request.
 
-    python -m pytest bench/micro/test_request_bench.py --benchmark-columns=mean,ops
+    python -m pytest bench/micro/test_request_bench.py --benchmark-columns=mean,ops -s
+
+On the embedded store and on PostgreSQL (a server of its own on this machine, whose CPU the
+figures do not include).
 
 Each round runs BATCH requests in one event-loop run, from 1 client (one after another) or 64
 at once; `per_request_us` in the extra info is the mean divided by BATCH. PUT includes its
@@ -11,6 +14,7 @@ durable commit: a lone client waits for an fsync per PUT, 64 share them (group c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 
@@ -24,22 +28,35 @@ from oxstore.config import Config
 from oxstore.http.request import Request, parse_query
 from oxstore.s3.pipeline import Pipeline
 from oxstore.server import prepare
+from tests.postgres import Postgres
 
 ACCESS, SECRET = "BENCHACCESSKEY000001", "bench-secret-key-0123456789"
 BATCH = 640
 PAYLOAD = os.urandom(4096)
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pipeline]:
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def pipeline(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pipeline]:
+    """The pipeline over the embedded store, or over a PostgreSQL of its own (Debian's server,
+    default settings, a temp cluster on this machine's cores)."""
     os.environ.update(OXSTORE_ROOT_USER=ACCESS, OXSTORE_ROOT_PASSWORD=SECRET)
-    config = Config(data_dir=str(tmp_path_factory.mktemp("request-bench") / "data"))
-    prepare(config)
-    app = OxstoreApp(config)
-    handler = app.handler
-    assert isinstance(handler, Pipeline)
-    asyncio.run(handler(_request("PUT", "/bench", b"")))
-    yield handler
+    with contextlib.ExitStack() as stack:
+        meta = ""
+        if request.param == "postgres":
+            database = Postgres().start()
+            stack.callback(database.stop)
+            meta = database.new_database()
+        data_dir = tmp_path_factory.mktemp("request-bench") / "data"
+        config = Config(data_dir=str(data_dir), meta=meta)
+        prepare(config)
+        app = OxstoreApp(config)
+        stack.callback(app.services.meta.close)
+        handler = app.handler
+        assert isinstance(handler, Pipeline)
+        asyncio.run(handler(_request("PUT", "/bench", b"")))
+        yield handler
 
 
 class UnsignedPayloadAuth(S3SigV4Auth):
@@ -108,4 +125,5 @@ def test_requests_of_4kib(benchmark, pipeline: Pipeline, method: str, clients: i
     benchmark.pedantic(once, setup=signed, rounds=5, warmup_rounds=1)
     per_request = benchmark.stats["mean"] / BATCH * 1e6
     benchmark.extra_info["per_request_us"] = round(per_request, 1)
-    print(f"\n{method} 4 KiB, {clients} clients: {per_request:.0f} µs per request")
+    store = "PostgreSQL" if "postgres" in benchmark.name else "SQLite"
+    print(f"\n{method} 4 KiB, {clients} clients, {store}: {per_request:.0f} µs per request")
