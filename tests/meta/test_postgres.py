@@ -90,3 +90,41 @@ def test_a_write_failing_in_a_batch_undoes_only_its_own_statements(postgres: Pos
         assert sorted(stored) == sorted(f"b{n}".encode() for n in range(20) if n % 3)
     finally:
         store.close()
+
+
+def test_first_rows_in_flight_at_once_on_the_loop_and_after_a_lost_connection(
+    postgres: Postgres,
+) -> None:
+    """Many first_rows() of one loop share its connection, each answered with its own rows;
+    when the server ends that connection, reads go on (the one that found it lost is run
+    again on a thread's connection, the next ones on a new loop connection)."""
+    store = PostgresStore(postgres.new_database(), pool_size=2)
+
+    def put_keys(tx: Tx) -> None:
+        for n in range(100):
+            tx.put("refs", f"k{n:03d}".encode(), str(n).encode())
+
+    async def reads() -> list[list[tuple[bytes, bytes] | None]]:
+        ranges = [
+            [("refs", f"k{n:03d}".encode(), b"l"), ("buckets", b"", b"z")] for n in range(200)
+        ]
+        return await asyncio.gather(*(store.first_rows(r) for r in ranges))
+
+    async def scenario() -> None:
+        await store.write(put_keys)
+        got = await reads()
+        for n, rows in enumerate(got):
+            expected = (f"k{n:03d}".encode(), str(n).encode()) if n < 100 else None
+            assert rows == [expected, None], n
+        with psycopg.connect(store.dsn, autocommit=True) as conn:
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        await asyncio.sleep(0.2)  # the loop hears of it, or the next read does
+        assert (await reads())[7] == [(b"k007", b"7"), None]
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        store.close()

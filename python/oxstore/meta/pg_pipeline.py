@@ -203,7 +203,7 @@ class PipelineConnection:
                 raise self._lose("no single result for a statement")
             self._unread -= 1
             if result.status in _FAILED and error is None:
-                error = _error_of(result)
+                error = error_of(result)
             results.append(result)
         if error is not None:
             raise error
@@ -237,7 +237,7 @@ class PipelineConnection:
         return PostgresError("08006", f"PostgreSQL connection lost: {what}: {message}")
 
 
-def _error_of(result: pq.abc.PGresult) -> PostgresError:
+def error_of(result: pq.abc.PGresult) -> PostgresError:
     if result.status == pq.ExecStatus.PIPELINE_ABORTED:
         return PostgresError("", "statement not run: an earlier one in its pipeline failed")
     sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE) or b""

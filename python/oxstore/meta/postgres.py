@@ -32,6 +32,7 @@ try:
     import psycopg
     from psycopg import errors, pq
 
+    from oxstore.meta.pg_loop_reads import LoopReads
     from oxstore.meta.pg_pipeline import (
         PipelineConnection,
         PostgresError,
@@ -122,6 +123,15 @@ class PostgresTx:
         return [_row(result, n) for n in range(result.ntuples)]
 
 
+def _first_rows_found(result: pq.abc.PGresult, ranges: int) -> list[tuple[bytes, bytes] | None]:
+    """first_rows_statement()'s rows, each in its range's place."""
+    found: list[tuple[bytes, bytes] | None] = [None] * ranges
+    for n in range(result.ntuples):
+        place = _INT4.unpack(result.get_value(n, 0) or b"")[0]
+        found[place] = (result.get_value(n, 1) or b"", result.get_value(n, 2) or b"")
+    return found
+
+
 def _row(result: pq.abc.PGresult, n: int) -> tuple[bytes, bytes]:
     return result.get_value(n, 0) or b"", result.get_value(n, 1) or b""
 
@@ -143,6 +153,7 @@ class PostgresStore:
         self._local = threading.local()
         self._connections: list[PipelineConnection] = []
         self._threads: ThreadPoolExecutor | None = None
+        self._reads: dict[asyncio.AbstractEventLoop, LoopReads] = {}  # first_rows, per loop
         self._waiting: list[Waiting] = []  # writes for the next transaction
         self._writing = False  # a thread runs the waiting writes
         self.schema = SCHEMA_VERSION
@@ -156,6 +167,7 @@ class PostgresStore:
             if self._threads is None or self._pid != os.getpid():
                 self._threads = ThreadPoolExecutor(self.pool_size, "postgres")
                 self._connections = []
+                self._reads = {}
                 self._local = threading.local()
                 self._pid = os.getpid()
             return self._threads
@@ -175,13 +187,33 @@ class PostgresStore:
         return await loop.run_in_executor(self._threads_here(), self._read, work)
 
     async def first_rows(self, ranges: Sequence[Range]) -> list[tuple[bytes, bytes] | None]:
-        """One statement, outside any transaction (a statement is one snapshot)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads_here(), self._first_rows, ranges)
-
-    def _first_rows(self, ranges: Sequence[Range]) -> list[tuple[bytes, bytes] | None]:
+        """One statement, outside any transaction (a statement is one snapshot), sent from
+        the event loop on its own connection; run again on a thread's connection if that one
+        is lost (a read changes nothing)."""
         name, sql, types = first_rows_statement(tuple(table for table, _, _ in ranges))
         params = [bound for _, start, end in ranges for bound in (start, end)]
+        try:
+            result = await self._loop_reads().fetch(name, sql, types, params)
+        except PostgresError as error:
+            if error.sqlstate != "08006":
+                raise
+            loop = asyncio.get_running_loop()
+            threads = self._threads_here()
+            result = await loop.run_in_executor(threads, self._first_rows, name, sql, types, params)
+        return _first_rows_found(result, len(ranges))
+
+    def _loop_reads(self) -> LoopReads:
+        """The running loop's connection for first_rows() (a new one after it was lost)."""
+        loop = asyncio.get_running_loop()
+        self._threads_here()  # (forgets a parent's connections after a fork)
+        reads = self._reads.get(loop)
+        if reads is None or reads.broken:
+            reads = self._reads[loop] = LoopReads(self.dsn, loop)
+        return reads
+
+    def _first_rows(
+        self, name: bytes, sql: bytes, types: list[int], params: list[bytes]
+    ) -> pq.abc.PGresult:
         conn = self._connection()
         try:
             conn.settle()
@@ -195,11 +227,7 @@ class PostgresStore:
         # in a pipeline the statement's implicit transaction lasts until a sync point: one
         # goes out now, its answer taken before the connection's next statement
         conn.sync_later()
-        found: list[tuple[bytes, bytes] | None] = [None] * len(ranges)
-        for n in range(result.ntuples):
-            place = _INT4.unpack(result.get_value(n, 0) or b"")[0]
-            found[place] = (result.get_value(n, 1) or b"", result.get_value(n, 2) or b"")
-        return found
+        return result
 
     async def write(self, work: Callable[[PostgresTx], T]) -> T:
         """Writes made while this process's transaction is in flight wait and share the next
@@ -316,8 +344,11 @@ class PostgresStore:
             if self._pid == os.getpid():
                 for conn in self._connections:
                     conn.close()
+                for reads in self._reads.values():
+                    reads.close()
                 if self._threads is not None:
                     self._threads.shutdown(wait=False)
+            self._reads = {}
             self._connections = []
             self._threads = None
             self._local = threading.local()
