@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import pq
 
-from oxstore.meta.pg_pipeline import FORMAT_BINARY, PostgresError, error_of
+from oxstore.meta.pg_pipeline import FORMAT_BINARY, PostgresError, connect_pipelined, error_of
 
 
 @dataclass
@@ -29,12 +29,7 @@ class _Due:
 
 class LoopReads:
     def __init__(self, dsn: str, loop: asyncio.AbstractEventLoop) -> None:
-        self.pg = pq.PGconn.connect(dsn.encode())
-        if self.pg.status != pq.ConnStatus.OK:
-            message = self.pg.error_message.decode(errors="replace").strip()
-            self.pg.finish()
-            raise PostgresError("08001", f"cannot connect to PostgreSQL: {message}")
-        self.pg.enter_pipeline_mode()
+        self.pg = connect_pipelined(dsn)
         self.pg.nonblocking = 1
         self.loop = loop
         self.broken = False

@@ -79,14 +79,20 @@ def int8(value: int) -> bytes:
     return _INT8.pack(value)
 
 
+def connect_pipelined(dsn: str) -> pq.abc.PGconn:
+    """A libpq connection in pipeline mode; PostgresError when there is none to have."""
+    pg = pq.PGconn.connect(dsn.encode())
+    if pg.status != pq.ConnStatus.OK:
+        message = pg.error_message.decode(errors="replace").strip()
+        pg.finish()
+        raise PostgresError("08001", f"cannot connect to PostgreSQL: {message}")
+    pg.enter_pipeline_mode()
+    return pg
+
+
 class PipelineConnection:
     def __init__(self, dsn: str, prepared: dict[bytes, tuple[bytes, list[int]]]) -> None:
-        self.pg = pq.PGconn.connect(dsn.encode())
-        if self.pg.status != pq.ConnStatus.OK:
-            message = self.pg.error_message.decode(errors="replace").strip()
-            self.pg.finish()
-            raise PostgresError("08001", f"cannot connect to PostgreSQL: {message}")
-        self.pg.enter_pipeline_mode()
+        self.pg = connect_pipelined(dsn)
         self._unread = 0  # statements sent whose results are not taken yet
         self._syncs = 0  # sync points sent and not reached yet
         self._lost = False  # the connection failed under a pipeline: it is closed

@@ -10,7 +10,8 @@ Writes are SERIALIZABLE and run again after a serialization failure or a deadloc
 40001, 40P01). The writes a process makes while its write transaction is in flight share the
 next one, a savepoint each (as the embedded store's group commit does): they never conflict
 with each other, only with other processes and gateways. Reads see one REPEATABLE READ
-snapshot and do not wait for their COMMIT.
+snapshot and do not wait for their COMMIT; first_rows() (what GET and HEAD read) is one
+statement sent from the event loop itself (`pg_loop_reads`).
 """
 
 from __future__ import annotations
