@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -39,7 +40,13 @@ def document(root: str, children: Iterable[Node], namespace: bool = True) -> byt
 def iso8601(epoch: float) -> str:
     """S3's XML timestamp: 2009-10-12T17:50:30.000Z."""
     millis = int(epoch * 1000) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{millis:03d}Z"
+    return f"{_second(int(epoch))}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(epoch: int) -> str:
+    """A second's timestamp, formatted once (a listing's objects share few seconds)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch))
 
 
 def parse(body: bytes, limit: int = MAX_XML_BODY) -> ET.Element:
