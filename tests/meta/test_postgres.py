@@ -49,16 +49,24 @@ def test_gateways_writing_one_row_lose_no_write(postgres: Postgres) -> None:
             store.close()
 
 
+def _end_connections(dsn: str) -> None:
+    """What a restarted (or failed-over) server does to every connection a store has."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 def test_a_connection_the_server_ends_is_opened_again(postgres: Postgres) -> None:
     store = PostgresStore(postgres.new_database(), pool_size=1)
     try:
         asyncio.run(store.write(_increment))
-        with psycopg.connect(store.dsn, autocommit=True) as conn:
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
+        _end_connections(store.dsn)
         assert _count(store) == b"1"  # the read that found it lost ran again on a new one
+        _end_connections(store.dsn)
+        # the write found it lost before its COMMIT went out: it committed nothing there, and
+        # runs again on a new connection (once: a COMMIT lost in flight is not run again)
         asyncio.run(store.write(_increment))
         assert _count(store) == b"2"
     finally:

@@ -96,6 +96,7 @@ class PipelineConnection:
         self._unread = 0  # statements sent whose results are not taken yet
         self._syncs = 0  # sync points sent and not reached yet
         self._lost = False  # the connection failed under a pipeline: it is closed
+        self.committing = False  # a write's COMMIT went out (its outcome is the server's)
         self._prepared: set[bytes] = set()  # statements of fetch_new() prepared here
         for name, (sql, types) in prepared.items():
             self.pg.send_prepare(name, sql, types)

@@ -258,7 +258,9 @@ class PostgresStore:
             try:
                 outcomes = _batch_transaction(conn, [w for w, _ in batch])
             except PostgresError as error:
-                if error.retryable and attempt < ATTEMPTS - 1:
+                # a connection found lost before its COMMIT went out committed nothing
+                lost_before_commit = conn.broken and not conn.committing and attempt == 0
+                if (error.retryable or lost_before_commit) and attempt < ATTEMPTS - 1:
                     time.sleep(random.uniform(0, min(0.001 * 2**attempt, 0.1)))
                     continue
                 if len(batch) > 1 and not conn.broken:
@@ -362,6 +364,7 @@ def _batch_transaction(
     undoes its own statements only. Returns each one's result or exception once the COMMIT
     is durable; a failure of the database (a serialization failure) is raised for all."""
     conn.settle()
+    conn.committing = False
     conn.send_command(BEGIN_WRITE)
     tx = PostgresTx(conn)
     outcomes: list[Any] = []
@@ -377,6 +380,7 @@ def _batch_transaction(
                 tx.known.clear()  # it may have remembered what it wrote
                 outcomes.append(refused)
             conn.send_command(b"RELEASE SAVEPOINT w")
+        conn.committing = True
         conn.send_command(b"COMMIT")
         conn.sync()
     except BaseException:
