@@ -105,7 +105,7 @@ def test_first_rows_in_flight_at_once_on_the_loop_and_after_a_lost_connection(
 ) -> None:
     """Many first_rows() of one loop share its connection, each answered with its own rows;
     when the server ends that connection, reads go on (the one that found it lost is run
-    again on a thread's connection, the next ones on a new loop connection)."""
+    again on a new connection of the loop)."""
     store = PostgresStore(postgres.new_database(), pool_size=2)
 
     def put_keys(tx: Tx) -> None:

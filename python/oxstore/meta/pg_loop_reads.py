@@ -32,11 +32,15 @@ class LoopReads:
         self.pg = connect_pipelined(dsn)
         self.pg.nonblocking = 1
         self.loop = loop
-        self.broken = False
+        self._lost = False
         self._due: deque[_Due] = deque()
         self._prepared: set[bytes] = set()
         self._socket = self.pg.socket
         loop.add_reader(self._socket, self._readable)
+
+    @property
+    def broken(self) -> bool:
+        return self._lost or self.pg.status != pq.ConnStatus.OK
 
     def fetch(
         self, name: bytes, sql: bytes, types: list[int], params: list[bytes]
@@ -112,9 +116,9 @@ class LoopReads:
 
     def _fail(self, why: str) -> None:
         """The connection is gone: every read waiting on it fails, and it is closed."""
-        if self.broken:
+        if self._lost:
             return
-        self.broken = True
+        self._lost = True
         error = PostgresError("08006", f"PostgreSQL connection lost: {why}")
         while self._due:
             due = self._due.popleft()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import select
 import struct
+from collections.abc import Iterator
 
 import psycopg
 from psycopg import pq
@@ -97,7 +98,6 @@ class PipelineConnection:
         self._syncs = 0  # sync points sent and not reached yet
         self._lost = False  # the connection failed under a pipeline: it is closed
         self.committing = False  # a write's COMMIT went out (its outcome is the server's)
-        self._prepared: set[bytes] = set()  # statements of fetch_new() prepared here
         for name, (sql, types) in prepared.items():
             self.pg.send_prepare(name, sql, types)
             self._unread += 1
@@ -114,42 +114,25 @@ class PipelineConnection:
 
     def send(self, name: bytes, params: list[bytes]) -> None:
         """Queues a prepared statement; its result is taken (and checked) later."""
-        try:
+        with self._sending():
             self.pg.send_query_prepared(
                 name, params, [FORMAT_BINARY] * len(params), result_format=FORMAT_BINARY
             )
-        except psycopg.OperationalError as exc:
-            raise self._lose(str(exc)) from exc
         self._unread += 1
 
     def send_command(self, sql: bytes) -> None:
         """Queues a command without parameters (BEGIN, COMMIT, ROLLBACK)."""
-        try:
+        with self._sending():
             self.pg.send_query_params(sql, None)
-        except psycopg.OperationalError as exc:
-            raise self._lose(str(exc)) from exc
         self._unread += 1
-
-    def fetch_new(
-        self, name: bytes, sql: bytes, types: list[int], params: list[bytes]
-    ) -> pq.abc.PGresult:
-        """fetch() of a statement made at run time, prepared on this connection first use."""
-        if name not in self._prepared:
-            self.pg.send_prepare(name, sql, types)
-            self._unread += 1
-        result = self.fetch(name, params)
-        self._prepared.add(name)  # (the prepare's result was taken without an error)
-        return result
 
     def fetch(self, name: bytes, params: list[bytes]) -> pq.abc.PGresult:
         """Runs a prepared statement and returns its rows, after the results of everything
         queued before it (the first error among them is raised)."""
         self.send(name, params)
-        try:
+        with self._sending():
             self.pg.send_flush_request()
             self.pg.flush()
-        except psycopg.OperationalError as exc:
-            raise self._lose(str(exc)) from exc
         results = self._take(self._unread)
         return results[-1]
 
@@ -160,11 +143,9 @@ class PipelineConnection:
 
     def sync_later(self) -> None:
         """Sends a sync point without waiting for it (a read-only transaction's COMMIT)."""
-        try:
+        with self._sending():
             self.pg.pipeline_sync()
             self.pg.flush()
-        except psycopg.OperationalError as exc:
-            raise self._lose(str(exc)) from exc
         self._syncs += 1
 
     def settle(self, raise_errors: bool = False) -> None:
@@ -231,6 +212,14 @@ class PipelineConnection:
                 self.pg.consume_input()
             return self.pg.get_result()
         except (OSError, psycopg.OperationalError) as exc:
+            raise self._lose(str(exc)) from exc
+
+    @contextlib.contextmanager
+    def _sending(self) -> Iterator[None]:
+        """Around a libpq call that writes to the server: its failure loses the connection."""
+        try:
+            yield
+        except psycopg.OperationalError as exc:
             raise self._lose(str(exc)) from exc
 
     def _lose(self, what: str) -> PostgresError:

@@ -189,18 +189,18 @@ class PostgresStore:
 
     async def first_rows(self, ranges: Sequence[Range]) -> list[tuple[bytes, bytes] | None]:
         """One statement, outside any transaction (a statement is one snapshot), sent from
-        the event loop on its own connection; run again on a thread's connection if that one
-        is lost (a read changes nothing)."""
+        the event loop on its own connection; run again on a new one if that one is lost (a
+        read changes nothing)."""
         name, sql, types = first_rows_statement(tuple(table for table, _, _ in ranges))
         params = [bound for _, start, end in ranges for bound in (start, end)]
+        reads = self._loop_reads()
         try:
-            result = await self._loop_reads().fetch(name, sql, types, params)
-        except PostgresError as error:
-            if error.sqlstate != "08006":
+            result = await reads.fetch(name, sql, types, params)
+        except PostgresError:
+            if not reads.broken:
                 raise
-            loop = asyncio.get_running_loop()
-            threads = self._threads_here()
-            result = await loop.run_in_executor(threads, self._first_rows, name, sql, types, params)
+            # it was lost (a restarted server): once more, on a new connection
+            result = await self._loop_reads().fetch(name, sql, types, params)
         return _first_rows_found(result, len(ranges))
 
     def _loop_reads(self) -> LoopReads:
@@ -209,26 +209,10 @@ class PostgresStore:
         self._threads_here()  # (forgets a parent's connections after a fork)
         reads = self._reads.get(loop)
         if reads is None or reads.broken:
+            if reads is not None:
+                reads.close()  # (its reader off the loop, the answers it still owed failed)
             reads = self._reads[loop] = LoopReads(self.dsn, loop)
         return reads
-
-    def _first_rows(
-        self, name: bytes, sql: bytes, types: list[int], params: list[bytes]
-    ) -> pq.abc.PGresult:
-        conn = self._connection()
-        try:
-            conn.settle()
-            result = conn.fetch_new(name, sql, types, params)
-        except PostgresError:
-            conn.abandon()
-            if not conn.broken:
-                raise
-            conn = self._connection()  # it was lost: once more, on a new one
-            result = conn.fetch_new(name, sql, types, params)
-        # in a pipeline the statement's implicit transaction lasts until a sync point: one
-        # goes out now, its answer taken before the connection's next statement
-        conn.sync_later()
-        return result
 
     async def write(self, work: Callable[[PostgresTx], T]) -> T:
         """Writes made while this process's transaction is in flight wait and share the next
@@ -261,7 +245,7 @@ class PostgresStore:
                 # a connection found lost before its COMMIT went out committed nothing
                 lost_before_commit = conn.broken and not conn.committing and attempt == 0
                 if (error.retryable or lost_before_commit) and attempt < ATTEMPTS - 1:
-                    time.sleep(random.uniform(0, min(0.001 * 2**attempt, 0.1)))
+                    _pause(attempt)
                     continue
                 if len(batch) > 1 and not conn.broken:
                     for waiting in batch:  # one write's statement failed: alone, each tells
@@ -284,12 +268,12 @@ class PostgresStore:
         for attempt in range(ATTEMPTS):
             conn = self._connection()
             try:
-                return _transaction(conn, BEGIN_READ, work)
+                return _read_transaction(conn, work)
             except PostgresError as error:
                 lost = conn.broken and attempt == 0
                 if not (lost or error.retryable) or attempt == ATTEMPTS - 1:
                     raise
-            time.sleep(random.uniform(0, min(0.001 * 2**attempt, 0.1)))
+            _pause(attempt)
         raise AssertionError("unreachable")
 
     def _create_schema(self) -> None:
@@ -389,17 +373,22 @@ def _batch_transaction(
     return outcomes
 
 
-def _transaction(conn: PipelineConnection, begin: bytes, work: Callable[[PostgresTx], T]) -> T:
-    """work in one transaction, its statements pipelined. A read's COMMIT (which only ends its
-    snapshot) is not waited for: it is taken with the connection's next transaction. Whatever
-    work raises rolls it back."""
+def _read_transaction(conn: PipelineConnection, work: Callable[[PostgresTx], T]) -> T:
+    """work in one read-only transaction, its statements pipelined. Its COMMIT (which only
+    ends its snapshot) is not waited for: it is taken with the connection's next transaction.
+    Whatever work raises ends it too."""
     conn.settle()  # the COMMIT of the read before, if any
-    conn.send_command(begin)
+    conn.send_command(BEGIN_READ)
     try:
         result = work(PostgresTx(conn))
         conn.send_command(b"COMMIT")
-        conn.sync_later() if begin == BEGIN_READ else conn.sync()
+        conn.sync_later()
     except BaseException:
         conn.abandon()
         raise
     return result
+
+
+def _pause(attempt: int) -> None:
+    """Before running a transaction again: a random pause, growing with the attempts."""
+    time.sleep(random.uniform(0, min(0.001 * 2**attempt, 0.1)))
