@@ -50,6 +50,7 @@ class Server:
     log_path: Path | None = None
     preexec: Callable[[], None] | None = None  # run in the server's process before it starts
     tls_ca: Path | None = None  # the CA of its certificate: the server speaks HTTPS
+    _owner_id: str | None = None
 
     @property
     def endpoint(self) -> str:
@@ -120,6 +121,13 @@ class Server:
         args = self.extra_args
         meta = args[args.index("--meta") + 1] if "--meta" in args else ""
         return Metadata(open_store(meta, self.data_dir / ".oxstore" / "meta.sqlite3"))
+
+    @property
+    def owner_id(self) -> str:
+        """The root user's id: the canonical id of what the root user owns."""
+        if self._owner_id is None:
+            self._owner_id = str(self.client().list_buckets()["Owner"]["ID"])
+        return self._owner_id
 
     def client(self, **config: object):  # type: ignore[no-untyped-def]
         return make_client(

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from oxstore.auth.credentials import CredentialStore
+from oxstore.auth.credentials import Keyring, master_key
 from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.rsgi import RSGIApp
@@ -36,7 +36,8 @@ CLUSTER_ORPHAN_AGE = 3600.0
 def build_services(config: Config) -> Services:
     meta = Metadata(open_store(config.meta, config.meta_path))
     data = DataStore(config.objects_dir, config.tmp_dir, config.min_free_space)
-    return Services(config=config, meta=meta, data=data)
+    keys = Keyring(meta, master_key(config.state_dir, os.environ))
+    return Services(config=config, meta=meta, data=data, keys=keys)
 
 
 async def collect_garbage(services: Services, now: float) -> int:
@@ -149,9 +150,7 @@ def _data_files(config: Config) -> Iterator[os.DirEntry[str]]:
 class OxstoreApp(RSGIApp):
     def __init__(self, config: Config) -> None:
         self.services = build_services(config)
-        credentials, _ = CredentialStore.open(config.state_dir.parent, os.environ)
-        self.services.credentials = credentials
-        super().__init__(Pipeline(self.services, credentials), config.body_timeout)
+        super().__init__(Pipeline(self.services), config.body_timeout)
         self._collector: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[int] | None = None
 

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from oxstore.admin import cli as admin_cli
 from oxstore.config import Config, parse_address
 from oxstore.topology import Topology
 
@@ -118,40 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("PLAIN_ANSWER", "redirect"),
         help="what plain HTTP requests get: a redirect to https, or 403 AccessDenied",
     )
+    admin_cli.add_parser(commands)
     migrate = commands.add_parser(
         "migrate", help="create or upgrade the metadata schema (servers also do it on start)"
     )
     migrate.add_argument("data_dir")
     migrate.add_argument("--meta", default=_env("META", ""), help=META_HELP)
-    user = commands.add_parser("user", help="manage access keys of a data directory")
-    user_commands = user.add_subparsers(dest="user_command", required=True)
-    add = user_commands.add_parser("add", help="add an access key (printed once)")
-    add.add_argument("data_dir")
-    add.add_argument("--access-key", default=None, help="generated when not given")
-    add.add_argument("--secret-key", default=None, help="generated when not given")
-    listing = user_commands.add_parser("list", help="list the access keys")
-    listing.add_argument("data_dir")
     return parser
-
-
-def _user(args: argparse.Namespace) -> int:
-    from oxstore.auth.credentials import CredentialStore
-
-    data_dir = Path(os.path.abspath(args.data_dir))
-    try:
-        store, generated = CredentialStore.open(data_dir, os.environ)
-        if generated:  # a new data directory: root's credentials are shown once, here
-            print(generated)
-        if args.user_command == "add":
-            key, secret = store.add_user(args.access_key, args.secret_key)
-            print(f"access key: {key}\nsecret key: {secret}")
-        else:
-            for key in store.access_keys():
-                print(key + ("  (root)" if key == store.root_access_key else ""))
-    except ValueError as exc:
-        print(f"oxstore: {exc}", file=sys.stderr)
-        return 2
-    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -192,8 +166,8 @@ def _plain_port(args: argparse.Namespace, host: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "user":
-        return _user(args)
+    if args.command == "admin":
+        return admin_cli.run(args)
     if args.command == "migrate":
         return _migrate(args)
     if args.command == "server":

@@ -9,6 +9,7 @@ none may start beside a server of the embedded store there.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import resource
@@ -25,9 +26,11 @@ from granian.http import HTTP1Settings
 from granian.server import Server
 
 from oxstore import plain_http
-from oxstore.auth.credentials import CredentialStore, write_private
+from oxstore.auth.credentials import master_key, write_private
+from oxstore.auth.root import prepare_root
 from oxstore.config import CONFIG_ENV, Config
 from oxstore.data.store import DataStore
+from oxstore.meta.model import Metadata
 from oxstore.meta.open import describe, open_store
 from oxstore.meta.store import Store
 
@@ -106,11 +109,12 @@ def raise_open_file_limit() -> tuple[int, int]:
 
 
 def prepare(config: Config) -> list[str]:
-    """Creates the layout, removes crash leftovers, opens the metadata schema and credentials.
+    """Creates the layout, removes crash leftovers, opens the metadata schema, prepares the
+    root user.
 
     Runs in the parent before any worker starts, so workers never race on set-up, and under
     DATA/.oxstore/prepare.lock, so the gateways of a cluster starting together do not either.
-    Returns what to tell the operator (the store, generated credentials).
+    Returns what to tell the operator (the store, the root user's credentials).
     """
     config.state_dir.mkdir(parents=True, exist_ok=True)
     with _lock(config.state_dir / "prepare.lock", fcntl.LOCK_EX, wait=True):
@@ -119,10 +123,11 @@ def prepare(config: Config) -> list[str]:
         try:
             bind_data_dir(config, store)
             said = [f"oxstore: metadata: {describe(config.meta)}, schema {schema_line(store)}"]
+            master = master_key(config.state_dir, os.environ)
+            said += asyncio.run(prepare_root(Metadata(store), master, config.state_dir, os.environ))
         finally:
             store.close()
-        _, message = CredentialStore.open(config.state_dir.parent, os.environ)
-    return said + ([message] if message else [])
+    return said
 
 
 def schema_line(store: Store) -> str:

@@ -13,11 +13,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import botocore.exceptions
 import psycopg
 import pytest
 
 from oxstore.meta.model import Metadata
 from oxstore.meta.postgres import PostgresStore
+from tests.admin.helpers import admin, create_user
 from tests.conftest import Server, free_port, temp_files
 from tests.postgres import Postgres
 from tests.s3.helpers import expect_error
@@ -69,6 +71,24 @@ def test_a_write_through_one_gateway_is_seen_and_changed_through_the_other(clust
     while _data_files(data_dir) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _data_files(data_dir) == []
+
+
+def test_users_made_on_one_gateway_sign_on_the_other(cluster) -> None:
+    first, second = cluster
+    alice = create_user(first, "alice@example.com")
+    alice.client(second).create_bucket(Bucket="alices")
+    assert alice.client(first).list_buckets()["Buckets"][0]["Name"] == "alices"
+    admin(second, "POST", "ostor-users", emailAddress=alice.email, disable=None)
+    deadline = time.monotonic() + 10  # the other gateway's key cache lives 2 s
+    while time.monotonic() < deadline:
+        try:
+            alice.client(first).list_buckets()
+        except botocore.exceptions.ClientError as err:
+            assert err.response["Error"]["Code"] == "AccessDenied"
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the disabled user's key still works on the other gateway")
 
 
 def test_a_multipart_upload_goes_on_through_the_other_gateway(cluster) -> None:
@@ -203,15 +223,15 @@ def test_migrate_creates_upgrades_once_and_refuses_a_newer_schema(
     dsn = postgres.new_database()
     data_dir = str(tmp_path / "migrated")
     first = _oxstore("migrate", data_dir, "--meta", dsn)
-    assert first.returncode == 0 and "schema 1 (created)" in first.stdout, first.stderr
+    assert first.returncode == 0 and "schema 2 (created)" in first.stdout, first.stderr
     again = _oxstore("migrate", data_dir, "--meta", dsn)
-    assert again.returncode == 0 and again.stdout.strip().endswith("schema 1"), again.stdout
+    assert again.returncode == 0 and again.stdout.strip().endswith("schema 2"), again.stdout
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("UPDATE oxstore_schema SET value = '99' WHERE name = 'version'")
     newer = _oxstore("migrate", data_dir, "--meta", dsn)
     assert newer.returncode == 2 and "schema is 99, newer than this oxstore" in newer.stderr
     embedded = _oxstore("migrate", data_dir)
-    assert embedded.returncode == 0 and "embedded SQLite, schema 6 (created)" in embedded.stdout
+    assert embedded.returncode == 0 and "embedded SQLite, schema 7 (created)" in embedded.stdout
     bad = _oxstore("migrate", data_dir, "--meta", "mysql://somewhere")
     assert bad.returncode == 2 and "--meta must be a postgresql:// URL" in bad.stderr
 

@@ -32,8 +32,8 @@ def test_public_read_object_and_private_object(server, s3, bucket: str) -> None:
     assert missing.status_code == 403  # no right to list: no hint that the key is missing
     acl = s3.get_object_acl(Bucket=bucket, Key="public.txt")
     assert (ALL_USERS, "READ") in _grants(acl)
-    assert acl["Owner"]["ID"] == server.access_key
-    assert (server.access_key, "FULL_CONTROL") in _grants(acl)
+    assert acl["Owner"]["ID"] == server.owner_id
+    assert (server.owner_id, "FULL_CONTROL") in _grants(acl)
     # the ACL belongs to the object, not to anonymous readers
     for method in ("put", "delete"):
         refused = requests.request(method, f"{server.endpoint}/{bucket}/public.txt", timeout=10)
@@ -46,7 +46,7 @@ def test_public_read_object_and_private_object(server, s3, bucket: str) -> None:
 
 def test_policy_documents_and_grant_headers(server, s3, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="doc", Body=b"d")
-    owner = {"ID": server.access_key, "DisplayName": server.access_key}
+    owner = {"ID": server.owner_id, "DisplayName": server.owner_id}
     s3.put_object_acl(
         Bucket=bucket,
         Key="doc",
@@ -54,7 +54,7 @@ def test_policy_documents_and_grant_headers(server, s3, bucket: str) -> None:
             "Owner": owner,
             "Grants": [
                 {
-                    "Grantee": {"Type": "CanonicalUser", "ID": server.access_key},
+                    "Grantee": {"Type": "CanonicalUser", "ID": server.owner_id},
                     "Permission": "FULL_CONTROL",
                 },
                 {"Grantee": {"Type": "Group", "URI": ALL_USERS}, "Permission": "READ"},
@@ -63,7 +63,7 @@ def test_policy_documents_and_grant_headers(server, s3, bucket: str) -> None:
         },
     )
     assert _grants(s3.get_object_acl(Bucket=bucket, Key="doc")) == {
-        (server.access_key, "FULL_CONTROL"),
+        (server.owner_id, "FULL_CONTROL"),
         (ALL_USERS, "READ"),
         (ALL_USERS, "READ_ACP"),
     }
@@ -132,7 +132,7 @@ def test_s3cmd_public_upload(server, tool: Tool, bucket: str) -> None:
     tool.run(s3cmd, "-c", str(s3cfg), "setacl", "--acl-private", f"s3://{bucket}/index.html")
     assert requests.get(f"{server.endpoint}/{bucket}/index.html", timeout=10).status_code == 403
     info = tool.run(s3cmd, "-c", str(s3cfg), "info", f"s3://{bucket}/index.html").stdout
-    assert f"{server.access_key}: FULL_CONTROL" in info
+    assert f"{server.owner_id}: FULL_CONTROL" in info
 
 
 def test_what_no_grant_gives_anonymous_requesters(server, s3, bucket: str) -> None:

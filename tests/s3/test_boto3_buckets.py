@@ -200,8 +200,8 @@ def test_us_east_1_named_on_a_us_east_1_server(server, s3) -> None:
 def test_expected_bucket_owner(server, s3, bucket: str) -> None:
     """x-amz-expected-bucket-owner (and the source's, on copies) names whose bucket the request
     is meant for: any other owner's is AccessDenied, and nothing changes."""
-    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ExpectedBucketOwner=server.access_key)
-    assert s3.list_objects_v2(Bucket=bucket, ExpectedBucketOwner=server.access_key)["KeyCount"]
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ExpectedBucketOwner=server.owner_id)
+    assert s3.list_objects_v2(Bucket=bucket, ExpectedBucketOwner=server.owner_id)["KeyCount"]
     expect_error(
         "AccessDenied", 403, s3.list_objects_v2, Bucket=bucket, ExpectedBucketOwner="111122223333"
     )

@@ -118,7 +118,7 @@ def test_encoding_type_url(server, s3, listed: str) -> None:
 
 def test_fetch_owner_and_bad_arguments(server, s3, listed: str) -> None:
     page = s3.list_objects_v2(Bucket=listed, FetchOwner=True, MaxKeys=1)
-    assert page["Contents"][0]["Owner"]["ID"] == server.access_key
+    assert page["Contents"][0]["Owner"]["ID"] == server.owner_id
     assert "Owner" not in s3.list_objects_v2(Bucket=listed, MaxKeys=1)["Contents"][0]
     expect_error("InvalidArgument", 400, s3.list_objects_v2, Bucket=listed, ContinuationToken="@@")
     expect_error("InvalidArgument", 400, s3.list_objects_v2, Bucket=listed, EncodingType="base64")

@@ -1,53 +1,26 @@
-"""A second user, added with `oxstore user add` while the server runs: bucket names are unique
+"""A second user, added through the admin API while the server runs: bucket names are unique
 across users and a bucket's owner decides what others may do."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 import requests
 
-from tests.conftest import Server, make_client
+from tests.admin.helpers import User, create_user, delete_user
+from tests.conftest import Server
 from tests.s3.helpers import expect_error
-
-OTHER_KEY, OTHER_SECRET = "OTHERUSERACCESSKEY01", "other-user-secret-key"
 
 
 @pytest.fixture(scope="module")
-def other(server: Server):  # type: ignore[no-untyped-def]
-    env = dict(
-        os.environ, OXSTORE_ROOT_USER=server.access_key, OXSTORE_ROOT_PASSWORD=server.secret_key
-    )
-    listed = subprocess.run(
-        [sys.executable, "-m", "oxstore", "user", "list", str(server.data_dir)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    if OTHER_KEY not in listed:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "oxstore",
-                "user",
-                "add",
-                str(server.data_dir),
-                "--access-key",
-                OTHER_KEY,
-                "--secret-key",
-                OTHER_SECRET,
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    return make_client(server.endpoint, OTHER_KEY, OTHER_SECRET, s3={"addressing_style": "path"})
+def other_user(server: Server) -> User:
+    user = create_user(server, "other@example.com")
+    yield user  # type: ignore[misc]
+    delete_user(server, user.email)
+
+
+@pytest.fixture(scope="module")
+def other(server: Server, other_user: User):  # type: ignore[no-untyped-def]
+    return other_user.client(server, s3={"addressing_style": "path"})
 
 
 def test_bucket_names_are_unique_across_users(s3, other, bucket: str) -> None:
@@ -62,7 +35,9 @@ def test_bucket_names_are_unique_across_users(s3, other, bucket: str) -> None:
         other.delete_bucket(Bucket="others-own-bucket")
 
 
-def test_grants_to_authenticated_users_and_owners_rights(server, s3, other, bucket: str) -> None:
+def test_grants_to_authenticated_users_and_owners_rights(
+    other_user, server, s3, other, bucket: str
+) -> None:
     s3.put_object(Bucket=bucket, Key="private", Body=b"p")
     s3.put_object(Bucket=bucket, Key="members", Body=b"m", ACL="authenticated-read")
     expect_error("AccessDenied", 403, other.get_object, Bucket=bucket, Key="private")
@@ -71,14 +46,16 @@ def test_grants_to_authenticated_users_and_owners_rights(server, s3, other, buck
     expect_error("AccessDenied", 403, other.list_objects_v2, Bucket=bucket)
     expect_error("AccessDenied", 403, other.put_bucket_acl, Bucket=bucket, ACL="public-read")
     expect_error("AccessDenied", 403, other.delete_bucket, Bucket=bucket)
-    s3.put_bucket_acl(Bucket=bucket, GrantWrite=f'id="{OTHER_KEY}"', GrantRead=f'id="{OTHER_KEY}"')
+    s3.put_bucket_acl(
+        Bucket=bucket, GrantWrite=f'id="{other_user.id}"', GrantRead=f'id="{other_user.id}"'
+    )
     other.put_object(Bucket=bucket, Key="from-other", Body=b"o")
     listed = [o["Key"] for o in other.list_objects_v2(Bucket=bucket)["Contents"]]
     assert "from-other" in listed
     # the writer owns its object; the bucket's owner keeps full control of everything in
     # its bucket (S3's "bucket owner enforced" object ownership)
     acl = other.get_object_acl(Bucket=bucket, Key="from-other")
-    assert acl["Owner"]["ID"] == OTHER_KEY
+    assert acl["Owner"]["ID"] == other_user.id
     assert s3.get_object(Bucket=bucket, Key="from-other")["Body"].read() == b"o"
 
 
@@ -94,17 +71,17 @@ def _grantees(acl: dict) -> list[tuple[str, str, str]]:  # type: ignore[type-arg
     )
 
 
-def test_acls_name_every_canonical_grantee(server, s3, other, bucket: str) -> None:
+def test_acls_name_every_canonical_grantee(other_user, server, s3, other, bucket: str) -> None:
     """ID and DisplayName for each CanonicalUser; bucket-owner-* name the bucket's owner, on
     writes and on PUT ?acl."""
-    s3.put_bucket_acl(Bucket=bucket, GrantWrite=f'id="{OTHER_KEY}"')
-    root = server.access_key
+    s3.put_bucket_acl(Bucket=bucket, GrantWrite=f'id="{other_user.id}"')
+    root = server.owner_id
     for canned, permission in (
         ("bucket-owner-read", "READ"),
         ("bucket-owner-full-control", "FULL_CONTROL"),
     ):
         other.put_object(Bucket=bucket, Key=canned, Body=b"x", ACL=canned)
-        expected = [(OTHER_KEY, OTHER_KEY, "FULL_CONTROL"), (root, root, permission)]
+        expected = [(other_user.id, other_user.id, "FULL_CONTROL"), (root, root, permission)]
         assert _grantees(other.get_object_acl(Bucket=bucket, Key=canned)) == sorted(expected)
         other.put_object(Bucket=bucket, Key=f"{canned}-later", Body=b"x")
         other.put_object_acl(Bucket=bucket, Key=f"{canned}-later", ACL=canned)
@@ -112,7 +89,7 @@ def test_acls_name_every_canonical_grantee(server, s3, other, bucket: str) -> No
         assert _grantees(got) == sorted(expected)
     bucket_acl = s3.get_bucket_acl(Bucket=bucket)
     assert _grantees(bucket_acl) == sorted(
-        [(root, root, "FULL_CONTROL"), (OTHER_KEY, OTHER_KEY, "WRITE")]
+        [(root, root, "FULL_CONTROL"), (other_user.id, other_user.id, "WRITE")]
     )
     assert bucket_acl["Owner"] == {"ID": root, "DisplayName": root}
 
@@ -128,12 +105,12 @@ def test_grants_to_unknown_users_are_refused(server, s3, bucket: str) -> None:
     assert response["Error"]["ArgumentValue"] == "nobody"
     refused("InvalidArgument", s3.put_object, Key="n", Body=b"x", **nobody)
     refused("InvalidArgument", s3.put_bucket_acl, **nobody)
-    # no user has an e-mail address yet (accounts come later): none resolves
+    # no user has these e-mail addresses
     by_header = {"GrantRead": 'emailAddress="someone@example.com"'}
     refused("UnresolvableGrantByEmailAddress", s3.put_object_acl, Key="k", **by_header)
     grantee = {"Type": "AmazonCustomerByEmail", "EmailAddress": "a@example.com"}
     by_email = {
-        "Owner": {"ID": server.access_key, "DisplayName": server.access_key},
+        "Owner": {"ID": server.owner_id, "DisplayName": server.owner_id},
         "Grants": [{"Grantee": grantee, "Permission": "READ"}],
     }
     refused(
@@ -143,9 +120,30 @@ def test_grants_to_unknown_users_are_refused(server, s3, bucket: str) -> None:
     assert len(s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]) == 1  # unchanged
 
 
+def test_grants_by_email_address_name_the_user(other_user, s3, other, bucket: str) -> None:
+    s3.put_object(
+        Bucket=bucket, Key="for-other", Body=b"o", GrantRead=f'emailAddress="{other_user.email}"'
+    )
+    assert other.get_object(Bucket=bucket, Key="for-other")["Body"].read() == b"o"
+    grants = s3.get_object_acl(Bucket=bucket, Key="for-other")["Grants"]
+    assert {"ID": other_user.id, "DisplayName": other_user.id, "Type": "CanonicalUser"} in [
+        g["Grantee"] for g in grants
+    ]
+    grantee = {"Type": "AmazonCustomerByEmail", "EmailAddress": other_user.email.upper()}
+    owner = s3.get_object_acl(Bucket=bucket, Key="for-other")["Owner"]
+    s3.put_bucket_acl(
+        Bucket=bucket,
+        AccessControlPolicy={
+            "Owner": owner,
+            "Grants": [{"Grantee": grantee, "Permission": "READ"}],
+        },
+    )
+    assert "for-other" in [o["Key"] for o in other.list_objects_v2(Bucket=bucket)["Contents"]]
+
+
 def test_an_acl_without_grants_leaves_none(server, s3, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    owner = {"ID": server.access_key, "DisplayName": server.access_key}
+    owner = {"ID": server.owner_id, "DisplayName": server.owner_id}
     s3.put_object_acl(Bucket=bucket, Key="k", AccessControlPolicy={"Owner": owner, "Grants": []})
     acl = s3.get_object_acl(Bucket=bucket, Key="k")
     assert acl.get("Grants", []) == [] and acl["Owner"] == owner
@@ -157,13 +155,16 @@ def test_an_acl_without_grants_leaves_none(server, s3, bucket: str) -> None:
     assert len(s3.get_object_acl(Bucket=bucket, Key="k")["Grants"]) == 1
 
 
-def test_read_grants_let_others_copy(s3, other, bucket: str) -> None:
+def test_read_grants_let_others_copy(other_user, s3, other, bucket: str) -> None:
     mine = f"{bucket}-other"
     other.create_bucket(Bucket=mine)
     try:
         s3.put_object(Bucket=bucket, Key="private", Body=b"p")
         s3.put_object(
-            Bucket=bucket, Key="shared", Body=b"shared bytes" * 1000, GrantRead=f'id="{OTHER_KEY}"'
+            Bucket=bucket,
+            Key="shared",
+            Body=b"shared bytes" * 1000,
+            GrantRead=f'id="{other_user.id}"',
         )
         other.copy_object(Bucket=mine, Key="copy", CopySource=f"{bucket}/shared")
         assert other.get_object(Bucket=mine, Key="copy")["Body"].read() == b"shared bytes" * 1000
@@ -204,16 +205,16 @@ def test_read_grants_let_others_copy(s3, other, bucket: str) -> None:
         other.delete_bucket(Bucket=mine)
 
 
-def test_write_grants_allow_multipart_uploads(server, s3, other, bucket: str) -> None:
-    s3.put_bucket_acl(Bucket=bucket, GrantWrite=f'id="{OTHER_KEY}"')
+def test_write_grants_allow_multipart_uploads(other_user, server, s3, other, bucket: str) -> None:
+    s3.put_bucket_acl(Bucket=bucket, GrantWrite=f'id="{other_user.id}"')
     upload = other.create_multipart_upload(Bucket=bucket, Key="big")["UploadId"]
     part = other.upload_part(Bucket=bucket, Key="big", UploadId=upload, PartNumber=1, Body=b"1")
     listed = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
     assert [(u["Key"], u["Initiator"], u["Owner"]) for u in listed] == [
         (
             "big",
-            {"ID": OTHER_KEY, "DisplayName": OTHER_KEY},
-            {"ID": OTHER_KEY, "DisplayName": OTHER_KEY},
+            {"ID": other_user.id, "DisplayName": other_user.id},
+            {"ID": other_user.id, "DisplayName": other_user.id},
         )
     ]
     assert [
@@ -251,4 +252,4 @@ def test_write_grants_allow_multipart_uploads(server, s3, other, bucket: str) ->
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
     )
     assert s3.get_object(Bucket=bucket, Key="big")["Body"].read() == b"1"
-    assert s3.get_object_acl(Bucket=bucket, Key="big")["Owner"]["ID"] == OTHER_KEY
+    assert s3.get_object_acl(Bucket=bucket, Key="big")["Owner"]["ID"] == other_user.id

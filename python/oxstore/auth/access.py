@@ -40,7 +40,7 @@ GRANT_HEADERS = {
 
 
 class Grant(msgspec.Struct, frozen=True, array_like=True):
-    kind: str  # "user" (canonical id) | "group" (URI)
+    kind: str  # "user" (canonical id) | "group" (URI) | "email" (until resolved to a user)
     grantee: str
     permission: str
 
@@ -114,8 +114,8 @@ def header_grants(req: Request, owner: str, bucket_owner: str | None = None) -> 
 
 
 def _grantee(kind: str, value: str, permission: str) -> Grant:
-    if kind == "emailAddress":  # no user has an e-mail address yet: none resolves
-        raise S3Error("UnresolvableGrantByEmailAddress", EmailAddress=value)
+    if kind == "emailAddress":  # resolved to the user's id before it is stored
+        return Grant("email", value, permission)
     if kind == "uri":
         if value not in GROUPS:
             raise S3Error("InvalidArgument", "Invalid group uri", ArgumentName="uri")

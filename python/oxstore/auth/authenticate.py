@@ -6,22 +6,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from oxstore.auth import sigv2, sigv4
-from oxstore.auth.credentials import CredentialStore
+from oxstore.auth.credentials import Keyring
 from oxstore.auth.sigv4 import ANONYMOUS, AuthContext
 from oxstore.http.request import Request
 from oxstore.s3.errors import S3Error
 
 
-def authenticate(
-    req: Request, creds: CredentialStore, regions: Sequence[str], now: float
+async def authenticate(
+    req: Request, keys: Keyring, regions: Sequence[str], now: float
 ) -> AuthContext:
     """regions: the scopes a SigV4 signature may name, the server's default region first."""
+    context = await keys.checked(lambda: _verify(req, keys, regions, now))
+    return signed_by(context, keys)
+
+
+def signed_by(context: AuthContext, keys: Keyring) -> AuthContext:
+    """The context with its key's owner, once the signature is good; AccessDenied for a key
+    of a disabled user or account."""
+    if context.access_key is None:
+        return context
+    signer = keys.signer(context.access_key)
+    assert signer is not None  # its secret has just checked the signature
+    if not signer.enabled:
+        raise S3Error("AccessDenied", "The user or account of this access key is disabled.")
+    context.owner = signer.owner
+    context.system = signer.system
+    return context
+
+
+def _verify(req: Request, keys: Keyring, regions: Sequence[str], now: float) -> AuthContext:
     header = req.headers.get("authorization")
     if header is not None:
         if header.startswith(sigv4.ALGORITHM + " "):
-            return sigv4.verify_header(req, header, creds, regions, now)
+            return sigv4.verify_header(req, header, keys, regions, now)
         if sigv2.is_v2_header(header):
-            return AuthContext(access_key=sigv2.verify_header(req, header, creds, now))
+            return AuthContext(access_key=sigv2.verify_header(req, header, keys, now))
         raise S3Error(
             "InvalidArgument",
             "Unsupported Authorization Type",
@@ -29,7 +48,7 @@ def authenticate(
             ArgumentValue=header.split(" ")[0],
         )
     if req.has_arg("X-Amz-Algorithm") or req.has_arg("X-Amz-Signature"):
-        return sigv4.verify_query(req, creds, regions, now)
+        return sigv4.verify_query(req, keys, regions, now)
     if sigv2.is_v2_query(req):
-        return AuthContext(access_key=sigv2.verify_query(req, creds, now))
+        return AuthContext(access_key=sigv2.verify_query(req, keys, now))
     return ANONYMOUS

@@ -1,28 +1,31 @@
-"""Access keys and their secrets, kept sealed at rest under a master key.
+"""Access keys and their secrets: records of the metadata store (so every gateway of a cluster
+shares them), each secret sealed (AES-256-GCM, bound to its access key) under the master key in
+DATA/.oxstore/master.key or OXSTORE_MASTER_KEY (hex).
 
-Root credentials come from OXSTORE_ROOT_USER / OXSTORE_ROOT_PASSWORD or are generated on first
-start. The file DATA/.oxstore/credentials.json holds each secret sealed (AES-256-GCM) under the
-master key in DATA/.oxstore/master.key (or OXSTORE_MASTER_KEY, hex).
+A worker keeps the keys it has seen for KEY_TTL seconds: a signature check is a dictionary
+lookup, and a key revoked or an owner disabled (on any gateway) stops working within that time.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import secrets
 import string
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 from oxstore._native import seal, unseal
+from oxstore.meta.model import Credential, Metadata
 
-ROOT_USER_ENV = "OXSTORE_ROOT_USER"
-ROOT_PASSWORD_ENV = "OXSTORE_ROOT_PASSWORD"
+T = TypeVar("T")
 MASTER_KEY_ENV = "OXSTORE_MASTER_KEY"
-_ACCESS_ALPHABET = string.ascii_uppercase + string.digits
-_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+KEY_TTL = 2.0  # seconds a worker trusts what it read about an access key
+MAX_CACHED = 100_000
+_KEY_ALPHABET = string.ascii_uppercase + string.digits
+_SECRET_ALPHABET = string.ascii_letters + string.digits
 
 
 def write_private(path: Path, data: bytes) -> None:
@@ -42,7 +45,8 @@ def write_private(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def _master_key(state_dir: Path, env: Mapping[str, str]) -> bytes:
+def master_key(state_dir: Path, env: Mapping[str, str]) -> bytes:
+    """OXSTORE_MASTER_KEY, or the data directory's key file (made on first start)."""
     if env.get(MASTER_KEY_ENV):
         key = bytes.fromhex(env[MASTER_KEY_ENV])
         if len(key) != 32:
@@ -50,127 +54,95 @@ def _master_key(state_dir: Path, env: Mapping[str, str]) -> bytes:
         return key
     path = state_dir / "master.key"
     if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
         write_private(path, secrets.token_bytes(32))
     return path.read_bytes()
 
 
-def _validate(access_key: str, secret_key: str) -> None:
-    if not 3 <= len(access_key) <= 128:
-        raise ValueError(f"access keys ({ROOT_USER_ENV}) must be 3 to 128 characters")
-    if not 8 <= len(secret_key) <= 128:
-        raise ValueError(f"secret keys ({ROOT_PASSWORD_ENV}) must be 8 to 128 characters")
+def new_owner_id() -> str:
+    return secrets.token_hex(8)
 
 
-class CredentialStore:
-    """Access keys and their secrets. Root's come from the environment or the first start;
-    more users are added with `oxstore user add`, and a running server picks them up."""
-
-    def __init__(
-        self,
-        secrets_by_key: dict[str, str],
-        root_access_key: str,
-        path: Path | None = None,
-        master: bytes = b"",
-    ) -> None:
-        self._secrets = secrets_by_key
-        self.root_access_key = root_access_key
-        self._path = path
-        self._master = master
-        self._loaded_mtime = _mtime(path)
-
-    def secret_for(self, access_key: str) -> str | None:
-        secret = self._secrets.get(access_key)
-        if secret is None and _mtime(self._path) != self._loaded_mtime:
-            self._reload()  # a user added since this worker started
-            secret = self._secrets.get(access_key)
-        return secret
-
-    def access_keys(self) -> list[str]:
-        return sorted(self._secrets)
-
-    def _reload(self) -> None:
-        assert self._path is not None
-        self._loaded_mtime = _mtime(self._path)
-        stored = json.loads(self._path.read_text())
-        for key, sealed in stored["keys"].items():
-            if key not in self._secrets:
-                self._secrets[key] = _unseal(self._master, key, sealed)
-
-    @classmethod
-    def open(cls, data_dir: Path, env: Mapping[str, str]) -> tuple[CredentialStore, str | None]:
-        """Loads the credentials, creating root's on first start; the second value is the
-        one-time message announcing generated credentials."""
-        state_dir = Path(data_dir) / ".oxstore"
-        state_dir.mkdir(parents=True, exist_ok=True)
-        master = _master_key(state_dir, env)
-        path = state_dir / "credentials.json"
-        stored = json.loads(path.read_text()) if path.exists() else None
-        message = None
-        if env.get(ROOT_USER_ENV) and env.get(ROOT_PASSWORD_ENV):
-            root, secret = env[ROOT_USER_ENV], env[ROOT_PASSWORD_ENV]
-            _validate(root, secret)
-        elif stored is not None:
-            root = stored["root"]
-            secret = _unseal(master, root, stored["keys"][root])
-        else:
-            root = _new_access_key()
-            secret = _new_secret()
-            message = (
-                "oxstore: generated root credentials (shown once; keep them safe)\n"
-                f"  access key: {root}\n  secret key: {secret}"
-            )
-        sealed = dict(stored["keys"]) if stored is not None else {}
-        users = {k: _unseal(master, k, v) for k, v in sealed.items() if k != root}
-        if stored is None or stored.get("root") != root or _changed(stored, root, master, secret):
-            if stored is not None and stored.get("root") != root:
-                sealed.pop(stored["root"], None)  # the previous root is replaced, not kept
-                users.pop(stored["root"], None)
-            sealed[root] = _seal(master, root, secret)
-            write_private(path, json.dumps({"root": root, "keys": sealed}).encode())
-        return cls({**users, root: secret}, root, path, master), message
-
-    def add_user(self, access_key: str | None, secret: str | None) -> tuple[str, str]:
-        """Adds an access key (generated when not given) to the file this store was opened
-        from; returns (access key, secret)."""
-        access_key = access_key or _new_access_key()
-        secret = secret or _new_secret()
-        _validate(access_key, secret)
-        if self.secret_for(access_key) is not None:
-            raise ValueError(f"access key {access_key} exists already")
-        assert self._path is not None
-        stored = json.loads(self._path.read_text())
-        stored["keys"][access_key] = _seal(self._master, access_key, secret)
-        write_private(self._path, json.dumps(stored).encode())
-        self._secrets[access_key] = secret
-        return access_key, secret
+def new_access_key(owner_id: str) -> str:
+    """The owner's (or, for an account, its user's) id and four random characters, as the
+    provider's keys are: a key says whose it is at a glance."""
+    return owner_id.upper() + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(4))
 
 
-def _new_access_key() -> str:
-    return "".join(secrets.choice(_ACCESS_ALPHABET) for _ in range(20))
-
-
-def _new_secret() -> str:
+def new_secret() -> str:
     return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
 
 
-def _seal(master: bytes, access_key: str, secret: str) -> str:
-    return base64.b64encode(seal(master, secret.encode(), access_key.encode())).decode()
+def seal_secret(master: bytes, access_key: str, secret: str) -> bytes:
+    return seal(master, secret.encode(), access_key.encode())
 
 
-def _unseal(master: bytes, access_key: str, sealed: str) -> str:
-    return unseal(master, base64.b64decode(sealed), access_key.encode()).decode()
+def unseal_secret(master: bytes, access_key: str, sealed: bytes) -> str:
+    return unseal(master, sealed, access_key.encode()).decode()
 
 
-def _mtime(path: Path | None) -> float:
-    try:
-        return path.stat().st_mtime_ns if path is not None else 0
-    except FileNotFoundError:
-        return 0
+class NotCached(Exception):
+    """Raised by `Keyring.secret_for` for a key this worker has not looked up yet."""
+
+    def __init__(self, access_key: str) -> None:
+        super().__init__(access_key)
+        self.access_key = access_key
 
 
-def _changed(stored: dict[str, Any], root: str, master: bytes, secret: str) -> bool:
-    try:
-        old = _unseal(master, root, stored["keys"][root])
-    except (KeyError, ValueError):
-        return True
-    return old != secret
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """An access key as a signature check needs it."""
+
+    secret: str
+    owner: str
+    enabled: bool
+    system: bool
+
+
+class Keyring:
+    """The access keys one worker has looked up, each for KEY_TTL seconds."""
+
+    def __init__(
+        self, meta: Metadata, master: bytes, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.meta = meta
+        self.master = master
+        self._clock = clock
+        self._known: dict[str, tuple[float, Signer | None]] = {}
+
+    def signer(self, access_key: str) -> Signer | None:
+        """The key's signer (None: no such key); NotCached when it must be looked up."""
+        entry = self._known.get(access_key)
+        if entry is None or entry[0] < self._clock():
+            raise NotCached(access_key)
+        return entry[1]
+
+    def secret_for(self, access_key: str) -> str | None:
+        signer = self.signer(access_key)
+        return signer.secret if signer is not None else None
+
+    async def load(self, access_key: str) -> None:
+        found = await self.meta.credential(access_key)
+        if len(self._known) >= MAX_CACHED:
+            self._known.clear()
+        self._known[access_key] = (self._clock() + KEY_TTL, self._signer(found))
+
+    def _signer(self, found: Credential | None) -> Signer | None:
+        if found is None:
+            return None
+        secret = unseal_secret(self.master, found.access_key, found.sealed_secret)
+        return Signer(secret, found.owner, found.enabled, found.system)
+
+    def forget(self, access_keys: list[str]) -> None:
+        """Drops keys this worker changed, so its next request reads them again."""
+        for access_key in access_keys:
+            self._known.pop(access_key, None)
+
+    async def checked(self, verify: Callable[[], T]) -> T:
+        """verify() (a signature check that reads secrets through this keyring), run again
+        after looking up a key it did not find cached."""
+        try:
+            return verify()
+        except NotCached as miss:
+            await self.load(miss.access_key)
+            return verify()

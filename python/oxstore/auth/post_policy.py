@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from oxstore import _native
-from oxstore.auth.credentials import CredentialStore
+from oxstore.auth.credentials import Keyring
 from oxstore.auth.sigv4 import ALGORITHM, split_credential
 from oxstore.s3.errors import S3Error
 
@@ -32,7 +32,7 @@ class Policy:
 
 
 def authenticate(
-    fields: dict[str, str], creds: CredentialStore, regions: Sequence[str], now: float
+    fields: dict[str, str], creds: Keyring, regions: Sequence[str], now: float
 ) -> str | None:
     """The access key whose signature the form carries; None for an unsigned form."""
     policy = fields.get("policy")

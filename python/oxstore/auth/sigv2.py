@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from email.utils import parsedate_tz
 
 from oxstore import _native
-from oxstore.auth.credentials import CredentialStore
+from oxstore.auth.credentials import Keyring
 from oxstore.auth.sigv4 import path_spellings
 from oxstore.http.request import Request
 from oxstore.s3.errors import S3Error
@@ -74,9 +74,7 @@ def _strings_to_sign(req: Request, date_line: str) -> Iterator[str]:
         yield head + path + _subresources(req)
 
 
-def _check(
-    req: Request, creds: CredentialStore, access_key: str, signature: str, dates: list[str]
-) -> None:
+def _check(req: Request, creds: Keyring, access_key: str, signature: str, dates: list[str]) -> None:
     secret = creds.secret_for(access_key)
     if secret is None:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=access_key)
@@ -104,7 +102,7 @@ def _request_time(req: Request) -> float:
     return calendar.timegm(parsed[:9]) - (parsed[9] or 0)
 
 
-def verify_header(req: Request, header: str, creds: CredentialStore, now: float) -> str:
+def verify_header(req: Request, header: str, creds: Keyring, now: float) -> str:
     """Checks `Authorization: AWS key:signature`; returns the access key."""
     access_key, _, signature = header[4:].strip().rpartition(":")
     requested = _request_time(req)
@@ -122,7 +120,7 @@ def verify_header(req: Request, header: str, creds: CredentialStore, now: float)
     return access_key
 
 
-def verify_query(req: Request, creds: CredentialStore, now: float) -> str:
+def verify_query(req: Request, creds: Keyring, now: float) -> str:
     """Checks ?AWSAccessKeyId=&Expires=&Signature=; returns the access key."""
     access_key = req.arg("AWSAccessKeyId") or ""
     signature = req.arg("Signature") or ""

@@ -11,7 +11,7 @@ from email.utils import parsedate_tz
 from urllib.parse import quote, unquote
 
 from oxstore import _native
-from oxstore.auth.credentials import CredentialStore
+from oxstore.auth.credentials import Keyring
 from oxstore.auth.payload import PayloadSpec, payload_hash, payload_spec
 from oxstore.http.request import Request
 from oxstore.s3.errors import S3Error
@@ -26,6 +26,8 @@ _CREDENTIAL_FORMAT = '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request"'
 @dataclass(slots=True)
 class AuthContext:
     access_key: str | None  # None: anonymous
+    owner: str | None = None  # the id of the key's owner (set once the signature is checked)
+    system: bool = False  # the owner is a system user
     signing_key: bytes | None = None
     amz_date: str = ""
     scope: str = ""
@@ -56,15 +58,13 @@ _signing_keys: dict[tuple[str, str, str, str], bytes] = {}
 
 
 def verify_header(
-    req: Request, header: str, creds: CredentialStore, regions: Sequence[str], now: float
+    req: Request, header: str, creds: Keyring, regions: Sequence[str], now: float
 ) -> AuthContext:
     """`Authorization: AWS4-HMAC-SHA256 ...`; regions: the scopes a signature may name."""
     return _verify(req, _claim_from_header(req, header), creds, regions, now, False)
 
 
-def verify_query(
-    req: Request, creds: CredentialStore, regions: Sequence[str], now: float
-) -> AuthContext:
+def verify_query(req: Request, creds: Keyring, regions: Sequence[str], now: float) -> AuthContext:
     """A presigned URL (X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, ...)."""
     from oxstore.auth.presign import claim_from_query
 
@@ -212,7 +212,7 @@ def _mismatch(req: Request, claim: Claim, declared: str, presigned: bool) -> S3E
 def _verify(
     req: Request,
     claim: Claim,
-    creds: CredentialStore,
+    creds: Keyring,
     regions: Sequence[str],
     now: float,
     presigned: bool,

@@ -22,6 +22,7 @@ class Request:
     request_id: str = ""
     bucket: str | None = None
     key: str | None = None
+    tenant: str | None = None  # the owner id a path /<id>:<bucket>/... names
 
     def arg(self, name: str) -> str | None:
         for k, v in self.query:

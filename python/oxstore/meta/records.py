@@ -14,7 +14,7 @@ FORMAT = 1
 
 class BucketRecord(msgspec.Struct, kw_only=True):
     name: str
-    owner: str  # access key id of the owning account
+    owner: str  # id of the owning user or account (OwnerRecord.id)
     created: float  # epoch seconds
     region: str
     policy_id: str = ""
@@ -83,6 +83,35 @@ class PartRecord(msgspec.Struct, kw_only=True):
     format: int = FORMAT
 
 
+class OwnerRecord(msgspec.Struct, kw_only=True):
+    """A user, or an account under a user: who owns buckets and objects. Access keys are its
+    credentials (at most two pairs), never its identity."""
+
+    id: str  # 16 hex digits, for good
+    email: str  # a user's (unique); "" for an account
+    created: float
+    parent: str = ""  # an account's user id; "" for a user
+    name: str = ""  # an account's name (unique under its user); "" for a user
+    state: str = "enabled"  # "enabled" | "disabled"
+    flags: list[str] = []  # "system": may call the admin API
+    keys: list[str] = []  # its access keys, oldest first
+    format: int = FORMAT
+
+    @property
+    def is_account(self) -> bool:
+        return bool(self.parent)
+
+
+class KeyRecord(msgspec.Struct, kw_only=True):
+    """An access key: whose it is, and its secret sealed under the master key."""
+
+    access_key: str
+    owner: str  # OwnerRecord.id
+    sealed_secret: bytes
+    created: float
+    format: int = FORMAT
+
+
 class VersionPage(msgspec.Struct):
     """One page of ListObjectVersions: versions (and delete markers) newest first per key."""
 
@@ -117,9 +146,13 @@ _bucket_decoder = msgspec.msgpack.Decoder(BucketRecord)
 _object_decoder = msgspec.msgpack.Decoder(ObjectRecord)
 _upload_decoder = msgspec.msgpack.Decoder(UploadRecord)
 _part_decoder = msgspec.msgpack.Decoder(PartRecord)
+_owner_decoder = msgspec.msgpack.Decoder(OwnerRecord)
+_key_decoder = msgspec.msgpack.Decoder(KeyRecord)
+
+Record = BucketRecord | ObjectRecord | UploadRecord | PartRecord | OwnerRecord | KeyRecord
 
 
-def encode_record(record: BucketRecord | ObjectRecord | UploadRecord | PartRecord) -> bytes:
+def encode_record(record: Record) -> bytes:
     return _encoder.encode(record)
 
 
@@ -137,3 +170,11 @@ def decode_upload(raw: bytes) -> UploadRecord:
 
 def decode_part(raw: bytes) -> PartRecord:
     return _part_decoder.decode(raw)
+
+
+def decode_owner(raw: bytes) -> OwnerRecord:
+    return _owner_decoder.decode(raw)
+
+
+def decode_key(raw: bytes) -> KeyRecord:
+    return _key_decoder.decode(raw)

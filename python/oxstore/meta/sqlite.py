@@ -26,7 +26,7 @@ T = TypeVar("T")
 
 # 1-4: the typed tables of earlier releases (migrated at open); 5: the model's tables;
 # 6: the leases table
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 BUSY_TIMEOUT_MS = 30_000
 
 

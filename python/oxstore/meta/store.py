@@ -29,6 +29,12 @@ TABLES = (
     "garbage",  # data id -> when it became garbage
     "garbage_order",  # when, data id -> "" (garbage oldest first)
     "leases",  # name -> until when, holder (work that runs once in a cluster)
+    "owners",  # owner id -> a user or an account
+    "owner_emails",  # a user's e-mail address (lower-case) -> user id
+    "owner_accounts",  # user id, "/", account name -> account id
+    "owner_buckets",  # owner id, "/", bucket name -> "" (each owner's buckets, by name)
+    "access_keys",  # access key -> whose it is, its sealed secret
+    "settings",  # name -> value (the root user's id, ...)
 )
 
 
@@ -85,7 +91,7 @@ class Store(Protocol):
 
 
 class BucketExistsError(Exception):
-    """The bucket name is taken; `owner` is the existing bucket's owner (access key id)."""
+    """The bucket name is taken; `owner` is the existing bucket's owner (its id)."""
 
     def __init__(self, owner: str) -> None:
         super().__init__(owner)

@@ -1,8 +1,12 @@
-"""Which bucket and key a request names: virtual-host style first, then path style."""
+"""Which bucket and key a request names: virtual-host style first, then path style; and the
+owner a tenant-qualified path (/<owner id>:<bucket>/<key>, as the provider's links are) names."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote
+
+_TENANT = re.compile(r"^([0-9a-f]{16}):(.+)$")
 
 
 def split_host(host: str) -> str:
@@ -27,3 +31,10 @@ def resolve(host: str, raw_path: str, domains: tuple[str, ...]) -> tuple[str | N
         return None, None
     key = unquote(rest) if slash and rest else None
     return unquote(bucket), key
+
+
+def split_tenant(bucket: str | None) -> tuple[str | None, str | None]:
+    """(owner id, bucket name) of "<owner id>:<bucket>"; (None, bucket) for a plain name.
+    Bucket names are unique across owners and hold no ":", so either spelling names one."""
+    match = _TENANT.match(bucket) if bucket else None
+    return (match[1], match[2]) if match else (None, bucket)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from oxstore.auth.credentials import CredentialStore
+from oxstore.auth.credentials import Keyring
 from oxstore.auth.sigv4 import AuthContext
 from oxstore.config import Config
 from oxstore.data.store import DataStore
@@ -18,7 +18,7 @@ class Services:
     config: Config
     meta: Metadata
     data: DataStore
-    credentials: CredentialStore | None = None  # for signatures checked by handlers (POST)
+    keys: Keyring | None = None  # access keys, for the signatures handlers check (POST)
 
 
 @dataclass(slots=True)

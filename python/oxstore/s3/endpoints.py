@@ -87,9 +87,21 @@ class Endpoint(Enum):
     GET_BUCKET_LOGGING = "GetBucketLogging"
     GET_BUCKET_ACCELERATE = "GetBucketAccelerateConfiguration"
     GET_BUCKET_REQUEST_PAYMENT = "GetBucketRequestPayment"
+    # the ostor admin API (system users only)
+    ADMIN_GET_USERS = "AdminGetUsers"
+    ADMIN_PUT_USERS = "AdminPutUsers"
+    ADMIN_POST_USERS = "AdminPostUsers"
+    ADMIN_DELETE_USERS = "AdminDeleteUsers"
+    ADMIN_POST_ACCOUNTS = "AdminPostAccounts"
+    ADMIN_DELETE_ACCOUNTS = "AdminDeleteAccounts"
+    ADMIN_NOT_IMPLEMENTED = "AdminNotImplemented"  # an ostor-* call not built yet
     # known operations that are not built yet (answer NotImplemented)
     NOT_IMPLEMENTED = "NotImplemented"
 
     @property
     def action(self) -> str:
         return self.value
+
+    @property
+    def is_admin(self) -> bool:
+        return self.value.startswith("Admin")

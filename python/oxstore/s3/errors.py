@@ -5,6 +5,7 @@ from __future__ import annotations
 ERRORS: dict[str, tuple[int, str]] = {
     "AccessDenied": (403, "Access Denied"),
     "AccessForbidden": (403, "CORSResponse: This CORS request is not allowed."),
+    "AccountAlreadyExists": (409, "The user has an account of this name already."),
     "AuthorizationHeaderMalformed": (400, "The authorization header is malformed."),
     "AuthorizationQueryParametersError": (
         400,
@@ -99,6 +100,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "MethodNotAllowed": (405, "The specified method is not allowed against this resource."),
     "MissingContentLength": (411, "You must provide the Content-Length HTTP header."),
     "MissingSecurityHeader": (400, "Your request is missing a required header."),
+    "NoSuchAccount": (404, "The specified account does not exist."),
     "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
     "NoSuchConfiguration": (404, "The specified configuration does not exist."),
@@ -133,10 +135,12 @@ ERRORS: dict[str, tuple[int, str]] = {
         "The specified upload does not exist. The upload ID may be invalid, or the upload may "
         "have been aborted or completed.",
     ),
+    "NoSuchUser": (404, "The specified user does not exist."),
     "NotImplemented": (
         501,
         "A header you provided implies functionality that is not implemented.",
     ),
+    "OwnerHasBuckets": (409, "The user or account owns buckets: delete them first."),
     "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
     "RequestTimeout": (
         400,
@@ -154,11 +158,16 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "ServiceUnavailable": (503, "Please reduce your request rate."),
     "TooManyBuckets": (400, "You have attempted to create more buckets than allowed."),
+    "TooManyAccessKeys": (
+        400,
+        "A user or an account has two access key pairs at most: revoke one first.",
+    ),
     "UnexpectedContent": (400, "This request does not support content."),
     "UnresolvableGrantByEmailAddress": (
         400,
         "The email address you provided does not match any account on record.",
     ),
+    "UserAlreadyExists": (409, "A user with this e-mail address exists already."),
     "XAmzContentSHA256Mismatch": (
         400,
         "The provided 'x-amz-content-sha256' header does not match what was computed.",

@@ -59,9 +59,9 @@ SIGNED_ONLY = {
 async def authorize(call: Call, endpoint: Endpoint) -> None:
     """Sets call.granted for a non-owner whom an ACL grants the operation; AccessDenied for
     anyone else. Missing buckets and keys are left to the handler's own answers."""
-    requester = call.auth.access_key
+    requester = call.auth.owner
     if not call.req.bucket:  # the service: ListBuckets, for signed requests only
-        if requester is None:
+        if requester is None or (endpoint.is_admin and not call.auth.system):
             raise S3Error("AccessDenied")
         return
     if requester is None and endpoint in SIGNED_ONLY:
@@ -71,6 +71,11 @@ async def authorize(call: Call, endpoint: Endpoint) -> None:
         call.object_found = bucket is not None
     else:
         bucket = await call.meta.get_bucket(call.bucket)
+    tenant = call.req.tenant
+    if endpoint is Endpoint.CREATE_BUCKET and tenant is not None and tenant != requester:
+        raise S3Error("AccessDenied")
+    if bucket is not None and tenant is not None and bucket.owner != tenant:
+        raise S3Error("NoSuchBucket", BucketName=call.bucket)  # that owner has none of it
     call.bucket_record = bucket
     if bucket is None:
         return  # NoSuchBucket (CreateBucket needs no bucket)

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 
 from oxstore._native import NativeS3Error
 from oxstore.auth.authenticate import authenticate
-from oxstore.auth.credentials import CredentialStore
 from oxstore.auth.sigv4 import ANONYMOUS
 from oxstore.data.store import NoSpaceError
 from oxstore.http.request import Request, Response
@@ -43,9 +42,8 @@ def new_request_id() -> str:
 
 
 class Pipeline:
-    def __init__(self, services: Services, credentials: CredentialStore) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
-        self.credentials = credentials
 
     async def __call__(self, req: Request) -> Response:
         req.request_id = new_request_id()
@@ -78,18 +76,22 @@ class Pipeline:
             raise S3Error("InvalidURI", URI=req.raw_path)
         config = self.services.config
         host = req.headers.get("host", "")
-        req.bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
+        bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
+        req.tenant, req.bucket = addressing.split_tenant(bucket)
         endpoint = route(req)
         if req.unreadable:
             refuse_unreadable(req)
         if endpoint is Endpoint.CORS_PREFLIGHT:
             auth = ANONYMOUS  # browsers never sign a preflight; one that looks signed is not
         else:
-            auth = authenticate(req, self.credentials, config.offer.signing_regions, time.time())
+            assert self.services.keys is not None
+            auth = await authenticate(
+                req, self.services.keys, config.offer.signing_regions, time.time()
+            )
         call = Call(req, auth, self.services)
         if endpoint not in SELF_AUTHORIZED:
             await authorize(call, endpoint)
-        if endpoint is Endpoint.NOT_IMPLEMENTED:
+        if endpoint in (Endpoint.NOT_IMPLEMENTED, Endpoint.ADMIN_NOT_IMPLEMENTED):
             raise S3Error(
                 "NotImplemented",
                 "This operation is not implemented yet by oxstore.",

@@ -18,7 +18,8 @@ SUBRESOURCES = frozenset(
     legal-hold lifecycle location logging metadataConfiguration metrics notification object-lock
     ownershipControls partNumber policy policyStatus publicAccessBlock replication
     requestPayment restore retention select session tagging torrent uploadId uploads versionId
-    versioning versions website""".split()
+    versioning versions website ostor-users ostor-accounts ostor-buckets ostor-limits
+    ostor-quotas ostor-usage""".split()
 )
 
 # Sub-resources that modify an operation rather than select another one (UploadPart's
@@ -27,6 +28,12 @@ MODIFIERS = frozenset({"versionId", "partNumber"})
 
 ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("GET", Level.SERVICE, ""): Endpoint.LIST_BUCKETS,
+    ("GET", Level.SERVICE, "ostor-users"): Endpoint.ADMIN_GET_USERS,
+    ("PUT", Level.SERVICE, "ostor-users"): Endpoint.ADMIN_PUT_USERS,
+    ("POST", Level.SERVICE, "ostor-users"): Endpoint.ADMIN_POST_USERS,
+    ("DELETE", Level.SERVICE, "ostor-users"): Endpoint.ADMIN_DELETE_USERS,
+    ("POST", Level.SERVICE, "ostor-accounts"): Endpoint.ADMIN_POST_ACCOUNTS,
+    ("DELETE", Level.SERVICE, "ostor-accounts"): Endpoint.ADMIN_DELETE_ACCOUNTS,
     ("PUT", Level.BUCKET, ""): Endpoint.CREATE_BUCKET,
     ("HEAD", Level.BUCKET, ""): Endpoint.HEAD_BUCKET,
     ("DELETE", Level.BUCKET, ""): Endpoint.DELETE_BUCKET,
@@ -140,6 +147,8 @@ def route(req: Request) -> Endpoint:
     if endpoint is None:
         if (req.method, level, sub) in MISDIRECTED:
             raise S3Error(*MISDIRECTED[(req.method, level, sub)])
+        if level is Level.SERVICE and sub.startswith("ostor-"):
+            return Endpoint.ADMIN_NOT_IMPLEMENTED
         if sub or req.method == "POST":
             return Endpoint.NOT_IMPLEMENTED
         raise S3Error("MethodNotAllowed", Method=req.method, ResourceType=level.value.upper())

@@ -9,20 +9,24 @@ transaction in the modules beside this one.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from oxstore.meta.model import buckets, leases, objects, refs, uploads
+from oxstore.meta.model import buckets, identity, leases, objects, owner_ids, refs, uploads
 from oxstore.meta.model.buckets import DeleteBucketResult
+from oxstore.meta.model.identity import Credential, IdentityError
 from oxstore.meta.model.keys import key_bytes
 from oxstore.meta.model.listing import ObjectListing, UploadListing, VersionListing
 from oxstore.meta.model.objects import Condition
 from oxstore.meta.model.uploads import Assemble
 from oxstore.meta.records import (
     BucketRecord,
+    KeyRecord,
     ListPage,
     ObjectRecord,
+    OwnerRecord,
     PartRecord,
     UploadPage,
     UploadRecord,
@@ -33,7 +37,14 @@ from oxstore.meta.store import Store, Tx
 
 T = TypeVar("T")
 
-__all__ = ["Assemble", "Condition", "DeleteBucketResult", "Metadata"]
+__all__ = [
+    "Assemble",
+    "Condition",
+    "Credential",
+    "DeleteBucketResult",
+    "IdentityError",
+    "Metadata",
+]
 
 
 class Metadata:
@@ -271,3 +282,90 @@ class Metadata:
 
     async def release_lease(self, name: str, holder: str) -> None:
         await self._write(lambda tx: leases.release(tx, name, holder))
+
+    # -- owners (users and accounts) and their access keys -------------------------------
+
+    async def credential(self, access_key: str) -> Credential | None:
+        return await self._read(lambda tx: identity.credential(tx, access_key))
+
+    async def get_owner(self, owner_id: str) -> OwnerRecord | None:
+        return await self._read(lambda tx: identity.get_owner(tx, owner_id))
+
+    async def user_by_email(self, email: str) -> OwnerRecord | None:
+        return await self._read(lambda tx: identity.user_by_email(tx, email))
+
+    async def account_of(self, user_id: str, name: str) -> OwnerRecord | None:
+        return await self._read(lambda tx: identity.account_of(tx, user_id, name))
+
+    async def accounts_of(self, user_id: str) -> list[OwnerRecord]:
+        return await self._read(lambda tx: identity.accounts_of(tx, user_id))
+
+    async def users(self) -> list[OwnerRecord]:
+        return await self._read(identity.users, large=True)
+
+    async def keys_of(self, owner: OwnerRecord) -> list[KeyRecord]:
+        def work(tx: Tx) -> list[KeyRecord]:
+            found = (identity.get_key(tx, access_key) for access_key in owner.keys)
+            return [key for key in found if key is not None]
+
+        return await self._read(work)
+
+    async def root_id(self) -> str | None:
+        return await self._read(identity.root_id)
+
+    async def owned_buckets(self, owner_id: str) -> list[str]:
+        return await self._read(lambda tx: identity.owned_buckets(tx, owner_id))
+
+    async def create_user(
+        self, user: OwnerRecord, key: KeyRecord | None = None, root: bool = False
+    ) -> None:
+        """A user, with its first access key; IdentityError if its e-mail is taken."""
+
+        def work(tx: Tx) -> None:
+            identity.create_user(tx, user, root)
+            if key is not None:
+                identity.add_key(tx, user.id, key)
+
+        await self._write(work)
+
+    async def create_account(self, account: OwnerRecord, key: KeyRecord) -> None:
+        def work(tx: Tx) -> None:
+            identity.create_account(tx, account)
+            identity.add_key(tx, account.id, key)
+
+        await self._write(work)
+
+    async def add_key(
+        self, owner_id: str, key: KeyRecord, replace_oldest: bool = False
+    ) -> str | None:
+        """Adds an access key; with replace_oldest, an owner with two already loses its oldest
+        (returned)."""
+        return await self._write(lambda tx: identity.add_key(tx, owner_id, key, replace_oldest))
+
+    async def replace_secret(self, access_key: str, sealed_secret: bytes) -> None:
+        await self._write(lambda tx: identity.replace_secret(tx, access_key, sealed_secret))
+
+    async def revoke_key(self, owner_id: str, access_key: str) -> None:
+        await self._write(lambda tx: identity.revoke_key(tx, owner_id, access_key))
+
+    async def change_owner(
+        self, owner_id: str, apply: Callable[[OwnerRecord], None]
+    ) -> OwnerRecord:
+        return await self._write(lambda tx: identity.change_owner(tx, owner_id, apply))
+
+    async def delete_owner(self, owner_id: str) -> None:
+        """A user with its accounts, or one account; IdentityError while one owns a bucket."""
+        await self._write(lambda tx: identity.delete_owner(tx, owner_id))
+
+    async def rename_owners(self, names: dict[str, str]) -> None:
+        """Renames owners (old name -> id) in every record that names one, a batch per
+        transaction, then indexes the buckets by owner."""
+        for table in owner_ids.DECODERS:
+            after: bytes | None = None
+            while True:
+                after = await self._write(
+                    functools.partial(owner_ids.rename_batch, table=table, after=after, names=names)
+                )
+                if after is None:
+                    break
+        await self._write(identity.index_bucket_owners)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from oxstore.meta.model import uploads
+from oxstore.meta.model import identity, uploads
 from oxstore.meta.model.keys import bucket_end, in_bucket
 from oxstore.meta.records import BucketRecord, decode_bucket, encode_record
 from oxstore.meta.store import BucketExistsError, Range, Tx
@@ -19,6 +19,7 @@ def create(tx: Tx, record: BucketRecord) -> None:
     if existing is not None:
         raise BucketExistsError(existing.owner)
     tx.put("buckets", record.name.encode(), encode_record(record))
+    tx.put("owner_buckets", identity.owner_bucket_key(record.owner, record.name), b"")
 
 
 def where(name: str) -> Range:
@@ -44,17 +45,21 @@ def change(tx: Tx, name: str, apply: Callable[[BucketRecord], None]) -> BucketRe
 
 def listed(tx: Tx, owner: str | None) -> list[BucketRecord]:
     """The owner's buckets (every bucket when owner is None), by name."""
-    records = (decode_bucket(stored) for _, stored in tx.scan("buckets", b""))
-    return [r for r in records if owner is None or r.owner == owner]
+    if owner is None:
+        return [decode_bucket(stored) for _, stored in tx.scan("buckets", b"")]
+    found = (get(tx, name) for name in identity.owned_buckets(tx, owner))
+    return [record for record in found if record is not None]
 
 
 def delete(tx: Tx, name: str) -> DeleteBucketResult:
     """Deletes the bucket if it holds no object and no version; its uploads are aborted."""
-    if tx.get("buckets", name.encode()) is None:
+    record = get(tx, name)
+    if record is None:
         return "missing"
     for table in ("objects", "versions"):
         if next(tx.scan(table, in_bucket(name), bucket_end(name), 1), None) is not None:
             return "not_empty"
     uploads.abort_all_in(tx, name)
     tx.delete("buckets", name.encode())
+    tx.delete("owner_buckets", identity.owner_bucket_key(record.owner, name))
     return "deleted"

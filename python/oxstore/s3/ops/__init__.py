@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from oxstore.admin import users
 from oxstore.http.request import Response
 from oxstore.s3 import listing
 from oxstore.s3.context import Call
@@ -23,6 +24,12 @@ from oxstore.s3.ops import object as object_ops
 
 HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.LIST_BUCKETS: service.list_buckets,
+    Endpoint.ADMIN_GET_USERS: users.get_users,
+    Endpoint.ADMIN_PUT_USERS: users.put_users,
+    Endpoint.ADMIN_POST_USERS: users.post_users,
+    Endpoint.ADMIN_DELETE_USERS: users.delete_users,
+    Endpoint.ADMIN_POST_ACCOUNTS: users.post_accounts,
+    Endpoint.ADMIN_DELETE_ACCOUNTS: users.delete_accounts,
     Endpoint.CREATE_BUCKET: bucket.create_bucket,
     Endpoint.HEAD_BUCKET: bucket.head_bucket,
     Endpoint.DELETE_BUCKET: bucket.delete_bucket,

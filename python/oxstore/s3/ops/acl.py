@@ -20,29 +20,35 @@ MAX_ACL_BODY = 64 * 1024
 
 def requester_id(call: Call) -> str:
     """The canonical id a write by this requester gets as owner."""
-    return call.auth.access_key or access.ANONYMOUS_OWNER
+    return call.auth.owner or access.ANONYMOUS_OWNER
 
 
-def write_acl(call: Call, bucket_owner: str | None = None) -> str | None:
+async def write_acl(call: Call, bucket_owner: str | None = None) -> str | None:
     """The stored form of the ACL a write's x-amz-acl / x-amz-grant-* headers ask for."""
     grants = access.header_grants(call.req, requester_id(call), bucket_owner)
-    return access.encode(_known_grantees(call, grants)) if grants is not None else None
+    return access.encode(await _known_grantees(call, grants)) if grants is not None else None
 
 
-def _known_grantees(call: Call, grants: list[access.Grant]) -> list[access.Grant]:
-    """The grants, if every user they name exists (InvalidArgument, as S3 answers, if not)."""
-    credentials = call.services.credentials
+async def _known_grantees(call: Call, grants: list[access.Grant]) -> list[access.Grant]:
+    """The grants with e-mail addresses resolved to their users' ids, if every user they name
+    exists (as S3 answers: UnresolvableGrantByEmailAddress, InvalidArgument for an id)."""
+    known = []
     for grant in grants:
-        if grant.kind != "user" or grant.grantee == access.ANONYMOUS_OWNER:
-            continue
-        if credentials is None or credentials.secret_for(grant.grantee) is None:
-            raise S3Error(
-                "InvalidArgument",
-                "Invalid id",
-                ArgumentName="CanonicalUser/ID",
-                ArgumentValue=grant.grantee,
-            )
-    return grants
+        if grant.kind == "email":
+            user = await call.meta.user_by_email(grant.grantee)
+            if user is None:
+                raise S3Error("UnresolvableGrantByEmailAddress", EmailAddress=grant.grantee)
+            grant = access.Grant("user", user.id, grant.permission)
+        elif grant.kind == "user" and grant.grantee != access.ANONYMOUS_OWNER:
+            if await call.meta.get_owner(grant.grantee) is None:
+                raise S3Error(
+                    "InvalidArgument",
+                    "Invalid id",
+                    ArgumentName="CanonicalUser/ID",
+                    ArgumentValue=grant.grantee,
+                )
+        known.append(grant)
+    return known
 
 
 async def _requested_grants(call: Call, owner: str, bucket_owner: str) -> list[access.Grant]:
@@ -54,10 +60,10 @@ async def _requested_grants(call: Call, owner: str, bucket_owner: str) -> list[a
             raise S3Error(
                 "UnexpectedContent", "This request does not support content with ACL headers."
             )
-        return _known_grantees(call, from_headers)
+        return await _known_grantees(call, from_headers)
     if not body.strip():
         raise S3Error("MissingSecurityHeader", MissingHeaderName="x-amz-acl")
-    return _known_grantees(call, access.parse_policy(body, owner))
+    return await _known_grantees(call, access.parse_policy(body, owner))
 
 
 async def put_bucket_acl(call: Call) -> Response:

@@ -101,9 +101,9 @@ async def create_bucket(call: Call) -> Response:
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
     _refuse_object_lock(call)
-    acl = write_acl(call)
+    acl = await write_acl(call)
     region, policy_id = _placement(call, await _location_constraint(call))
-    owner = call.auth.access_key
+    owner = call.auth.owner
     assert owner is not None
     existing = await call.meta.get_bucket(name)
     if existing is not None:

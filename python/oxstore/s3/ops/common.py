@@ -31,7 +31,7 @@ async def owned_bucket(call: Call) -> BucketRecord:
     call.bucket_record = None  # read once: a handler that asks again sees the store
     if record is None:
         raise S3Error("NoSuchBucket", BucketName=call.bucket)
-    if record.owner != call.auth.access_key and not call.granted:
+    if record.owner != call.auth.owner and not call.granted:
         raise S3Error("AccessDenied")
     return record
 
@@ -98,11 +98,11 @@ def xml_response(body: bytes, status: int = 200) -> Response:
     return Response(status=status, headers=[("content-type", "application/xml")], body=body)
 
 
-def owner_xml(access_key: str, tag: str = "Owner") -> str:
-    """<Owner> (or <Initiator>) with the account's canonical id and display name."""
+def owner_xml(owner_id: str, tag: str = "Owner") -> str:
+    """<Owner> (or <Initiator>) with the owner's canonical id (its display name too)."""
     from oxstore.s3.xml import el, group
 
-    return group(tag, [el("ID", access_key), el("DisplayName", access_key)])
+    return group(tag, [el("ID", owner_id), el("DisplayName", owner_id)])
 
 
 def int_arg(call: Call, name: str, default: int, low: int, high: int, message: str) -> int:

@@ -127,7 +127,7 @@ async def create_multipart_upload(call: Call) -> Response:
         key=call.key,
         initiated=time.time(),
         owner=requester_id(call),
-        acl=write_acl(call, bucket.owner),
+        acl=await write_acl(call, bucket.owner),
         **described_by(call.req.headers, call.config.max_metadata_size),
         storage_class=storage_class(call),
         tags=header_tags(call.req),

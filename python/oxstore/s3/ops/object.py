@@ -166,7 +166,7 @@ async def put_object(call: Call) -> Response:
     described = described_by(req.headers, call.config.max_metadata_size)
     kept_as = storage_class(call)
     tags = header_tags(req)
-    acl = write_acl(call, bucket.owner)
+    acl = await write_acl(call, bucket.owner)
     received = await receive(call, call.config.max_object_size, call.config.inline_threshold)
     record = ObjectRecord(
         bucket=call.bucket,
@@ -210,7 +210,7 @@ def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
     for arg, header in RESPONSE_OVERRIDES.items():
         value = call.req.arg(arg)
         if value is not None:
-            if call.auth.access_key is None:
+            if call.auth.owner is None:
                 raise S3Error(
                     "InvalidRequest",
                     "Request specific response headers cannot be used for anonymous GET requests.",
@@ -407,7 +407,7 @@ async def source_record(
     permissions.check_expected_owner(
         call.req.headers.get("x-amz-source-expected-bucket-owner"), source
     )
-    requester = call.auth.access_key
+    requester = call.auth.owner
     if requester != source.owner:  # a read grant on the source object lets others copy it
         named = await permissions.named_record(call, bucket, key, version_id)
         if not permissions.object_allows(source, named, requester, access.READ):
@@ -484,7 +484,7 @@ async def copy_object(call: Call) -> Response:
         last_modified=time.time(),
         owner=requester_id(call),
         storage_class=kept_as,
-        acl=write_acl(call, bucket.owner),  # a copy's ACL is its own, private by default
+        acl=await write_acl(call, bucket.owner),  # a copy's ACL is its own, private by default
         **described,
     )
     try:

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from oxstore.auth import access, post_policy
+from oxstore.auth.authenticate import signed_by
 from oxstore.auth.sigv4 import AuthContext
 from oxstore.http.multipart_form import FormReader, boundary_of
 from oxstore.http.request import Response
@@ -98,18 +99,18 @@ async def post_object(call: Call) -> Response:
     # the policy speaks of the key the object gets
     fields["key"] = fields["key"].replace("${filename}", reader.filename)
     now = time.time()
-    assert call.services.credentials is not None
-    signer = post_policy.authenticate(
-        fields, call.services.credentials, call.config.offer.signing_regions, now
-    )
+    keys = call.services.keys
+    assert keys is not None
+    regions = call.config.offer.signing_regions
+    signer = await keys.checked(lambda: post_policy.authenticate(fields, keys, regions, now))
     length_range = None
     if signer is not None:
         policy = post_policy.parse(fields["policy"], now)
         post_policy.check(policy, fields, call.bucket)
         length_range = policy.length_range
-    if not permissions.bucket_allows(bucket, signer, access.WRITE):
+    call.auth = signed_by(AuthContext(access_key=signer), keys)
+    if not permissions.bucket_allows(bucket, call.auth.owner, access.WRITE):
         raise S3Error("AccessDenied")
-    call.auth = AuthContext(access_key=signer)
     key = fields["key"]
     check_key(key)
     described = _described(call, fields, reader.file_content_type, bucket.owner)

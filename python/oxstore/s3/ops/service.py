@@ -20,15 +20,15 @@ def _max_buckets(call: Call) -> int | None:
 
 
 async def list_buckets(call: Call) -> Response:
-    access_key = call.auth.access_key
-    assert access_key is not None
+    owner = call.auth.owner
+    assert owner is not None
     prefix = call.req.arg("prefix") or ""
     token = call.req.arg("continuation-token")
     after = decode_token(token) if token else ""
     limit = _max_buckets(call)
     buckets = [
         b
-        for b in await call.meta.list_buckets(access_key)
+        for b in await call.meta.list_buckets(owner)
         if b.name.startswith(prefix) and b.name > after
     ]
     next_token = None
@@ -49,7 +49,7 @@ async def list_buckets(call: Call) -> Response:
     body = document(
         "ListAllMyBucketsResult",
         [
-            owner_xml(access_key),
+            owner_xml(owner),
             group("Buckets", entries),
             el("ContinuationToken", next_token),
             el("Prefix", call.req.arg("prefix")),

@@ -1,0 +1,90 @@
+"""`oxstore admin`: each verb one signed call of the admin API, tables for people, --json for
+scripts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import Server
+
+
+def oxstore_admin(
+    server: Server, *args: str, key: str = "", secret: str = ""
+) -> subprocess.CompletedProcess[str]:
+    env = dict(
+        os.environ,
+        OXSTORE_ENDPOINT=server.endpoint,
+        OXSTORE_ACCESS_KEY=key or server.access_key,
+        OXSTORE_SECRET_KEY=secret or server.secret_key,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "oxstore", "admin", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_users_keys_and_accounts_from_the_command_line(server: Server) -> None:
+    made = oxstore_admin(server, "--json", "user", "create", "cli@example.com")
+    assert made.returncode == 0, made.stderr
+    user = json.loads(made.stdout)
+    user_id = user["UserId"]
+    (pair,) = user["AWSAccessKeys"]
+    try:
+        listed = oxstore_admin(server, "user", "list")
+        assert listed.returncode == 0
+        header, *rows = listed.stdout.splitlines()
+        assert header.split() == ["EMAIL", "ID", "STATE", "FLAGS"]
+        assert any(row.split()[:3] == ["cli@example.com", user_id, "enabled"] for row in rows)
+        more = oxstore_admin(server, "--json", "key", "create", "cli@example.com")
+        assert len(json.loads(more.stdout)["AWSAccessKeys"]) == 2
+        third = oxstore_admin(server, "key", "create", "cli@example.com")
+        assert third.returncode == 1 and "TooManyAccessKeys" in third.stderr
+        revoked = oxstore_admin(server, "key", "revoke", "cli@example.com", pair["AWSAccessKeyId"])
+        assert revoked.returncode == 0, revoked.stderr
+        assert (
+            oxstore_admin(server, "account", "create", "cli@example.com", "tools").returncode == 0
+        )
+        shown = oxstore_admin(server, "user", "show", user_id)
+        assert "tools" in shown.stdout and pair["AWSAccessKeyId"] not in shown.stdout
+        assert oxstore_admin(server, "user", "disable", "cli@example.com").returncode == 0
+        state = json.loads(oxstore_admin(server, "--json", "user", "show", user_id).stdout)
+        assert state["State"] == "disabled"
+        assert oxstore_admin(server, "user", "enable", "cli@example.com").returncode == 0
+        # a user who is not a system user is refused, and says so
+        refused = oxstore_admin(
+            server, "user", "list", key=more_key(more.stdout), secret=more_secret(more.stdout)
+        )
+        assert refused.returncode == 1 and "AccessDenied" in refused.stderr
+        assert (
+            oxstore_admin(server, "account", "delete", "cli@example.com", "tools").returncode == 0
+        )
+    finally:
+        deleted = oxstore_admin(server, "user", "delete", "cli@example.com")
+        assert deleted.returncode == 0, deleted.stderr
+    gone = oxstore_admin(server, "user", "show", "cli@example.com")
+    assert gone.returncode == 1 and "NoSuchUser" in gone.stderr
+
+
+def more_key(answer: str) -> str:
+    return str(json.loads(answer)["AWSAccessKeys"][-1]["AWSAccessKeyId"])
+
+
+def more_secret(answer: str) -> str:
+    return str(json.loads(answer)["AWSAccessKeys"][-1]["AWSSecretAccessKey"])
+
+
+def test_missing_keys_and_a_server_that_is_not_there() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OXSTORE_")}
+    command = [sys.executable, "-m", "oxstore", "admin", "user", "list"]
+    missing = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "key" in missing.stderr.lower()
+    env.update(OXSTORE_ACCESS_KEY="k" * 20, OXSTORE_SECRET_KEY="s" * 40)
+    env["OXSTORE_ENDPOINT"] = "http://127.0.0.1:9"
+    refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "cannot connect" in refused.stderr
