@@ -15,6 +15,7 @@ from oxstore.auth.credentials import Keyring, master_key
 from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.rsgi import RSGIApp
+from oxstore.limits.quotas import QuotaBook
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import open_store
 from oxstore.s3.context import Services
@@ -24,6 +25,7 @@ from oxstore.s3.pipeline import Pipeline
 log = logging.getLogger("oxstore")
 
 GC_BATCH = 1000
+ROLL_UP_INTERVAL = 60.0  # seconds between samples of the buckets' usage statistics
 
 
 # work that runs once in a cluster holds a lease this long, renewing it as it goes
@@ -37,7 +39,7 @@ def build_services(config: Config) -> Services:
     meta = Metadata(open_store(config.meta, config.meta_path))
     data = DataStore(config.objects_dir, config.tmp_dir, config.min_free_space)
     keys = Keyring(meta, master_key(config.state_dir, os.environ))
-    return Services(config=config, meta=meta, data=data, keys=keys)
+    return Services(config=config, meta=meta, data=data, keys=keys, quotas=QuotaBook(meta))
 
 
 async def collect_garbage(services: Services, now: float) -> int:
@@ -163,15 +165,20 @@ class OxstoreApp(RSGIApp):
             self._collector.cancel()
 
     async def _collect_forever(self) -> None:
-        """Passes of the collector; in a cluster, only on the gateway holding its lease (held
-        for a few passes, so that it moves on soon after its gateway stops)."""
+        """Passes of the collector (and, about once a minute, the buckets' hourly statistics:
+        meta.model.usage); in a cluster, only on the gateway holding its lease (held for a few
+        passes, so that it moves on soon after its gateway stops)."""
         interval = self.services.config.gc_interval
+        rolled_up = 0.0
         while True:
             await asyncio.sleep(interval)
             with contextlib.suppress(Exception):
                 if await _lease(self.services, "collector", 4 * interval + 10):
                     await abort_abandoned_uploads(self.services, time.time())
                     await collect_garbage(self.services, time.time())
+                    if time.time() - rolled_up >= ROLL_UP_INTERVAL:
+                        rolled_up = time.time()
+                        await self.services.meta.roll_up_usage(rolled_up)
 
 
 def create_app() -> OxstoreApp:

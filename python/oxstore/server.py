@@ -124,9 +124,19 @@ def prepare(config: Config) -> list[str]:
             bind_data_dir(config, store)
             said = [f"oxstore: metadata: {describe(config.meta)}, schema {schema_line(store)}"]
             master = master_key(config.state_dir, os.environ)
-            said += asyncio.run(prepare_root(Metadata(store), master, config.state_dir, os.environ))
+            said += asyncio.run(_prepare_model(Metadata(store), master, config))
         finally:
             store.close()
+    return said
+
+
+async def _prepare_model(meta: Metadata, master: bytes, config: Config) -> list[str]:
+    """The root user, and (once, for a store from before usage counting) every bucket's
+    usage."""
+    said = await prepare_root(meta, master, config.state_dir, os.environ)
+    counted = await meta.count_usage()
+    if counted:
+        said.append(f"oxstore: counted the usage of {counted} buckets")
     return said
 
 

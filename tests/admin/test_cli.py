@@ -88,3 +88,27 @@ def test_missing_keys_and_a_server_that_is_not_there() -> None:
     env["OXSTORE_ENDPOINT"] = "http://127.0.0.1:9"
     refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "cannot connect" in refused.stderr
+
+
+def test_quotas_and_the_bucket_inventory_from_the_command_line(server: Server, s3) -> None:  # type: ignore[no-untyped-def]
+    s3.create_bucket(Bucket="cli-inventory")
+    try:
+        s3.put_object(Bucket="cli-inventory", Key="k", Body=b"x" * 1234)
+        listed = oxstore_admin(server, "buckets", "--user-id", server.owner_id)
+        assert listed.returncode == 0, listed.stderr
+        row = [r for r in listed.stdout.splitlines() if r.startswith("cli-inventory ")]
+        assert row and "1234" in row[0].split()
+        assert (
+            oxstore_admin(server, "quota", "set", "--bucket", "cli-inventory", "0.5").returncode
+            == 0
+        )
+        shown = json.loads(
+            oxstore_admin(server, "--json", "quota", "get", "--bucket", "cli-inventory").stdout
+        )
+        assert shown == {"version": "1", "type": "1", "size": str(1024**3 // 2)}
+        assert oxstore_admin(server, "quota", "clear", "--bucket", "cli-inventory").returncode == 0
+        table = oxstore_admin(server, "quota", "get", "--bucket", "cli-inventory").stdout
+        assert "unlimited" in table
+    finally:
+        s3.delete_object(Bucket="cli-inventory", Key="k")
+        s3.delete_bucket(Bucket="cli-inventory")

@@ -14,7 +14,7 @@ import pytest
 
 from oxstore.meta.records import PartRecord, encode_record
 from oxstore.meta.sqlite import SCHEMA_VERSION
-from oxstore.meta.store import TABLES
+from oxstore.meta.store import COUNTER_TABLES, TABLES
 from tests.meta.helpers import Blocking, bucket_record, object_record, open_sqlite
 
 LATER = 1e12
@@ -37,7 +37,9 @@ def test_settings_and_tables(meta: Blocking) -> None:
     schema = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchone()[0]
     assert schema == str(SCHEMA_VERSION)
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"meta"} | {f"kv_{table}" for table in TABLES}
+    assert tables == {"meta"} | {f"kv_{table}" for table in TABLES} | {
+        f"cnt_{table}" for table in COUNTER_TABLES
+    }
 
 
 def test_reopen_keeps_data(db_path: str) -> None:
@@ -127,7 +129,9 @@ def test_migrates_schema_4(migrated: Blocking) -> None:
         SCHEMA_VERSION
     )
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables == {"meta"} | {f"kv_{table}" for table in TABLES}
+    assert tables == {"meta"} | {f"kv_{table}" for table in TABLES} | {
+        f"cnt_{table}" for table in COUNTER_TABLES
+    }
     plain, versioned = meta.list_buckets(None)
     assert (plain.name, plain.owner, plain.tags) == ("plain", "ALICE", {"team": "a"})
     assert (versioned.owner, versioned.versioning, versioned.region) == ("BOB", "Suspended", "eu-1")

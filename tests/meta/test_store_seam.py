@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import pytest
 
-from oxstore.meta.store import TABLES, Store, Tx
+from oxstore.meta.store import COUNTER_TABLES, COUNTERS, TABLES, Store, Tx
 from tests.meta.conftest import OpenStore
 
 T = TypeVar("T")
@@ -166,6 +166,43 @@ def test_concurrent_transactions_are_each_atomic(open_store: OpenStore) -> None:
         thread.join()
     assert failed == [10] * 6
     assert snapshot(store, lambda tx: tx.get("refs", b"n")) == str(6 * 40).encode()
+
+
+def test_counters_add_up_without_reads(open_store: OpenStore) -> None:
+    """Counter tables: adds from many writers at once, each transaction whole or not at all;
+    the keys in order; a key deleted and added to again starts at zero."""
+    store = open_store()
+    (table,) = COUNTER_TABLES
+
+    def add(tx: Tx, fail: bool) -> None:
+        tx.add(table, b"a", (1, -2))
+        tx.add(table, b"b", (0, 0, 0, 0, 0, 5))
+        if fail:
+            raise ValueError
+
+    async def fifty() -> None:
+        writes = [store.write(lambda tx, n=n: add(tx, n % 5 == 0)) for n in range(50)]
+        await asyncio.gather(*writes, return_exceptions=True)
+
+    threads = [threading.Thread(target=asyncio.run, args=(fifty(),)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    rows = snapshot(store, lambda tx: tx.counts(table, b"", b"\xff"))
+    zero = [0] * (COUNTERS - 2)
+    assert rows == [
+        (b"a", (160, -320, *zero)),
+        (b"b", (0, 0, 0, 0, 0, 800)[:COUNTERS]),
+    ]
+    assert snapshot(store, lambda tx: tx.counts(table, b"a\x00", b"b")) == []
+
+    def again(tx: Tx) -> list[tuple[bytes, tuple[int, ...]]]:
+        tx.delete(table, b"a")
+        tx.add(table, b"a", (7,))
+        return tx.counts(table, b"a", b"a\x00")  # a transaction sees its own adds
+
+    assert commit(store, again) == [(b"a", (7, *[0] * (COUNTERS - 1)))]
 
 
 def test_a_read_is_one_snapshot(open_store: OpenStore) -> None:

@@ -189,12 +189,6 @@ def _number(text: str) -> str:
     raise argparse.ArgumentTypeError(f"not a non-negative number: {text!r}")
 
 
-def _whole(text: str) -> str:
-    if text.isdigit():
-        return text
-    raise argparse.ArgumentTypeError(f"not a whole number of GB: {text!r}")
-
-
 ARGUMENTS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "email": (("email",), {"metavar": "EMAIL", "help": "the user's email (or id)"}),
     "who": (("who",), {"metavar": "EMAIL|ID"}),
@@ -203,7 +197,10 @@ ARGUMENTS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "revoke_key": (("revoke_key",), {"metavar": "ACCESS_KEY", "help": "the key to revoke"}),
     "name": (("name",), {"metavar": "NAME", "help": "the account's name"}),
     "obj": (("obj",), {"metavar": "NAME", "help": "a usage object (see usage list)"}),
-    "size": (("size",), {"metavar": "SIZE_GB", "type": _whole, "help": "in GB; 0: unlimited"}),
+    "size": (
+        ("size",),
+        {"metavar": "SIZE_GB", "type": _number, "help": "in GB (a decimal below 1); 0: unlimited"},
+    ),
     "out": (("--out",), {"metavar": "KBPS", "type": _number, "help": "bandwidth out, kB/s"}),
 }
 

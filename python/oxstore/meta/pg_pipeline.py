@@ -37,9 +37,25 @@ class PostgresError(Exception):
         return self.sqlstate in RETRYABLE_STATES
 
 
-def statements(tables: tuple[str, ...]) -> dict[bytes, tuple[bytes, list[int]]]:
+def statements(
+    tables: tuple[str, ...], counter_tables: tuple[str, ...] = (), counters: int = 0
+) -> dict[bytes, tuple[bytes, list[int]]]:
     """name -> (SQL, parameter types) of every prepared statement."""
     prepared: dict[bytes, tuple[str, list[int]]] = {}
+    columns = [f"c{n}" for n in range(counters)]
+    for table in counter_tables:
+        cnt = f"cnt_{table}"
+        prepared[statement("add", table)] = (
+            f"INSERT INTO {cnt} (k, {', '.join(columns)}) VALUES "
+            f"($1, {', '.join(f'${n + 2}' for n in range(counters))}) ON CONFLICT (k) DO UPDATE "
+            f"SET {', '.join(f'{c} = {cnt}.{c} + excluded.{c}' for c in columns)}",
+            [BYTEA] + [INT8] * counters,
+        )
+        prepared[statement("counts", table)] = (
+            f"SELECT k, {', '.join(columns)} FROM {cnt} WHERE k >= $1 AND k < $2 ORDER BY k",
+            [BYTEA, BYTEA],
+        )
+        prepared[statement("delete", table)] = (f"DELETE FROM {cnt} WHERE k = $1", [BYTEA])
     for table in tables:
         kv = f"kv_{table}"
         prepared[statement("get", table)] = (f"SELECT v FROM {kv} WHERE k = $1", [BYTEA])

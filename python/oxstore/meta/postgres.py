@@ -1,10 +1,11 @@
 """The scale-out metadata store: the model's tables in PostgreSQL (or a database that speaks
 its protocol and SQL: CockroachDB, YugabyteDB), shared by any number of gateways.
 
-Each table of the model is a `kv_<name> (k bytea PRIMARY KEY, v bytea)`: bytea compares
-bytewise, the model's order. The model's work is a plain function of a Tx, so it runs on a
-thread of this store's own, each with a pipelined connection (`pg_pipeline`): statements go
-out without waiting, and only a read of a row waits for the server.
+Each table of the model is a `kv_<name> (k bytea PRIMARY KEY, v bytea)`, each counter table a
+`cnt_<name> (k bytea PRIMARY KEY, c0 ... c5 int8)`: bytea compares bytewise, the model's order.
+The model's work is a plain function of a Tx, so it runs on a thread of this store's own, each
+with a pipelined connection (`pg_pipeline`): statements go out without waiting, and only a read
+of a row waits for the server.
 
 Writes are SERIALIZABLE and run again after a serialization failure or a deadlock (SQLSTATE
 40001, 40P01). The writes a process makes while its write transaction is in flight share the
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from oxstore.meta.store import TABLES, Range
+from oxstore.meta.store import COUNTER_TABLES, COUNTERS, TABLES, Counts, Range
 
 try:
     import psycopg
@@ -50,10 +51,11 @@ except ImportError as exc:  # pragma: no cover - said to the operator who asked 
 T = TypeVar("T")
 Waiting = tuple[Callable[["PostgresTx"], Any], "Future[Any]"]  # a write and who waits for it
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 POOL_SIZE = 8  # connections (and threads) per process
 ATTEMPTS = 30  # runs of a write that keeps meeting serialization failures
 _INT4 = struct.Struct(">i")
+_INT8 = struct.Struct(">q")
 FIRST_PAGE = 32  # rows a scan without a limit fetches first; each next page is twice as big
 MAX_PAGE = 1024
 BEGIN_WRITE = b"BEGIN ISOLATION LEVEL SERIALIZABLE"
@@ -87,6 +89,20 @@ class PostgresTx:
     def delete(self, table: str, key: bytes) -> None:
         self.conn.send(DELETE[table], [key])
         self.known[table, key] = None
+
+    def add(self, table: str, key: bytes, deltas: Sequence[int]) -> None:
+        padded = [*deltas, *[0] * (COUNTERS - len(deltas))]
+        self.conn.send(ADD[table], [key, *(int8(d) for d in padded)])
+
+    def counts(self, table: str, start: bytes, end: bytes) -> list[tuple[bytes, Counts]]:
+        result = self.conn.fetch(COUNTS[table], [start, end])
+        return [
+            (
+                result.get_value(n, 0) or b"",
+                tuple(_INT8.unpack(result.get_value(n, c + 1) or b"")[0] for c in range(COUNTERS)),
+            )
+            for n in range(result.ntuples)
+        ]
 
     def scan(
         self,
@@ -139,8 +155,10 @@ def _row(result: pq.abc.PGresult, n: int) -> tuple[bytes, bytes]:
 
 GET = {table: statement("get", table) for table in TABLES}
 PUT = {table: statement("put", table) for table in TABLES}
-DELETE = {table: statement("delete", table) for table in TABLES}
-PREPARED = statements(TABLES)
+DELETE = {table: statement("delete", table) for table in TABLES + COUNTER_TABLES}
+ADD = {table: statement("add", table) for table in COUNTER_TABLES}
+COUNTS = {table: statement("counts", table) for table in COUNTER_TABLES}
+PREPARED = statements(TABLES, COUNTER_TABLES, COUNTERS)
 
 
 class PostgresStore:
@@ -320,6 +338,9 @@ class PostgresStore:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS kv_{table} (k bytea PRIMARY KEY, v bytea NOT NULL)"
             )
+        columns = ", ".join(f"c{n} int8 NOT NULL DEFAULT 0" for n in range(COUNTERS))
+        for table in COUNTER_TABLES:
+            conn.execute(f"CREATE TABLE IF NOT EXISTS cnt_{table} (k bytea PRIMARY KEY, {columns})")
         conn.execute(
             "INSERT INTO oxstore_schema (name, value) VALUES ('version', %s)"
             " ON CONFLICT (name) DO UPDATE SET value = excluded.value",

@@ -1,7 +1,8 @@
 """The embedded metadata store: the model's tables in SQLite (WAL), shared by every worker.
 
-Each table of the model is a `kv_<name> (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID`: SQLite's
-memcmp order of the keys is the model's order. Reads run on the calling thread over its own
+Each table of the model is a `kv_<name> (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID`, each
+counter table a `cnt_<name> (k BLOB PRIMARY KEY, c0 ... c5 INTEGER)`: SQLite's memcmp order of
+the keys is the model's order. Reads run on the calling thread over its own
 connection (no network, so the model reads on the event loop); the writes an event loop makes
 while a commit is in flight share the next SQLite transaction (a savepoint each) and its one
 fsync (synchronous=FULL), and hear back only after it (`group_commit`).
@@ -20,13 +21,25 @@ from typing import TypeVar
 
 from oxstore.meta.group_commit import GroupCommitter, WriteLock
 from oxstore.meta.sqlite_migrate import migrate_typed_schema
-from oxstore.meta.store import TABLES, Range
+from oxstore.meta.store import COUNTER_TABLES, COUNTERS, TABLES, Counts, Range
 
 T = TypeVar("T")
 
 # 1-4: the typed tables of earlier releases (migrated at open); 5: the model's tables;
-# 6: the leases table
-SCHEMA_VERSION = 7
+# 6: the leases table; 7: owners and access keys; 8: usage counters and quotas
+SCHEMA_VERSION = 8
+_COLUMNS = [f"c{n}" for n in range(COUNTERS)]
+_ADD = {
+    table: f"INSERT INTO cnt_{table} (k, {', '.join(_COLUMNS)}) VALUES (?{', ?' * COUNTERS})"
+    f" ON CONFLICT (k) DO UPDATE SET {', '.join(f'{c} = {c} + excluded.{c}' for c in _COLUMNS)}"
+    for table in COUNTER_TABLES
+}
+
+
+def sql_table(table: str) -> str:
+    return f"cnt_{table}" if table in COUNTER_TABLES else f"kv_{table}"
+
+
 BUSY_TIMEOUT_MS = 30_000
 
 
@@ -44,7 +57,18 @@ class SqliteTx:
         self.db.execute(f"INSERT OR REPLACE INTO kv_{table} (k, v) VALUES (?, ?)", (key, value))
 
     def delete(self, table: str, key: bytes) -> None:
-        self.db.execute(f"DELETE FROM kv_{table} WHERE k = ?", (key,))
+        self.db.execute(f"DELETE FROM {sql_table(table)} WHERE k = ?", (key,))
+
+    def add(self, table: str, key: bytes, deltas: Sequence[int]) -> None:
+        padded = [*deltas, *[0] * (COUNTERS - len(deltas))]
+        self.db.execute(_ADD[table], (key, *padded))
+
+    def counts(self, table: str, start: bytes, end: bytes) -> list[tuple[bytes, Counts]]:
+        rows = self.db.execute(
+            f"SELECT k, {', '.join(_COLUMNS)} FROM cnt_{table} WHERE k >= ? AND k < ? ORDER BY k",
+            (start, end),
+        )
+        return [(row[0], tuple(row[1:])) for row in rows]
 
     def scan(
         self,
@@ -168,6 +192,12 @@ class SqliteStore:
             for table in TABLES:
                 db.execute(
                     f"CREATE TABLE IF NOT EXISTS kv_{table} (k BLOB PRIMARY KEY, v BLOB NOT NULL)"
+                    " WITHOUT ROWID"
+                )
+            for table in COUNTER_TABLES:
+                columns = ", ".join(f"{c} INTEGER NOT NULL DEFAULT 0" for c in _COLUMNS)
+                db.execute(
+                    f"CREATE TABLE IF NOT EXISTS cnt_{table} (k BLOB PRIMARY KEY, {columns})"
                     " WITHOUT ROWID"
                 )
             if 0 < version < 5:

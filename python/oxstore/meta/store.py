@@ -35,7 +35,17 @@ TABLES = (
     "owner_buckets",  # owner id, "/", bucket name -> "" (each owner's buckets, by name)
     "access_keys",  # access key -> whose it is, its sealed secret
     "settings",  # name -> value (the root user's id, ...)
+    "bucket_stats",  # bucket -> its hourly statistics (model.usage)
+    "quotas",  # "bucket/" name | "owner/" id | "default/bucket" | "default/user" -> bytes
 )
+
+# Tables of counters: each key holds COUNTERS signed 64-bit integers that a transaction adds to
+# without reading them (writers of a counter never wait for one another's reads).
+COUNTER_TABLES = (
+    "bucket_usage",  # bucket, 0x00, shard -> bytes, objects (model.usage)
+)
+COUNTERS = 6
+Counts = tuple[int, ...]  # COUNTERS of them
 
 
 class Tx(Protocol):
@@ -45,7 +55,18 @@ class Tx(Protocol):
 
     def put(self, table: str, key: bytes, value: bytes) -> None: ...
 
-    def delete(self, table: str, key: bytes) -> None: ...
+    def delete(self, table: str, key: bytes) -> None:
+        """Removes the key of a table, or of a counter table."""
+        ...
+
+    def add(self, table: str, key: bytes, deltas: Sequence[int]) -> None:
+        """Adds deltas to the first counters of a counter table's key (a new key starts at
+        zero), without reading them."""
+        ...
+
+    def counts(self, table: str, start: bytes, end: bytes) -> list[tuple[bytes, Counts]]:
+        """The counters of the keys in [start, end) of a counter table, in key order."""
+        ...
 
     def scan(
         self,

@@ -9,7 +9,8 @@ from oxstore.auth.sigv4 import AuthContext
 from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.request import Request
-from oxstore.meta.model import Metadata
+from oxstore.limits.quotas import QuotaBook
+from oxstore.meta.model import Metadata, Quota
 from oxstore.meta.records import BucketRecord, ObjectRecord
 
 
@@ -19,6 +20,7 @@ class Services:
     meta: Metadata
     data: DataStore
     keys: Keyring | None = None  # access keys, for the signatures handlers check (POST)
+    quotas: QuotaBook | None = None
 
 
 @dataclass(slots=True)
@@ -35,6 +37,8 @@ class Call:
     # check (found is False until then; record None: there is none)
     object_found: bool = False
     object_record: ObjectRecord | None = None
+    # the quotas a write into the bucket is checked against, in its transaction (None: none)
+    quota: Quota | None = None
 
     def read_object(self, bucket: str, key: str) -> tuple[bool, ObjectRecord | None]:
         """(True, the current object or None) if the access check read this one's."""

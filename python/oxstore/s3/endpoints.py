@@ -94,6 +94,10 @@ class Endpoint(Enum):
     ADMIN_DELETE_USERS = "AdminDeleteUsers"
     ADMIN_POST_ACCOUNTS = "AdminPostAccounts"
     ADMIN_DELETE_ACCOUNTS = "AdminDeleteAccounts"
+    ADMIN_GET_BUCKETS = "AdminGetBuckets"
+    ADMIN_GET_QUOTAS = "AdminGetQuotas"
+    ADMIN_PUT_QUOTAS = "AdminPutQuotas"
+    ADMIN_DELETE_QUOTAS = "AdminDeleteQuotas"
     ADMIN_NOT_IMPLEMENTED = "AdminNotImplemented"  # an ostor-* call not built yet
     # known operations that are not built yet (answer NotImplemented)
     NOT_IMPLEMENTED = "NotImplemented"

@@ -142,6 +142,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "OwnerHasBuckets": (409, "The user or account owns buckets: delete them first."),
     "PreconditionFailed": (412, "At least one of the pre-conditions you specified did not hold"),
+    "QuotaExceeded": (403, "The upload does not fit in the quota."),
     "RequestTimeout": (
         400,
         "Your socket connection to the server was not read from or written to within the "

@@ -13,9 +13,12 @@ from collections.abc import Awaitable, Callable
 
 from oxstore._native import NativeS3Error
 from oxstore.auth.authenticate import authenticate
+from oxstore.auth.payload import content_length
 from oxstore.auth.sigv4 import ANONYMOUS
 from oxstore.data.store import NoSpaceError
 from oxstore.http.request import Request, Response
+from oxstore.limits.quotas import exceeded
+from oxstore.meta.model import QuotaExceededError
 from oxstore.s3 import addressing
 from oxstore.s3.context import Call, Services
 from oxstore.s3.endpoints import Endpoint
@@ -30,6 +33,13 @@ log = logging.getLogger("oxstore")
 
 HEALTH_PATH = "/-/health"
 LOSSY_BYTES = "%EF%BF%BD"  # U+FFFD in the re-encoded path: bytes that were not UTF-8
+# Writes that may add bytes to a bucket: checked against its quotas (limits.quotas); those
+# whose body is the new data are refused before it is read when it cannot fit.
+QUOTA_CHECKED = frozenset(
+    {Endpoint.PUT_OBJECT, Endpoint.COPY_OBJECT, Endpoint.UPLOAD_PART, Endpoint.UPLOAD_PART_COPY}
+)
+BODY_IS_DATA = frozenset({Endpoint.PUT_OBJECT, Endpoint.UPLOAD_PART})
+
 # Unsigned by nature: browsers never sign preflights, and a POST upload's form carries its
 # own signature, which the handler checks.
 SELF_AUTHORIZED = frozenset({Endpoint.CORS_PREFLIGHT, Endpoint.POST_OBJECT})
@@ -53,6 +63,8 @@ class Pipeline:
             response = error_response(req, err)
         except NativeS3Error as err:
             response = error_response(req, from_native(err, req.request_id))
+        except QuotaExceededError as err:
+            response = error_response(req, exceeded(err.what))
         except NoSpaceError:
             response = error_response(req, S3Error("InsufficientStorage"))
         except Exception:
@@ -91,12 +103,22 @@ class Pipeline:
         call = Call(req, auth, self.services)
         if endpoint not in SELF_AUTHORIZED:
             await authorize(call, endpoint)
+        if endpoint in QUOTA_CHECKED:
+            await self._check_quota(call, endpoint)
         if endpoint in (Endpoint.NOT_IMPLEMENTED, Endpoint.ADMIN_NOT_IMPLEMENTED):
             raise S3Error(
                 "NotImplemented",
                 "This operation is not implemented yet by oxstore.",
             )
         return await HANDLERS[endpoint](call)
+
+    async def _check_quota(self, call: Call, endpoint: Endpoint) -> None:
+        quotas, bucket = self.services.quotas, call.bucket_record
+        if quotas is None or bucket is None:
+            return  # NoSuchBucket is the handler's answer
+        call.quota = await quotas.quota_for(bucket)
+        if call.quota is not None and endpoint in BODY_IS_DATA:
+            await quotas.refuse_early(bucket, call.quota, content_length(call.req) or 0)
 
 
 def refuse_unreadable(req: Request) -> None:

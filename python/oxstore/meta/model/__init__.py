@@ -14,13 +14,24 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from oxstore.meta.model import buckets, identity, leases, objects, owner_ids, refs, uploads
+from oxstore.meta.model import (
+    buckets,
+    identity,
+    keys,
+    leases,
+    objects,
+    owner_ids,
+    refs,
+    uploads,
+    usage,
+)
 from oxstore.meta.model.buckets import DeleteBucketResult
 from oxstore.meta.model.identity import Credential, IdentityError
 from oxstore.meta.model.keys import key_bytes
 from oxstore.meta.model.listing import ObjectListing, UploadListing, VersionListing
 from oxstore.meta.model.objects import Condition
 from oxstore.meta.model.uploads import Assemble
+from oxstore.meta.model.usage import Quota, QuotaExceededError, Usage
 from oxstore.meta.records import (
     BucketRecord,
     KeyRecord,
@@ -32,6 +43,7 @@ from oxstore.meta.records import (
     UploadRecord,
     VersionPage,
     decode_bucket,
+    decode_object,
 )
 from oxstore.meta.store import Store, Tx
 
@@ -44,6 +56,9 @@ __all__ = [
     "DeleteBucketResult",
     "IdentityError",
     "Metadata",
+    "Quota",
+    "QuotaExceededError",
+    "Usage",
 ]
 
 
@@ -57,6 +72,21 @@ class Metadata:
 
     async def _write(self, work: Callable[[Tx], T]) -> T:
         return await self.store.write(work)
+
+    async def _write_within(self, bucket: str, quota: Quota | None, work: Callable[[Tx], T]) -> T:
+        """A write that may add bytes to the bucket: QuotaExceededError (and nothing written)
+        when it takes the bucket or its owner past the quota."""
+        if quota is None:
+            return await self._write(work)
+
+        def guarded(tx: Tx) -> T:
+            guard = usage.Guard(quota, bucket)
+            guard.begin(tx)
+            result = work(tx)
+            guard.check(tx)
+            return result
+
+        return await self._write(guarded)
 
     def close(self) -> None:
         self.store.close()
@@ -95,6 +125,7 @@ class Metadata:
         record: ObjectRecord,
         shares_data: bool = False,
         condition: Condition | None = None,
+        quota: Quota | None = None,
     ) -> ObjectRecord | None:
         """Makes record the current object for (bucket, key) — setting its seq and version id —
         and returns the one it replaced.
@@ -106,7 +137,9 @@ class Metadata:
         raised and nothing changes. condition: called inside the transaction with the current
         record (None if absent) before anything is written; whatever it raises aborts the write.
         """
-        return await self._write(lambda tx: objects.put(tx, record, shares_data, condition))
+        return await self._write_within(
+            record.bucket, quota, lambda tx: objects.put(tx, record, shares_data, condition)
+        )
 
     async def get_object(self, bucket: str, key: str) -> ObjectRecord | None:
         """The current version, with its inline payload."""
@@ -228,10 +261,12 @@ class Metadata:
         """The upload while it is in progress (None once completed or aborted)."""
         return await self._read(lambda tx: uploads.get(tx, upload_id))
 
-    async def put_part(self, upload_id: str, part: PartRecord) -> None:
+    async def put_part(
+        self, upload_id: str, part: PartRecord, bucket: str = "", quota: Quota | None = None
+    ) -> None:
         """Records a part, replacing one of the same number (its data becomes garbage).
         NoSuchUploadError if the upload is not in progress."""
-        await self._write(lambda tx: uploads.put_part(tx, upload_id, part))
+        await self._write_within(bucket, quota, lambda tx: uploads.put_part(tx, upload_id, part))
 
     async def list_parts(
         self, upload_id: str, after: int = 0, limit: int = 10_000
@@ -369,3 +404,56 @@ class Metadata:
                 if after is None:
                     break
         await self._write(identity.index_bucket_owners)
+
+    # -- usage and quotas ----------------------------------------------------------------
+
+    async def bucket_usage(self, bucket: str) -> Usage:
+        return await self._read(lambda tx: usage.of_bucket(tx, bucket))
+
+    async def owner_usage(self, owner_id: str) -> int:
+        """The bytes of all the owner's buckets."""
+        return await self._read(lambda tx: usage.of_owner(tx, owner_id))
+
+    async def roll_up_usage(self, now: float) -> None:
+        """Samples every bucket's usage into its hourly statistics (the collector, about once
+        a minute)."""
+        for bucket in await self.list_buckets(None):
+            await self._write(functools.partial(usage.roll_up, bucket=bucket.name, now=now))
+
+    async def quotas(self) -> dict[str, int]:
+        """Every quota set: "bucket/NAME", "owner/ID", "default/bucket", "default/user" ->
+        bytes (0: unlimited)."""
+
+        def work(tx: Tx) -> dict[str, int]:
+            return {k.decode(): int(v.decode()) for k, v in tx.scan("quotas", b"")}
+
+        return await self._read(work)
+
+    async def set_quota(self, name: str, size: int) -> None:
+        await self._write(lambda tx: tx.put("quotas", name.encode(), str(size).encode()))
+
+    async def count_usage(self) -> int:
+        """Counts what every bucket holds, once for a store whose writes did not count it yet
+        (before schema 8); returns how many buckets were counted."""
+        if await self._read(lambda tx: tx.get("settings", usage.COUNTED)) is not None:
+            return 0
+        names = [b.name for b in await self.list_buckets(None)]
+        for name in names:
+            await self._write(functools.partial(_recount, bucket=name))
+        await self._write(lambda tx: tx.put("settings", usage.COUNTED, b"1"))
+        return len(names)
+
+
+def _recount(tx: Tx, bucket: str) -> None:
+    """Counts a bucket's usage from its records: versions and the parts of its uploads."""
+    size = objects_held = 0
+    for table in ("objects", "versions"):
+        for _, stored in tx.scan(table, keys.in_bucket(bucket), keys.bucket_end(bucket)):
+            record = decode_object(stored)
+            size += record.size
+            objects_held += 0 if record.delete_marker else 1
+    for _, upload_id in list(
+        tx.scan("upload_keys", keys.in_bucket(bucket), keys.bucket_end(bucket))
+    ):
+        size += sum(p.size for p in uploads.list_parts(tx, upload_id.decode()))
+    usage.set_counted(tx, bucket, size, objects_held)

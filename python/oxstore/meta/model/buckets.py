@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from oxstore.meta.model import identity, uploads
+from oxstore.meta.model import identity, uploads, usage
 from oxstore.meta.model.keys import bucket_end, in_bucket
 from oxstore.meta.records import BucketRecord, decode_bucket, encode_record
 from oxstore.meta.store import BucketExistsError, Range, Tx
@@ -62,4 +62,5 @@ def delete(tx: Tx, name: str) -> DeleteBucketResult:
     uploads.abort_all_in(tx, name)
     tx.delete("buckets", name.encode())
     tx.delete("owner_buckets", identity.owner_bucket_key(record.owner, name))
+    usage.forget(tx, name)
     return "deleted"

@@ -23,7 +23,7 @@ from typing import Literal
 
 import msgspec
 
-from oxstore.meta.model import buckets, refs
+from oxstore.meta.model import buckets, refs, usage
 from oxstore.meta.model.keys import (
     after_prefix,
     key_bytes,
@@ -186,6 +186,7 @@ def _add(tx: Tx, table: str, record: ObjectRecord) -> None:
             "payloads", version_key(record.bucket, key_bytes(record.key), record.seq), record.inline
         )
     refs.reference(tx, record.data_id)
+    usage.add(tx, record.bucket, record.size, 0 if record.delete_marker else 1)
 
 
 def _drop(tx: Tx, record: ObjectRecord) -> None:
@@ -193,6 +194,7 @@ def _drop(tx: Tx, record: ObjectRecord) -> None:
     if not record.data_id:
         tx.delete("payloads", version_key(record.bucket, key_bytes(record.key), record.seq))
     refs.release(tx, record.data_id)
+    usage.add(tx, record.bucket, -record.size, 0 if record.delete_marker else -1)
 
 
 def _retire(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from oxstore.meta.model import objects, refs
+from oxstore.meta.model import objects, refs, usage
 from oxstore.meta.model.keys import (
     bucket_end,
     in_bucket,
@@ -56,15 +56,17 @@ def _require(tx: Tx, upload_id: str) -> UploadRecord:
 def put_part(tx: Tx, upload_id: str, part: PartRecord) -> None:
     """Records an uploaded part; one uploaded before under the same number is replaced and its
     data goes to the garbage. NoSuchUploadError if the upload ended meanwhile."""
-    _require(tx, upload_id)
+    upload = _require(tx, upload_id)
     key = part_key(upload_id, part.number)
     old = tx.get("parts", key)
     tx.put("parts", key, encode_record(part))
     tx.put("part_data", part.data_id.encode(), key)
+    usage.add(tx, upload.bucket, part.size, 0)
     if old is not None:
-        replaced = decode_part(old).data_id
-        if replaced != part.data_id:
-            _discard_parts(tx, [replaced])
+        replaced = decode_part(old)
+        usage.add(tx, upload.bucket, -replaced.size, 0)
+        if replaced.data_id != part.data_id:
+            _discard_parts(tx, [replaced.data_id])
 
 
 def _discard_parts(tx: Tx, data_ids: list[str]) -> None:
@@ -106,6 +108,7 @@ def complete(
         tx.delete("parts", part_key(upload_id, part.number))
     _discard_parts(tx, [p.data_id for p in dropped])
     _end(tx, upload)
+    usage.add(tx, upload.bucket, -sum(p.size for p in parts), 0)  # the object counts them now
     replaced = objects.put(tx, record, False, condition)
     return record, replaced
 
@@ -120,6 +123,7 @@ def abort(tx: Tx, upload_id: str) -> bool:
     for part in parts:
         tx.delete("parts", part_key(upload_id, part.number))
     _discard_parts(tx, [p.data_id for p in parts])
+    usage.add(tx, upload.bucket, -sum(p.size for p in parts), 0)
     return True
 
 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from oxstore import _native
 from oxstore.http.request import Response
+from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import ObjectRecord, PartRecord, UploadRecord
 from oxstore.meta.store import NoSuchBucketError, NoSuchUploadError
 from oxstore.s3 import checksums, object_data
@@ -158,10 +159,13 @@ async def _record_part(call: Call, upload: UploadRecord, number: int, got: Recei
         checksums=got.checksums,
     )
     try:
-        await call.meta.put_part(upload.upload_id, part)
+        await call.meta.put_part(upload.upload_id, part, upload.bucket, call.quota)
     except NoSuchUploadError as exc:  # completed or aborted while the part streamed in
         call.data.remove(got.data_id)
         raise S3Error("NoSuchUpload", UploadId=upload.upload_id) from exc
+    except QuotaExceededError:
+        call.data.remove(got.data_id)
+        raise
     return part
 
 

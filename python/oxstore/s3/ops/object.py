@@ -13,6 +13,7 @@ import msgspec
 
 from oxstore.auth import access
 from oxstore.http.request import Request, Response
+from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
 from oxstore.s3 import checksums, object_data, permissions
@@ -185,11 +186,11 @@ async def put_object(call: Call) -> Response:
     )
     data_id = received.data_id
     try:
-        await call.meta.put_object(record, condition=condition)
-    except (NoSuchBucketError, S3Error) as exc:
+        await call.meta.put_object(record, condition=condition, quota=call.quota)
+    except (NoSuchBucketError, S3Error, QuotaExceededError) as exc:
         if data_id:
             call.data.remove(data_id)
-        if isinstance(exc, S3Error):
+        if not isinstance(exc, NoSuchBucketError):
             raise
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     headers = [("etag", f'"{record.etag}"'), *version_headers(bucket, record)]
@@ -488,7 +489,9 @@ async def copy_object(call: Call) -> Response:
         **described,
     )
     try:
-        await call.meta.put_object(record, shares_data=True, condition=write_condition(req))
+        await call.meta.put_object(
+            record, shares_data=True, condition=write_condition(req), quota=call.quota
+        )
     except NoSuchBucketError as exc:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     except DataGoneError as exc:  # the source was deleted and collected meanwhile

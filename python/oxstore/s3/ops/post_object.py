@@ -13,6 +13,7 @@ from oxstore.auth.authenticate import signed_by
 from oxstore.auth.sigv4 import AuthContext
 from oxstore.http.multipart_form import FormReader, boundary_of
 from oxstore.http.request import Response
+from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import ObjectRecord
 from oxstore.meta.store import NoSuchBucketError
 from oxstore.s3 import checksums, permissions
@@ -99,8 +100,8 @@ async def post_object(call: Call) -> Response:
     # the policy speaks of the key the object gets
     fields["key"] = fields["key"].replace("${filename}", reader.filename)
     now = time.time()
-    keys = call.services.keys
-    assert keys is not None
+    keys, quotas = call.services.keys, call.services.quotas
+    assert keys is not None and quotas is not None
     regions = call.config.offer.signing_regions
     signer = await keys.checked(lambda: post_policy.authenticate(fields, keys, regions, now))
     length_range = None
@@ -142,9 +143,11 @@ async def post_object(call: Call) -> Response:
         **described,
     )
     try:
-        await call.meta.put_object(record)
-    except NoSuchBucketError as exc:
+        await call.meta.put_object(record, quota=await quotas.quota_for(bucket))
+    except (NoSuchBucketError, QuotaExceededError) as exc:
         if got.data_id:
             call.data.remove(got.data_id)
+        if isinstance(exc, QuotaExceededError):
+            raise
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     return _answer(call, fields, record)

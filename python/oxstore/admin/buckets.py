@@ -1,0 +1,38 @@
+"""`?ostor-buckets`: every bucket (or a user's), with its size as the writes counted it."""
+
+from __future__ import annotations
+
+import time
+
+from oxstore.admin.common import find_user, json_response
+from oxstore.http.request import Response
+from oxstore.meta.records import BucketRecord
+from oxstore.s3.context import Call
+
+
+def _date(epoch: float) -> str:
+    millis = int(epoch * 1000) % 1000
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{millis:03d}Z"
+
+
+async def _entry(call: Call, bucket: BucketRecord) -> dict[str, object]:
+    usage = await call.meta.bucket_usage(bucket.name)
+    return {
+        "name": bucket.name,
+        "epoch": 0,  # a bucket name is never reused while its bucket exists
+        "creation_date": _date(bucket.created),
+        "owner_id": bucket.owner,
+        "size": {
+            "current": usage.bytes,
+            "hmax": usage.hmax,
+            "h_integral": usage.integral,
+            "last_ts": usage.hour,
+        },
+        "objects": usage.objects,
+    }
+
+
+async def get_buckets(call: Call) -> Response:
+    user = await find_user(call, required=False)
+    buckets = await call.meta.list_buckets(user.id if user is not None else None)
+    return json_response({"Buckets": [await _entry(call, b) for b in buckets]})

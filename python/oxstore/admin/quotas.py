@@ -1,0 +1,74 @@
+"""`?ostor-quotas`: storage quotas of a user (or, with accountName, one of its accounts), of a
+bucket, or the defaults for users and buckets (`default=user|bucket`). Set in GB, reported in
+bytes; 0 is unlimited; DELETE sets 0, as the document says."""
+
+from __future__ import annotations
+
+import decimal
+
+from oxstore.admin.common import find_owner, json_response, one_of
+from oxstore.http.request import Response
+from oxstore.limits.quotas import DEFAULTS, GB, bucket_quota, owner_quota
+from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
+
+USER, BUCKET = "0", "1"  # the document's quota types
+
+
+async def _target(call: Call) -> tuple[str, str, str]:
+    """(quota name, its default's name, type) of the user, account, bucket or default the
+    call names."""
+    named = one_of(call, "emailAddress", "id", "bucket", "default")
+    if named is None:
+        raise S3Error("InvalidArgument", "Name a user (emailAddress, id), a bucket or a default.")
+    kind, value = named
+    if kind == "default":
+        if value not in DEFAULTS:
+            raise S3Error("InvalidArgument", "default is user or bucket.")
+        return DEFAULTS[value], DEFAULTS[value], USER if value == "user" else BUCKET
+    if kind == "bucket":
+        if await call.meta.get_bucket(value) is None:
+            raise S3Error("NoSuchBucket", BucketName=value)
+        return bucket_quota(value), DEFAULTS["bucket"], BUCKET
+    owner = await find_owner(call)
+    return owner_quota(owner.id), DEFAULTS["user"], USER
+
+
+def _answer(kind: str, size: int) -> Response:
+    return json_response({"version": "1", "type": kind, "size": str(size)})
+
+
+async def get_quotas(call: Call) -> Response:
+    name, default, kind = await _target(call)
+    table = await call.meta.quotas()
+    return _answer(kind, table.get(name, table.get(default, 0)))
+
+
+async def put_quotas(call: Call) -> Response:
+    name, _, _ = await _target(call)
+    await _set(call, name, _gigabytes(call.req.arg("quota-size")))
+    return Response(status=200)
+
+
+def _gigabytes(raw: str | None) -> int:
+    """quota-size in bytes: gigabytes, whole as the document has them or (oxstore's addition)
+    a decimal fraction, for quotas below a gigabyte."""
+    try:
+        size = decimal.Decimal(raw or "")
+    except decimal.InvalidOperation:
+        size = decimal.Decimal(-1)
+    if not size.is_finite() or size < 0:
+        raise S3Error("InvalidArgument", "quota-size: gigabytes, 0 or more (0: unlimited).")
+    return int(size * GB)
+
+
+async def delete_quotas(call: Call) -> Response:
+    name, _, _ = await _target(call)
+    await _set(call, name, 0)
+    return Response(status=204)
+
+
+async def _set(call: Call, name: str, size: int) -> None:
+    await call.meta.set_quota(name, size)
+    if call.services.quotas is not None:
+        call.services.quotas.forget()

@@ -1,0 +1,194 @@
+"""`?ostor-buckets` sizes counted with every write, and `?ostor-quotas` enforced exactly: before
+a body is read when it cannot fit, and in the write's transaction when two race for the last
+bytes."""
+
+from __future__ import annotations
+
+import http.client
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.admin.helpers import User, admin, create_user, delete_user
+from tests.conftest import Server, empty_bucket, temp_files
+from tests.s3.helpers import expect_error
+from tests.s3.signing import sign
+
+GB = 1024**3
+
+
+def sizes(server: Server, bucket: str) -> dict[str, int]:
+    listed = admin(server, "GET", "ostor-buckets").json()["Buckets"]
+    (entry,) = [b for b in listed if b["name"] == bucket]
+    return dict(entry["size"], objects=entry["objects"])
+
+
+def set_quota(server: Server, size_gb: str, **target: str) -> None:
+    answer = admin(server, "PUT", "ostor-quotas", **target, **{"quota-size": size_gb})
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture
+def quota_user(server: Server) -> Iterator[User]:
+    user = create_user(server, "quota@example.com")
+    yield user
+    s3 = user.client(server)
+    for bucket in s3.list_buckets()["Buckets"]:
+        empty_bucket(s3, bucket["Name"])
+        s3.delete_bucket(Bucket=bucket["Name"])
+    admin(server, "DELETE", "ostor-quotas", emailAddress=user.email)
+    delete_user(server, user.email)
+
+
+def test_bucket_sizes_follow_every_write(server: Server, s3, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    assert sizes(server, bucket)["current"] == 0
+    s3.put_object(Bucket=bucket, Key="a", Body=b"a" * 1000)
+    s3.put_object(Bucket=bucket, Key="b", Body=b"b" * 40_000)  # a data file, not inline
+    assert sizes(server, bucket)["current"] == 41_000
+    s3.put_object(Bucket=bucket, Key="a", Body=b"a" * 300)  # replaced
+    s3.copy_object(Bucket=bucket, Key="c", CopySource=f"{bucket}/b")
+    assert sizes(server, bucket)["current"] == 80_300 and sizes(server, bucket)["objects"] == 3
+    s3.delete_object(Bucket=bucket, Key="a")
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload, PartNumber=1, Body=b"m" * 700)
+    assert sizes(server, bucket)["current"] == 80_700  # a part in progress holds its bytes
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="m",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    abandoned = s3.create_multipart_upload(Bucket=bucket, Key="x")["UploadId"]
+    s3.upload_part(Bucket=bucket, Key="x", UploadId=abandoned, PartNumber=1, Body=b"x" * 50)
+    s3.abort_multipart_upload(Bucket=bucket, Key="x", UploadId=abandoned)
+    counted = sizes(server, bucket)
+    assert counted["current"] == 80_700 and counted["objects"] == 3
+    assert counted["hmax"] >= 80_700 and counted["last_ts"] == int(time.time() // 3600)
+    # versions hold their bytes until they are deleted for good
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=bucket, Key="b", Body=b"v" * 10)
+    s3.delete_object(Bucket=bucket, Key="c")  # a delete marker: nothing freed
+    assert sizes(server, bucket)["current"] == 80_710
+    listed = admin(server, "GET", "ostor-buckets", id=server.owner_id).json()["Buckets"]
+    entry = [b for b in listed if b["name"] == bucket][0]
+    assert entry["owner_id"] == server.owner_id and entry["epoch"] == 0
+    assert entry["creation_date"].endswith("Z") and "." in entry["creation_date"]
+
+
+def test_quotas_are_set_read_and_cleared(server: Server, quota_user: User) -> None:
+    quota_user.client(server).create_bucket(Bucket="quota-read")
+    set_quota(server, "2", emailAddress=quota_user.email)
+    shown = admin(server, "GET", "ostor-quotas", emailAddress=quota_user.email).json()
+    assert shown == {"version": "1", "type": "0", "size": str(2 * GB)}
+    set_quota(server, "3", bucket="quota-read")
+    assert admin(server, "GET", "ostor-quotas", bucket="quota-read").json() == {
+        "version": "1",
+        "type": "1",
+        "size": str(3 * GB),
+    }
+    set_quota(server, "1", default="bucket")
+    try:
+        assert admin(server, "GET", "ostor-quotas", default="bucket").json()["size"] == str(GB)
+        assert admin(server, "DELETE", "ostor-quotas", bucket="quota-read").status_code == 204
+        assert admin(server, "GET", "ostor-quotas", bucket="quota-read").json()["size"] == "0"
+    finally:
+        admin(server, "DELETE", "ostor-quotas", default="bucket")
+    both = admin(server, "GET", "ostor-quotas", bucket="quota-read", default="user")
+    assert both.status_code == 400
+    bad = admin(server, "PUT", "ostor-quotas", bucket="quota-read", **{"quota-size": "-1"})
+    assert bad.status_code == 400
+    missing = admin(server, "GET", "ostor-quotas", bucket="no-such-bucket-here")
+    assert missing.status_code == 404
+
+
+def _start_put(
+    server: Server, user: User, path: str, size: int, first: bytes
+) -> http.client.HTTPConnection:
+    """A PUT of size bytes of which only `first` is sent yet."""
+    headers = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    request = sign(
+        server, "PUT", path, headers, access_key=user.access_key, secret_key=user.secret_key
+    )
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.putrequest("PUT", path, skip_accept_encoding=True)
+    for name, value in request.headers.items():
+        connection.putheader(name, value)
+    connection.putheader("Content-Length", str(size))
+    connection.endheaders()
+    connection.send(first)
+    return connection
+
+
+def test_two_uploads_racing_for_the_last_bytes_cannot_both_fit(
+    server: Server, quota_user: User
+) -> None:
+    s3 = quota_user.client(server)
+    s3.create_bucket(Bucket="quota-race")
+    set_quota(server, "0.005", bucket="quota-race")  # 5,368,709 bytes
+    # both pass the early check (the bucket is empty), then both finish
+    size = 3_000_000
+    one = _start_put(server, quota_user, "/quota-race/one", size, b"1" * 2_500_000)
+    two = _start_put(server, quota_user, "/quota-race/two", size, b"2" * 2_500_000)
+    deadline = time.monotonic() + 10  # past the core's first buffer: both in temp files
+    while len(temp_files(server.data_dir)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(temp_files(server.data_dir)) == 2, "the uploads did not reach the server"
+    one.send(b"1" * 500_000)
+    two.send(b"2" * 500_000)
+    answers = sorted([one.getresponse().status, two.getresponse().status])
+    assert answers == [200, 403]
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket="quota-race").get("Contents", [])]
+    assert len(listed) == 1
+    assert sizes(server, "quota-race")["current"] == size
+    assert temp_files(server.data_dir) == []
+    # a body that cannot fit is refused before it is read, and a smaller one still fits
+    expect_error(
+        "QuotaExceeded", 403, s3.put_object, Bucket="quota-race", Key="big", Body=b"b" * 3_000_000
+    )
+    s3.put_object(Bucket="quota-race", Key="small", Body=b"s" * 2_000_000)
+    # so are parts and copies past the quota
+    upload = s3.create_multipart_upload(Bucket="quota-race", Key="parts")["UploadId"]
+    expect_error(
+        "QuotaExceeded",
+        403,
+        s3.upload_part,
+        Bucket="quota-race",
+        Key="parts",
+        UploadId=upload,
+        PartNumber=1,
+        Body=b"p" * 400_000,
+    )
+    s3.abort_multipart_upload(Bucket="quota-race", Key="parts", UploadId=upload)
+    expect_error(
+        "QuotaExceeded",
+        403,
+        s3.copy_object,
+        Bucket="quota-race",
+        Key="c",
+        CopySource=f"quota-race/{listed[0]}",
+    )
+    # deleting always works, and frees room
+    s3.delete_object(Bucket="quota-race", Key=listed[0])
+    s3.put_object(Bucket="quota-race", Key="after", Body=b"a" * 3_000_000)
+    assert temp_files(server.data_dir) == []
+
+
+def test_a_users_quota_spans_its_buckets(server: Server, quota_user: User) -> None:
+    s3 = quota_user.client(server)
+    s3.create_bucket(Bucket="quota-user-a")
+    s3.create_bucket(Bucket="quota-user-b")
+    s3.put_object(Bucket="quota-user-a", Key="k", Body=b"a" * 60_000)
+    set_quota(server, "0.0001", emailAddress=quota_user.email)
+    expect_error(
+        "QuotaExceeded", 403, s3.put_object, Bucket="quota-user-b", Key="k", Body=b"b" * 60_000
+    )
+    s3.put_object(Bucket="quota-user-b", Key="k", Body=b"b" * 40_000)
+    # the root user's buckets are not the user's
+    root = server.client()
+    root.create_bucket(Bucket="quota-root-own")
+    try:
+        root.put_object(Bucket="quota-root-own", Key="k", Body=b"r" * 60_000)
+    finally:
+        empty_bucket(root, "quota-root-own")
+        root.delete_bucket(Bucket="quota-root-own")
