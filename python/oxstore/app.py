@@ -16,6 +16,7 @@ from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.rsgi import RSGIApp
 from oxstore.limits.quotas import QuotaBook
+from oxstore.limits.rates import Limiter
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import open_store
 from oxstore.s3.context import Services
@@ -39,7 +40,14 @@ def build_services(config: Config) -> Services:
     meta = Metadata(open_store(config.meta, config.meta_path))
     data = DataStore(config.objects_dir, config.tmp_dir, config.min_free_space)
     keys = Keyring(meta, master_key(config.state_dir, os.environ))
-    return Services(config=config, meta=meta, data=data, keys=keys, quotas=QuotaBook(meta))
+    return Services(
+        config=config,
+        meta=meta,
+        data=data,
+        keys=keys,
+        quotas=QuotaBook(meta),
+        limiter=Limiter(meta, config.max_requests_per_second),
+    )
 
 
 async def collect_garbage(services: Services, now: float) -> int:

@@ -50,6 +50,13 @@ SERVER_SETTINGS: list[tuple[str, type, object, str]] = [
         "seconds replaced or deleted data stays on disk (reads in flight finish first)",
     ),
     ("--gc-interval", float, 5, "seconds between passes of the garbage collector"),
+    (
+        "--max-requests-per-second",
+        float,
+        0,
+        "requests per second the whole service (every gateway of a cluster) admits; beyond: "
+        "503 SlowDown (0: no cap)",
+    ),
     ("--tls-cert", str, "", "PEM certificate (chain): serve HTTPS"),
     ("--tls-key", str, "", "its PEM private key"),
     (
@@ -198,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             gc_grace=max(0.0, args.gc_grace),
             gc_interval=max(0.05, args.gc_interval),
             abort_uploads_after=max(0.0, args.abort_uploads_after),
+            max_requests_per_second=max(0.0, args.max_requests_per_second),
             header_timeout=max(0.1, args.header_timeout),
             min_free_space=max(0, args.min_free_space),
             tls_cert=os.path.abspath(args.tls_cert) if args.tls_cert else "",

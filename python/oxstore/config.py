@@ -44,6 +44,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     header_timeout: float = 30.0  # a request's headers, and an idle keep-alive connection
     body_timeout: float = 60.0  # a request body sending nothing for this long: RequestTimeout
     abort_uploads_after: float = 7 * 86400.0  # unfinished multipart uploads (0: kept forever)
+    max_requests_per_second: float = 0.0  # of the whole service, every gateway (0: no cap)
     started_at: float = 0.0  # when the server process started (set by `oxstore server`)
     # the metadata store: "" is the embedded SQLite database in the data directory; a
     # postgresql:// URL is a database that any number of gateways share (a cluster)

@@ -112,3 +112,22 @@ def test_quotas_and_the_bucket_inventory_from_the_command_line(server: Server, s
     finally:
         s3.delete_object(Bucket="cli-inventory", Key="k")
         s3.delete_bucket(Bucket="cli-inventory")
+
+
+def test_limits_from_the_command_line(server: Server, s3) -> None:  # type: ignore[no-untyped-def]
+    s3.create_bucket(Bucket="cli-limits")
+    try:
+        made = oxstore_admin(server, "limits", "set", "--bucket", "cli-limits", "--default", "120")
+        assert made.returncode == 0, made.stderr
+        shown = oxstore_admin(server, "limits", "get", "--bucket", "cli-limits")
+        assert "ops:get" in shown.stdout and "2.00" in shown.stdout and "ops/s" in shown.stdout
+        both = oxstore_admin(
+            server, "limits", "set", "--bucket", "cli-limits", "--get", "1", "--out", "5"
+        )
+        assert both.returncode == 2
+        cleared = oxstore_admin(server, "limits", "clear", "--bucket", "cli-limits", "--ops")
+        assert cleared.returncode == 0, cleared.stderr
+        gone = oxstore_admin(server, "limits", "get", "--bucket", "cli-limits")
+        assert gone.returncode == 1 and "NoSuchLimits" in gone.stderr
+    finally:
+        s3.delete_bucket(Bucket="cli-limits")

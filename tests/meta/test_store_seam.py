@@ -172,7 +172,7 @@ def test_counters_add_up_without_reads(open_store: OpenStore) -> None:
     """Counter tables: adds from many writers at once, each transaction whole or not at all;
     the keys in order; a key deleted and added to again starts at zero."""
     store = open_store()
-    (table,) = COUNTER_TABLES
+    table = COUNTER_TABLES[0]
 
     def add(tx: Tx, fail: bool) -> None:
         tx.add(table, b"a", (1, -2))

@@ -20,6 +20,7 @@ import pytest
 from oxstore.meta.model import Metadata
 from oxstore.meta.postgres import PostgresStore
 from tests.admin.helpers import admin, create_user
+from tests.admin.test_limits import assert_rate, hammer, limited_user, presigned
 from tests.conftest import Server, free_port, temp_files
 from tests.postgres import Postgres
 from tests.s3.helpers import expect_error
@@ -89,6 +90,19 @@ def test_users_made_on_one_gateway_sign_on_the_other(cluster) -> None:
         time.sleep(0.2)
     else:
         raise AssertionError("the disabled user's key still works on the other gateway")
+
+
+def test_two_gateways_share_one_limit(cluster) -> None:
+    first, second = cluster
+    user, _ = limited_user(first, "limited")
+    urls = [
+        presigned(user.client(gateway), "limited", f"k{n}") for n in range(4) for gateway in cluster
+    ]
+    admin(second, "PUT", "ostor-limits", emailAddress=user.email, ops=None, get="1200")
+    time.sleep(2.5)  # both gateways read the limits table anew
+    admitted, refused = hammer(urls, 10)
+    assert_rate(admitted, 20, 10)  # 20 per second, both gateways together
+    assert refused and all(r.status_code == 503 for r in refused)
 
 
 def test_a_multipart_upload_goes_on_through_the_other_gateway(cluster) -> None:
@@ -223,15 +237,15 @@ def test_migrate_creates_upgrades_once_and_refuses_a_newer_schema(
     dsn = postgres.new_database()
     data_dir = str(tmp_path / "migrated")
     first = _oxstore("migrate", data_dir, "--meta", dsn)
-    assert first.returncode == 0 and "schema 3 (created)" in first.stdout, first.stderr
+    assert first.returncode == 0 and "schema 4 (created)" in first.stdout, first.stderr
     again = _oxstore("migrate", data_dir, "--meta", dsn)
-    assert again.returncode == 0 and again.stdout.strip().endswith("schema 3"), again.stdout
+    assert again.returncode == 0 and again.stdout.strip().endswith("schema 4"), again.stdout
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("UPDATE oxstore_schema SET value = '99' WHERE name = 'version'")
     newer = _oxstore("migrate", data_dir, "--meta", dsn)
     assert newer.returncode == 2 and "schema is 99, newer than this oxstore" in newer.stderr
     embedded = _oxstore("migrate", data_dir)
-    assert embedded.returncode == 0 and "embedded SQLite, schema 8 (created)" in embedded.stdout
+    assert embedded.returncode == 0 and "embedded SQLite, schema 9 (created)" in embedded.stdout
     bad = _oxstore("migrate", data_dir, "--meta", "mysql://somewhere")
     assert bad.returncode == 2 and "--meta must be a postgresql:// URL" in bad.stderr
 

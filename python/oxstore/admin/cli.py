@@ -110,7 +110,7 @@ def _sizes(size: dict[str, Any]) -> list[Any]:
 
 
 def _show_limits(a: Namespace, data: Any) -> None:
-    rows = [[k, v, "ops/minute" if k.startswith("ops") else "kB/s"] for k, v in data.items()]
+    rows = [[k, v, "ops/s" if k.startswith("ops") else "kB/s"] for k, v in data.items()]
     table(rows, ["LIMIT", "VALUE", "UNIT"])
 
 

@@ -71,4 +71,4 @@ async def delete_quotas(call: Call) -> Response:
 async def _set(call: Call, name: str, size: int) -> None:
     await call.meta.set_quota(name, size)
     if call.services.quotas is not None:
-        call.services.quotas.forget()
+        call.services.quotas.table.forget()

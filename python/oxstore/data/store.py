@@ -130,7 +130,9 @@ class DataStore:
             raise
         return ("" if result["inline"] is not None else data_id), result
 
-    async def read(self, pieces: Sequence[Piece]) -> AsyncIterator[bytes]:
+    async def read(
+        self, pieces: Sequence[Piece], chunk_size: int = READ_CHUNK
+    ) -> AsyncIterator[bytes]:
         """The bytes of pieces in order, read off the event loop one chunk at a time."""
         for piece in pieces:
             reader = await asyncio.to_thread(ObjectReader, self.path_for(piece.data_id))
@@ -138,7 +140,7 @@ class DataStore:
                 at = piece.start
                 while at < piece.end:
                     chunk = await asyncio.to_thread(
-                        reader.read, at, min(READ_CHUNK, piece.end - at)
+                        reader.read, at, min(chunk_size, piece.end - at)
                     )
                     if not chunk:
                         raise OSError(f"data file {piece.data_id} is shorter than its record")

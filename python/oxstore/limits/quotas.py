@@ -1,24 +1,20 @@
-"""Storage quotas: what each write is checked against, and the early refusal of a body that
-cannot fit.
+"""Storage quotas: what each write is checked against, and the early refusal of a body that cannot
+fit.
 
 A quota limits the bytes of a bucket, or of all the buckets of an owner (a user or an account);
 the defaults for buckets and for users apply where none of its own is set; 0 is unlimited. A
-worker reads the quota table (one row per quota set) at most every QUOTA_TTL seconds, so a new
-quota holds on every gateway within that time. The check that counts is made inside the write's
-transaction (meta.model.usage.Guard), so two uploads racing for the last bytes cannot both
-succeed; the check here only refuses a body before any byte of it is read.
-"""
+worker reads the quota table (one row per quota set) at most every 2 seconds (limits.snapshot),
+so a new quota holds on every gateway within that time. The check that counts is made inside the
+write's transaction (meta.model.usage.Guard), so two uploads racing for the last bytes cannot
+both succeed; the check here only refuses a body before any byte of it is read."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
+from oxstore.limits.snapshot import Snapshot
 from oxstore.meta.model import Metadata, Quota
 from oxstore.meta.records import BucketRecord
 from oxstore.s3.errors import S3Error
 
-QUOTA_TTL = 2.0
 GB = 1024**3
 
 
@@ -43,25 +39,13 @@ def exceeded(what: str) -> S3Error:
 class QuotaBook:
     """The quotas as this worker last read them."""
 
-    def __init__(self, meta: Metadata, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, meta: Metadata) -> None:
         self.meta = meta
-        self._clock = clock
-        self._table: dict[str, int] = {}
-        self._read_at = float("-inf")
-
-    async def _current(self) -> dict[str, int]:
-        if self._clock() - self._read_at > QUOTA_TTL:
-            self._table = await self.meta.quotas()
-            self._read_at = self._clock()
-        return self._table
-
-    def forget(self) -> None:
-        """Reads the table again on the next write (this worker changed it)."""
-        self._read_at = float("-inf")
+        self.table = Snapshot(meta.quotas)
 
     async def quota_for(self, bucket: BucketRecord) -> Quota | None:
         """The limits a write into the bucket is checked against; None when there are none."""
-        table = await self._current()
+        table = await self.table.get()
         if not table:
             return None
         own = table.get(bucket_quota(bucket.name), table.get(DEFAULTS["bucket"], 0))

@@ -51,7 +51,7 @@ except ImportError as exc:  # pragma: no cover - said to the operator who asked 
 T = TypeVar("T")
 Waiting = tuple[Callable[["PostgresTx"], Any], "Future[Any]"]  # a write and who waits for it
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 POOL_SIZE = 8  # connections (and threads) per process
 ATTEMPTS = 30  # runs of a write that keeps meeting serialization failures
 _INT4 = struct.Struct(">i")

@@ -37,12 +37,14 @@ TABLES = (
     "settings",  # name -> value (the root user's id, ...)
     "bucket_stats",  # bucket -> its hourly statistics (model.usage)
     "quotas",  # "bucket/" name | "owner/" id | "default/bucket" | "default/user" -> bytes
+    "limits",  # "bucket/" name | "owner/" id -> ops and bandwidth limits (limits.rates)
 )
 
 # Tables of counters: each key holds COUNTERS signed 64-bit integers that a transaction adds to
 # without reading them (writers of a counter never wait for one another's reads).
 COUNTER_TABLES = (
     "bucket_usage",  # bucket, 0x00, shard -> bytes, objects (model.usage)
+    "rate_windows",  # budget name, 0x00, window -> tokens leased (model.rates)
 )
 COUNTERS = 6
 Counts = tuple[int, ...]  # COUNTERS of them

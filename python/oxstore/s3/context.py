@@ -10,6 +10,7 @@ from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.request import Request
 from oxstore.limits.quotas import QuotaBook
+from oxstore.limits.rates import Limiter, Pacer
 from oxstore.meta.model import Metadata, Quota
 from oxstore.meta.records import BucketRecord, ObjectRecord
 
@@ -21,6 +22,7 @@ class Services:
     data: DataStore
     keys: Keyring | None = None  # access keys, for the signatures handlers check (POST)
     quotas: QuotaBook | None = None
+    limiter: Limiter | None = None
 
 
 @dataclass(slots=True)
@@ -39,6 +41,8 @@ class Call:
     object_record: ObjectRecord | None = None
     # the quotas a write into the bucket is checked against, in its transaction (None: none)
     quota: Quota | None = None
+    # the bandwidth limits a GET body is paced by (None: none)
+    pacer: Pacer | None = None
 
     def read_object(self, bucket: str, key: str) -> tuple[bool, ObjectRecord | None]:
         """(True, the current object or None) if the access check read this one's."""

@@ -98,6 +98,9 @@ class Endpoint(Enum):
     ADMIN_GET_QUOTAS = "AdminGetQuotas"
     ADMIN_PUT_QUOTAS = "AdminPutQuotas"
     ADMIN_DELETE_QUOTAS = "AdminDeleteQuotas"
+    ADMIN_GET_LIMITS = "AdminGetLimits"
+    ADMIN_PUT_LIMITS = "AdminPutLimits"
+    ADMIN_DELETE_LIMITS = "AdminDeleteLimits"
     ADMIN_NOT_IMPLEMENTED = "AdminNotImplemented"  # an ostor-* call not built yet
     # known operations that are not built yet (answer NotImplemented)
     NOT_IMPLEMENTED = "NotImplemented"

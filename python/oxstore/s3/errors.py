@@ -108,6 +108,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         404,
         "The public access block configuration was not found",
     ),
+    "NoSuchLimits": (404, "No limits are set for this user or bucket."),
     "NoSuchLifecycleConfiguration": (404, "The lifecycle configuration does not exist"),
     "NoSuchWebsiteConfiguration": (
         404,
@@ -159,6 +160,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "ServiceUnavailable": (503, "Please reduce your request rate."),
     "TooManyBuckets": (400, "You have attempted to create more buckets than allowed."),
+    "SlowDown": (503, "Please reduce your request rate."),
     "TooManyAccessKeys": (
         400,
         "A user or an account has two access key pairs at most: revoke one first.",

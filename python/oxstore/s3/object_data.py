@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from oxstore.data.store import DataStore, Piece
+from oxstore.data.store import READ_CHUNK, DataStore, Piece
 from oxstore.meta.model import Metadata
 from oxstore.meta.records import ObjectRecord, PartRecord
 from oxstore.s3.errors import S3Error
@@ -53,12 +53,17 @@ async def part(
 
 
 async def read(
-    meta: Metadata, data: DataStore, record: ObjectRecord, start: int, end: int
+    meta: Metadata,
+    data: DataStore,
+    record: ObjectRecord,
+    start: int,
+    end: int,
+    chunk_size: int = READ_CHUNK,
 ) -> AsyncIterator[bytes]:
-    """Bytes [start, end) of the object, streamed."""
+    """Bytes [start, end) of the object, streamed in chunks of at most chunk_size."""
     if record.inline is not None:
         if start < end:
             yield record.inline[start:end]
         return
-    async for chunk in data.read(await pieces(meta, record, start, end)):
+    async for chunk in data.read(await pieces(meta, record, start, end), chunk_size):
         yield chunk

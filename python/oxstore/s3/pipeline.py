@@ -40,6 +40,10 @@ QUOTA_CHECKED = frozenset(
 )
 BODY_IS_DATA = frozenset({Endpoint.PUT_OBJECT, Endpoint.UPLOAD_PART})
 
+# Answered whatever the rate limits say: a browser's preflight precedes a request that is
+# limited itself; the admin API must stay open to lift a limit.
+UNLIMITED = frozenset({Endpoint.CORS_PREFLIGHT})
+
 # Unsigned by nature: browsers never sign preflights, and a POST upload's form carries its
 # own signature, which the handler checks.
 SELF_AUTHORIZED = frozenset({Endpoint.CORS_PREFLIGHT, Endpoint.POST_OBJECT})
@@ -101,6 +105,9 @@ class Pipeline:
                 req, self.services.keys, config.offer.signing_regions, time.time()
             )
         call = Call(req, auth, self.services)
+        limiter = self.services.limiter
+        if limiter is not None and endpoint not in UNLIMITED and not endpoint.is_admin:
+            call.pacer = await limiter.admit(endpoint, auth.owner, req.bucket)
         if endpoint not in SELF_AUTHORIZED:
             await authorize(call, endpoint)
         if endpoint in QUOTA_CHECKED:

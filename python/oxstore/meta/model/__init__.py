@@ -21,6 +21,7 @@ from oxstore.meta.model import (
     leases,
     objects,
     owner_ids,
+    rates,
     refs,
     uploads,
     usage,
@@ -442,6 +443,27 @@ class Metadata:
             await self._write(functools.partial(_recount, bucket=name))
         await self._write(lambda tx: tx.put("settings", usage.COUNTED, b"1"))
         return len(names)
+
+    # -- limits ------------------------------------------------------------------------------
+
+    async def limits(self) -> dict[str, bytes]:
+        """Every limit set: "bucket/NAME" or "owner/ID" -> its record (limits.rates)."""
+        return await self._read(lambda tx: {k.decode(): v for k, v in tx.scan("limits", b"")})
+
+    async def set_limits(self, name: str, record: bytes | None) -> None:
+        """Sets (None: removes) the limits of a bucket or an owner."""
+
+        def work(tx: Tx) -> None:
+            if record is None:
+                tx.delete("limits", name.encode())
+            else:
+                tx.put("limits", name.encode(), record)
+
+        await self._write(work)
+
+    async def lease_tokens(self, name: str, window: int, budget: int, needed: int) -> int:
+        """Tokens of a rate budget's window for this worker (0: none are left)."""
+        return await self._write(lambda tx: rates.lease(tx, name, window, budget, needed))
 
 
 def _recount(tx: Tx, bucket: str) -> None:

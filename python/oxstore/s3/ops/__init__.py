@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from oxstore.admin import buckets as admin_buckets
-from oxstore.admin import quotas, users
+from oxstore.admin import limits, quotas, users
 from oxstore.http.request import Response
 from oxstore.s3 import listing
 from oxstore.s3.context import Call
@@ -32,6 +32,9 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.ADMIN_POST_ACCOUNTS: users.post_accounts,
     Endpoint.ADMIN_DELETE_ACCOUNTS: users.delete_accounts,
     Endpoint.ADMIN_GET_BUCKETS: admin_buckets.get_buckets,
+    Endpoint.ADMIN_GET_LIMITS: limits.get_limits,
+    Endpoint.ADMIN_PUT_LIMITS: limits.put_limits,
+    Endpoint.ADMIN_DELETE_LIMITS: limits.delete_limits,
     Endpoint.ADMIN_GET_QUOTAS: quotas.get_quotas,
     Endpoint.ADMIN_PUT_QUOTAS: quotas.put_quotas,
     Endpoint.ADMIN_DELETE_QUOTAS: quotas.delete_quotas,

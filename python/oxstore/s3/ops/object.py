@@ -282,6 +282,10 @@ async def _body_response(
 ) -> Response:
     """The bytes [start, end): from the record, served from one file by the server, or
     streamed across the files of several parts."""
+    pacer = call.pacer
+    if pacer is not None:  # a bandwidth limit: paced chunks, never the server's file response
+        chunks = object_data.read(call.meta, call.data, record, start, end, pacer.chunk)
+        return Response(status=status, headers=headers, stream=pacer.stream(chunks))
     if record.inline is not None:
         return Response(status=status, headers=headers, body=record.inline[start:end])
     pieces = await object_data.pieces(call.meta, record, start, end)

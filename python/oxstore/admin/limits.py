@@ -1,0 +1,98 @@
+"""`?ostor-limits`: operation limits (default, get, put, list, delete; set per minute, reported
+per second, as the document's samples show) and outgoing bandwidth (`out`, kB/s) of a user (or,
+with accountName, one of its accounts) or of a bucket. 0 is unlimited; a user or bucket with no
+limit set answers 404 NoSuchLimits to GET."""
+
+from __future__ import annotations
+
+from oxstore.admin.common import find_owner, json_response, one_of
+from oxstore.http.request import Response
+from oxstore.limits.rates import (
+    OP_KINDS,
+    Limits,
+    bucket_limits,
+    decode_limits,
+    encode_limits,
+    owner_limits,
+)
+from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
+
+
+async def _target(call: Call) -> str:
+    named = one_of(call, "emailAddress", "id", "bucket")
+    if named is None:
+        raise S3Error("InvalidArgument", "Name a user (emailAddress, id) or a bucket.")
+    kind, value = named
+    if kind == "bucket":
+        if await call.meta.get_bucket(value) is None:
+            raise S3Error("NoSuchBucket", BucketName=value)
+        return bucket_limits(value)
+    return owner_limits((await find_owner(call)).id)
+
+
+async def _stored(call: Call, name: str) -> Limits | None:
+    raw = (await call.meta.limits()).get(name)
+    return decode_limits(raw) if raw is not None else None
+
+
+def _shown(value: float) -> str:
+    return f"{value:.2f}" if value else "0"
+
+
+async def get_limits(call: Call) -> Response:
+    limits = await _stored(call, await _target(call))
+    if limits is None:
+        raise S3Error("NoSuchLimits")
+    shown = {f"ops:{kind}": _shown(limits.ops.get(kind, 0.0) / 60) for kind in OP_KINDS}
+    return json_response({**shown, "bandwidth:out": _shown(limits.out)})
+
+
+def _number(call: Call, name: str, default: float) -> float:
+    raw = call.req.arg(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise S3Error("InvalidArgument", f"{name}: a number, 0 or more (0: unlimited).")
+    return value
+
+
+async def put_limits(call: Call) -> Response:
+    name = await _target(call)
+    which = one_of(call, "ops", "bandwidth")
+    if which is None:
+        raise S3Error("InvalidArgument", "Set either ops or bandwidth limits.")
+    limits = await _stored(call, name) or Limits()
+    if which[0] == "ops":
+        default = _number(call, "default", 0.0)
+        limits.ops = {kind: _number(call, kind, default) for kind in OP_KINDS[1:]}
+        limits.ops["default"] = default
+    else:
+        limits.out = _number(call, "out", 0.0)
+    await _save(call, name, limits)
+    return Response(status=200)
+
+
+async def delete_limits(call: Call) -> Response:
+    name = await _target(call)
+    ops, bandwidth = call.req.has_arg("ops"), call.req.has_arg("bandwidth")
+    if not ops and not bandwidth:
+        raise S3Error("InvalidArgument", "Remove ops or bandwidth limits.")
+    limits = await _stored(call, name) or Limits()
+    if ops:
+        limits.ops = {}
+    if bandwidth:
+        limits.out = 0.0
+    await _save(call, name, limits)
+    return Response(status=204)
+
+
+async def _save(call: Call, name: str, limits: Limits) -> None:
+    unset = not any(limits.ops.values()) and not limits.out
+    await call.meta.set_limits(name, None if unset else encode_limits(limits))
+    if call.services.limiter is not None:
+        call.services.limiter.table.forget()
