@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import time
@@ -17,6 +18,7 @@ from oxstore.data.store import DataStore
 from oxstore.http.rsgi import RSGIApp
 from oxstore.limits.quotas import QuotaBook
 from oxstore.limits.rates import Limiter
+from oxstore.limits.usage import UsageMeter
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import open_store
 from oxstore.s3.context import Services
@@ -26,6 +28,7 @@ from oxstore.s3.pipeline import Pipeline
 log = logging.getLogger("oxstore")
 
 GC_BATCH = 1000
+USAGE_LEASE = 300.0  # the gateway writing usage statistics objects holds it this long
 ROLL_UP_INTERVAL = 60.0  # seconds between samples of the buckets' usage statistics
 
 
@@ -40,6 +43,10 @@ def build_services(config: Config) -> Services:
     meta = Metadata(open_store(config.meta, config.meta_path))
     data = DataStore(config.objects_dir, config.tmp_dir, config.min_free_space)
     keys = Keyring(meta, master_key(config.state_dir, os.environ))
+    usage = None
+    if config.usage:
+        service_id = meta.store.store_id.replace("-", "")[:16]
+        usage = UsageMeter(meta, config.usage_period, config.usage_cache_timeout, service_id)
     return Services(
         config=config,
         meta=meta,
@@ -47,6 +54,7 @@ def build_services(config: Config) -> Services:
         keys=keys,
         quotas=QuotaBook(meta),
         limiter=Limiter(meta, config.max_requests_per_second),
+        usage=usage,
     )
 
 
@@ -163,14 +171,22 @@ class OxstoreApp(RSGIApp):
         super().__init__(Pipeline(self.services), config.body_timeout)
         self._collector: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[int] | None = None
+        self._usage: asyncio.Task[None] | None = None
 
     def __rsgi_init__(self, loop: Any) -> None:
         self._collector = loop.create_task(self._collect_forever())
         self._sweep = loop.create_task(sweep_orphans(self.services))
+        if self.services.usage is not None:
+            holds = functools.partial(_lease, self.services, "usage", USAGE_LEASE)
+            self._usage = loop.create_task(self.services.usage.run(holds))
 
     def __rsgi_del__(self, loop: Any) -> None:
-        if self._collector is not None:
-            self._collector.cancel()
+        """The worker stops (its loop no longer runs): its usage counts go to the store."""
+        for task in (self._collector, self._usage):
+            if task is not None:
+                task.cancel()
+        if self.services.usage is not None:
+            loop.run_until_complete(self.services.usage.flush())
 
     async def _collect_forever(self) -> None:
         """Passes of the collector (and, about once a minute, the buckets' hourly statistics:

@@ -57,6 +57,13 @@ SERVER_SETTINGS: list[tuple[str, type, object, str]] = [
         "requests per second the whole service (every gateway of a cluster) admits; beyond: "
         "503 SlowDown (0: no cap)",
     ),
+    ("--usage-period", float, 3600, "seconds of counts in one usage statistics object"),
+    (
+        "--usage-cache-timeout",
+        float,
+        60,
+        "seconds a worker keeps usage counts in memory before adding them to the store",
+    ),
     ("--tls-cert", str, "", "PEM certificate (chain): serve HTTPS"),
     ("--tls-key", str, "", "its PEM private key"),
     (
@@ -125,6 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("redirect", "refuse"),
         default=_env("PLAIN_ANSWER", "redirect"),
         help="what plain HTTP requests get: a redirect to https, or 403 AccessDenied",
+    )
+    server.add_argument(
+        "--usage",
+        action="store_true",
+        default=_env("USAGE", "") not in ("", "0", "false", "False"),
+        help="collect usage statistics (operations and bytes per bucket and user; ostor-usage)",
     )
     admin_cli.add_parser(commands)
     migrate = commands.add_parser(
@@ -206,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
             gc_interval=max(0.05, args.gc_interval),
             abort_uploads_after=max(0.0, args.abort_uploads_after),
             max_requests_per_second=max(0.0, args.max_requests_per_second),
+            usage=args.usage,
+            usage_period=max(1.0, args.usage_period),
+            usage_cache_timeout=max(0.1, args.usage_cache_timeout),
             header_timeout=max(0.1, args.header_timeout),
             min_free_space=max(0, args.min_free_space),
             tls_cert=os.path.abspath(args.tls_cert) if args.tls_cert else "",

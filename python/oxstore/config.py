@@ -45,6 +45,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     body_timeout: float = 60.0  # a request body sending nothing for this long: RequestTimeout
     abort_uploads_after: float = 7 * 86400.0  # unfinished multipart uploads (0: kept forever)
     max_requests_per_second: float = 0.0  # of the whole service, every gateway (0: no cap)
+    usage: bool = False  # collect usage statistics (ostor-usage)
+    usage_period: float = 3600.0  # seconds of one statistics object
+    usage_cache_timeout: float = 60.0  # seconds a worker keeps counts before adding them
     started_at: float = 0.0  # when the server process started (set by `oxstore server`)
     # the metadata store: "" is the embedded SQLite database in the data directory; a
     # postgresql:// URL is a database that any number of gateways share (a cluster)

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 from tests.conftest import Server
 
@@ -131,3 +132,26 @@ def test_limits_from_the_command_line(server: Server, s3) -> None:  # type: igno
         assert gone.returncode == 1 and "NoSuchLimits" in gone.stderr
     finally:
         s3.delete_bucket(Bucket="cli-limits")
+
+
+def test_usage_objects_from_the_command_line(tmp_path, meta_args) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import free_port
+
+    data_dir = tmp_path / "data"
+    args = ["--usage", "--usage-period", "1", "--usage-cache-timeout", "0.3", *meta_args(data_dir)]
+    srv = Server(data_dir, free_port(), args).start()
+    try:
+        srv.client().create_bucket(Bucket="cli-usage")
+        deadline = time.monotonic() + 20
+        names: list[str] = []
+        while not names and time.monotonic() < deadline:
+            time.sleep(0.5)
+            names = json.loads(oxstore_admin(srv, "--json", "usage", "list").stdout)["items"]
+        assert names, "no statistics object appeared"
+        assert names[0] in oxstore_admin(srv, "usage", "list").stdout
+        shown = oxstore_admin(srv, "usage", "show", names[0])
+        assert shown.returncode == 0 and "cli-usage" in shown.stdout, shown.stdout
+        assert oxstore_admin(srv, "usage", "delete", names[0]).returncode == 0
+        assert oxstore_admin(srv, "usage", "show", names[0]).returncode == 1
+    finally:
+        srv.stop()

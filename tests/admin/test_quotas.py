@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from tests.admin.helpers import User, admin, create_user, delete_user
 from tests.conftest import Server, empty_bucket, temp_files
@@ -168,6 +169,12 @@ def test_two_uploads_racing_for_the_last_bytes_cannot_both_fit(
         Key="c",
         CopySource=f"quota-race/{listed[0]}",
     )
+    # so is a browser's form upload
+    form = s3.generate_presigned_post("quota-race", "form.bin")
+    posted = requests.post(
+        form["url"], data=form["fields"], files={"file": ("f", b"f" * 1_000_000)}, timeout=30
+    )
+    assert posted.status_code == 403 and "<Code>QuotaExceeded</Code>" in posted.text
     # deleting always works, and frees room
     s3.delete_object(Bucket="quota-race", Key=listed[0])
     s3.put_object(Bucket="quota-race", Key="after", Body=b"a" * 3_000_000)

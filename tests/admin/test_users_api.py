@@ -172,6 +172,15 @@ def test_accounts_are_isolated_owners_under_a_user(server: Server, alice: User) 
         account_s3.put_object(Bucket="web-assets", Key="logo", Body=b"png")
         expect_error("AccessDenied", 403, user_s3.get_object, Bucket="web-assets", Key="logo")
         expect_error("AccessDenied", 403, account_s3.list_objects_v2, Bucket="alice-own")
+        # a second account of the same user is as isolated from the first
+        api = admin(server, "POST", "ostor-accounts", id=alice.id, accountName="api").json()
+        (api_pair,) = api["AWSAccessKeys"]
+        api_s3 = User(alice.email, "", api_pair["AWSAccessKeyId"], api_pair["AWSSecretAccessKey"])
+        expect_error(
+            "AccessDenied", 403, api_s3.client(server).get_object, Bucket="web-assets", Key="logo"
+        )
+        assert api_s3.client(server).list_buckets()["Buckets"] == []
+        assert admin(server, "DELETE", "ostor-accounts", id=alice.id, accountName="api").ok
         shown = admin(server, "GET", "ostor-users", id=alice.id).json()
         assert shown["AccountCount"] == "1"
         assert shown["Accounts"] == [{"Name": "web", "AWSAccessKeys": [pair]}]

@@ -23,6 +23,8 @@ class Request:
     bucket: str | None = None
     key: str | None = None
     tenant: str | None = None  # the owner id a path /<id>:<bucket>/... names
+    operation: str = ""  # its kind (limits.rates.OP_KIND) once routed; "" before
+    requester: str = ""  # the id of whoever signed it ("" anonymous)
 
     def arg(self, name: str) -> str | None:
         for k, v in self.query:

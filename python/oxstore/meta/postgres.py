@@ -51,7 +51,9 @@ except ImportError as exc:  # pragma: no cover - said to the operator who asked 
 T = TypeVar("T")
 Waiting = tuple[Callable[["PostgresTx"], Any], "Future[Any]"]  # a write and who waits for it
 
-SCHEMA_VERSION = 4
+# 1: the model's tables; 2: owners and access keys; 3: usage counters and quotas; 4: limits;
+# 5: usage statistics
+SCHEMA_VERSION = 5
 POOL_SIZE = 8  # connections (and threads) per process
 ATTEMPTS = 30  # runs of a write that keeps meeting serialization failures
 _INT4 = struct.Struct(">i")

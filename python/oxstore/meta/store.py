@@ -38,6 +38,7 @@ TABLES = (
     "bucket_stats",  # bucket -> its hourly statistics (model.usage)
     "quotas",  # "bucket/" name | "owner/" id | "default/bucket" | "default/user" -> bytes
     "limits",  # "bucket/" name | "owner/" id -> ops and bandwidth limits (limits.rates)
+    "usage_objects",  # name -> a statistics object, JSON (model.statistics)
 )
 
 # Tables of counters: each key holds COUNTERS signed 64-bit integers that a transaction adds to
@@ -45,6 +46,7 @@ TABLES = (
 COUNTER_TABLES = (
     "bucket_usage",  # bucket, 0x00, shard -> bytes, objects (model.usage)
     "rate_windows",  # budget name, 0x00, window -> tokens leased (model.rates)
+    "usage_counters",  # period start, length, bucket, user, tag -> ops and bytes (statistics)
 )
 COUNTERS = 6
 Counts = tuple[int, ...]  # COUNTERS of them

@@ -11,6 +11,7 @@ from oxstore.data.store import DataStore
 from oxstore.http.request import Request
 from oxstore.limits.quotas import QuotaBook
 from oxstore.limits.rates import Limiter, Pacer
+from oxstore.limits.usage import UsageMeter
 from oxstore.meta.model import Metadata, Quota
 from oxstore.meta.records import BucketRecord, ObjectRecord
 
@@ -23,6 +24,7 @@ class Services:
     keys: Keyring | None = None  # access keys, for the signatures handlers check (POST)
     quotas: QuotaBook | None = None
     limiter: Limiter | None = None
+    usage: UsageMeter | None = None  # when usage statistics are collected
 
 
 @dataclass(slots=True)

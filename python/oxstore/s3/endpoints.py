@@ -101,6 +101,8 @@ class Endpoint(Enum):
     ADMIN_GET_LIMITS = "AdminGetLimits"
     ADMIN_PUT_LIMITS = "AdminPutLimits"
     ADMIN_DELETE_LIMITS = "AdminDeleteLimits"
+    ADMIN_GET_USAGE = "AdminGetUsage"
+    ADMIN_DELETE_USAGE = "AdminDeleteUsage"
     ADMIN_NOT_IMPLEMENTED = "AdminNotImplemented"  # an ostor-* call not built yet
     # known operations that are not built yet (answer NotImplemented)
     NOT_IMPLEMENTED = "NotImplemented"

@@ -18,6 +18,8 @@ from oxstore.auth.sigv4 import ANONYMOUS
 from oxstore.data.store import NoSpaceError
 from oxstore.http.request import Request, Response
 from oxstore.limits.quotas import exceeded
+from oxstore.limits.rates import OP_KIND
+from oxstore.limits.usage import UsageMeter
 from oxstore.meta.model import QuotaExceededError
 from oxstore.s3 import addressing
 from oxstore.s3.context import Call, Services
@@ -81,6 +83,8 @@ class Pipeline:
                 log.exception("CORS headers for request %s", req.request_id)
         response.headers.append(("x-amz-request-id", req.request_id))
         response.headers.append(("x-amz-id-2", base64.b64encode(req.request_id.encode()).decode()))
+        if self.services.usage is not None and req.operation:
+            count_usage(self.services.usage, req, response)
         return response
 
     async def _dispatch(self, req: Request) -> Response:
@@ -95,6 +99,7 @@ class Pipeline:
         bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
         req.tenant, req.bucket = addressing.split_tenant(bucket)
         endpoint = route(req)
+        req.operation = OP_KIND.get(endpoint, "default")
         if req.unreadable:
             refuse_unreadable(req)
         if endpoint is Endpoint.CORS_PREFLIGHT:
@@ -104,6 +109,7 @@ class Pipeline:
             auth = await authenticate(
                 req, self.services.keys, config.offer.signing_regions, time.time()
             )
+        req.requester = auth.owner or ""
         call = Call(req, auth, self.services)
         limiter = self.services.limiter
         if limiter is not None and endpoint not in UNLIMITED and not endpoint.is_admin:
@@ -126,6 +132,20 @@ class Pipeline:
         call.quota = await quotas.quota_for(bucket)
         if call.quota is not None and endpoint in BODY_IS_DATA:
             await quotas.refuse_early(bucket, call.quota, content_length(call.req) or 0)
+
+
+def count_usage(meter: UsageMeter, req: Request, response: Response) -> None:
+    """The request in the usage statistics: its operation and its bytes (a streamed body's as
+    they go out)."""
+    sent = req.headers.get("content-length", "")
+    uploaded = int(sent) if sent.isdigit() else 0
+    bucket = req.bucket or ""
+    downloaded = len(response.body or b"")
+    if response.file is not None:
+        downloaded = response.file[2] - response.file[1]
+    elif response.stream is not None:
+        response.stream = meter.counted_stream(response.stream, bucket, req.requester)
+    meter.count(req.operation, bucket, req.requester, uploaded, downloaded)
 
 
 def refuse_unreadable(req: Request) -> None:

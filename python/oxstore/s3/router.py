@@ -38,6 +38,8 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("GET", Level.SERVICE, "ostor-limits"): Endpoint.ADMIN_GET_LIMITS,
     ("PUT", Level.SERVICE, "ostor-limits"): Endpoint.ADMIN_PUT_LIMITS,
     ("DELETE", Level.SERVICE, "ostor-limits"): Endpoint.ADMIN_DELETE_LIMITS,
+    ("GET", Level.SERVICE, "ostor-usage"): Endpoint.ADMIN_GET_USAGE,
+    ("DELETE", Level.SERVICE, "ostor-usage"): Endpoint.ADMIN_DELETE_USAGE,
     ("GET", Level.SERVICE, "ostor-quotas"): Endpoint.ADMIN_GET_QUOTAS,
     ("PUT", Level.SERVICE, "ostor-quotas"): Endpoint.ADMIN_PUT_QUOTAS,
     ("DELETE", Level.SERVICE, "ostor-quotas"): Endpoint.ADMIN_DELETE_QUOTAS,

@@ -23,6 +23,7 @@ from oxstore.meta.model import (
     owner_ids,
     rates,
     refs,
+    statistics,
     uploads,
     usage,
 )
@@ -46,7 +47,7 @@ from oxstore.meta.records import (
     decode_bucket,
     decode_object,
 )
-from oxstore.meta.store import Store, Tx
+from oxstore.meta.store import Counts, Store, Tx
 
 T = TypeVar("T")
 
@@ -464,6 +465,41 @@ class Metadata:
     async def lease_tokens(self, name: str, window: int, budget: int, needed: int) -> int:
         """Tokens of a rate budget's window for this worker (0: none are left)."""
         return await self._write(lambda tx: rates.lease(tx, name, window, budget, needed))
+
+    # -- usage statistics --------------------------------------------------------------------
+
+    async def add_usage(
+        self, start: int, length: int, counts: dict[statistics.Subject, Counts]
+    ) -> None:
+        """Adds a worker's counts of one period to the store's."""
+        await self._write(lambda tx: statistics.add(tx, start, length, counts))
+
+    async def write_usage_objects(
+        self,
+        finished_by: int,
+        render: Callable[[int, int, list[tuple[statistics.Subject, Counts]]], tuple[str, bytes]],
+    ) -> list[str]:
+        """Turns the counters of every period over by `finished_by` into statistics objects
+        (render: name and body of one), in one transaction; returns their names."""
+
+        def work(tx: Tx) -> list[str]:
+            names = []
+            for (start, length), items in statistics.take_finished(tx, finished_by).items():
+                name, body = render(start, length, items)
+                statistics.save_object(tx, name, body)
+                names.append(name)
+            return names
+
+        return await self._write(work)
+
+    async def usage_object_names(self, limit: int) -> list[str]:
+        return await self._read(lambda tx: statistics.object_names(tx, limit), large=True)
+
+    async def usage_object(self, name: str) -> bytes | None:
+        return await self._read(lambda tx: statistics.get_object(tx, name))
+
+    async def delete_usage_object(self, name: str) -> bool:
+        return await self._write(lambda tx: statistics.delete_object(tx, name))
 
 
 def _recount(tx: Tx, bucket: str) -> None:

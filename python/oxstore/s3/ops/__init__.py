@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from oxstore.admin import buckets as admin_buckets
-from oxstore.admin import limits, quotas, users
+from oxstore.admin import limits, quotas, usage, users
 from oxstore.http.request import Response
 from oxstore.s3 import listing
 from oxstore.s3.context import Call
@@ -35,6 +35,8 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.ADMIN_GET_LIMITS: limits.get_limits,
     Endpoint.ADMIN_PUT_LIMITS: limits.put_limits,
     Endpoint.ADMIN_DELETE_LIMITS: limits.delete_limits,
+    Endpoint.ADMIN_GET_USAGE: usage.get_usage,
+    Endpoint.ADMIN_DELETE_USAGE: usage.delete_usage,
     Endpoint.ADMIN_GET_QUOTAS: quotas.get_quotas,
     Endpoint.ADMIN_PUT_QUOTAS: quotas.put_quotas,
     Endpoint.ADMIN_DELETE_QUOTAS: quotas.delete_quotas,
