@@ -199,3 +199,19 @@ def test_a_users_quota_spans_its_buckets(server: Server, quota_user: User) -> No
     finally:
         empty_bucket(root, "quota-root-own")
         root.delete_bucket(Bucket="quota-root-own")
+
+
+def test_a_bucket_made_again_starts_without_the_old_ones_quota_or_limits(
+    server: Server,
+    s3,  # type: ignore[no-untyped-def]
+) -> None:
+    s3.create_bucket(Bucket="quota-reborn")
+    set_quota(server, "1", bucket="quota-reborn")
+    assert admin(server, "PUT", "ostor-limits", bucket="quota-reborn", ops=None, get="60").ok
+    s3.delete_bucket(Bucket="quota-reborn")
+    s3.create_bucket(Bucket="quota-reborn")
+    try:
+        assert admin(server, "GET", "ostor-quotas", bucket="quota-reborn").json()["size"] == "0"
+        assert admin(server, "GET", "ostor-limits", bucket="quota-reborn").status_code == 404
+    finally:
+        s3.delete_bucket(Bucket="quota-reborn")

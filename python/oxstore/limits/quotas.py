@@ -12,18 +12,14 @@ from __future__ import annotations
 
 from oxstore.limits.snapshot import Snapshot
 from oxstore.meta.model import Metadata, Quota
+from oxstore.meta.model.keys import of_bucket, of_owner
 from oxstore.meta.records import BucketRecord
 from oxstore.s3.errors import S3Error
 
 GB = 1024**3
 
 
-def bucket_quota(name: str) -> str:
-    return f"bucket/{name}"
-
-
-def owner_quota(owner_id: str) -> str:
-    return f"owner/{owner_id}"
+bucket_quota, owner_quota = of_bucket, of_owner
 
 
 DEFAULTS = {"bucket": "default/bucket", "user": "default/user"}

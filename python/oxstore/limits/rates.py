@@ -27,6 +27,7 @@ import msgspec
 
 from oxstore.limits.snapshot import Snapshot
 from oxstore.meta.model import Metadata
+from oxstore.meta.model.keys import of_bucket, of_owner
 from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import S3Error
 
@@ -101,12 +102,7 @@ def decode_limits(raw: bytes) -> Limits:
     return _limits_decoder.decode(raw)
 
 
-def owner_limits(owner_id: str) -> str:
-    return f"owner/{owner_id}"
-
-
-def bucket_limits(name: str) -> str:
-    return f"bucket/{name}"
+owner_limits, bucket_limits = of_owner, of_bucket
 
 
 def slow_down(retry_after: float) -> S3Error:

@@ -1,4 +1,5 @@
-"""The one request pipeline: address -> route -> authenticate -> authorise -> handle.
+"""The one request pipeline: address -> route -> authenticate -> rate limits -> authorise ->
+quota -> handle, then the request is counted in the usage statistics.
 
 Every S3Error becomes XML here and nowhere else.
 """

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from oxstore.meta.model import identity, uploads, usage
-from oxstore.meta.model.keys import bucket_end, in_bucket
+from oxstore.meta.model.keys import bucket_end, in_bucket, of_bucket
 from oxstore.meta.records import BucketRecord, decode_bucket, encode_record
 from oxstore.meta.store import BucketExistsError, Range, Tx
 
@@ -63,4 +63,6 @@ def delete(tx: Tx, name: str) -> DeleteBucketResult:
     tx.delete("buckets", name.encode())
     tx.delete("owner_buckets", identity.owner_bucket_key(record.owner, name))
     usage.forget(tx, name)
+    for table in ("quotas", "limits"):  # a bucket made later under the name starts without
+        tx.delete(table, of_bucket(name).encode())
     return "deleted"

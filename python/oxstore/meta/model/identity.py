@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from oxstore.meta.model.keys import of_owner
 from oxstore.meta.records import (
     KeyRecord,
     OwnerRecord,
@@ -216,6 +217,8 @@ def delete_owner(tx: Tx, owner_id: str) -> None:
         for access_key in each.keys:
             tx.delete("access_keys", access_key.encode())
         tx.delete("owners", _owner_key(each.id))
+        for table in ("quotas", "limits"):
+            tx.delete(table, of_owner(each.id).encode())
         if each.is_account:
             tx.delete("owner_accounts", _account_key(each.parent, each.name))
         else:

@@ -114,3 +114,13 @@ class Rollup:
         if after is None or (self.upper is not None and after >= self.upper):
             return None
         return after
+
+
+def of_bucket(name: str) -> str:
+    """How the quotas and limits tables name a bucket's row."""
+    return f"bucket/{name}"
+
+
+def of_owner(owner_id: str) -> str:
+    """How the quotas and limits tables name an owner's row."""
+    return f"owner/{owner_id}"
