@@ -102,3 +102,14 @@ def test_hourly_statistics_are_sampled_from_the_counters(meta: Blocking, bucket:
     meta.write(lambda tx: usage.roll_up(tx, bucket, start + 3.2 * hour))
     hmax, integral, at, last = meta.snapshot(lambda tx: usage._stats(tx, bucket))
     assert (hmax, integral, at, last) == (100, 300, 500_003, 100)  # 100 bytes for 3 hours
+
+
+def test_every_buckets_statistics_are_sampled_at_once(meta: Blocking, bucket: str) -> None:
+    from oxstore.meta.model import usage
+    from tests.meta.helpers import bucket_record
+
+    meta.create_bucket(bucket_record("other"))
+    meta.put_object(sized("other", "k", 70, "d1"))
+    meta.roll_up_usage(1_800_000_000.0)
+    for name, size in ((bucket, 0), ("other", 70)):
+        assert meta.snapshot(lambda tx, name=name: usage._stats(tx, name))[3] == size

@@ -25,8 +25,7 @@ def signed_by(context: AuthContext, keys: Keyring) -> AuthContext:
     of a disabled user or account."""
     if context.access_key is None:
         return context
-    signer = keys.signer(context.access_key)
-    assert signer is not None  # its secret has just checked the signature
+    signer = keys.checked_signer(context.access_key)
     if not signer.enabled:
         raise S3Error("AccessDenied", "The user or account of this access key is disabled.")
     context.owner = signer.owner

@@ -117,6 +117,12 @@ class Keyring:
             raise NotCached(access_key)
         return entry[1]
 
+    def checked_signer(self, access_key: str) -> Signer:
+        """The signer of a key whose signature has just been checked (whatever its age now)."""
+        entry = self._known.get(access_key)
+        assert entry is not None and entry[1] is not None
+        return entry[1]
+
     def secret_for(self, access_key: str) -> str | None:
         signer = self.signer(access_key)
         return signer.secret if signer is not None else None

@@ -50,6 +50,7 @@ from oxstore.meta.records import (
 from oxstore.meta.store import Counts, Store, Tx
 
 T = TypeVar("T")
+ROLL_UP_BATCH = 500  # buckets whose statistics one transaction samples
 
 __all__ = [
     "Assemble",
@@ -419,8 +420,15 @@ class Metadata:
     async def roll_up_usage(self, now: float) -> None:
         """Samples every bucket's usage into its hourly statistics (the collector, about once
         a minute)."""
-        for bucket in await self.list_buckets(None):
-            await self._write(functools.partial(usage.roll_up, bucket=bucket.name, now=now))
+        names = [bucket.name for bucket in await self.list_buckets(None)]
+        for start in range(0, len(names), ROLL_UP_BATCH):
+            batch = names[start : start + ROLL_UP_BATCH]
+
+            def work(tx: Tx, batch: list[str] = batch) -> None:
+                for name in batch:
+                    usage.roll_up(tx, name, now)
+
+            await self._write(work)
 
     async def quotas(self) -> dict[str, int]:
         """Every quota set: "bucket/NAME", "owner/ID", "default/bucket", "default/user" ->
