@@ -109,3 +109,25 @@ def test_object_reader(benchmark, data: bytes, tmp_path: Path) -> None:
     path.write_bytes(data)
     reader = _native.ObjectReader(str(path))
     benchmark(reader.read, 0, len(data))
+
+
+LAYOUTS = [(2, 1), (2, 2), (4, 2), (8, 4)]
+STRIPE = os.urandom(4 << 20)  # the data of one stripe
+
+
+@pytest.mark.parametrize(("k", "m"), LAYOUTS, ids=[f"{k}+{m}" for k, m in LAYOUTS])
+def test_erasure_encode(benchmark, k: int, m: int) -> None:
+    codec = _native.ErasureCodec(k, m)
+    benchmark.extra_info["bytes"] = len(STRIPE)
+    benchmark(codec.encode, STRIPE)
+
+
+@pytest.mark.parametrize(("k", "m"), LAYOUTS, ids=[f"{k}+{m}" for k, m in LAYOUTS])
+def test_erasure_reconstruct(benchmark, k: int, m: int) -> None:
+    """The stripe back with as many data shards lost as the layout survives (the worst case)."""
+    codec = _native.ErasureCodec(k, m)
+    shards: list[bytes | None] = list(codec.encode(STRIPE))
+    for lost in range(min(k, m)):
+        shards[lost] = None
+    benchmark.extra_info["bytes"] = len(STRIPE)
+    assert benchmark(codec.reconstruct, shards, len(STRIPE)) == STRIPE

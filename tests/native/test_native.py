@@ -252,3 +252,19 @@ def test_seal_round_trip_and_tamper() -> None:
         _native.unseal(os.urandom(32), sealed, b"who")
     with pytest.raises(ValueError):
         _native.unseal(key, sealed[:-1] + bytes([sealed[-1] ^ 1]), b"who")
+
+
+def test_erasure_codec_rebuilds_a_stripe_from_any_k_shards() -> None:
+    data = os.urandom(100_001)
+    codec = _native.ErasureCodec(2, 2)
+    shards = codec.encode(memoryview(data))
+    assert len(shards) == 4 and all(len(s) == codec.shard_len(len(data)) for s in shards)
+    for lost in ((0, 1), (2, 3), (0, 3), (1, 2)):
+        damaged: list[bytes | None] = list(shards)
+        for n in lost:
+            damaged[n] = None
+        assert codec.reconstruct(damaged, len(data)) == data
+    with pytest.raises(_native.NativeS3Error, match="the stripe is lost"):
+        codec.reconstruct([shards[0], None, None, None], len(data))
+    with pytest.raises(_native.NativeS3Error):
+        _native.ErasureCodec(0, 2)

@@ -3,6 +3,7 @@ pub mod block;
 pub mod checksum;
 pub mod chunked;
 pub mod crc_combine;
+pub mod erasure;
 pub mod error;
 pub mod reader;
 pub mod seal;

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use oxstore_core::checksum::{self, Algorithm, MultiHasher as CoreHasher, ALGORITHMS};
 use oxstore_core::chunked::{Mode, Signer};
+use oxstore_core::erasure::Codec;
 use oxstore_core::error::S3Error;
 use oxstore_core::reader::ObjectReader as CoreReader;
 use oxstore_core::writer::{ChunkedConfig, ObjectWriter as CoreWriter};
@@ -440,6 +441,53 @@ impl ObjectReader {
     }
 }
 
+/// Erasure coding of one stripe (benchmarks and tests: the data path codes in the core).
+#[pyclass(module = "oxstore._native", frozen)]
+struct ErasureCodec {
+    codec: Codec,
+}
+
+#[pymethods]
+impl ErasureCodec {
+    #[new]
+    fn new(k: usize, m: usize) -> PyResult<Self> {
+        Ok(Self {
+            codec: Codec::new(k, m).map_err(to_py)?,
+        })
+    }
+
+    fn shard_len(&self, stripe_len: usize) -> usize {
+        self.codec.shard_len(stripe_len)
+    }
+
+    /// The k + m shards of a stripe.
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        stripe: &Bound<'py, PyAny>,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let shards = with_buffer(py, stripe, |data| self.codec.encode(data))?.map_err(to_py)?;
+        Ok(shards.iter().map(|s| PyBytes::new(py, s)).collect())
+    }
+
+    /// The stripe's first stripe_len bytes, rebuilt from the shards present (None: lost).
+    fn reconstruct<'py>(
+        &self,
+        py: Python<'py>,
+        shards: Vec<Option<Vec<u8>>>,
+        stripe_len: usize,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let mut shards = shards;
+        let stripe = py
+            .detach(|| {
+                self.codec.reconstruct(&mut shards, false)?;
+                self.codec.join(&shards, stripe_len)
+            })
+            .map_err(to_py)?;
+        Ok(PyBytes::new(py, &stripe))
+    }
+}
+
 #[pyfunction]
 #[pyo3(signature = (key, plaintext, aad=b"".as_slice()))]
 fn seal<'py>(
@@ -474,6 +522,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MultiHasher>()?;
     m.add_class::<ObjectWriter>()?;
     m.add_class::<ObjectReader>()?;
+    m.add_class::<ErasureCodec>()?;
     m.add_function(wrap_pyfunction!(digest, m)?)?;
     m.add_function(wrap_pyfunction!(multipart_etag, m)?)?;
     m.add_function(wrap_pyfunction!(crc_combine, m)?)?;
