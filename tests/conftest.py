@@ -49,6 +49,7 @@ class Server:
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     preexec: Callable[[], None] | None = None  # run in the server's process before it starts
+    extra_env: dict[str, str] = field(default_factory=dict)  # more of the server's environment
     tls_ca: Path | None = None  # the CA of its certificate: the server speaks HTTPS
     _owner_id: str | None = None
 
@@ -60,6 +61,7 @@ class Server:
     def start(self, timeout: float = 60.0) -> Server:
         env = dict(os.environ)
         env.update(OXSTORE_ROOT_USER=self.access_key, OXSTORE_ROOT_PASSWORD=self.secret_key)
+        env.update(self.extra_env)
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process
         self.process = subprocess.Popen(

@@ -335,7 +335,11 @@ impl ObjectWriter {
                 drop(file);
                 fs::rename(&self.temp_path, final_path).map_err(|e| S3Error::io("rename", e))?;
                 if let Some(dir) = final_path.parent() {
-                    sync_dir(dir)?;
+                    if let Err(err) = sync_dir(dir) {
+                        // the request fails: its file must not stay behind, durable or not
+                        let _ = fs::remove_file(final_path);
+                        return Err(err);
+                    }
                 }
                 None
             }
