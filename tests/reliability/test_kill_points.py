@@ -1,0 +1,41 @@
+"""SIGKILL of the whole server at 50 seeded random points of a mixed workload from 16 clients
+(tests/reliability/kill_points.py; `bench/reliability/kill_points.py` runs 1,000)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import Server, free_port
+from tests.reliability import kill_points
+
+POINTS = int(os.environ.get("OXSTORE_KILL_POINTS", "50"))
+CLIENTS = 16
+
+
+def test_no_acknowledged_write_is_lost_at_any_kill_point(
+    tmp_path: Path, meta_args: Callable[[Path], list[str]]
+) -> None:
+    data_dir = tmp_path / "data"
+    started: list[Server] = []
+
+    def start() -> Server:
+        server = Server(data_dir, free_port(), [*kill_points.SERVER_ARGS, *meta_args(data_dir)])
+        started.append(server)
+        return server.start()
+
+    try:
+        first = start()
+        kill_points.prepare(first)
+        first.stop()
+        logs = [kill_points.ClientLog() for _ in range(CLIENTS)]
+        acked = sum(
+            kill_points.kill_point(start, data_dir, logs, seed, CLIENTS) for seed in range(POINTS)
+        )
+        print(f"{POINTS} kill points, {CLIENTS} clients: {acked} operations acknowledged")
+        assert acked > POINTS * 10, f"only {acked} operations acknowledged"
+        assert kill_points.collected(start, data_dir, logs) == []
+    finally:
+        for server in started:
+            server.stop()
