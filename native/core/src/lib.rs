@@ -7,6 +7,7 @@ pub mod erasure;
 pub mod error;
 pub mod reader;
 pub mod seal;
+pub mod shards;
 pub mod sigv2;
 pub mod sigv4;
 pub mod writer;
