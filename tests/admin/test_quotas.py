@@ -4,7 +4,6 @@ bytes."""
 
 from __future__ import annotations
 
-import http.client
 import time
 from collections.abc import Iterator
 
@@ -14,7 +13,7 @@ import requests
 from tests.admin.helpers import User, admin, create_user, delete_user
 from tests.conftest import Server, empty_bucket, temp_files
 from tests.s3.helpers import expect_error
-from tests.s3.signing import sign
+from tests.s3.signing import start_put
 
 GB = 1024**3
 
@@ -103,24 +102,6 @@ def test_quotas_are_set_read_and_cleared(server: Server, quota_user: User) -> No
     assert missing.status_code == 404
 
 
-def _start_put(
-    server: Server, user: User, path: str, size: int, first: bytes
-) -> http.client.HTTPConnection:
-    """A PUT of size bytes of which only `first` is sent yet."""
-    headers = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
-    request = sign(
-        server, "PUT", path, headers, access_key=user.access_key, secret_key=user.secret_key
-    )
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    connection.putrequest("PUT", path, skip_accept_encoding=True)
-    for name, value in request.headers.items():
-        connection.putheader(name, value)
-    connection.putheader("Content-Length", str(size))
-    connection.endheaders()
-    connection.send(first)
-    return connection
-
-
 def test_two_uploads_racing_for_the_last_bytes_cannot_both_fit(
     server: Server, quota_user: User
 ) -> None:
@@ -129,8 +110,9 @@ def test_two_uploads_racing_for_the_last_bytes_cannot_both_fit(
     set_quota(server, "0.005", bucket="quota-race")  # 5,368,709 bytes
     # both pass the early check (the bucket is empty), then both finish
     size = 3_000_000
-    one = _start_put(server, quota_user, "/quota-race/one", size, b"1" * 2_500_000)
-    two = _start_put(server, quota_user, "/quota-race/two", size, b"2" * 2_500_000)
+    keys = (quota_user.access_key, quota_user.secret_key)
+    one = start_put(server, "/quota-race/one", size, b"1" * 2_500_000, *keys)
+    two = start_put(server, "/quota-race/two", size, b"2" * 2_500_000, *keys)
     deadline = time.monotonic() + 10  # past the core's first buffer: both in temp files
     while len(temp_files(server.data_dir)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)

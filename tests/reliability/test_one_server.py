@@ -3,7 +3,6 @@ touches nothing of the first's (its in-flight upload completes)."""
 
 from __future__ import annotations
 
-import http.client
 import os
 import signal
 import subprocess
@@ -12,7 +11,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import free_port, temp_files
-from tests.s3.signing import sign
+from tests.s3.signing import start_put
 
 
 def _second_server(data_dir: Path, port: int) -> subprocess.CompletedProcess[str]:
@@ -36,24 +35,11 @@ def _second_server(data_dir: Path, port: int) -> subprocess.CompletedProcess[str
     return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
-def _start_upload(server, path: str, size: int, first: bytes) -> http.client.HTTPConnection:  # type: ignore[no-untyped-def]
-    """A PUT of size bytes of which only `first` is sent yet."""
-    request = sign(server, "PUT", path, {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    connection.putrequest("PUT", path, skip_accept_encoding=True)
-    for name, value in request.headers.items():
-        connection.putheader(name, value)
-    connection.putheader("Content-Length", str(size))
-    connection.endheaders()
-    connection.send(first)
-    return connection
-
-
 def test_a_second_server_on_the_same_data_directory_is_refused(server_factory, tmp_path) -> None:
     data_dir = tmp_path / "shared-data"
     first = server_factory(data_dir)
     first.client().create_bucket(Bucket="one")
-    upload = _start_upload(first, "/one/in-flight", 6_000_000, b"a" * 3_000_000)
+    upload = start_put(first, "/one/in-flight", 6_000_000, b"a" * 3_000_000)
     deadline = time.monotonic() + 10
     while not temp_files(data_dir) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import http.client
 from unittest import mock
 
 import requests
@@ -63,6 +64,28 @@ def send(request: AWSRequest) -> requests.Response:
         data=prepared.body,
         timeout=30,
     )
+
+
+def start_put(  # type: ignore[no-untyped-def]
+    server,
+    path: str,
+    size: int,
+    first: bytes,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+) -> http.client.HTTPConnection:
+    """A signed PUT (unsigned payload) of size bytes of which only `first` is sent yet: the
+    test sends the rest, then reads the answer."""
+    headers = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    request = sign(server, "PUT", path, headers, access_key=access_key, secret_key=secret_key)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    connection.putrequest("PUT", path, skip_accept_encoding=True)
+    for name, value in request.headers.items():
+        connection.putheader(name, value)
+    connection.putheader("Content-Length", str(size))
+    connection.endheaders()
+    connection.send(first)
+    return connection
 
 
 def error_code(response: requests.Response) -> str:

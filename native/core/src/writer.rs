@@ -457,11 +457,7 @@ mod tests {
     use crate::checksum::digest;
 
     fn tmpdir(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("oxstore-writer-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::test_dir(&format!("writer-{name}"))
     }
 
     #[test]

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 from oxstore.admin.common import find_user, json_response
 from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord
 from oxstore.s3.context import Call
-
-
-def _date(epoch: float) -> str:
-    millis = int(epoch * 1000) % 1000
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + f".{millis:03d}Z"
+from oxstore.s3.xml import iso8601
 
 
 async def _entry(call: Call, bucket: BucketRecord) -> dict[str, object]:
@@ -20,7 +14,7 @@ async def _entry(call: Call, bucket: BucketRecord) -> dict[str, object]:
     return {
         "name": bucket.name,
         "epoch": 0,  # a bucket name is never reused while its bucket exists
-        "creation_date": _date(bucket.created),
+        "creation_date": iso8601(bucket.created),
         "owner_id": bucket.owner,
         "size": {
             "current": usage.bytes,

@@ -10,6 +10,7 @@ import msgspec
 from oxstore.auth.credentials import Keyring
 from oxstore.http.request import Response
 from oxstore.meta.model import IdentityError
+from oxstore.meta.model.keys import of_bucket, of_owner
 from oxstore.meta.records import OwnerRecord
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -71,6 +72,16 @@ async def find_owner(call: Call) -> OwnerRecord:
     if account is None:
         raise S3Error("NoSuchAccount")
     return account
+
+
+async def row_of(call: Call, kind: str, value: str) -> str:
+    """The name of the quotas' or limits' row of the bucket `value` (kind "bucket";
+    NoSuchBucket if there is none) or of the user or account the call names."""
+    if kind == "bucket":
+        if await call.meta.get_bucket(value) is None:
+            raise S3Error("NoSuchBucket", BucketName=value)
+        return of_bucket(value)
+    return of_owner((await find_owner(call)).id)
 
 
 def answer_refusal(err: IdentityError) -> S3Error:

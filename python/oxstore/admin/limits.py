@@ -5,15 +5,13 @@ limit set answers 404 NoSuchLimits to GET."""
 
 from __future__ import annotations
 
-from oxstore.admin.common import find_owner, json_response, one_of
+from oxstore.admin.common import json_response, one_of, row_of
 from oxstore.http.request import Response
 from oxstore.limits.rates import (
     OP_KINDS,
     Limits,
-    bucket_limits,
     decode_limits,
     encode_limits,
-    owner_limits,
 )
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -23,12 +21,7 @@ async def _target(call: Call) -> str:
     named = one_of(call, "emailAddress", "id", "bucket")
     if named is None:
         raise S3Error("InvalidArgument", "Name a user (emailAddress, id) or a bucket.")
-    kind, value = named
-    if kind == "bucket":
-        if await call.meta.get_bucket(value) is None:
-            raise S3Error("NoSuchBucket", BucketName=value)
-        return bucket_limits(value)
-    return owner_limits((await find_owner(call)).id)
+    return await row_of(call, *named)
 
 
 async def _stored(call: Call, name: str) -> Limits | None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import decimal
 
-from oxstore.admin.common import find_owner, json_response, one_of
+from oxstore.admin.common import json_response, one_of, row_of
 from oxstore.http.request import Response
-from oxstore.limits.quotas import DEFAULTS, GB, bucket_quota, owner_quota
+from oxstore.limits.quotas import DEFAULTS, GB
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 
@@ -26,12 +26,10 @@ async def _target(call: Call) -> tuple[str, str, str]:
         if value not in DEFAULTS:
             raise S3Error("InvalidArgument", "default is user or bucket.")
         return DEFAULTS[value], DEFAULTS[value], USER if value == "user" else BUCKET
+    name = await row_of(call, kind, value)
     if kind == "bucket":
-        if await call.meta.get_bucket(value) is None:
-            raise S3Error("NoSuchBucket", BucketName=value)
-        return bucket_quota(value), DEFAULTS["bucket"], BUCKET
-    owner = await find_owner(call)
-    return owner_quota(owner.id), DEFAULTS["user"], USER
+        return name, DEFAULTS["bucket"], BUCKET
+    return name, DEFAULTS["user"], USER
 
 
 def _answer(kind: str, size: int) -> Response:

@@ -151,15 +151,16 @@ async def _set_state(call: Call, owner: OwnerRecord, state: str) -> None:
     def apply(record: OwnerRecord) -> None:
         record.state = state
 
+    affected = await _keys_reached(call, owner)
     await call.meta.change_owner(owner.id, apply)
-    await _forget_keys(call, owner)
+    keyring(call).forget(affected)
 
 
-async def _forget_keys(call: Call, owner: OwnerRecord) -> None:
-    """This worker's cached keys of the owner and its accounts (other workers and gateways
-    see the change within credentials.KEY_TTL)."""
+async def _keys_reached(call: Call, owner: OwnerRecord) -> list[str]:
+    """The access keys a change of the owner reaches: its own, and its accounts' (this worker
+    forgets them at once; other workers and gateways within credentials.KEY_TTL)."""
     accounts = [] if owner.is_account else await call.meta.accounts_of(owner.id)
-    keyring(call).forget([k for each in (owner, *accounts) for k in each.keys])
+    return [key for each in (owner, *accounts) for key in each.keys]
 
 
 async def delete_users(call: Call) -> Response:
@@ -170,12 +171,12 @@ async def delete_users(call: Call) -> Response:
 
 
 async def _delete(call: Call, owner: OwnerRecord) -> None:
-    accounts = [] if owner.is_account else await call.meta.accounts_of(owner.id)
+    affected = await _keys_reached(call, owner)
     try:
         await call.meta.delete_owner(owner.id)
     except IdentityError as err:
         raise answer_refusal(err) from err
-    keyring(call).forget([k for each in (owner, *accounts) for k in each.keys])
+    keyring(call).forget(affected)
 
 
 async def post_accounts(call: Call) -> Response:

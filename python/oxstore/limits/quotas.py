@@ -19,9 +19,6 @@ from oxstore.s3.errors import S3Error
 GB = 1024**3
 
 
-bucket_quota, owner_quota = of_bucket, of_owner
-
-
 DEFAULTS = {"bucket": "default/bucket", "user": "default/user"}
 
 
@@ -44,8 +41,8 @@ class QuotaBook:
         table = await self.table.get()
         if not table:
             return None
-        own = table.get(bucket_quota(bucket.name), table.get(DEFAULTS["bucket"], 0))
-        owner = table.get(owner_quota(bucket.owner), table.get(DEFAULTS["user"], 0))
+        own = table.get(of_bucket(bucket.name), table.get(DEFAULTS["bucket"], 0))
+        owner = table.get(of_owner(bucket.owner), table.get(DEFAULTS["user"], 0))
         return Quota(own, bucket.owner, owner) if own or owner else None
 
     async def refuse_early(self, bucket: BucketRecord, quota: Quota, incoming: int) -> None:

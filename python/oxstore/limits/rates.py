@@ -102,9 +102,6 @@ def decode_limits(raw: bytes) -> Limits:
     return _limits_decoder.decode(raw)
 
 
-owner_limits, bucket_limits = of_owner, of_bucket
-
-
 def slow_down(retry_after: float) -> S3Error:
     err = S3Error("SlowDown")
     err.headers.append(("retry-after", str(max(1, math.ceil(retry_after)))))
@@ -204,7 +201,7 @@ class Limiter:
     def _subjects(
         self, table: dict[str, Limits], owner: str | None, bucket: str | None
     ) -> Iterator[tuple[str, Limits]]:
-        for name in (owner_limits(owner) if owner else "", bucket_limits(bucket) if bucket else ""):
+        for name in (of_owner(owner) if owner else "", of_bucket(bucket) if bucket else ""):
             if name in table:
                 yield name, table[name]
 

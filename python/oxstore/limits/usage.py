@@ -24,15 +24,12 @@ import msgspec
 from oxstore.meta.model import Metadata
 from oxstore.meta.model.statistics import Subject
 from oxstore.meta.store import Counts
+from oxstore.s3.xml import iso8601
 
 log = logging.getLogger("oxstore")
 COLUMNS = {"put": 0, "get": 1, "list": 2, "other": 3}  # then uploaded, downloaded
 UPLOADED, DOWNLOADED = 4, 5
 FMT_VERSION = 1
-
-
-def iso_start(start: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(start))
 
 
 class UsageMeter:
@@ -95,7 +92,7 @@ class UsageMeter:
     def _render(
         self, start: int, length: int, items: list[tuple[Subject, Counts]]
     ) -> tuple[str, bytes]:
-        name = f"s3-usage-{self.service_id}-{iso_start(start)}-{length}"
+        name = f"s3-usage-{self.service_id}-{iso8601(start)}-{length}"
         body = {
             "fmt_version": FMT_VERSION,
             "service_id": self.service_id,

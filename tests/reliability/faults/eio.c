@@ -37,24 +37,24 @@ static int data_fd(int fd) {
     return data_path(target);
 }
 
-int fsync(int fd) {
-    static int (*real)(int);
-    if (real == NULL) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+/* fsync or fdatasync (`name`) of fd: EIO when armed for it, the real call otherwise. */
+static int sync_or_fail(const char *name, int (**real)(int), int fd) {
+    if (*real == NULL) *real = (int (*)(int))dlsym(RTLD_NEXT, name);
     if (armed(sync_kind(fd)) && data_fd(fd)) {
         errno = EIO;
         return -1;
     }
-    return real(fd);
+    return (*real)(fd);
+}
+
+int fsync(int fd) {
+    static int (*real)(int);
+    return sync_or_fail("fsync", &real, fd);
 }
 
 int fdatasync(int fd) {
     static int (*real)(int);
-    if (real == NULL) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-    if (armed(sync_kind(fd)) && data_fd(fd)) {
-        errno = EIO;
-        return -1;
-    }
-    return real(fd);
+    return sync_or_fail("fdatasync", &real, fd);
 }
 
 int rename(const char *from, const char *to) {

@@ -115,7 +115,7 @@ class Metadata:
         return await self._read(lambda tx: buckets.listed(tx, owner))
 
     async def count_buckets(self, owner: str) -> int:
-        return len(await self.list_buckets(owner))
+        return len(await self.owned_buckets(owner))  # the index alone, not every record
 
     async def delete_bucket(self, name: str) -> DeleteBucketResult:
         """Atomically deletes the bucket if it exists and holds no object."""

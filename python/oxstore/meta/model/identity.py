@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from oxstore.meta.model.keys import of_owner
+from oxstore.meta.model.keys import after_prefix, of_owner
 from oxstore.meta.records import (
     KeyRecord,
     OwnerRecord,
@@ -79,8 +79,10 @@ def account_of(tx: Tx, user_id: str, name: str) -> OwnerRecord | None:
 
 def accounts_of(tx: Tx, user_id: str) -> list[OwnerRecord]:
     start = _account_key(user_id, "")
-    end = start[:-1] + b"0"  # "/" + 1
-    found = (get_owner(tx, raw.decode()) for _, raw in tx.scan("owner_accounts", start, end))
+    found = (
+        get_owner(tx, raw.decode())
+        for _, raw in tx.scan("owner_accounts", start, after_prefix(start))
+    )
     return [account for account in found if account is not None]
 
 
@@ -194,8 +196,8 @@ def change_owner(tx: Tx, owner_id: str, apply: Callable[[OwnerRecord], None]) ->
 def owned_buckets(tx: Tx, owner_id: str) -> list[str]:
     """The names of the owner's buckets, in order."""
     start = owner_bucket_key(owner_id, "")
-    end = start[:-1] + b"0"
-    return [raw[len(start) :].decode() for raw, _ in tx.scan("owner_buckets", start, end)]
+    rows = tx.scan("owner_buckets", start, after_prefix(start))
+    return [raw[len(start) :].decode() for raw, _ in rows]
 
 
 def delete_owner(tx: Tx, owner_id: str) -> None:

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 
 from oxstore.meta.model import identity
-from oxstore.meta.model.keys import SEP
+from oxstore.meta.model.keys import bucket_end, in_bucket
 from oxstore.meta.store import Tx
 
 SHARDS = 32
@@ -55,14 +55,6 @@ class Quota:
     owner: int
 
 
-def _prefix(bucket: str) -> bytes:
-    return bucket.encode() + SEP
-
-
-def _end(bucket: str) -> bytes:
-    return bucket.encode() + b"\x01"
-
-
 def _hour(now: float) -> int:
     return int(now // 3600)
 
@@ -70,13 +62,13 @@ def _hour(now: float) -> int:
 def add(tx: Tx, bucket: str, size: int, objects: int) -> None:
     """Counts a change of the bucket's bytes and objects (negative: what went)."""
     if size or objects:
-        shard = _prefix(bucket) + bytes([os.getpid() % SHARDS])
+        shard = in_bucket(bucket) + bytes([os.getpid() % SHARDS])
         tx.add("bucket_usage", shard, (size, objects))
 
 
 def counted(tx: Tx, bucket: str) -> tuple[int, int]:
     """The bucket's bytes and objects, its shards summed."""
-    shards = tx.counts("bucket_usage", _prefix(bucket), _end(bucket))
+    shards = tx.counts("bucket_usage", in_bucket(bucket), bucket_end(bucket))
     return sum(c[0] for _, c in shards), sum(c[1] for _, c in shards)
 
 
@@ -111,7 +103,7 @@ def roll_up(tx: Tx, bucket: str, now: float) -> None:
 
 def forget(tx: Tx, bucket: str) -> None:
     """A deleted bucket's counters and statistics."""
-    for key, _ in tx.counts("bucket_usage", _prefix(bucket), _end(bucket)):
+    for key, _ in tx.counts("bucket_usage", in_bucket(bucket), bucket_end(bucket)):
         tx.delete("bucket_usage", key)
     tx.delete("bucket_stats", bucket.encode())
 
@@ -119,7 +111,7 @@ def forget(tx: Tx, bucket: str) -> None:
 def set_counted(tx: Tx, bucket: str, size: int, objects: int) -> None:
     """Replaces the bucket's count with one from a recount."""
     forget(tx, bucket)
-    tx.add("bucket_usage", _prefix(bucket) + b"\0", (size, objects))
+    tx.add("bucket_usage", in_bucket(bucket) + b"\0", (size, objects))
 
 
 def of_owner(tx: Tx, owner_id: str) -> int:
