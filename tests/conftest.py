@@ -51,6 +51,7 @@ class Server:
     preexec: Callable[[], None] | None = None  # run in the server's process before it starts
     extra_env: dict[str, str] = field(default_factory=dict)  # more of the server's environment
     tls_ca: Path | None = None  # the CA of its certificate: the server speaks HTTPS
+    drives: list[Path] = field(default_factory=list)  # more drives than data_dir
     _owner_id: str | None = None
 
     @property
@@ -71,6 +72,7 @@ class Server:
                 "oxstore",
                 "server",
                 str(self.data_dir),
+                *map(str, self.drives),
                 "--address",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -212,11 +214,14 @@ def server_factory(tmp_path: Path, meta_args: Callable[[Path], list[str]]) -> It
     started: list[Server] = []
 
     def start(
-        data_dir: Path | None = None, extra_args: list[str] | None = None, region: str = REGION
+        data_dir: Path | None = None,
+        extra_args: list[str] | None = None,
+        region: str = REGION,
+        drives: list[Path] | None = None,
     ) -> Server:
         data_dir = data_dir or tmp_path / f"data-{len(started)}"
         args = [*(extra_args or []), "--region", region, *meta_args(data_dir)]
-        srv = Server(data_dir, free_port(), args)
+        srv = Server(data_dir, free_port(), args, drives=drives or [])
         srv.region = region
         started.append(srv)
         return srv.start()

@@ -74,7 +74,8 @@ from harness import (  # noqa: E402
 )
 from multipart import complete, create, part_body  # noqa: E402
 
-SERVERS = ("oxstore", "oxstore-pg", "seaweedfs", "rclone")
+SERVERS = ("oxstore", "oxstore-ec", "oxstore-pg", "seaweedfs", "rclone")
+EC_DRIVES = 4  # oxstore-ec: four drive directories, the default layout for them (erasure 2+2)
 PEERS = ("seaweedfs", "rclone")  # the servers oxstore is compared with (oxstore-pg is oxstore)
 # parts are slices of BLOCK; at its full length the object is BLOCK repeated, which big_get checks
 PART, STREAMS = len(BLOCK), 8
@@ -314,13 +315,15 @@ def version_of(command: list[str]) -> str:
     return match[0] if match else "?"
 
 
-def start_oxstore(home: Path, workers: int, meta: str = "") -> Target:
+def start_oxstore(home: Path, workers: int, meta: str = "", drives: int = 1) -> Target:
     (port,) = free_ports(1)
     env = environment("OXSTORE_", OXSTORE_ROOT_USER=ACCESS, OXSTORE_ROOT_PASSWORD=SECRET)
-    data = str(home / "data")
-    command = [sys.executable, "-m", "oxstore", "server", data, "--address", f"127.0.0.1:{port}"]
+    data = [str(home / "data")] + [str(home / f"drive-{n}") for n in range(1, drives)]
+    command = [sys.executable, "-m", "oxstore", "server", *data, "--address", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers)] + (["--meta", meta] if meta else [])
     name, label = ("oxstore-pg", "oxstore on PostgreSQL") if meta else ("oxstore", "oxstore")
+    if drives > 1:
+        name, label = "oxstore-ec", f"oxstore {drives} drives"
     return launch(name, f"{label} --workers {workers}", home, command, port, env)
 
 
@@ -594,6 +597,28 @@ def big_object_rows(target: Target, rows: dict[str, Cell], size: int) -> None:
     rows["memory"] = Cell(growth[0])
     big_get(target, size, verify=True)  # every byte; and the object is now in the page cache
     measure(target, rows, "get", lambda: streamed(mib, big_get(target, size)))
+    if target.name == "oxstore-ec":
+        lose_a_data_shard(target.home)
+        big_get(target, size, verify=True)  # rebuilt from parity: every byte still right
+        measure(target, rows, "get_degraded", lambda: streamed(mib, big_get(target, size)))
+
+
+def lose_a_data_shard(home: Path) -> None:
+    """Removes the big object's first data shard (the record says on which drive)."""
+    import asyncio
+
+    from oxstore.meta.model import Metadata
+    from oxstore.meta.open import open_store
+
+    meta = Metadata(open_store("", home / "data" / ".oxstore" / "meta.sqlite3"))
+    try:
+        record = asyncio.run(meta.get_object("bench", "big"))
+    finally:
+        meta.store.close()
+    assert record is not None and hasattr(record.layout, "drives"), "not a sharded object"
+    slot = record.layout.drives[0]
+    drive = home / "data" if slot == 0 else home / f"drive-{slot}"
+    (drive / ".oxstore" / "objects" / record.data_id[:2] / record.data_id).unlink()
 
 
 def multipart_row(target: Target, rows: dict[str, Cell], size: int) -> None:
@@ -698,6 +723,7 @@ def row_labels(size_mib: int) -> dict[str, str]:
         "put": f"PUT {big}, one stream (MB/s)",
         "memory": "  server memory growth in that PUT (MiB)",
         "get": f"GET {big}, one stream (MB/s)",
+        "get_degraded": f"  the same GET, a data shard lost (MB/s; {EC_DRIVES} drives)",
         "multipart": f"PUT {big} in 64 MiB parts x{STREAMS} (MB/s)",
         "put_1m": f"PUT 1 MiB x{MEDIUM_CLIENTS} clients (MB/s)",
         "get_1m": f"GET 1 MiB x{MEDIUM_CLIENTS} clients (MB/s)",
@@ -785,7 +811,7 @@ CHECKS = (
 
 def start(name: str, home: Path, workers: int, meta: str) -> Target:
     if name.startswith("oxstore"):
-        return start_oxstore(home, workers, meta)
+        return start_oxstore(home, workers, meta, EC_DRIVES if name == "oxstore-ec" else 1)
     return {"seaweedfs": start_seaweedfs, "rclone": start_rclone}[name](home)
 
 
@@ -843,6 +869,19 @@ def main() -> None:
         if "put" in rows and "get" in rows:
             put, get = rows["put"].value / md5, rows["get"].value / loopback
             print(f"  {name}: one-stream PUT {put:4.0%} of MD5, GET {get:4.0%} of loopback")
+    print_ec_ratios(results)
+
+
+def print_ec_ratios(results: dict[str, dict[str, Cell]]) -> None:
+    """Erasure 2+2 against one plain drive, row by row, and degraded against healthy."""
+    plain, ec = results.get("oxstore", {}), results.get("oxstore-ec", {})
+    shared = [row for row in ("put", "get", "multipart", "put_1m", "get_1m") if row in plain]
+    ratios = [f"{row} {ec[row].value / plain[row].value:4.0%}" for row in shared if row in ec]
+    if ratios:
+        print(f"  oxstore-ec / oxstore: {', '.join(ratios)}")
+    if "get" in ec and "get_degraded" in ec:
+        degraded = ec["get_degraded"].value / ec["get"].value
+        print(f"  oxstore-ec GET with a data shard lost: {degraded:4.0%} of healthy")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The kill -9 harness at scale: SIGKILL at N seeded random points (1,000 by default) of the
 mixed workload of tests/reliability/kill_points.py, each followed by a restart and the full
-check; prints what was acknowledged and checked.
+check, half of them on one drive (plain files) and half on four (erasure 2+2); prints what
+was acknowledged and checked.
 
     python bench/reliability/kill_points.py [N]
 """
@@ -18,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def main() -> int:
     points = sys.argv[1] if len(sys.argv) > 1 else "1000"
-    env = dict(os.environ, OXSTORE_KILL_POINTS=points)
+    env = dict(os.environ, OXSTORE_KILL_POINTS=str(int(points) // 2))  # each layout
     started = time.monotonic()
     test = "tests/reliability/test_kill_points.py"
     done = subprocess.run(

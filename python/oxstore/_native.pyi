@@ -1,8 +1,8 @@
 """Stubs of the compiled module `oxstore._native` (crate native/py over native/core).
 
 Payload bytes enter Rust through `ObjectWriter.feed` (a buffer-protocol borrow, no copy on the
-Python side) and leave through `ObjectReader.read` or a file served by granian. Every function
-that touches more than a few KiB releases the GIL.
+Python side) and leave through `ObjectReader.read`, `ErasureReader.read` or a file served by
+granian. Every function that touches more than a few KiB releases the GIL.
 
 Checksum algorithm names are lower-case: "md5", "sha1", "sha256", "crc32", "crc32c",
 "crc64nvme". Digests are raw bytes (CRCs big-endian, as S3 base64-encodes them).
@@ -14,6 +14,7 @@ from typing import Any, TypedDict
 Buffer = Any  # bytes, bytearray, memoryview: anything with the buffer protocol
 
 ALGORITHMS: tuple[str, ...]
+STRIPE_SIZE: int  # bytes of the object per stripe of a shards writer (1 MiB)
 
 class NativeS3Error(Exception):
     """Raised by the native core with an S3 error code: args == (code, message).
@@ -117,14 +118,22 @@ class ChunkedSpec(TypedDict, total=False):
     trailer: str  # e.g. "x-amz-checksum-crc32"; the trailer header that must arrive
     decoded_length: int  # x-amz-decoded-content-length
 
+class ShardSpec(TypedDict):
+    k: int  # data shards (1: replication, every parity shard a copy)
+    m: int  # parity shards (0: no redundancy)
+    quorum: int  # shards that must be written (k <= quorum <= k + m)
+    key: str  # the data id: the shard blocks' hashes are keyed to it
+    temp_paths: list[str | None]  # k + m temp shard files, one per drive; None: drive offline
+
 class WriteResult(TypedDict):
     size: int
     digests: dict[str, bytes]  # every algorithm asked for, over the decoded payload
     trailers: dict[str, str]  # trailer headers received (lower-case names), values as sent
     inline: bytes | None  # the payload, when it stayed under inline_limit: no file was written
+    shards: list[bool] | None  # shards writer: which shard files are written; else None
 
 class ObjectWriter:
-    """Streams a payload into a temp file.
+    """Streams a payload into a temp file, or with `shards` into k + m temp shard files.
 
     Decodes aws-chunked framing when `chunked` is given (verifying every chunk signature, the
     trailer signature and the trailing checksum), hashes with the requested algorithms and
@@ -132,6 +141,12 @@ class ObjectWriter:
     taken (blocking, GIL released, when the pipeline is full). `max_size` bounds the decoded
     payload (EntityTooLarge). A payload of at most `inline_limit` bytes (0: never) stays in
     memory and finish() returns it as `inline`, with no file written.
+
+    With `shards` (temp_path is then ignored) every STRIPE_SIZE of payload is one stripe,
+    erasure coded (or copied, k = 1) into one block per shard file, written to all of them at
+    once. A shard that cannot be created or written is dropped (its file removed) while at
+    least `quorum` remain; below that NativeS3Error: InsufficientStorage when a disk was full,
+    else InternalError ("write quorum lost: ..."). A bad layout raises at construction.
     """
 
     def __init__(
@@ -141,6 +156,7 @@ class ObjectWriter:
         chunked: ChunkedSpec | None = None,
         max_size: int | None = None,
         inline_limit: int = 0,
+        shards: ShardSpec | None = None,
     ) -> None: ...
     def feed(self, data: Buffer) -> None: ...
     def stays_inline(self) -> bool:
@@ -151,15 +167,24 @@ class ObjectWriter:
         an event loop then feeds from a worker thread instead of stalling."""
 
     def finish(
-        self, final_path: str, expected: dict[str, bytes], expected_size: int | None = None
+        self,
+        final_path: str,
+        expected: dict[str, bytes],
+        expected_size: int | None = None,
+        final_paths: Sequence[str | None] | None = None,
     ) -> WriteResult:
         """Flushes, checks size (IncompleteBody if short), the chunked stream's end and trailer,
         and each expected digest (md5 -> BadDigest, sha256 -> XAmzContentSHA256Mismatch,
         others -> BadDigest), fsyncs the file, renames it to final_path, fsyncs its directory.
-        On any error the temp file is removed and NativeS3Error raised. GIL released."""
+        On any error the temp file is removed and NativeS3Error raised. GIL released.
+
+        A shards writer needs `final_paths` (one per shard, None where the temp path was;
+        final_path is ignored; ValueError without them): every shard is fsynced and renamed,
+        each directory fsynced, a shard failing any of it dropped; below the quorum nothing
+        stays, neither temp nor final files. `shards` in the result says which are written."""
 
     def abort(self) -> None:
-        """Stops the background thread and removes the temp file; idempotent."""
+        """Stops the background thread and removes the temp file(s); idempotent."""
 
 class ErasureCodec:
     """Reed-Solomon k+m coding of one stripe (tests and benchmarks; the data path codes in the
@@ -169,6 +194,38 @@ class ErasureCodec:
     def shard_len(self, stripe_len: int) -> int: ...
     def encode(self, stripe: Buffer) -> list[bytes]: ...
     def reconstruct(self, shards: list[bytes | None], stripe_len: int) -> bytes: ...
+
+class ErasureReader:
+    """Reads an object written by a shards ObjectWriter: shard files `paths` (None: drive
+    offline), layout k+m, `stripe_size` (STRIPE_SIZE for those), the object's `size` and its
+    data id `key`.
+
+    Every block read is verified; a shard missing, short, corrupt or of another object is
+    rebuilt from the others (parity read only then) and reported by damaged(). NativeS3Error
+    InternalError ("... the stripe is lost ...") when a stripe has fewer than k good shards.
+    """
+
+    def __init__(
+        self, paths: Sequence[str | None], k: int, m: int, stripe_size: int, size: int, key: str
+    ) -> None: ...
+    def read(self, offset: int, length: int) -> bytes:
+        """Exactly the object's bytes [offset, min(offset + length, size)). GIL released."""
+
+    def damaged(self) -> list[int]:
+        """Every shard found damaged so far, in order (offline drives are not damage)."""
+
+    def verify(self) -> list[int]:
+        """Reads and checks every block of every shard, parity too (a scrub); returns every
+        shard not whole and good, offline ones (None paths) included, raising only when the
+        damage is beyond parity. GIL released."""
+
+    def heal(self, temp_paths: Sequence[str | None]) -> tuple[list[int], list[int]]:
+        """Rebuilds every shard that verify() finds damaged and that has a temp path (its
+        drive is online): written whole there, synced, renamed over its file. Returns the
+        shards rebuilt and those left (no temp path); raises, changing nothing, when the
+        damage is beyond parity. GIL released."""
+
+    def close(self) -> None: ...
 
 class ObjectReader:
     def __init__(self, path: str) -> None: ...

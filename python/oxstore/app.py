@@ -9,11 +9,13 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 from oxstore.auth.credentials import Keyring, master_key
 from oxstore.config import Config
+from oxstore.data.drives import DriveSet
+from oxstore.data.heal import Report, Scrubber, heal_queued
+from oxstore.data.layouts import specs_of
 from oxstore.data.store import DataStore
 from oxstore.http.rsgi import RSGIApp
 from oxstore.limits.quotas import QuotaBook
@@ -41,7 +43,9 @@ CLUSTER_ORPHAN_AGE = 3600.0
 
 def build_services(config: Config) -> Services:
     meta = Metadata(open_store(config.meta, config.meta_path))
-    data = DataStore(config.objects_dir, config.tmp_dir, config.min_free_space)
+    drives = DriveSet(list(config.drive_set), meta.store.store_id, config.tmp_name)
+    data = DataStore(drives, specs_of(config.offer, drives), config.min_free_space)
+    data.damaged = meta.queue_heal
     keys = Keyring(meta, master_key(config.state_dir, os.environ))
     usage = None
     if config.usage:
@@ -129,13 +133,13 @@ def orphan_cutoff(config: Config, now: float) -> float:
 
 async def _sweep(services: Services, cutoff: float) -> int:
     removed = 0
-    candidates = await asyncio.to_thread(_old_data_files, services.config, cutoff)
-    for count, entry in enumerate(candidates):
+    candidates = await asyncio.to_thread(services.data.files, cutoff)
+    for count, (data_id, path) in enumerate(candidates):
         if count % GC_BATCH == GC_BATCH - 1 and not await _lease(services, "sweep", SWEEP_LEASE):
             break  # the lease was lost (this gateway stalled): the one holding it sweeps
-        if not await services.meta.is_data_referenced(entry.name):
+        if not await services.meta.is_data_referenced(data_id):
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
+                os.unlink(path)
                 removed += 1
     return removed
 
@@ -149,22 +153,6 @@ async def _lease(services: Services, name: str, seconds: float) -> bool:
     return await services.meta.take_lease(name, config.gateway, seconds)
 
 
-def _old_data_files(config: Config, cutoff: float) -> list[os.DirEntry[str]]:
-    """The data files last changed before cutoff."""
-    found = []
-    for entry in _data_files(config):
-        with contextlib.suppress(FileNotFoundError):
-            if entry.stat().st_mtime < cutoff:
-                found.append(entry)
-    return found
-
-
-def _data_files(config: Config) -> Iterator[os.DirEntry[str]]:
-    for fan in os.scandir(config.objects_dir):
-        if fan.is_dir():
-            yield from (e for e in os.scandir(fan.path) if e.is_file())
-
-
 class OxstoreApp(RSGIApp):
     def __init__(self, config: Config) -> None:
         self.services = build_services(config)
@@ -172,6 +160,8 @@ class OxstoreApp(RSGIApp):
         self._collector: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[int] | None = None
         self._usage: asyncio.Task[None] | None = None
+        self._scrub = Scrubber(self.services.meta, self.services.data)
+        self._scrub_started = time.time()  # the first pass, from the start
 
     def __rsgi_init__(self, loop: Any) -> None:
         self._collector = loop.create_task(self._collect_forever())
@@ -200,9 +190,26 @@ class OxstoreApp(RSGIApp):
                 if await _lease(self.services, "collector", 4 * interval + 10):
                     await abort_abandoned_uploads(self.services, time.time())
                     await collect_garbage(self.services, time.time())
+                    await self._keep_healthy(interval)
                     if time.time() - rolled_up >= ROLL_UP_INTERVAL:
                         rolled_up = time.time()
                         await self.services.meta.roll_up_usage(rolled_up)
+
+    async def _keep_healthy(self, interval: float) -> None:
+        """Heals what is queued, and scrubs a slice (what the scrub rate allows in an
+        interval); a new scrub pass starts scrub_interval after the last one did."""
+        services = self.services
+        report = Report()
+        await heal_queued(services.meta, services.data, time.time(), report)
+        rate = services.config.scrub_rate
+        if not rate or len(services.data.drives) < 2:
+            return
+        if self._scrub.done and time.time() - self._scrub_started >= services.config.scrub_interval:
+            self._scrub, self._scrub_started = Scrubber(services.meta, services.data), time.time()
+        if not self._scrub.done:
+            await self._scrub.slice(int(rate * interval))
+            if self._scrub.done:
+                log.info("scrub pass: %s", self._scrub.report.line())
 
 
 def create_app() -> OxstoreApp:

@@ -92,14 +92,34 @@ SERVER_SETTINGS: list[tuple[str, type, object, str]] = [
         7 * 86400,
         "seconds after which an unfinished multipart upload is aborted (0: never)",
     ),
+    (
+        "--scrub-rate",
+        float,
+        8 * 1024**2,
+        "bytes per second the background scrubber reads of sharded data (0: no scrub)",
+    ),
+    ("--scrub-interval", float, 7 * 86400, "seconds from one scrub pass's start to the next"),
 ]
+
+
+def _drives(given: list[str]) -> tuple[str, ...]:
+    drives = tuple(os.path.abspath(d) for d in given)
+    if len(set(drives)) != len(drives):
+        raise ValueError("a drive is given twice")
+    return drives
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oxstore", description="S3-compatible object storage")
     commands = parser.add_subparsers(dest="command", required=True)
     server = commands.add_parser("server", help="start the S3 server")
-    server.add_argument("data_dir", help="directory for data and metadata (created if missing)")
+    server.add_argument(
+        "drives",
+        nargs="+",
+        metavar="DRIVE",
+        help="directories for data (created if missing); the first also holds the metadata "
+        "(see README: drive sets and layouts)",
+    )
     server.add_argument("--address", default=_env("ADDRESS", "127.0.0.1:9000"), help="HOST:PORT")
     server.add_argument(
         "--workers",
@@ -139,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("USAGE", "") not in ("", "0", "false", "False"),
         help="collect usage statistics (operations and bytes per bucket and user; ostor-usage)",
     )
+    for name, text in (
+        ("scrub", "verify every shard of the store's sharded data and heal what is damaged"),
+        ("heal", "format replaced drives, then scrub and heal: back to full redundancy"),
+    ):
+        pass_ = commands.add_parser(name, help=text)
+        pass_.add_argument("data_dir", help="the server's first drive")
+        pass_.add_argument("--meta", default=_env("META", ""), help=META_HELP)
+        pass_.add_argument("--rate", type=float, default=0, help="bytes per second (0: no cap)")
     admin_cli.add_parser(commands)
     migrate = commands.add_parser(
         "migrate", help="create or upgrade the metadata schema (servers also do it on start)"
@@ -190,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         return admin_cli.run(args)
     if args.command == "migrate":
         return _migrate(args)
+    if args.command in ("scrub", "heal"):
+        from oxstore.data import maintenance
+
+        data_dir = os.path.abspath(args.data_dir)
+        return maintenance.run(data_dir, args.meta, args.rate, args.command == "heal")
     if args.command == "server":
         from oxstore.meta.open import check_url
         from oxstore.server import StartupError, serve
@@ -199,11 +232,13 @@ def main(argv: list[str] | None = None) -> int:
             topology = Topology.load(args.topology) if args.topology else None
             plain_port = _plain_port(args, host)
             check_url(args.meta)
+            drives = _drives(args.drives)
         except (ValueError, OSError) as exc:
             print(f"oxstore: {exc}", file=sys.stderr)
             return 2
         config = Config(
-            data_dir=os.path.abspath(args.data_dir),
+            data_dir=drives[0],
+            drives=drives,
             host=host,
             port=port,
             workers=max(1, args.workers),
@@ -218,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             gc_grace=max(0.0, args.gc_grace),
             gc_interval=max(0.05, args.gc_interval),
             abort_uploads_after=max(0.0, args.abort_uploads_after),
+            scrub_rate=max(0.0, args.scrub_rate),
+            scrub_interval=max(1.0, args.scrub_interval),
             max_requests_per_second=max(0.0, args.max_requests_per_second),
             usage=args.usage,
             usage_period=max(1.0, args.usage_period),

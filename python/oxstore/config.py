@@ -12,6 +12,7 @@ from pathlib import Path
 
 import msgspec
 
+from oxstore.data.drives import LOCAL_SITE, DriveEntry
 from oxstore.topology import Topology
 
 GiB = 1024**3
@@ -19,7 +20,10 @@ CONFIG_ENV = "OXSTORE_CONFIG"
 
 
 class Config(msgspec.Struct, frozen=True, kw_only=True):
-    data_dir: str
+    data_dir: str  # the first drive: it also holds the embedded metadata store and the keys
+    drives: tuple[str, ...] = ()  # every drive directory, data_dir first (none: data_dir alone)
+    # the drive set as the metadata store keeps it (slots and sites), settled by `prepare`
+    drive_set: tuple[DriveEntry, ...] = ()
     host: str = "127.0.0.1"
     port: int = 9000
     workers: int = 1
@@ -48,6 +52,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     usage: bool = False  # collect usage statistics (ostor-usage)
     usage_period: float = 3600.0  # seconds of one statistics object
     usage_cache_timeout: float = 60.0  # seconds a worker keeps counts before adding them
+    scrub_rate: float = 8 * 1024**2  # bytes/s the background scrubber reads (0: no scrub)
+    scrub_interval: float = 7 * 86400.0  # seconds from the start of a scrub pass to the next
     started_at: float = 0.0  # when the server process started (set by `oxstore server`)
     # the metadata store: "" is the embedded SQLite database in the data directory; a
     # postgresql:// URL is a database that any number of gateways share (a cluster)
@@ -81,15 +87,18 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
         return Path(self.data_dir) / ".oxstore"
 
     @property
-    def tmp_dir(self) -> Path:
-        """Payloads in flight. A gateway of a cluster has its own: at start it removes its
-        crash leftovers, never the uploads of the gateways still running."""
-        tmp = self.state_dir / "tmp"
-        return tmp / self.gateway.replace(":", "-") if self.clustered else tmp
+    def given_drives(self) -> list[DriveEntry]:
+        """The drives as given, each in the site the topology file puts it in."""
+        paths = self.drives or (self.data_dir,)
+        topology = self.offer
+        return [DriveEntry(p, topology.site_of(p) or LOCAL_SITE) for p in paths]
 
     @property
-    def objects_dir(self) -> Path:
-        return self.state_dir / "objects"
+    def tmp_name(self) -> str:
+        """The directory of this gateway's payloads in flight under each drive's tmp/ ("":
+        tmp/ itself). A gateway of a cluster has its own: at start it removes its crash
+        leftovers, never the uploads of the gateways still running."""
+        return self.gateway.replace(":", "-") if self.clustered else ""
 
     @property
     def meta_path(self) -> Path:

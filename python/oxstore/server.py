@@ -29,7 +29,8 @@ from oxstore import plain_http
 from oxstore.auth.credentials import master_key, write_private
 from oxstore.auth.root import prepare_root
 from oxstore.config import CONFIG_ENV, Config
-from oxstore.data.store import DataStore
+from oxstore.data.drives import DRIVE_SET, DriveEntry, DriveSet, DriveSetError, check_entries
+from oxstore.data.layouts import LayoutError, Spec, specs_of
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import describe, open_store
 from oxstore.meta.store import Store
@@ -108,36 +109,63 @@ def raise_open_file_limit() -> tuple[int, int]:
     return soft, hard
 
 
-def prepare(config: Config) -> list[str]:
-    """Creates the layout, removes crash leftovers, opens the metadata schema, prepares the
-    root user.
+def prepare(config: Config) -> tuple[Config, list[str]]:
+    """Creates the layout, removes crash leftovers, opens the metadata schema, settles the drive
+    set, prepares the root user.
 
     Runs in the parent before any worker starts, so workers never race on set-up, and under
     DATA/.oxstore/prepare.lock, so the gateways of a cluster starting together do not either.
-    Returns what to tell the operator (the store, the root user's credentials).
+    Returns the configuration with its drive set, and what to tell the operator (the store, the
+    drives, the root user's credentials).
     """
     config.state_dir.mkdir(parents=True, exist_ok=True)
     with _lock(config.state_dir / "prepare.lock", fcntl.LOCK_EX, wait=True):
-        DataStore(config.objects_dir, config.tmp_dir).prepare()
         store = open_store(config.meta, config.meta_path)
         try:
             bind_data_dir(config, store)
             said = [f"oxstore: metadata: {describe(config.meta)}, schema {schema_line(store)}"]
             master = master_key(config.state_dir, os.environ)
-            said += asyncio.run(_prepare_model(Metadata(store), master, config))
+            config, more = asyncio.run(_prepare_model(Metadata(store), master, config))
         finally:
             store.close()
-    return said
+    return config, said + more
 
 
-async def _prepare_model(meta: Metadata, master: bytes, config: Config) -> list[str]:
-    """The root user, and (once, for a store from before usage counting) every bucket's
-    usage."""
-    said = await prepare_root(meta, master, config.state_dir, os.environ)
+async def _prepare_model(meta: Metadata, master: bytes, config: Config) -> tuple[Config, list[str]]:
+    """The drive set, the root user, and (once, for a store from before usage counting) every
+    bucket's usage."""
+    config, said = await _prepare_drives(meta, config)
+    said += await prepare_root(meta, master, config.state_dir, os.environ)
     counted = await meta.count_usage()
     if counted:
         said.append(f"oxstore: counted the usage of {counted} buckets")
-    return said
+    return config, said
+
+
+async def _prepare_drives(meta: Metadata, config: Config) -> tuple[Config, list[str]]:
+    """The drive set the store keeps (the one given, for a new store); its drives formatted
+    (a new set) or checked; every storage policy's layout checked against it."""
+    given = config.given_drives
+    raw, new = await meta.settle(DRIVE_SET, msgspec.json.encode(given))
+    try:
+        entries = check_entries(msgspec.json.decode(raw, type=list[DriveEntry]), given)
+        drives = DriveSet(entries, meta.store.store_id, config.tmp_name)
+        said = drives.prepare(new)
+        specs = specs_of(config.offer, drives)
+    except (DriveSetError, LayoutError) as exc:
+        raise StartupError(str(exc)) from exc
+    if len(drives) > 1:
+        codes = ", ".join(f"{p}: {_describe(s)}" for p, s in specs.items())
+        said.insert(0, f"oxstore: {len(drives)} drives in {len(drives.sites())} sites; {codes}")
+    return msgspec.structs.replace(config, drive_set=tuple(entries)), said
+
+
+def _describe(spec: Spec) -> str:
+    if spec.plain:
+        return "one copy"
+    if spec.k == 1:
+        return f"{spec.m + 1} copies"
+    return f"erasure {spec.k}+{spec.m}"
 
 
 def schema_line(store: Store) -> str:
@@ -176,7 +204,8 @@ def serve(config: Config) -> int:
     if config.plain_port:
         check_port_free(config.host, config.plain_port)
     with lock_data_dir(config):  # held while the server runs
-        for line in prepare(config):
+        config, said = prepare(config)
+        for line in said:
             print(line, flush=True)
         os.environ[CONFIG_ENV] = config.to_env()
         soft, hard = raise_open_file_limit()

@@ -7,19 +7,32 @@
     name = "eu"
     endpoint = "s3-eu.example.com"     # host of the region's endpoint (virtual-host style too)
 
+    [[sites]]                          # drives of `oxstore server DRIVE...` by site
+    name = "london"
+    drives = ["/srv/d1", "/srv/d2"]    # a drive in no site is in site "local"
+
     [[policies]]
     id = "af465a16f7aac15f6283316b0113057e"
     region = "eu"
-    placement = "1+1+1"                # copies over sites (1+1+1, 2+1) or erasure coding (k+m)
+    placement = "1+1+1"                # copies: how many in each of `sites`, in order
+    sites = ["london", "slough", "amsterdam"]
     default = true                     # the region's policy for buckets that name none
     description = "London, Slough, Amsterdam"
 
-Without a file there is one region (`--region`) with one default policy.
+    [[policies]]
+    id = "ec"
+    region = "eu"
+    erasure = "4+2"                    # Reed-Solomon k+m over distinct drives of the set
+
+A policy with neither (or placement "1") takes the drive set's default layout; `placement`
+without `sites` puts that many copies on distinct drives. Without a file there is one region
+(`--region`) with one default policy.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -36,10 +49,17 @@ class Region(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     endpoint: str = ""
 
 
+class Site(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str
+    drives: tuple[str, ...] = ()
+
+
 class StoragePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     id: str
     region: str
     placement: str = "1"
+    sites: tuple[str, ...] = ()
+    erasure: str = ""  # "k+m": erasure coding (instead of copies)
     default: bool = False
     description: str = ""
 
@@ -48,6 +68,7 @@ class Topology(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     default_region: str
     regions: tuple[Region, ...] = ()
     policies: tuple[StoragePolicy, ...] = ()
+    sites: tuple[Site, ...] = ()
     storage_classes: tuple[str, ...] = ("STANDARD",)
 
     @classmethod
@@ -79,6 +100,12 @@ class Topology(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
                 raise ValueError(f"policy {policy.id}: unknown region {policy.region}")
             if not (_PLACEMENT.match(policy.placement) or policy.placement == "1"):
                 raise ValueError(f"policy {policy.id}: placement must look like 1+1+1 or 2+1")
+        sites = {s.name for s in self.sites}
+        for policy in self.policies:
+            if policy.erasure and policy.placement not in ("", "1"):
+                raise ValueError(f"policy {policy.id}: placement (copies) or erasure, not both")
+            if missing := set(policy.sites) - sites:
+                raise ValueError(f"policy {policy.id}: unknown sites {sorted(missing)}")
         for name in names:
             defaults = [p for p in self.policies if p.region == name and p.default]
             if len(defaults) != 1:
@@ -87,6 +114,13 @@ class Topology(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             _STORAGE_CLASS.match(c) for c in self.storage_classes
         ):
             raise ValueError("storage_classes must include STANDARD (names in upper case)")
+
+    def site_of(self, drive: str) -> str | None:
+        """The site whose drives include the directory `drive` (an absolute path)."""
+        for site in self.sites:
+            if any(os.path.abspath(d) == drive for d in site.drives):
+                return site.name
+        return None
 
     def region(self, name: str) -> Region | None:
         return next((r for r in self.regions if r.name == name), None)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from oxstore.meta.model import Metadata
-from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.meta.records import PLAIN, BucketRecord, Layout, ObjectRecord
 from oxstore.meta.sqlite import SqliteStore
 from oxstore.meta.store import Tx
 from tests.listing_model import model, utf8
@@ -85,9 +85,15 @@ def bucket_record(name: str, owner: str = "OWNER") -> BucketRecord:
 
 
 def object_record(
-    bucket: str, key: str, data_id: str = "", inline: bytes | None = None, size: int = 0
+    bucket: str,
+    key: str,
+    data_id: str = "",
+    inline: bytes | None = None,
+    size: int = 0,
+    layout: Layout = PLAIN,
 ) -> ObjectRecord:
     return ObjectRecord(
+        layout=layout,
         bucket=bucket,
         key=key,
         size=len(inline) if inline is not None else size,

@@ -163,7 +163,7 @@ def state_of(s3: Any, bucket: str, key: str) -> str:
 
 
 def check(
-    server: Server, logs: list[ClientLog], data_dir: Path, every_version: bool = False
+    server: Server, logs: list[ClientLog], drives: list[Path], every_version: bool = False
 ) -> None:
     """Every key in an allowed state (then known: what was in flight has resolved), the
     acknowledged versions not checked yet there (every one: every_version), no temp file."""
@@ -183,15 +183,16 @@ def check(
                     body = s3.get_object(Bucket=bucket, Key=key, VersionId=version_id)["Body"]
                     assert digest(body.read()) == expected, f"{bucket}/{key}@{version_id}"
                     entry.checked.add(version)
-    assert temp_files(data_dir) == []
+    assert [f for drive in drives for f in temp_files(drive)] == []
 
 
-def unreferenced_data(server: Server, data_dir: Path) -> list[str]:
+def unreferenced_data(server: Server, drives: list[Path]) -> list[str]:
     import asyncio
 
     meta = server.metadata()
     try:
-        files = [p.name for p in (data_dir / ".oxstore" / "objects").rglob("*") if p.is_file()]
+        objects = [drive / ".oxstore" / "objects" for drive in drives]
+        files = {p.name for tree in objects for p in tree.rglob("*") if p.is_file()}
         return [f for f in files if not asyncio.run(meta.is_data_referenced(f))]
     finally:
         meta.close()
@@ -208,7 +209,7 @@ SERVER_ARGS = ["--workers", "2", "--min-part-size", "1", "--gc-grace", "0", "--g
 
 
 def kill_point(
-    start: Callable[[], Server], data_dir: Path, logs: list[ClientLog], seed: int, clients: int
+    start: Callable[[], Server], drives: list[Path], logs: list[ClientLog], seed: int, clients: int
 ) -> int:
     """One run: the workload until a random moment, SIGKILL, restart, check. Returns how many
     operations were acknowledged in it."""
@@ -231,20 +232,20 @@ def kill_point(
         worker.join(60)
     restarted = start()
     try:
-        check(restarted, logs, data_dir)
+        check(restarted, logs, drives)
     finally:
         restarted.stop()
     return sum(log.acked_ops for log in logs) - before
 
 
-def collected(start: Callable[[], Server], data_dir: Path, logs: list[ClientLog]) -> list[str]:
+def collected(start: Callable[[], Server], drives: list[Path], logs: list[ClientLog]) -> list[str]:
     """After the last kill point: a clean start, every version checked once more, a collector
     pass; what is still unreferenced."""
     server = start()
     try:
-        check(server, logs, data_dir, every_version=True)
+        check(server, logs, drives, every_version=True)
         deadline = time.monotonic() + 30
-        while (left := unreferenced_data(server, data_dir)) and time.monotonic() < deadline:
+        while (left := unreferenced_data(server, drives)) and time.monotonic() < deadline:
             time.sleep(0.5)
         return left
     finally:

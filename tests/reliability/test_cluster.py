@@ -237,15 +237,15 @@ def test_migrate_creates_upgrades_once_and_refuses_a_newer_schema(
     dsn = postgres.new_database()
     data_dir = str(tmp_path / "migrated")
     first = _oxstore("migrate", data_dir, "--meta", dsn)
-    assert first.returncode == 0 and "schema 5 (created)" in first.stdout, first.stderr
+    assert first.returncode == 0 and "schema 6 (created)" in first.stdout, first.stderr
     again = _oxstore("migrate", data_dir, "--meta", dsn)
-    assert again.returncode == 0 and again.stdout.strip().endswith("schema 5"), again.stdout
+    assert again.returncode == 0 and again.stdout.strip().endswith("schema 6"), again.stdout
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("UPDATE oxstore_schema SET value = '99' WHERE name = 'version'")
     newer = _oxstore("migrate", data_dir, "--meta", dsn)
     assert newer.returncode == 2 and "schema is 99, newer than this oxstore" in newer.stderr
     embedded = _oxstore("migrate", data_dir)
-    assert embedded.returncode == 0 and "embedded SQLite, schema 10 (created)" in embedded.stdout
+    assert embedded.returncode == 0 and "embedded SQLite, schema 11 (created)" in embedded.stdout
     bad = _oxstore("migrate", data_dir, "--meta", "mysql://somewhere")
     assert bad.returncode == 2 and "--meta must be a postgresql:// URL" in bad.stderr
 

@@ -9,30 +9,29 @@ from pathlib import Path
 
 from oxstore.app import build_services, collect_garbage
 from oxstore.config import Config
-from oxstore.data.store import DataStore
+from oxstore.server import prepare
 from tests.meta.helpers import bucket_record, object_record
 
 BACKLOG = 2_500  # more than one batch of the collector
 
 
 def test_one_pass_drains_a_backlog_of_several_batches(tmp_path: Path) -> None:
-    config = Config(data_dir=str(tmp_path), gc_grace=0.0)
-    config.state_dir.mkdir()
-    DataStore(config.objects_dir, config.tmp_dir).prepare()
+    config, _ = prepare(Config(data_dir=str(tmp_path), gc_grace=0.0))
     services = build_services(config)
+    objects = services.data.drives[0].objects
 
     async def scenario() -> tuple[int, int]:
         await services.meta.create_bucket(bucket_record("b"))
         for n in range(BACKLOG):
             data_id = f"{n:032x}"
-            Path(services.data.path_for(data_id)).write_bytes(b"x")
+            Path(services.data.drives[0].file(data_id)).write_bytes(b"x")
             await services.meta.put_object(object_record("b", f"k{n}", data_id=data_id))
             await services.meta.delete_object("b", f"k{n}")  # its data file becomes garbage
         first = await collect_garbage(services, time.time() + 1)
         return first, await collect_garbage(services, time.time() + 1)
 
     assert asyncio.run(scenario()) == (BACKLOG, 0)
-    assert not any(f for fan in config.objects_dir.iterdir() for f in fan.iterdir())
+    assert not any(f for fan in objects.iterdir() for f in fan.iterdir())
 
 
 def test_abandoned_uploads_are_aborted_and_their_parts_removed(server_factory) -> None:

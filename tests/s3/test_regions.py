@@ -68,7 +68,9 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("regions")
     topology = root / "topology.toml"
     topology.write_text(TOPOLOGY)
-    srv = Server(root / "data", free_port(), ["--topology", str(topology), "--max-buckets", "8"])
+    args = ["--topology", str(topology), "--max-buckets", "8"]
+    drives = [root / "drive-2", root / "drive-3"]  # three: each policy keeps three copies
+    srv = Server(root / "data", free_port(), args, drives=drives)
     srv.start()
     yield srv
     srv.stop()

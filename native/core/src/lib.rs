@@ -20,3 +20,34 @@ pub(crate) fn test_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Drive directories for the tests of sharded files.
+#[cfg(test)]
+pub(crate) mod test_drives {
+    use std::fs;
+    use std::path::PathBuf;
+
+    /// `n` fresh, empty directories, one per drive.
+    pub fn drives(name: &str, n: usize) -> Vec<PathBuf> {
+        let root = crate::test_dir(name);
+        (0..n)
+            .map(|i| {
+                let dir = root.join(format!("d{i}"));
+                fs::create_dir(&dir).unwrap();
+                dir
+            })
+            .collect()
+    }
+
+    /// The path `name` in each of them.
+    pub fn in_each(dirs: &[PathBuf], name: &str) -> Vec<Option<PathBuf>> {
+        dirs.iter().map(|d| Some(d.join(name))).collect()
+    }
+
+    /// Every file in them.
+    pub fn files_in(dirs: &[PathBuf]) -> Vec<PathBuf> {
+        dirs.iter()
+            .flat_map(|d| fs::read_dir(d).unwrap().map(|e| e.unwrap().path()))
+            .collect()
+    }
+}

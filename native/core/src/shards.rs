@@ -6,15 +6,33 @@
 //! one), then the shard's `shard_len` bytes. Every stripe but the last holds `stripe_size`
 //! bytes of the object; its shards are all `shard_len` long (the last stripe zero-padded), so
 //! block `n` of every shard file starts at `n * (32 + shard_len)`.
+//!
+//! Writing survives losing drives down to a write quorum: a shard that cannot be created,
+//! written, synced or renamed is dropped (its file removed) and the others go on.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::ops::{Range, RangeInclusive};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
 use crate::erasure::Codec;
 use crate::error::S3Error;
 
 pub const HASH_LEN: usize = 32;
+/// How much of each shard verify() holds in memory at once.
+const VERIFY_BATCH: usize = 8 << 20;
+/// The largest read buffer a reader keeps for its next read (fresh memory is slow to touch).
+const KEPT_BUFFER: usize = 16 << 20;
+
+/// The key of an object version's block hashes, from its data id.
+pub fn shard_key(data_id: &str) -> [u8; 32] {
+    blake3::derive_key("oxstore 2026-12 shard blocks", data_id.as_bytes())
+}
 
 /// Where one shard's hash is keyed: the version's key, the stripe, the shard.
 fn block_hash(key: &[u8; 32], stripe: u64, shard: usize, data: &[u8]) -> [u8; HASH_LEN] {
@@ -33,92 +51,556 @@ pub struct Shape {
     pub stripe_size: usize,
 }
 
+fn internal(message: impl Into<String>) -> S3Error {
+    S3Error::new("InternalError", message)
+}
+
+/// Checks a layout, its number of shard paths and its write quorum (below k, an object could
+/// be acknowledged that cannot be read back).
+pub fn check_layout(shape: Shape, paths: usize, quorum: usize) -> Result<Codec, S3Error> {
+    let codec = Codec::new(shape.k, shape.m)?;
+    let (k, m) = (shape.k, shape.m);
+    if paths != k + m {
+        return Err(internal(format!("{paths} shard paths for {k}+{m}")));
+    }
+    if quorum < k || quorum > k + m {
+        return Err(internal(format!("write quorum {quorum} for {k}+{m}")));
+    }
+    if shape.stripe_size == 0 {
+        return Err(internal("empty stripes"));
+    }
+    Ok(codec)
+}
+
+/// Runs f over every item, each on its own thread (a single item on this one).
+fn in_parallel<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    if items.len() <= 1 {
+        return items.into_iter().map(f).collect();
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> = items
+            .into_iter()
+            .map(|item| scope.spawn(move || f(item)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a shard thread panicked"))
+            .collect()
+    })
+}
+
+/// The same failure again (io::Error is not Clone), keeping the OS error code.
+fn same_error(err: &io::Error) -> io::Error {
+    match err.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(err.kind(), err.to_string()),
+    }
+}
+
+// ---- writing ---------------------------------------------------------------------------------
+
+enum Job {
+    /// Write this shard's block of a stripe (every shard of the stripe, shared).
+    Block {
+        stripe: u64,
+        shards: Arc<Vec<Vec<u8>>>,
+    },
+    Sync,
+}
+
+/// One shard file being written by its own long-lived thread, so that a stripe goes to every
+/// drive at once without starting threads per stripe.
+struct ShardFile {
+    temp: PathBuf,
+    /// Where the file is once renamed into place.
+    placed: Option<PathBuf>,
+    jobs: Option<SyncSender<Job>>,
+    done: Receiver<io::Result<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn create_temp(path: &Path) -> io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+impl ShardFile {
+    fn start(file: File, temp: &Path, shard: usize, key: [u8; 32]) -> io::Result<Self> {
+        let (jobs, jobs_rx) = sync_channel(1);
+        let (done_tx, done) = channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("shard {shard}"))
+            .spawn(move || shard_thread(file, shard, key, jobs_rx, done_tx))?;
+        Ok(Self {
+            temp: temp.to_path_buf(),
+            placed: None,
+            jobs: Some(jobs),
+            done,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands the thread a job; false if the thread is gone. Its outcome comes from wait().
+    fn send(&self, job: Job) -> bool {
+        self.jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok())
+    }
+
+    fn wait(&self) -> io::Result<()> {
+        self.done
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("the shard thread ended")))
+    }
+
+    /// Ends the thread, which closes the file.
+    fn stop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Stops and removes what this shard left on its drive.
+    fn remove(mut self) {
+        self.stop();
+        let _ = fs::remove_file(self.placed.as_ref().unwrap_or(&self.temp));
+    }
+}
+
+impl Drop for ShardFile {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn shard_thread(
+    mut file: File,
+    shard: usize,
+    key: [u8; 32],
+    jobs: Receiver<Job>,
+    done: Sender<io::Result<()>>,
+) {
+    let mut at = 0u64;
+    for job in jobs {
+        let result = match job {
+            Job::Block { stripe, shards } => {
+                let data = &shards[shard];
+                let written = file
+                    .write_all(&block_hash(&key, stripe, shard, data))
+                    .and_then(|()| file.write_all(data));
+                let len = (HASH_LEN + data.len()) as u64;
+                // let go of the stripe before answering: the writer then reuses its memory
+                drop(shards);
+                start_writeback(&file, at, len);
+                at += len;
+                written
+            }
+            Job::Sync => file.sync_all(),
+        };
+        if done.send(result).is_err() {
+            break;
+        }
+    }
+}
+
+/// Starts writing a range of the file to disk without waiting, so that the fsync at the end
+/// has little left to do (shard blocks are not aligned for O_DIRECT).
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a system call on a descriptor borrowed for the call; no memory is passed. Its
+    // failure only leaves the work to fsync.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
+
+/// Why the writer cannot go on: a full drive says so (the client can act on it); otherwise
+/// too few drives took their shard, which may pass (a drive returns): the service is
+/// unavailable for this write, and the message names no file or OS error.
+fn quorum_lost(live: usize, total: usize, quorum: usize, cause: Option<io::Error>) -> S3Error {
+    match cause {
+        Some(err) if matches!(err.raw_os_error(), Some(libc::ENOSPC | libc::EDQUOT)) => {
+            S3Error::io("shard write", err)
+        }
+        _ => S3Error::new(
+            "ServiceUnavailable",
+            format!("write quorum lost: {live} of {total} shards written, {quorum} needed"),
+        ),
+    }
+}
+
 pub struct ShardWriter {
     codec: Codec,
     shape: Shape,
-    key: [u8; 32],
-    files: Vec<File>,
+    quorum: usize,
+    /// The shards being written; None: an offline drive or a dropped shard.
+    shards: Vec<Option<ShardFile>>,
+    /// The last stripe's shard buffers, refilled for the next (fresh memory is slow to touch).
+    spare: Option<Vec<Vec<u8>>>,
+    /// Why no more can be written (quorum lost, aborted, finished): every later call fails so.
+    closed: Option<S3Error>,
     stripes: u64,
     size: u64,
 }
 
 impl ShardWriter {
-    /// Creates the k + m shard files (each on its own drive).
-    pub fn create(paths: &[PathBuf], shape: Shape, key: [u8; 32]) -> Result<Self, S3Error> {
-        let codec = Codec::new(shape.k, shape.m)?;
-        if paths.len() != shape.k + shape.m {
-            return Err(S3Error::new("InternalError", "one shard file per shard"));
-        }
-        let files = paths
-            .iter()
-            .map(|path| {
-                OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(path)
-                    .map_err(|e| S3Error::io("shard file", e))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self {
+    /// Creates the k + m temp shard files (each on its own drive; None: the drive is offline).
+    /// Fails unless at least `write_quorum` of them could be created.
+    pub fn create(
+        temp_paths: &[Option<PathBuf>],
+        shape: Shape,
+        key: [u8; 32],
+        write_quorum: usize,
+    ) -> Result<Self, S3Error> {
+        Self::create_with(temp_paths, shape, key, write_quorum, create_temp)
+    }
+
+    /// create(), opening each temp file with `open` (tests make some of them fail).
+    fn create_with(
+        temp_paths: &[Option<PathBuf>],
+        shape: Shape,
+        key: [u8; 32],
+        quorum: usize,
+        open: fn(&Path) -> io::Result<File>,
+    ) -> Result<Self, S3Error> {
+        let codec = check_layout(shape, temp_paths.len(), quorum)?;
+        let mut writer = Self {
             codec,
             shape,
-            key,
-            files,
+            quorum,
+            shards: temp_paths.iter().map(|_| None).collect(),
+            spare: None,
+            closed: None,
             stripes: 0,
             size: 0,
+        };
+        let mut live = temp_paths.iter().flatten().count();
+        if live < quorum {
+            return Err(quorum_lost(live, temp_paths.len(), quorum, None));
+        }
+        for (n, path) in temp_paths.iter().enumerate() {
+            let Some(path) = path else { continue };
+            match Self::open_shard(path, n, key, open) {
+                Ok(shard) => writer.shards[n] = Some(shard),
+                Err(err) => {
+                    live -= 1;
+                    if live < quorum {
+                        // dropping the writer removes the files already created
+                        return Err(quorum_lost(live, temp_paths.len(), quorum, Some(err)));
+                    }
+                }
+            }
+        }
+        Ok(writer)
+    }
+
+    fn open_shard(
+        path: &Path,
+        shard: usize,
+        key: [u8; 32],
+        open: fn(&Path) -> io::Result<File>,
+    ) -> io::Result<ShardFile> {
+        let file = open(path)?;
+        ShardFile::start(file, path, shard, key).inspect_err(|_| {
+            let _ = fs::remove_file(path);
         })
     }
 
+    /// The object's bytes written so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    fn live(&self) -> usize {
+        self.shards.iter().flatten().count()
+    }
+
+    fn check_open(&self) -> Result<(), S3Error> {
+        self.closed.clone().map_or(Ok(()), Err)
+    }
+
     /// Codes one stripe (`stripe_size` bytes; the last may be shorter) and writes its blocks,
-    /// one per shard file, in parallel.
+    /// one per shard file, in parallel. A shard whose write fails is dropped.
     pub fn write_stripe(&mut self, stripe: &[u8]) -> Result<(), S3Error> {
+        self.check_open()?;
         if stripe.len() > self.shape.stripe_size {
-            return Err(S3Error::new(
-                "InternalError",
-                "a stripe larger than the layout's",
-            ));
+            return Err(internal("a stripe larger than the layout's"));
         }
         let len = self.codec.shard_len(self.shape.stripe_size);
-        let mut padded = stripe.to_vec();
-        padded.resize(len * self.shape.k, 0);
-        let shards = self.codec.encode(&padded)?;
-        let (key, index) = (self.key, self.stripes);
-        std::thread::scope(|scope| {
-            let writes: Vec<_> = self
-                .files
-                .iter_mut()
-                .zip(&shards)
-                .enumerate()
-                .map(|(n, (file, shard))| {
-                    scope.spawn(move || {
-                        file.write_all(&block_hash(&key, index, n, shard))?;
-                        file.write_all(shard)
-                    })
-                })
-                .collect();
-            writes
-                .into_iter()
-                .try_for_each(|w| w.join().expect("a shard write panicked"))
-        })
-        .map_err(|e| S3Error::io("shard write", e))?;
+        let mut shards = self
+            .spare
+            .take()
+            .unwrap_or_else(|| vec![vec![0u8; len]; self.shards.len()]);
+        self.codec.encode_into(stripe, &mut shards)?;
+        let shards = Arc::new(shards);
+        let index = self.stripes;
+        let failures = self.run(|| Job::Block {
+            stripe: index,
+            shards: Arc::clone(&shards),
+        });
+        self.spare = Arc::try_unwrap(shards).ok();
+        self.drop_failed(failures)?;
         self.stripes += 1;
         self.size += stripe.len() as u64;
         Ok(())
     }
 
-    /// Makes every shard durable; returns the object's size.
-    pub fn finish(self) -> Result<u64, S3Error> {
-        for file in &self.files {
-            file.sync_all().map_err(|e| S3Error::io("fsync", e))?;
+    /// Runs a job on every live shard's thread at once; returns the shards that failed it.
+    fn run(&self, job: impl Fn() -> Job) -> Vec<(usize, io::Error)> {
+        let sent: Vec<(usize, &ShardFile, bool)> = self
+            .shards
+            .iter()
+            .enumerate()
+            .filter_map(|(n, shard)| shard.as_ref().map(|s| (n, s, s.send(job()))))
+            .collect();
+        sent.into_iter()
+            .filter_map(|(n, shard, sent)| {
+                let result = if sent {
+                    shard.wait()
+                } else {
+                    Err(io::Error::other("the shard thread ended"))
+                };
+                result.err().map(|err| (n, err))
+            })
+            .collect()
+    }
+
+    fn drop_failed(&mut self, failures: Vec<(usize, io::Error)>) -> Result<(), S3Error> {
+        for (n, err) in failures {
+            self.drop_shard(n, err);
         }
-        Ok(self.size)
+        self.check_open()
+    }
+
+    /// Gives up on a shard (its file removed); below the quorum, on the object.
+    fn drop_shard(&mut self, n: usize, cause: io::Error) {
+        if let Some(shard) = self.shards[n].take() {
+            shard.remove();
+        }
+        let live = self.live();
+        if self.closed.is_none() && live < self.quorum {
+            let lost = quorum_lost(live, self.shards.len(), self.quorum, Some(cause));
+            self.closed = Some(lost);
+        }
+    }
+
+    /// Makes every shard durable and puts it in place: fsync, rename to its final path,
+    /// fsync of each directory. A shard failing any step is dropped; below the write quorum
+    /// nothing stays, neither temp nor final files. Returns which shards are written.
+    pub fn finish(&mut self, final_paths: &[Option<PathBuf>]) -> Result<Vec<bool>, S3Error> {
+        let placed = self.place(final_paths);
+        if placed.is_err() {
+            self.abort();
+        }
+        placed
+    }
+
+    fn place(&mut self, final_paths: &[Option<PathBuf>]) -> Result<Vec<bool>, S3Error> {
+        self.check_open()?;
+        if final_paths.len() != self.shards.len() {
+            return Err(internal(format!(
+                "{} final paths for {} shards",
+                final_paths.len(),
+                self.shards.len()
+            )));
+        }
+        let failures = self.run(|| Job::Sync);
+        self.drop_failed(failures)?;
+        for shard in self.shards.iter_mut().flatten() {
+            shard.stop();
+        }
+        self.rename_all(final_paths)?;
+        self.sync_dirs()?;
+        let written = self.shards.iter().map(Option::is_some).collect();
+        // committed: from now on nothing is removed
+        self.shards.iter_mut().for_each(|shard| *shard = None);
+        self.closed = Some(internal("the shard writer is finished"));
+        Ok(written)
+    }
+
+    fn rename_all(&mut self, final_paths: &[Option<PathBuf>]) -> Result<(), S3Error> {
+        for (n, path) in final_paths.iter().enumerate() {
+            let Some(shard) = self.shards[n].as_mut() else {
+                continue;
+            };
+            let renamed = match path {
+                Some(path) => fs::rename(&shard.temp, path).map(|()| path.clone()),
+                None => Err(io::Error::other("no final path for a written shard")),
+            };
+            match renamed {
+                Ok(path) => shard.placed = Some(path),
+                Err(err) => self.drop_shard(n, err),
+            }
+        }
+        self.check_open()
+    }
+
+    /// Makes the renames durable: each directory once, all of them at the same time.
+    fn sync_dirs(&mut self) -> Result<(), S3Error> {
+        let dir_of = |shard: &ShardFile| -> PathBuf {
+            let path = shard.placed.as_deref().unwrap_or(&shard.temp);
+            match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+                _ => PathBuf::from("."),
+            }
+        };
+        let mut dirs: Vec<PathBuf> = self.shards.iter().flatten().map(dir_of).collect();
+        dirs.sort();
+        dirs.dedup();
+        let synced = in_parallel(dirs.iter().collect(), |dir| {
+            File::open(dir).and_then(|d| d.sync_all())
+        });
+        for (dir, result) in dirs.iter().zip(synced) {
+            let Err(err) = result else { continue };
+            for n in 0..self.shards.len() {
+                if self.shards[n].as_ref().is_some_and(|s| &dir_of(s) == dir) {
+                    self.drop_shard(n, same_error(&err));
+                }
+            }
+        }
+        self.check_open()
+    }
+
+    /// Removes every file written, temp or already renamed into place; idempotent. Nothing
+    /// once finish() has succeeded.
+    pub fn abort(&mut self) {
+        for shard in self.shards.iter_mut() {
+            if let Some(shard) = shard.take() {
+                shard.remove();
+            }
+        }
+        if self.closed.is_none() {
+            self.closed = Some(internal("the shard writer was aborted"));
+        }
     }
 }
 
-/// What reading a stripe found: its bytes, and the shards that had to be rebuilt (to heal).
+impl Drop for ShardWriter {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+// ---- reading ---------------------------------------------------------------------------------
+
+/// What reading a stripe found: its bytes, and the shards found damaged (to heal).
 pub struct Stripe {
     pub data: Vec<u8>,
     pub damaged: Vec<usize>,
+}
+
+/// Consecutive blocks of one shard, read with one positional read: `good[n]` says whether
+/// block `first + n` is whole and its hash holds (`bytes` may be longer: a reused buffer).
+struct Span {
+    first: u64,
+    bytes: Vec<u8>,
+    good: Vec<bool>,
+}
+
+/// A read of `count` blocks of a shard from block `first`.
+struct Want {
+    shard: usize,
+    first: u64,
+    count: usize,
+}
+
+/// Up to buf.len() bytes from offset: fewer at the end of the file or on an error.
+fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> usize {
+    let mut got = 0;
+    while got < buf.len() {
+        match file.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+/// Reads and verifies consecutive blocks of a shard into `bytes` (no file: none of them is
+/// good).
+fn read_span(
+    file: Option<&File>,
+    key: &[u8; 32],
+    want: &Want,
+    block_len: usize,
+    mut bytes: Vec<u8>,
+) -> Span {
+    let mut got = 0;
+    if let Some(file) = file {
+        let len = want.count * block_len;
+        if bytes.len() < len {
+            bytes.resize(len, 0);
+        }
+        got = read_at_most(file, &mut bytes[..len], want.first * block_len as u64);
+    }
+    let good = (0..want.count)
+        .map(|n| {
+            bytes[..got]
+                .get(n * block_len..(n + 1) * block_len)
+                .is_some_and(|block| {
+                    let (hash, data) = block.split_at(HASH_LEN);
+                    hash == block_hash(key, want.first + n as u64, want.shard, data)
+                })
+        })
+        .collect();
+    Span {
+        first: want.first,
+        bytes,
+        good,
+    }
+}
+
+/// Every block one read has fetched, by shard.
+struct Fetched {
+    spans: Vec<Vec<Span>>,
+    block_len: usize,
+}
+
+impl Fetched {
+    fn spans(&self, shard: usize, stripe: u64) -> impl Iterator<Item = (&Span, usize)> {
+        self.spans[shard].iter().filter_map(move |span| {
+            let n = stripe.checked_sub(span.first)? as usize;
+            (n < span.good.len()).then_some((span, n))
+        })
+    }
+
+    fn tried(&self, shard: usize, stripe: u64) -> bool {
+        self.spans(shard, stripe).next().is_some()
+    }
+
+    /// The shard's verified bytes of a stripe, if read and good.
+    fn block(&self, shard: usize, stripe: u64) -> Option<&[u8]> {
+        let (span, n) = self.spans(shard, stripe).find(|(span, n)| span.good[*n])?;
+        let at = n * self.block_len;
+        Some(&span.bytes[at + HASH_LEN..at + self.block_len])
+    }
+
+    fn good(&self, stripe: u64) -> usize {
+        (0..self.spans.len())
+            .filter(|&shard| self.block(shard, stripe).is_some())
+            .count()
+    }
+
+    /// The shards with a block that was read and is missing, short or corrupt.
+    fn damaged(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.spans.len()).filter(|&shard| {
+            self.spans[shard]
+                .iter()
+                .any(|span| span.good.contains(&false))
+        })
+    }
 }
 
 pub struct ShardReader {
@@ -127,20 +609,33 @@ pub struct ShardReader {
     key: [u8; 32],
     size: u64,
     files: Vec<Option<File>>,
+    /// Where each shard's file is (None: its drive is offline), for healing.
+    paths: Vec<Option<PathBuf>>,
+    /// No path given: the drive is offline, known to the caller, not reported as damaged.
+    offline: Vec<bool>,
+    /// Every shard found missing, short, corrupt or another object's so far.
+    damaged: BTreeSet<usize>,
+    /// Read buffers of the last read, for the next.
+    buffers: Vec<Vec<u8>>,
 }
 
 impl ShardReader {
-    /// Opens the shards there are (None, or a file that cannot be opened: missing).
+    /// Opens the shards there are (None: an offline drive; a file that cannot be opened is
+    /// missing, hence damaged).
     pub fn open(
         paths: &[Option<PathBuf>],
         shape: Shape,
         size: u64,
         key: [u8; 32],
     ) -> Result<Self, S3Error> {
-        let codec = Codec::new(shape.k, shape.m)?;
-        let files = paths
+        let codec = check_layout(shape, paths.len(), shape.k)?;
+        let files: Vec<Option<File>> = paths
             .iter()
             .map(|path| path.as_ref().and_then(|p| File::open(p).ok()))
+            .collect();
+        let offline: Vec<bool> = paths.iter().map(Option::is_none).collect();
+        let damaged = (0..paths.len())
+            .filter(|&n| !offline[n] && files[n].is_none())
             .collect();
         Ok(Self {
             codec,
@@ -148,146 +643,860 @@ impl ShardReader {
             key,
             size,
             files,
+            paths: paths.to_vec(),
+            offline,
+            damaged,
+            buffers: Vec::new(),
         })
+    }
+
+    pub fn size(&self) -> u64 {
+        self.size
     }
 
     pub fn stripes(&self) -> u64 {
         self.size.div_ceil(self.shape.stripe_size as u64)
     }
 
-    /// One shard's block of a stripe, if it is there and its hash holds.
-    fn block(&mut self, stripe: u64, shard: usize) -> Option<Vec<u8>> {
-        let len = self.codec.shard_len(self.shape.stripe_size);
-        let file = self.files[shard].as_mut()?;
-        let mut block = vec![0u8; HASH_LEN + len];
-        file.seek(SeekFrom::Start(stripe * block.len() as u64))
-            .ok()?;
-        file.read_exact(&mut block).ok()?;
-        let (hash, data) = block.split_at(HASH_LEN);
-        if hash != block_hash(&self.key, stripe, shard, data) {
-            return None;
-        }
-        block.drain(..HASH_LEN);
-        Some(block)
+    /// The shards found damaged so far, in order.
+    pub fn damaged(&self) -> Vec<usize> {
+        self.damaged.iter().copied().collect()
     }
 
-    /// Stripe `n`: the data shards read and verified; parity read only where a data shard is
-    /// missing, short or corrupt. Fails when fewer than k good shards are left.
+    fn shard_len(&self) -> usize {
+        self.codec.shard_len(self.shape.stripe_size)
+    }
+
+    fn block_len(&self) -> usize {
+        HASH_LEN + self.shard_len()
+    }
+
+    /// Stripe `n`, and the shards found damaged while reading it.
     pub fn read_stripe(&mut self, n: u64) -> Result<Stripe, S3Error> {
-        let (k, m) = (self.shape.k, self.shape.m);
-        let mut shards: Vec<Option<Vec<u8>>> = (0..k).map(|i| self.block(n, i)).collect();
-        let mut damaged: Vec<usize> = (0..k).filter(|&i| shards[i].is_none()).collect();
-        let mut good = k - damaged.len();
-        for p in k..k + m {
-            let block = if good < k { self.block(n, p) } else { None };
-            if block.is_some() {
-                good += 1;
-            } else if good < k {
-                damaged.push(p);
-            }
-            shards.push(block);
-        }
-        if !damaged.is_empty() {
-            self.codec.reconstruct(&mut shards, false)?;
-        }
-        let start = n * self.shape.stripe_size as u64;
-        let len = (self.size - start).min(self.shape.stripe_size as u64) as usize;
-        let data = self.codec.join(&shards, len)?;
+        let offset = n.saturating_mul(self.shape.stripe_size as u64);
+        let mut data = vec![0u8; self.len_at(offset, self.shape.stripe_size)];
+        let damaged = self.read_range(offset, &mut data)?;
         Ok(Stripe { data, damaged })
+    }
+
+    /// How many bytes read(offset, len) returns: the range cut at the object's end.
+    pub fn len_at(&self, offset: u64, len: usize) -> usize {
+        let end = self.size.min(offset.saturating_add(len as u64));
+        end.saturating_sub(offset) as usize
+    }
+
+    /// The object's bytes [offset, offset + len), cut at its end. Each shard needed is read
+    /// with one positional read over the stripes of the range, all shards at once; parity is
+    /// read only for the stripes where a data block is missing, short or corrupt. Fails,
+    /// never returning wrong bytes, when a stripe has fewer than k good shards.
+    pub fn read(&mut self, offset: u64, len: usize) -> Result<Vec<u8>, S3Error> {
+        let mut out = vec![0u8; self.len_at(offset, len)];
+        self.read_into(offset, &mut out)?;
+        Ok(out)
+    }
+
+    /// read(offset, out.len()) into `out`, which the range must fill (see len_at()).
+    pub fn read_into(&mut self, offset: u64, out: &mut [u8]) -> Result<(), S3Error> {
+        self.read_range(offset, out).map(|_| ())
+    }
+
+    /// Fills `out` from `offset`; returns the shards found damaged.
+    fn read_range(&mut self, offset: u64, out: &mut [u8]) -> Result<Vec<usize>, S3Error> {
+        if out.is_empty() {
+            return Ok(Vec::new());
+        }
+        if self.len_at(offset, out.len()) != out.len() {
+            return Err(internal("a read past the end of the object"));
+        }
+        let range = offset..offset + out.len() as u64;
+        let mut fetched = Fetched {
+            spans: (0..self.files.len()).map(|_| Vec::new()).collect(),
+            block_len: self.block_len(),
+        };
+        let wants = self.data_wants(&range);
+        self.fetch(wants, &mut fetched);
+        let filled = self
+            .fetch_for_rebuild(&range, &mut fetched)
+            .and_then(|()| self.assemble(&range, &fetched, out));
+        let damaged = self.note_damage(fetched.damaged());
+        self.keep_buffers(fetched);
+        filled.map(|()| damaged)
+    }
+
+    fn keep_buffers(&mut self, fetched: Fetched) {
+        let spans = fetched.spans.into_iter().flatten();
+        let kept = spans
+            .map(|span| span.bytes)
+            .filter(|b| b.len() <= KEPT_BUFFER);
+        self.buffers = kept.take(self.files.len()).collect();
+    }
+
+    fn stripes_of(&self, range: &Range<u64>) -> RangeInclusive<u64> {
+        let stripe = self.shape.stripe_size as u64;
+        range.start / stripe..=(range.end - 1) / stripe
+    }
+
+    /// Where data shard `shard` holds bytes of the range in stripe `s`: (offset in its block,
+    /// length).
+    fn part(&self, s: u64, shard: usize, range: &Range<u64>) -> Option<(usize, usize)> {
+        let stripe = self.shape.stripe_size as u64;
+        let len = self.shard_len() as u64;
+        let start = s * stripe + shard as u64 * len;
+        let stop = s * stripe + ((shard as u64 + 1) * len).min(stripe);
+        let (lo, hi) = (start.max(range.start), stop.min(range.end));
+        (lo < hi).then(|| ((lo - start) as usize, (hi - lo) as usize))
+    }
+
+    /// Each data shard over the stripes where it holds bytes of the range.
+    fn data_wants(&self, range: &Range<u64>) -> Vec<Want> {
+        (0..self.shape.k)
+            .filter_map(|shard| {
+                let mut stripes = self
+                    .stripes_of(range)
+                    .filter(|&s| self.part(s, shard, range).is_some());
+                let first = stripes.next()?;
+                let last = stripes.last().unwrap_or(first);
+                Some(Want {
+                    shard,
+                    first,
+                    count: (last - first + 1) as usize,
+                })
+            })
+            .collect()
+    }
+
+    fn fetch(&mut self, wants: Vec<Want>, into: &mut Fetched) {
+        let jobs: Vec<(Want, Vec<u8>)> = wants
+            .into_iter()
+            .map(|want| (want, self.buffers.pop().unwrap_or_default()))
+            .collect();
+        let (files, key, block_len) = (&self.files, &self.key, self.block_len());
+        let spans = in_parallel(jobs, |(want, buffer)| {
+            let span = read_span(files[want.shard].as_ref(), key, &want, block_len, buffer);
+            (want.shard, span)
+        });
+        for (shard, span) in spans {
+            into.spans[shard].push(span);
+        }
+    }
+
+    /// Whether a data block the range needs in stripe `s` is not good.
+    fn needs_rebuild(&self, s: u64, range: &Range<u64>, fetched: &Fetched) -> bool {
+        (0..self.shape.k)
+            .any(|shard| self.part(s, shard, range).is_some() && fetched.block(shard, s).is_none())
+    }
+
+    /// Reads more shards, in rounds, until every stripe to rebuild has k good blocks.
+    fn fetch_for_rebuild(
+        &mut self,
+        range: &Range<u64>,
+        fetched: &mut Fetched,
+    ) -> Result<(), S3Error> {
+        let (k, n) = (self.shape.k, self.files.len());
+        loop {
+            // per shard, the first and last stripe it is wanted for
+            let mut wanted: Vec<Option<(u64, u64)>> = vec![None; n];
+            for s in self.stripes_of(range) {
+                let good = fetched.good(s);
+                if good >= k || !self.needs_rebuild(s, range, fetched) {
+                    continue;
+                }
+                let untried: Vec<usize> = (0..n)
+                    .filter(|&j| self.files[j].is_some() && !fetched.tried(j, s))
+                    .collect();
+                // (when too few are left, they are still read: the error and the damage
+                // found then tell all there is)
+                if untried.is_empty() {
+                    return Err(self.lost(s, good));
+                }
+                for &j in untried.iter().take(k - good) {
+                    let (first, last) = wanted[j].get_or_insert((s, s));
+                    *first = (*first).min(s);
+                    *last = (*last).max(s);
+                }
+            }
+            let wants: Vec<Want> = wanted
+                .iter()
+                .enumerate()
+                .filter_map(|(shard, w)| {
+                    w.map(|(first, last)| Want {
+                        shard,
+                        first,
+                        count: (last - first + 1) as usize,
+                    })
+                })
+                .collect();
+            if wants.is_empty() {
+                return Ok(());
+            }
+            self.fetch(wants, fetched);
+        }
+    }
+
+    fn lost(&self, s: u64, good: usize) -> S3Error {
+        internal(format!(
+            "stripe {s}: {good} of {} shards readable, {} needed: the stripe is lost, the object \
+             unreadable",
+            self.files.len(),
+            self.shape.k
+        ))
+    }
+
+    /// Fills `out` with the range's bytes, stripe by stripe, from the data blocks or rebuilt
+    /// ones.
+    fn assemble(
+        &self,
+        range: &Range<u64>,
+        fetched: &Fetched,
+        mut out: &mut [u8],
+    ) -> Result<(), S3Error> {
+        for s in self.stripes_of(range) {
+            if self.needs_rebuild(s, range, fetched) {
+                let shards = self.rebuild(s, fetched)?;
+                let data: Vec<Option<&[u8]>> = shards.iter().map(|b| b.as_deref()).collect();
+                out = self.copy_parts(s, range, &data, out)?;
+            } else {
+                let data: Vec<Option<&[u8]>> =
+                    (0..self.shape.k).map(|i| fetched.block(i, s)).collect();
+                out = self.copy_parts(s, range, &data, out)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn rebuild(&self, s: u64, fetched: &Fetched) -> Result<Vec<Option<Vec<u8>>>, S3Error> {
+        let mut shards: Vec<Option<Vec<u8>>> = (0..self.files.len())
+            .map(|j| fetched.block(j, s).map(<[u8]>::to_vec))
+            .collect();
+        self.codec.reconstruct(&mut shards, false)?;
+        Ok(shards)
+    }
+
+    /// Copies stripe `s`'s part of the range to the front of `out`; returns the rest of it.
+    fn copy_parts<'o>(
+        &self,
+        s: u64,
+        range: &Range<u64>,
+        data: &[Option<&[u8]>],
+        mut out: &'o mut [u8],
+    ) -> Result<&'o mut [u8], S3Error> {
+        for (shard, block) in data.iter().enumerate().take(self.shape.k) {
+            if let Some((at, len)) = self.part(s, shard, range) {
+                let block = block.ok_or_else(|| internal("a data shard is missing"))?;
+                let (part, rest) = out.split_at_mut(len);
+                part.copy_from_slice(&block[at..at + len]);
+                out = rest;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records damage found (offline drives aside); returns it.
+    fn note_damage(&mut self, found: impl Iterator<Item = usize>) -> Vec<usize> {
+        let found: Vec<usize> = found.filter(|&n| !self.offline[n]).collect();
+        self.damaged.extend(&found);
+        found
+    }
+
+    /// Reads and verifies every block of every shard, data and parity (a scrub); returns every
+    /// shard that is not whole and good, those of offline drives too (they need healing once
+    /// back). Fails only when some stripe has fewer than k good blocks.
+    pub fn verify(&mut self) -> Result<Vec<usize>, S3Error> {
+        let stripes = self.stripes();
+        let block_len = self.block_len();
+        let batch = (VERIFY_BATCH / block_len).max(1) as u64;
+        let (files, key) = (&self.files, &self.key);
+        let good: Vec<Vec<bool>> = in_parallel((0..files.len()).collect(), |shard| {
+            let mut good = Vec::with_capacity(stripes as usize);
+            let (mut first, mut buffer) = (0, Vec::new());
+            while first < stripes {
+                let count = batch.min(stripes - first) as usize;
+                let want = Want {
+                    shard,
+                    first,
+                    count,
+                };
+                let span = read_span(files[shard].as_ref(), key, &want, block_len, buffer);
+                good.extend(span.good);
+                buffer = span.bytes;
+                first += count as u64;
+            }
+            good
+        });
+        let bad: Vec<usize> = (0..self.files.len())
+            .filter(|&n| self.files[n].is_none() || good[n].contains(&false))
+            .collect();
+        self.note_damage(bad.iter().copied());
+        for s in 0..stripes {
+            let readable = good.iter().filter(|g| g[s as usize]).count();
+            if readable < self.shape.k {
+                return Err(self.lost(s, readable));
+            }
+        }
+        Ok(bad)
+    }
+}
+
+// ---- healing ---------------------------------------------------------------------------------
+
+impl ShardReader {
+    /// Rebuilds every shard that is not whole and good and has somewhere to go (`temps[n]`:
+    /// its drive is online). Each is written whole at its temp path, block by block from the
+    /// good blocks of every shard (through the code where its own block is bad), synced,
+    /// renamed over its file, and its directory synced. Returns the shards rebuilt and those
+    /// left (damaged, with no temp path). Fails, leaving every shard file as it was, when a
+    /// stripe has fewer than k good blocks.
+    pub fn heal(&mut self, temps: &[Option<PathBuf>]) -> Result<(Vec<usize>, Vec<usize>), S3Error> {
+        if temps.len() != self.files.len() {
+            return Err(internal("one temp path per shard"));
+        }
+        let (targets, left): (Vec<usize>, Vec<usize>) = self
+            .verify()?
+            .into_iter()
+            .partition(|&n| temps[n].is_some() && self.paths[n].is_some());
+        if targets.is_empty() {
+            return Ok((targets, left));
+        }
+        let temps: Vec<PathBuf> = targets.iter().filter_map(|&n| temps[n].clone()).collect();
+        let healed = self.rebuild_shards(&targets, &temps);
+        if healed.is_err() {
+            temps.iter().for_each(|t| drop(fs::remove_file(t)));
+        }
+        healed?;
+        for n in &targets {
+            self.damaged.remove(n);
+        }
+        Ok((targets, left))
+    }
+
+    fn rebuild_shards(&self, targets: &[usize], temps: &[PathBuf]) -> Result<(), S3Error> {
+        let mut files = temps
+            .iter()
+            .map(|t| File::create(t).map_err(|e| S3Error::io("creating a healed shard", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        for s in 0..self.stripes() {
+            let shards = self.whole_stripe(s)?;
+            for (file, &n) in files.iter_mut().zip(targets) {
+                let block = shards[n]
+                    .as_deref()
+                    .ok_or_else(|| internal("a shard not rebuilt"))?;
+                file.write_all(&block_hash(&self.key, s, n, block))
+                    .and_then(|()| file.write_all(block))
+                    .map_err(|e| S3Error::io("writing a healed shard", e))?;
+            }
+        }
+        for ((file, temp), &n) in files.iter().zip(temps).zip(targets) {
+            let path = self.paths[n]
+                .as_ref()
+                .ok_or_else(|| internal("no shard path"))?;
+            file.sync_all()
+                .map_err(|e| S3Error::io("fsync of a healed shard", e))?;
+            fs::rename(temp, path).map_err(|e| S3Error::io("renaming a healed shard", e))?;
+            if let Some(dir) = path.parent() {
+                crate::writer::sync_dir(dir)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every shard's block of stripe `s`, the bad ones rebuilt (parity included).
+    fn whole_stripe(&self, s: u64) -> Result<Vec<Option<Vec<u8>>>, S3Error> {
+        let block_len = self.block_len();
+        let (files, key) = (&self.files, &self.key);
+        let mut shards: Vec<Option<Vec<u8>>> = in_parallel((0..files.len()).collect(), |shard| {
+            let want = Want {
+                shard,
+                first: s,
+                count: 1,
+            };
+            let span = read_span(files[shard].as_ref(), key, &want, block_len, Vec::new());
+            span.good[0].then(|| span.bytes[HASH_LEN..block_len].to_vec())
+        });
+        let good = shards.iter().filter(|b| b.is_some()).count();
+        if good < self.shape.k {
+            return Err(self.lost(s, good));
+        }
+        self.codec.reconstruct(&mut shards, true)?;
+        Ok(shards)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
+    use crate::test_drives::{files_in, in_each};
 
     const KEY: [u8; 32] = [7; 32];
-    const SHAPE: Shape = Shape {
-        k: 4,
-        m: 2,
-        stripe_size: 64 * 1024,
-    };
+    const STRIPE: usize = 64 * 1024;
+
+    fn shape(k: usize, m: usize) -> Shape {
+        Shape {
+            k,
+            m,
+            stripe_size: STRIPE,
+        }
+    }
 
     fn object(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 13 + i / 1000) as u8).collect()
     }
 
-    fn written(dir: &std::path::Path, data: &[u8], key: [u8; 32]) -> Vec<PathBuf> {
-        let paths: Vec<PathBuf> = (0..6).map(|i| dir.join(format!("shard{i}"))).collect();
-        let mut writer = ShardWriter::create(&paths, SHAPE, key).unwrap();
-        for stripe in data.chunks(SHAPE.stripe_size) {
+    fn drives(name: &str, n: usize) -> Vec<PathBuf> {
+        crate::test_drives::drives(&format!("shards-{name}"), n)
+    }
+
+    fn write(dirs: &[PathBuf], shape: Shape, data: &[u8], key: [u8; 32]) -> Vec<PathBuf> {
+        let mut writer = ShardWriter::create(&in_each(dirs, "t"), shape, key, dirs.len()).unwrap();
+        for stripe in data.chunks(shape.stripe_size) {
             writer.write_stripe(stripe).unwrap();
         }
-        assert_eq!(writer.finish().unwrap(), data.len() as u64);
-        paths
+        assert_eq!(writer.size(), data.len() as u64);
+        let written = writer.finish(&in_each(dirs, "f")).unwrap();
+        assert!(written.iter().all(|&w| w));
+        drop(writer); // a finished writer removes nothing
+        let finals: Vec<PathBuf> = dirs.iter().map(|d| d.join("f")).collect();
+        assert_eq!(files_in(dirs).len(), finals.len(), "only the final files");
+        finals
     }
 
-    fn read_all(paths: &[Option<PathBuf>], len: usize) -> Result<(Vec<u8>, Vec<usize>), S3Error> {
-        let mut reader = ShardReader::open(paths, SHAPE, len as u64, KEY)?;
-        let mut out = Vec::new();
-        let mut damaged = Vec::new();
-        for n in 0..reader.stripes() {
-            let stripe = reader.read_stripe(n)?;
-            out.extend(stripe.data);
-            damaged.extend(stripe.damaged);
+    fn open(paths: &[PathBuf], shape: Shape, len: usize) -> ShardReader {
+        let paths: Vec<Option<PathBuf>> = paths.iter().cloned().map(Some).collect();
+        ShardReader::open(&paths, shape, len as u64, KEY).unwrap()
+    }
+
+    fn ranges(len: usize) -> Vec<(u64, usize)> {
+        let s = STRIPE as u64;
+        vec![
+            (0, len),
+            (0, 1),
+            (1, 100),
+            (s - 1, 2),              // across the first stripe boundary
+            (s - 10, STRIPE + 20),   // across two
+            (s / 2 + 3, 2 * STRIPE), // starts in a second data shard
+            (len as u64 / 2, len),   // to the end, cut
+            (len.saturating_sub(1) as u64, 10),
+            (len as u64, 5),
+            (len as u64 + 5, 5),
+        ]
+    }
+
+    fn check_ranges(reader: &mut ShardReader, data: &[u8]) {
+        for (offset, len) in ranges(data.len()) {
+            let start = (offset as usize).min(data.len());
+            let end = (offset as usize).saturating_add(len).min(data.len());
+            let got = reader.read(offset, len).unwrap();
+            assert_eq!(
+                got,
+                &data[start..end],
+                "range {offset}+{len} of {}",
+                data.len()
+            );
         }
-        Ok((out, damaged))
-    }
-
-    fn temp_dir(name: &str) -> PathBuf {
-        crate::test_dir(&format!("shards-{name}"))
     }
 
     #[test]
-    fn a_healthy_object_reads_back_from_its_data_shards() {
-        let dir = temp_dir("healthy");
-        let data = object(200_000);
-        let paths: Vec<Option<PathBuf>> = written(&dir, &data, KEY).into_iter().map(Some).collect();
-        let (read, damaged) = read_all(&paths, data.len()).unwrap();
-        assert_eq!(read, data);
-        assert!(damaged.is_empty());
+    fn objects_read_back_whole_and_by_ranges() {
+        for (k, m) in [(2, 2), (4, 2), (1, 2), (2, 1), (3, 1), (2, 0), (1, 0)] {
+            for len in [0, 1, STRIPE - 1, STRIPE, 3 * STRIPE + 17] {
+                let dirs = drives(&format!("round-{k}-{m}-{len}"), k + m);
+                let data = object(len);
+                let paths = write(&dirs, shape(k, m), &data, KEY);
+                let mut reader = open(&paths, shape(k, m), len);
+                check_ranges(&mut reader, &data);
+                let mut stripes = Vec::new();
+                for n in 0..reader.stripes() {
+                    stripes.extend(reader.read_stripe(n).unwrap().data);
+                }
+                assert_eq!(stripes, data);
+                assert_eq!(reader.verify().unwrap(), Vec::<usize>::new());
+                assert!(reader.damaged().is_empty());
+            }
+        }
     }
 
     #[test]
-    fn missing_and_corrupt_shards_are_rebuilt_and_reported() {
-        let dir = temp_dir("damaged");
-        let data = object(300_001);
-        let paths = written(&dir, &data, KEY);
-        fs::remove_file(&paths[1]).unwrap(); // a drive gone
-        let mut bytes = fs::read(&paths[3]).unwrap(); // a flipped byte in stripe 2
-        let at = 2 * (HASH_LEN + 16 * 1024) + HASH_LEN + 5;
+    fn one_data_shard_makes_copies() {
+        let dirs = drives("copies", 3);
+        let data = object(3 * STRIPE + 17);
+        let paths = write(&dirs, shape(1, 2), &data, KEY);
+        let shards: Vec<Vec<u8>> = paths.iter().map(|p| fs::read(p).unwrap()).collect();
+        let block = HASH_LEN + STRIPE;
+        assert_eq!(shards[0].len(), 4 * block);
+        for shard in &shards[1..] {
+            for n in 0..4 {
+                let data = n * block + HASH_LEN..(n + 1) * block;
+                assert_eq!(shard[data.clone()], shards[0][data]);
+            }
+        }
+        // any single shard reads it back
+        for keep in 0..3 {
+            let only: Vec<Option<PathBuf>> = (0..3)
+                .map(|i| (i == keep).then(|| paths[i].clone()))
+                .collect();
+            let mut reader = ShardReader::open(&only, shape(1, 2), data.len() as u64, KEY).unwrap();
+            assert_eq!(reader.read(0, data.len()).unwrap(), data);
+        }
+    }
+
+    fn flip(path: &Path, at: usize) {
+        let mut bytes = fs::read(path).unwrap();
         bytes[at] ^= 0x40;
-        fs::write(&paths[3], bytes).unwrap();
-        let shards: Vec<Option<PathBuf>> = paths.iter().cloned().map(Some).collect();
-        let (read, damaged) = read_all(&shards, data.len()).unwrap();
-        assert_eq!(read, data);
-        assert!(damaged.contains(&1) && damaged.contains(&3));
-        // beyond parity: an error, never wrong bytes
-        let truncated = fs::read(&paths[0]).unwrap();
-        fs::write(&paths[0], &truncated[..truncated.len() / 2]).unwrap();
-        let err = read_all(&shards, data.len()).unwrap_err();
+        fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn missing_short_corrupt_and_foreign_shards_are_rebuilt_and_reported() {
+        let len = 3 * STRIPE + 17;
+        let data = object(len);
+        let foreign = {
+            let dirs = drives("damage-foreign", 6);
+            let other: Vec<u8> = data.iter().rev().copied().collect();
+            write(&dirs, shape(4, 2), &other, shard_key("another version"))
+        };
+        type Damage = fn(&[PathBuf], &[PathBuf]);
+        let cases: [(&str, Damage, Vec<usize>); 5] = [
+            ("missing", |p, _| fs::remove_file(&p[1]).unwrap(), vec![1]),
+            (
+                "truncated",
+                |p, _| {
+                    let bytes = fs::read(&p[2]).unwrap();
+                    fs::write(&p[2], &bytes[..bytes.len() / 2]).unwrap();
+                },
+                vec![2],
+            ),
+            (
+                "flipped",
+                |p, _| flip(&p[3], 2 * (HASH_LEN + STRIPE / 4) + 40),
+                vec![3],
+            ),
+            ("flipped-hash", |p, _| flip(&p[0], 3), vec![0]),
+            (
+                "foreign",
+                |p, f| {
+                    fs::copy(&f[0], &p[0]).unwrap();
+                    fs::copy(&f[2], &p[2]).unwrap();
+                },
+                vec![0, 2],
+            ),
+        ];
+        for (name, damage, damaged) in cases {
+            let dirs = drives(&format!("damage-{name}"), 6);
+            let paths = write(&dirs, shape(4, 2), &data, KEY);
+            damage(&paths, &foreign);
+            let mut reader = open(&paths, shape(4, 2), len);
+            check_ranges(&mut reader, &data);
+            assert_eq!(reader.damaged(), damaged, "{name}");
+            let mut reader = open(&paths, shape(4, 2), len);
+            assert_eq!(reader.verify().unwrap(), damaged, "{name}");
+        }
+    }
+
+    #[test]
+    fn unread_parity_is_only_found_by_verify() {
+        let dirs = drives("parity", 4);
+        let data = object(2 * STRIPE);
+        let paths = write(&dirs, shape(2, 2), &data, KEY);
+        flip(&paths[3], HASH_LEN + 1);
+        let mut reader = open(&paths, shape(2, 2), data.len());
+        assert_eq!(reader.read(0, data.len()).unwrap(), data);
+        assert!(
+            reader.damaged().is_empty(),
+            "parity is not read on a healthy read"
+        );
+        assert_eq!(reader.verify().unwrap(), vec![3]);
+        assert_eq!(reader.damaged(), vec![3]);
+    }
+
+    #[test]
+    fn beyond_parity_is_an_error_never_wrong_bytes() {
+        let dirs = drives("lost", 4);
+        let data = object(3 * STRIPE + 17);
+        let paths = write(&dirs, shape(2, 2), &data, KEY);
+        fs::remove_file(&paths[0]).unwrap();
+        flip(&paths[1], HASH_LEN + 2 * (HASH_LEN + STRIPE / 2)); // stripe 2 of shard 1
+                                                                 // every stripe but the third still has k good blocks
+        let mut reader = open(&paths, shape(2, 2), data.len());
+        assert_eq!(reader.read(0, STRIPE).unwrap(), data[..STRIPE]);
+        fs::remove_file(&paths[2]).unwrap();
+        let mut reader = open(&paths, shape(2, 2), data.len());
+        assert_eq!(
+            reader.read(0, 10).unwrap(),
+            data[..10],
+            "stripe 0 still readable"
+        );
+        let err = reader.read(0, data.len()).unwrap_err();
+        assert_eq!(err.code, "InternalError");
+        assert!(
+            err.message.contains("stripe 2: 1 of 4 shards readable"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("lost"), "{}", err.message);
+        assert_eq!(reader.damaged(), vec![0, 1, 2]);
+        let err = reader.verify().unwrap_err();
+        assert!(err.message.contains("lost"), "{}", err.message);
+        // offline drives, not damage
+        let offline = [None, Some(paths[1].clone()), None, Some(paths[3].clone())];
+        let mut reader = ShardReader::open(&offline, shape(2, 2), data.len() as u64, KEY).unwrap();
+        assert!(reader.read(2 * STRIPE as u64, 10).is_err());
+        assert_eq!(reader.damaged(), vec![1]);
+    }
+
+    #[test]
+    fn a_write_quorum_survives_an_offline_drive() {
+        let dirs = drives("quorum", 4);
+        let data = object(2 * STRIPE + 5);
+        let mut temps = in_each(&dirs, "t");
+        temps[2] = None;
+        let mut writer = ShardWriter::create(&temps, shape(2, 2), KEY, 3).unwrap();
+        for stripe in data.chunks(STRIPE) {
+            writer.write_stripe(stripe).unwrap();
+        }
+        let mut finals = in_each(&dirs, "f");
+        finals[2] = None;
+        assert_eq!(
+            writer.finish(&finals).unwrap(),
+            vec![true, true, false, true]
+        );
+        let mut reader = ShardReader::open(&finals, shape(2, 2), data.len() as u64, KEY).unwrap();
+        assert_eq!(reader.read(0, data.len()).unwrap(), data);
+        assert!(
+            reader.damaged().is_empty(),
+            "an offline drive is not damage"
+        );
+        assert_eq!(
+            reader.verify().unwrap(),
+            vec![2],
+            "but its shard needs healing"
+        );
+        assert!(reader.damaged().is_empty());
+        assert_eq!(files_in(&dirs).len(), 3);
+
+        temps[1] = None;
+        let err = ShardWriter::create(&temps, shape(2, 2), KEY, 3)
+            .err()
+            .unwrap();
+        assert_eq!(err.code, "ServiceUnavailable");
+        assert!(
+            err.message
+                .contains("write quorum lost: 2 of 4 shards written, 3 needed"),
+            "{}",
+            err.message
+        );
+        assert!(
+            ShardWriter::create(&temps, shape(2, 2), KEY, 1).is_err(),
+            "quorum < k"
+        );
+        assert!(
+            ShardWriter::create(&temps, shape(2, 2), KEY, 5).is_err(),
+            "quorum > k + m"
+        );
+    }
+
+    #[test]
+    fn a_shard_that_cannot_be_created_is_dropped() {
+        let dirs = drives("create", 4);
+        let mut temps = in_each(&dirs, "t");
+        temps[0] = Some(dirs[0].join("gone").join("t"));
+        let mut writer = ShardWriter::create(&temps, shape(2, 2), KEY, 3).unwrap();
+        writer.write_stripe(&object(100)).unwrap();
+        let written = writer.finish(&in_each(&dirs, "f")).unwrap();
+        assert_eq!(written, vec![false, true, true, true]);
+        assert!(ShardWriter::create(&temps, shape(2, 2), KEY, 4).is_err());
+        assert_eq!(
+            files_in(&dirs).len(),
+            3,
+            "nothing left by the failed create"
+        );
+    }
+
+    /// Temp files whose writes fail: "full" ones on /dev/full (ENOSPC), "ro" ones created then
+    /// opened read-only (EBADF).
+    fn failing_open(path: &Path) -> io::Result<File> {
+        match path.file_name().and_then(|n| n.to_str()) {
+            Some("full") => OpenOptions::new().write(true).open("/dev/full"),
+            Some("ro") => {
+                create_temp(path)?;
+                File::open(path)
+            }
+            _ => create_temp(path),
+        }
+    }
+
+    #[test]
+    fn a_shard_whose_write_fails_is_dropped_and_removed() {
+        let dirs = drives("write-fails", 4);
+        let data = object(3 * STRIPE);
+        let mut temps = in_each(&dirs, "t");
+        temps[1] = Some(dirs[1].join("ro"));
+        let mut writer =
+            ShardWriter::create_with(&temps, shape(2, 2), KEY, 3, failing_open).unwrap();
+        writer.write_stripe(&data[..STRIPE]).unwrap();
+        assert!(
+            !dirs[1].join("ro").exists(),
+            "the dropped shard's file is removed"
+        );
+        for stripe in data[STRIPE..].chunks(STRIPE) {
+            writer.write_stripe(stripe).unwrap();
+        }
+        let finals = in_each(&dirs, "f");
+        assert_eq!(
+            writer.finish(&finals).unwrap(),
+            vec![true, false, true, true]
+        );
+        let mut reader = ShardReader::open(&finals, shape(2, 2), data.len() as u64, KEY).unwrap();
+        assert_eq!(reader.read(0, data.len()).unwrap(), data);
+        assert_eq!(
+            reader.damaged(),
+            vec![1],
+            "its final file was never written"
+        );
+
+        // below the quorum: a full disk answers InsufficientStorage, and nothing is left
+        let dirs = drives("write-fails-full", 4);
+        let mut temps = in_each(&dirs, "t");
+        temps[1] = Some(dirs[1].join("full"));
+        temps[2] = None;
+        let mut writer =
+            ShardWriter::create_with(&temps, shape(2, 2), KEY, 3, failing_open).unwrap();
+        let err = writer.write_stripe(&data[..STRIPE]).unwrap_err();
+        assert_eq!(err.code, "InsufficientStorage");
+        assert_eq!(
+            writer.write_stripe(&data[..10]).unwrap_err(),
+            err,
+            "it stays failed"
+        );
+        drop(writer);
+        assert!(files_in(&dirs).is_empty());
+
+        let dirs = drives("write-fails-ro", 4);
+        let mut temps = in_each(&dirs, "t");
+        temps[0] = Some(dirs[0].join("ro"));
+        temps[3] = Some(dirs[3].join("ro"));
+        let mut writer =
+            ShardWriter::create_with(&temps, shape(2, 2), KEY, 3, failing_open).unwrap();
+        let err = writer.write_stripe(&data[..10]).unwrap_err();
+        assert_eq!(err.code, "ServiceUnavailable");
+        assert!(
+            err.message.contains("write quorum lost: 2 of 4"),
+            "{}",
+            err.message
+        );
+        writer.abort();
+        assert!(files_in(&dirs).is_empty());
+    }
+
+    #[test]
+    fn a_failed_finish_leaves_nothing_anywhere() {
+        let dirs = drives("finish-fails", 4);
+        let mut writer = ShardWriter::create(&in_each(&dirs, "t"), shape(2, 2), KEY, 4).unwrap();
+        writer.write_stripe(&object(1000)).unwrap();
+        let mut finals = in_each(&dirs, "f");
+        finals[3] = Some(dirs[3].join("gone").join("f")); // its rename fails
+        let err = writer.finish(&finals).unwrap_err();
+        assert!(
+            err.message.contains("write quorum lost: 3 of 4"),
+            "{}",
+            err.message
+        );
+        assert!(files_in(&dirs).is_empty(), "{:?}", files_in(&dirs));
+
+        // with quorum 3 the same failure only drops the shard
+        let mut writer = ShardWriter::create(&in_each(&dirs, "t"), shape(2, 2), KEY, 3).unwrap();
+        writer.write_stripe(&object(1000)).unwrap();
+        assert_eq!(
+            writer.finish(&finals).unwrap(),
+            vec![true, true, true, false]
+        );
+        assert_eq!(files_in(&dirs).len(), 3);
+    }
+
+    #[test]
+    fn abort_and_drop_remove_every_temp_file() {
+        let dirs = drives("abort", 4);
+        let mut writer = ShardWriter::create(&in_each(&dirs, "t"), shape(2, 2), KEY, 4).unwrap();
+        writer.write_stripe(&object(STRIPE)).unwrap();
+        assert_eq!(files_in(&dirs).len(), 4);
+        writer.abort();
+        writer.abort();
+        assert!(files_in(&dirs).is_empty());
+        assert!(writer.write_stripe(b"x").is_err());
+        {
+            let mut writer =
+                ShardWriter::create(&in_each(&dirs, "t"), shape(2, 2), KEY, 4).unwrap();
+            writer.write_stripe(&object(STRIPE)).unwrap();
+        }
+        assert!(files_in(&dirs).is_empty());
+    }
+
+    #[test]
+    fn the_shard_key_is_derived_from_the_data_id() {
+        assert_eq!(shard_key("a"), shard_key("a"));
+        assert_ne!(shard_key("a"), shard_key("b"));
+        assert_eq!(
+            shard_key("a"),
+            blake3::derive_key("oxstore 2026-12 shard blocks", b"a")
+        );
+    }
+
+    #[test]
+    fn heal_rebuilds_damaged_shards_byte_for_byte() {
+        for (k, m) in [(2, 2), (1, 2), (2, 1)] {
+            let dirs = drives(&format!("heal-{k}-{m}"), k + m);
+            let data = object(3 * STRIPE + 17);
+            let paths = write(&dirs, shape(k, m), &data, KEY);
+            let whole: Vec<Vec<u8>> = paths.iter().map(|p| fs::read(p).unwrap()).collect();
+            fs::remove_file(&paths[0]).unwrap();
+            let mut damaged = vec![0];
+            if m > 1 {
+                let mut rotten = whole[k + m - 1].clone();
+                let at = rotten.len() - 5; // the last block of the last shard
+                rotten[at] ^= 1;
+                fs::write(&paths[k + m - 1], rotten).unwrap();
+                damaged.push(k + m - 1);
+            }
+            let mut reader = open(&paths, shape(k, m), data.len());
+            let temps = in_each(&dirs, "heal");
+            let (healed, left) = reader.heal(&temps).unwrap();
+            assert_eq!((healed, left), (damaged, vec![]));
+            for (path, before) in paths.iter().zip(&whole) {
+                assert_eq!(&fs::read(path).unwrap(), before, "{k}+{m}: {path:?}");
+            }
+            assert!(reader.damaged().is_empty());
+            let mut again = open(&paths, shape(k, m), data.len());
+            assert!(again.verify().unwrap().is_empty());
+            assert_eq!(files_in(&dirs).len(), k + m, "no temp file left");
+        }
+    }
+
+    #[test]
+    fn heal_leaves_offline_shards_and_fails_beyond_parity() {
+        let dirs = drives("heal-offline", 4);
+        let data = object(2 * STRIPE + 3);
+        let paths = write(&dirs, shape(2, 2), &data, KEY);
+        fs::remove_file(&paths[1]).unwrap();
+        let mut with_offline: Vec<Option<PathBuf>> = paths.iter().cloned().map(Some).collect();
+        with_offline[3] = None;
+        let mut reader =
+            ShardReader::open(&with_offline, shape(2, 2), data.len() as u64, KEY).unwrap();
+        let mut temps = in_each(&dirs, "heal");
+        temps[3] = None;
+        assert_eq!(reader.heal(&temps).unwrap(), (vec![1], vec![3]));
+        assert!(paths[1].exists());
+
+        for path in &paths[..3] {
+            fs::write(path, b"short").unwrap();
+        }
+        let before: Vec<Vec<u8>> = paths.iter().map(|p| fs::read(p).unwrap()).collect();
+        let mut reader = open(&paths, shape(2, 2), data.len());
+        let err = reader.heal(&in_each(&dirs, "heal")).unwrap_err();
         assert!(
             err.message.contains("the stripe is lost"),
             "{}",
             err.message
         );
-    }
-
-    #[test]
-    fn a_shard_of_another_object_does_not_pass() {
-        let dir = temp_dir("foreign");
-        let data = object(70_000);
-        let paths = written(&dir, &data, KEY);
-        let other = temp_dir("foreign-other");
-        // another version's shards, at the same places and of the same length
-        let reversed: Vec<u8> = object(70_000).into_iter().rev().collect();
-        let foreign = written(&other, &reversed, [9; 32]);
-        fs::copy(&foreign[0], &paths[0]).unwrap();
-        fs::copy(&foreign[2], &paths[2]).unwrap();
-        let shards: Vec<Option<PathBuf>> = paths.iter().cloned().map(Some).collect();
-        let (read, damaged) = read_all(&shards, data.len()).unwrap();
-        assert_eq!(read, data);
-        assert!(damaged.contains(&0) && damaged.contains(&2));
+        let after: Vec<Vec<u8>> = paths.iter().map(|p| fs::read(p).unwrap()).collect();
+        assert_eq!(before, after, "nothing changed");
+        assert_eq!(files_in(&dirs).len(), 4, "no temp file left");
     }
 }

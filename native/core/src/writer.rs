@@ -1,19 +1,22 @@
-//! ObjectWriter: streams a payload into a temp file, hashing on one thread and writing on
-//! another, then verifies, fsyncs and renames it into place.
+//! ObjectWriter: streams a payload into a temp file, or into k + m temp shard files (erasure
+//! coded or replicated), hashing on one thread and writing on another, then verifies, fsyncs
+//! and renames it into place.
 //!
 //! feed() only copies into a pooled, page-aligned block. Full blocks go to the hash thread,
-//! then to the write thread (O_DIRECT where the file system allows it: no page-cache copy and
-//! no big fsync at the end), then back to the pool, so hashing overlaps with receiving and
-//! writing and memory stays bounded (BUFFERS x BUFFER_SIZE per upload). Small payloads never
-//! start the threads: they are hashed and written in finish().
+//! then to the write thread (for a file, O_DIRECT where the file system allows it: no
+//! page-cache copy and no big fsync at the end; for shards, one stripe per block), then back
+//! to the pool, so hashing overlaps with receiving and writing and memory stays bounded
+//! (BUFFERS x BUFFER_SIZE per upload). Small payloads never start the threads: they are hashed
+//! and written in finish().
 
 use crate::block::Block;
 use crate::checksum::{Algorithm, MultiHasher};
 use crate::chunked::{ChunkedDecoder, Mode, Signer};
 use crate::error::{Result, S3Error};
+use crate::shards::{check_layout, Shape, ShardWriter};
 use base64::Engine;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::thread::JoinHandle;
@@ -35,6 +38,28 @@ pub struct WriteResult {
     pub trailers: Vec<(String, String)>,
     /// The payload itself when it fit under the inline limit: no file was written.
     pub inline: Option<Vec<u8>>,
+    /// For shards written: which of them are (false: offline or dropped). None otherwise.
+    pub shards: Option<Vec<bool>>,
+}
+
+/// Where a payload that outgrows memory is written.
+pub enum Target {
+    /// One temp file.
+    File(PathBuf),
+    /// k + m temp shard files (None: the drive is offline), a stripe per BUFFER_SIZE block;
+    /// at least `quorum` of them must be written.
+    Shards {
+        temp_paths: Vec<Option<PathBuf>>,
+        shape: Shape,
+        key: [u8; 32],
+        quorum: usize,
+    },
+}
+
+/// Where finish() renames what the target wrote: the one final path, or one per shard.
+pub enum Dest<'a> {
+    File(&'a Path),
+    Shards(&'a [Option<PathBuf>]),
 }
 
 struct Pipeline {
@@ -44,7 +69,8 @@ struct Pipeline {
     free: Vec<Block>,
     allocated: usize,
     hash_thread: JoinHandle<MultiHasher>,
-    write_thread: JoinHandle<std::io::Result<File>>,
+    /// Hands the output back (to finish, or to drop: removing its files) with how it went.
+    write_thread: JoinHandle<(Output, Result<()>)>,
 }
 
 enum Sink {
@@ -55,7 +81,7 @@ enum Sink {
 }
 
 pub struct ObjectWriter {
-    temp_path: PathBuf,
+    target: Target,
     decoder: Option<ChunkedDecoder>,
     chunked: Option<ChunkedConfig>,
     buffer: Block,
@@ -65,7 +91,132 @@ pub struct ObjectWriter {
     inline_limit: u64,
 }
 
-fn spawn_pipeline(mut hasher: MultiHasher, mut file: File) -> Pipeline {
+/// A temp file, removed unless it was renamed into place.
+struct TempFile {
+    file: File,
+    path: PathBuf,
+    direct: bool,
+    placed: bool,
+}
+
+impl TempFile {
+    fn create(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map_err(|e| S3Error::io("creating the temp file", e))?;
+        Ok(TempFile {
+            file,
+            path: path.to_path_buf(),
+            direct: false,
+            placed: false,
+        })
+    }
+
+    fn write_block(&mut self, data: &[u8]) -> io::Result<()> {
+        let result = self.file.write_all(data);
+        if self.direct && matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EINVAL)) {
+            // this file system refuses O_DIRECT writes: write through the page cache
+            self.direct = !set_direct(&self.file, false);
+            return self.file.write_all(data);
+        }
+        result
+    }
+
+    fn place(mut self, final_path: &Path) -> Result<()> {
+        self.file.sync_all().map_err(|e| S3Error::io("fsync", e))?;
+        fs::rename(&self.path, final_path).map_err(|e| S3Error::io("rename", e))?;
+        self.placed = true;
+        if let Some(dir) = final_path.parent() {
+            if let Err(err) = sync_dir(dir) {
+                // the request fails: its file must not stay behind, durable or not
+                let _ = fs::remove_file(final_path);
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.placed {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// What the payload is written to; dropped unfinished, it removes its files.
+enum Output {
+    File(TempFile),
+    /// Boxed: its codec is large, the file variant small.
+    Shards(Box<ShardWriter>),
+}
+
+impl Output {
+    fn create(target: &Target) -> Result<Self> {
+        match target {
+            Target::File(path) => TempFile::create(path).map(Output::File),
+            Target::Shards {
+                temp_paths,
+                shape,
+                key,
+                quorum,
+            } => ShardWriter::create(temp_paths, *shape, *key, *quorum)
+                .map(|s| Output::Shards(Box::new(s))),
+        }
+    }
+
+    /// Full blocks come next: for a file, O_DIRECT when the file system takes it.
+    fn start_blocks(&mut self) {
+        if let Output::File(f) = self {
+            f.direct = set_direct(&f.file, true);
+        }
+    }
+
+    /// The tail comes next, through the page cache.
+    fn end_blocks(&mut self) {
+        if let Output::File(f) = self {
+            set_direct(&f.file, false);
+            f.direct = false;
+        }
+    }
+
+    /// A full block: written as is, or coded as one stripe.
+    fn write_block(&mut self, data: &[u8]) -> Result<()> {
+        match self {
+            Output::File(f) => f.write_block(data).map_err(|e| S3Error::io("writing", e)),
+            Output::Shards(s) => s.write_stripe(data),
+        }
+    }
+
+    /// The last, partial block (the last stripe; none when empty).
+    fn write_tail(&mut self, data: &[u8]) -> Result<()> {
+        match self {
+            Output::File(f) => f
+                .file
+                .write_all(data)
+                .map_err(|e| S3Error::io("writing", e)),
+            Output::Shards(_) if data.is_empty() => Ok(()),
+            Output::Shards(s) => s.write_stripe(data),
+        }
+    }
+
+    /// Makes it durable and renames it into place; for shards, which of them are written.
+    fn place(self, dest: Dest<'_>) -> Result<Option<Vec<bool>>> {
+        match (self, dest) {
+            (Output::File(f), Dest::File(path)) => f.place(path).map(|()| None),
+            (Output::Shards(mut s), Dest::Shards(paths)) => s.finish(paths).map(Some),
+            _ => Err(S3Error::new(
+                "InternalError",
+                "finish() to another kind of destination than the writer's",
+            )),
+        }
+    }
+}
+
+fn spawn_pipeline(mut hasher: MultiHasher, mut output: Output) -> Pipeline {
     // Room for every block in both queues: only waiting for a free block ever blocks feed(),
     // which is what would_block() predicts.
     let (to_hash, hash_rx) = sync_channel::<Block>(BUFFERS);
@@ -80,8 +231,10 @@ fn spawn_pipeline(mut hasher: MultiHasher, mut file: File) -> Pipeline {
         }
         hasher
     });
-    let write_thread =
-        std::thread::spawn(move || write_all(&mut file, write_rx, pool_tx).map(|_| file));
+    let write_thread = std::thread::spawn(move || {
+        let result = write_blocks(&mut output, write_rx, pool_tx);
+        (output, result)
+    });
     Pipeline {
         to_hash,
         pool,
@@ -92,24 +245,19 @@ fn spawn_pipeline(mut hasher: MultiHasher, mut file: File) -> Pipeline {
     }
 }
 
-/// Writes every full block, with O_DIRECT when the file system takes it; after a failure
-/// keeps draining so the producer never blocks forever.
-fn write_all(file: &mut File, rx: Receiver<Block>, pool: Sender<Block>) -> std::io::Result<()> {
+/// Writes every full block; after a failure keeps draining so the producer never blocks
+/// forever.
+fn write_blocks(output: &mut Output, rx: Receiver<Block>, pool: Sender<Block>) -> Result<()> {
     let mut result = Ok(());
-    let mut direct = set_direct(file, true);
+    output.start_blocks();
     for mut buf in rx {
         if result.is_ok() {
-            result = file.write_all(buf.as_slice());
-            if direct && matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EINVAL)) {
-                // this file system refuses O_DIRECT writes: write through the page cache
-                direct = !set_direct(file, false);
-                result = file.write_all(buf.as_slice());
-            }
+            result = output.write_block(buf.as_slice());
         }
         buf.clear();
         let _ = pool.send(buf);
     }
-    set_direct(file, false);
+    output.end_blocks();
     result
 }
 
@@ -139,22 +287,23 @@ fn set_direct(_file: &File, on: bool) -> bool {
 }
 
 impl ObjectWriter {
-    /// A writer whose payload goes to `temp_path`, or stays in memory and is returned by
+    /// A writer whose payload goes to `target`, or stays in memory and is returned by
     /// finish() when it is at most `inline_limit` bytes (for objects kept in the metadata;
     /// 0: never).
     pub fn create(
-        temp_path: &Path,
+        target: Target,
         algorithms: &[Algorithm],
         chunked: Option<ChunkedConfig>,
         max_size: Option<u64>,
         inline_limit: u64,
     ) -> Result<Self> {
+        check_target(&target)?;
         let decoder = match &chunked {
             Some(c) => Some(ChunkedDecoder::new(c.mode, c.signer.clone())?),
             None => None,
         };
         Ok(ObjectWriter {
-            temp_path: temp_path.to_path_buf(),
+            target,
             decoder,
             chunked,
             buffer: Block::new(BUFFER_SIZE),
@@ -165,12 +314,9 @@ impl ObjectWriter {
         })
     }
 
-    fn open_temp(&self) -> Result<File> {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&self.temp_path)
-            .map_err(|e| S3Error::io("creating the temp file", e))
+    /// Whether the payload goes to shard files (finish() then takes Dest::Shards).
+    pub fn writes_shards(&self) -> bool {
+        matches!(self.target, Target::Shards { .. })
     }
 
     pub fn feed(&mut self, data: &[u8]) -> Result<()> {
@@ -228,11 +374,11 @@ impl ObjectWriter {
 
     fn send_buffer(&mut self) -> Result<()> {
         if let Sink::Buffered(..) = self.sink {
-            let file = self.open_temp()?;
+            let output = Output::create(&self.target)?;
             let Sink::Buffered(hasher) = std::mem::replace(&mut self.sink, Sink::Closed) else {
                 unreachable!()
             };
-            self.sink = Sink::Threaded(spawn_pipeline(hasher, file));
+            self.sink = Sink::Threaded(spawn_pipeline(hasher, output));
         }
         let Sink::Threaded(p) = &mut self.sink else {
             return Err(S3Error::new("InternalError", "writer is closed"));
@@ -253,9 +399,9 @@ impl ObjectWriter {
             .map_err(|_| S3Error::new("InternalError", "hash thread ended"))
     }
 
-    /// Ends the stream: hashes and writes what is left; returns the hasher and the file, or
-    /// no file when the payload stays inline (in `self.buffer`).
-    fn drain(&mut self) -> Result<(MultiHasher, Option<File>)> {
+    /// Ends the stream: hashes and writes what is left; returns the hasher and the output, or
+    /// none when the payload stays inline (in `self.buffer`).
+    fn drain(&mut self) -> Result<(MultiHasher, Option<Output>)> {
         match std::mem::replace(&mut self.sink, Sink::Closed) {
             Sink::Buffered(mut hasher)
                 if self.inline_limit > 0 && self.size <= self.inline_limit =>
@@ -264,8 +410,8 @@ impl ObjectWriter {
                 Ok((hasher, None))
             }
             Sink::Buffered(hasher) => {
-                let file = self.open_temp()?;
-                self.write_tail(hasher, file)
+                let output = Output::create(&self.target)?;
+                self.write_tail(hasher, output)
             }
             Sink::Threaded(p) => {
                 drop(p.to_hash);
@@ -273,12 +419,12 @@ impl ObjectWriter {
                     .hash_thread
                     .join()
                     .map_err(|_| S3Error::new("InternalError", "hash thread panicked"))?;
-                let file = p
+                let (output, written) = p
                     .write_thread
                     .join()
-                    .map_err(|_| S3Error::new("InternalError", "write thread panicked"))?
-                    .map_err(|e| S3Error::io("writing", e))?;
-                self.write_tail(hasher, file)
+                    .map_err(|_| S3Error::new("InternalError", "write thread panicked"))?;
+                written?;
+                self.write_tail(hasher, output)
             }
             Sink::Closed => Err(S3Error::new("InternalError", "writer is closed")),
         }
@@ -288,22 +434,24 @@ impl ObjectWriter {
     fn write_tail(
         &mut self,
         mut hasher: MultiHasher,
-        mut file: File,
-    ) -> Result<(MultiHasher, Option<File>)> {
+        mut output: Output,
+    ) -> Result<(MultiHasher, Option<Output>)> {
         hasher.update(self.buffer.as_slice());
-        file.write_all(self.buffer.as_slice())
-            .map_err(|e| S3Error::io("writing", e))?;
+        output.write_tail(self.buffer.as_slice())?;
         self.buffer.clear();
-        Ok((hasher, Some(file)))
+        Ok((hasher, Some(output)))
     }
 
+    /// Ends the payload, checks it (size, trailer, digests) and only then makes it durable
+    /// and renames it to `dest` (of the target's kind; unused when the payload stays inline).
+    /// On any error nothing it wrote remains.
     pub fn finish(
         &mut self,
-        final_path: &Path,
+        dest: Dest<'_>,
         expected: &[(Algorithm, Vec<u8>)],
         expected_size: Option<u64>,
     ) -> Result<WriteResult> {
-        let result = self.finish_inner(final_path, expected, expected_size);
+        let result = self.finish_inner(dest, expected, expected_size);
         if result.is_err() {
             self.abort();
         }
@@ -312,14 +460,15 @@ impl ObjectWriter {
 
     fn finish_inner(
         &mut self,
-        final_path: &Path,
+        dest: Dest<'_>,
         expected: &[(Algorithm, Vec<u8>)],
         expected_size: Option<u64>,
     ) -> Result<WriteResult> {
         if let Some(decoder) = self.decoder.as_mut() {
             decoder.finish()?;
         }
-        let (hasher, file) = self.drain()?;
+        // an error from here on drops the output, which removes its files
+        let (hasher, output) = self.drain()?;
         self.check_size(expected_size)?;
         let trailers = self
             .decoder
@@ -328,27 +477,16 @@ impl ObjectWriter {
             .unwrap_or_default();
         self.check_trailer(&hasher, &trailers)?;
         check_digests(&hasher, expected)?;
-        let inline = match file {
-            None => Some(self.buffer.as_slice().to_vec()),
-            Some(file) => {
-                file.sync_all().map_err(|e| S3Error::io("fsync", e))?;
-                drop(file);
-                fs::rename(&self.temp_path, final_path).map_err(|e| S3Error::io("rename", e))?;
-                if let Some(dir) = final_path.parent() {
-                    if let Err(err) = sync_dir(dir) {
-                        // the request fails: its file must not stay behind, durable or not
-                        let _ = fs::remove_file(final_path);
-                        return Err(err);
-                    }
-                }
-                None
-            }
+        let (inline, shards) = match output {
+            None => (Some(self.buffer.as_slice().to_vec()), None),
+            Some(output) => (None, output.place(dest)?),
         };
         Ok(WriteResult {
             size: self.size,
             digests: hasher.digests(),
             trailers,
             inline,
+            shards,
         })
     }
 
@@ -398,14 +536,14 @@ impl ObjectWriter {
         Ok(())
     }
 
-    /// Stops the threads and removes the temp file; idempotent.
+    /// Stops the threads and removes the temp file(s); idempotent.
     pub fn abort(&mut self) {
         if let Sink::Threaded(p) = std::mem::replace(&mut self.sink, Sink::Closed) {
             drop(p.to_hash);
             let _ = p.hash_thread.join();
+            // the output comes back and is dropped: it removes what it wrote
             let _ = p.write_thread.join();
         }
-        let _ = fs::remove_file(&self.temp_path);
     }
 }
 
@@ -415,6 +553,27 @@ impl Drop for ObjectWriter {
             self.abort();
         }
     }
+}
+
+/// A shard target's layout, checked before anything is written.
+fn check_target(target: &Target) -> Result<()> {
+    let Target::Shards {
+        temp_paths,
+        shape,
+        quorum,
+        ..
+    } = target
+    else {
+        return Ok(());
+    };
+    check_layout(*shape, temp_paths.len(), *quorum)?;
+    if shape.stripe_size != BUFFER_SIZE {
+        return Err(S3Error::new(
+            "InternalError",
+            format!("stripes of {} bytes, not BUFFER_SIZE", shape.stripe_size),
+        ));
+    }
+    Ok(())
 }
 
 fn check_digests(hasher: &MultiHasher, expected: &[(Algorithm, Vec<u8>)]) -> Result<()> {
@@ -460,6 +619,10 @@ mod tests {
         crate::test_dir(&format!("writer-{name}"))
     }
 
+    fn file(path: impl Into<PathBuf>) -> Target {
+        Target::File(path.into())
+    }
+
     #[test]
     fn writes_hashes_and_renames_small_and_large_payloads() {
         let dir = tmpdir("ok");
@@ -474,15 +637,24 @@ mod tests {
             let data: Vec<u8> = (0..size).map(|i| (i * 7 % 256) as u8).collect();
             let tmp = dir.join("t");
             let fin = dir.join(format!("f{size}"));
-            let mut w =
-                ObjectWriter::create(&tmp, &[Algorithm::Md5, Algorithm::Crc32], None, None, 0)
-                    .unwrap();
+            let mut w = ObjectWriter::create(
+                file(&tmp),
+                &[Algorithm::Md5, Algorithm::Crc32],
+                None,
+                None,
+                0,
+            )
+            .unwrap();
             for piece in data.chunks(65_537) {
                 w.feed(piece).unwrap();
             }
             let md5 = digest(Algorithm::Md5, &data);
             let r = w
-                .finish(&fin, &[(Algorithm::Md5, md5.clone())], Some(size as u64))
+                .finish(
+                    Dest::File(&fin),
+                    &[(Algorithm::Md5, md5.clone())],
+                    Some(size as u64),
+                )
                 .unwrap();
             assert_eq!(r.size, size as u64);
             assert_eq!(r.digests[0], (Algorithm::Md5, md5));
@@ -496,10 +668,10 @@ mod tests {
         let dir = tmpdir("bad");
         let tmp = dir.join("t");
         let fin = dir.join("f");
-        let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None, 0).unwrap();
+        let mut w = ObjectWriter::create(file(&tmp), &[Algorithm::Md5], None, None, 0).unwrap();
         w.feed(&vec![1u8; 3 * BUFFER_SIZE]).unwrap();
         let err = w
-            .finish(&fin, &[(Algorithm::Md5, vec![0; 16])], None)
+            .finish(Dest::File(&fin), &[(Algorithm::Md5, vec![0; 16])], None)
             .err()
             .unwrap();
         assert_eq!(err.code, "BadDigest");
@@ -510,14 +682,18 @@ mod tests {
     fn a_short_body_is_incomplete_and_drop_cleans_up() {
         let dir = tmpdir("short");
         let tmp = dir.join("t");
-        let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None, 0).unwrap();
+        let mut w = ObjectWriter::create(file(&tmp), &[Algorithm::Md5], None, None, 0).unwrap();
         w.feed(b"abc").unwrap();
-        let err = w.finish(&dir.join("f"), &[], Some(4)).err().unwrap();
+        let err = w
+            .finish(Dest::File(&dir.join("f")), &[], Some(4))
+            .err()
+            .unwrap();
         assert_eq!(err.code, "IncompleteBody");
         assert!(!tmp.exists());
         let tmp2 = dir.join("t2");
         {
-            let mut w = ObjectWriter::create(&tmp2, &[Algorithm::Md5], None, None, 0).unwrap();
+            let mut w =
+                ObjectWriter::create(file(&tmp2), &[Algorithm::Md5], None, None, 0).unwrap();
             w.feed(&vec![0u8; 2 * BUFFER_SIZE]).unwrap();
         }
         assert!(!tmp2.exists());
@@ -528,18 +704,18 @@ mod tests {
         let dir = tmpdir("inline");
         let tmp = dir.join("t");
         let fin = dir.join("f");
-        let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None, 100).unwrap();
+        let mut w = ObjectWriter::create(file(&tmp), &[Algorithm::Md5], None, None, 100).unwrap();
         w.feed(b"small").unwrap();
         assert!(w.stays_inline());
-        let r = w.finish(&fin, &[], Some(5)).unwrap();
+        let r = w.finish(Dest::File(&fin), &[], Some(5)).unwrap();
         assert_eq!(r.inline.as_deref(), Some(&b"small"[..]));
         assert_eq!(r.digests[0].1, digest(Algorithm::Md5, b"small"));
         assert!(!tmp.exists() && !fin.exists());
-        let mut w = ObjectWriter::create(&tmp, &[Algorithm::Md5], None, None, 4).unwrap();
+        let mut w = ObjectWriter::create(file(&tmp), &[Algorithm::Md5], None, None, 4).unwrap();
         assert!(w.stays_inline());
         w.feed(b"small").unwrap();
         assert!(!w.stays_inline()); // over the limit: finish() writes the file
-        let r = w.finish(&fin, &[], Some(5)).unwrap();
+        let r = w.finish(Dest::File(&fin), &[], Some(5)).unwrap();
         assert!(r.inline.is_none());
         assert_eq!(fs::read(&fin).unwrap(), b"small");
     }
@@ -547,7 +723,8 @@ mod tests {
     #[test]
     fn would_block_predicts_the_pool() {
         let dir = tmpdir("would-block");
-        let mut w = ObjectWriter::create(&dir.join("t"), &[Algorithm::Md5], None, None, 0).unwrap();
+        let mut w =
+            ObjectWriter::create(file(dir.join("t")), &[Algorithm::Md5], None, None, 0).unwrap();
         assert!(!w.would_block(BUFFER_SIZE * BUFFERS));
         assert!(w.would_block(BUFFER_SIZE * (BUFFERS + 1)));
         w.feed(&vec![0u8; 3 * BUFFER_SIZE]).unwrap();
@@ -558,9 +735,176 @@ mod tests {
     #[test]
     fn max_size_is_enforced_while_streaming() {
         let dir = tmpdir("max");
-        let mut w =
-            ObjectWriter::create(&dir.join("t"), &[Algorithm::Md5], None, Some(10), 0).unwrap();
+        let mut w = ObjectWriter::create(file(dir.join("t")), &[Algorithm::Md5], None, Some(10), 0)
+            .unwrap();
         w.feed(b"0123456789").unwrap();
         assert_eq!(w.feed(b"x").err().unwrap().code, "EntityTooLarge");
+    }
+
+    mod erasure {
+        use super::*;
+        use crate::shards::{shard_key, ShardReader};
+        use crate::test_drives::{files_in, in_each};
+
+        const SHAPE: Shape = Shape {
+            k: 2,
+            m: 2,
+            stripe_size: BUFFER_SIZE,
+        };
+
+        fn drives(name: &str) -> Vec<PathBuf> {
+            crate::test_drives::drives(&format!("writer-erasure-{name}"), 4)
+        }
+
+        /// A writer of 2+2 shards to temp files "t" on the drives.
+        fn sharded(dirs: &[PathBuf], inline_limit: u64) -> ObjectWriter {
+            let target = shards(in_each(dirs, "t"), 4);
+            ObjectWriter::create(target, &[Algorithm::Md5], None, None, inline_limit).unwrap()
+        }
+
+        fn shards(temp_paths: Vec<Option<PathBuf>>, quorum: usize) -> Target {
+            Target::Shards {
+                temp_paths,
+                shape: SHAPE,
+                key: shard_key("data-id"),
+                quorum,
+            }
+        }
+
+        fn payload(size: usize) -> Vec<u8> {
+            (0..size).map(|i| (i * 7 % 251) as u8).collect()
+        }
+
+        #[test]
+        fn small_and_large_payloads_are_written_as_shards() {
+            for size in [
+                0usize,
+                10,
+                BUFFER_SIZE - 1,
+                BUFFER_SIZE,
+                3 * BUFFER_SIZE + 17,
+            ] {
+                let dirs = drives(&format!("ok-{size}"));
+                let data = payload(size);
+                let mut temps = in_each(&dirs, "t");
+                temps[1] = None; // one drive offline
+                let mut w =
+                    ObjectWriter::create(shards(temps, 3), &[Algorithm::Md5], None, None, 0)
+                        .unwrap();
+                assert!(w.writes_shards());
+                for piece in data.chunks(65_537) {
+                    w.feed(piece).unwrap();
+                }
+                let md5 = digest(Algorithm::Md5, &data);
+                let mut finals = in_each(&dirs, "f");
+                finals[1] = None;
+                let r = w
+                    .finish(
+                        Dest::Shards(&finals),
+                        &[(Algorithm::Md5, md5)],
+                        Some(size as u64),
+                    )
+                    .unwrap();
+                assert_eq!(r.size, size as u64);
+                assert_eq!(r.shards, Some(vec![true, false, true, true]));
+                assert!(r.inline.is_none());
+                assert_eq!(files_in(&dirs).len(), 3, "the final shards only");
+                let mut reader =
+                    ShardReader::open(&finals, SHAPE, size as u64, shard_key("data-id")).unwrap();
+                assert_eq!(reader.read(0, size).unwrap(), data);
+                assert!(reader.damaged().is_empty());
+            }
+        }
+
+        #[test]
+        fn small_payloads_stay_inline_without_shard_files() {
+            let dirs = drives("inline");
+            let mut w = sharded(&dirs, 100);
+            w.feed(b"small").unwrap();
+            let r = w
+                .finish(Dest::Shards(&in_each(&dirs, "f")), &[], None)
+                .unwrap();
+            assert_eq!(r.inline.as_deref(), Some(&b"small"[..]));
+            assert!(r.shards.is_none());
+            assert!(files_in(&dirs).is_empty());
+        }
+
+        #[test]
+        fn a_bad_digest_leaves_nothing_on_any_drive() {
+            for size in [10, 3 * BUFFER_SIZE + 5] {
+                let dirs = drives(&format!("bad-{size}"));
+                let mut w = sharded(&dirs, 0);
+                w.feed(&payload(size)).unwrap();
+                let err = w
+                    .finish(
+                        Dest::Shards(&in_each(&dirs, "f")),
+                        &[(Algorithm::Md5, vec![0; 16])],
+                        None,
+                    )
+                    .err()
+                    .unwrap();
+                assert_eq!(err.code, "BadDigest");
+                assert!(files_in(&dirs).is_empty());
+            }
+        }
+
+        #[test]
+        fn a_lost_quorum_or_a_wrong_destination_leaves_nothing() {
+            let dirs = drives("quorum");
+            let mut temps = in_each(&dirs, "t");
+            temps[3] = Some(dirs[3].join("gone").join("t")); // cannot be created
+            let mut w =
+                ObjectWriter::create(shards(temps, 4), &[Algorithm::Md5], None, None, 0).unwrap();
+            let err = w.feed(&payload(2 * BUFFER_SIZE)).err();
+            // the first full block creates the shards: feed() or finish() fails
+            let err = err.unwrap_or_else(|| {
+                w.finish(Dest::Shards(&in_each(&dirs, "f")), &[], None)
+                    .err()
+                    .unwrap()
+            });
+            assert!(err.message.contains("write quorum lost"), "{}", err.message);
+            w.abort();
+            assert!(files_in(&dirs).is_empty());
+
+            let mut w = sharded(&dirs, 0);
+            w.feed(&payload(BUFFER_SIZE + 1)).unwrap();
+            assert!(w.finish(Dest::File(&dirs[0].join("f")), &[], None).is_err());
+            assert!(files_in(&dirs).is_empty());
+        }
+
+        #[test]
+        fn abort_and_drop_remove_every_temp_shard() {
+            let dirs = drives("abort");
+            let mut w = sharded(&dirs, 0);
+            w.feed(&payload(3 * BUFFER_SIZE)).unwrap();
+            w.abort();
+            w.abort();
+            assert!(files_in(&dirs).is_empty());
+            {
+                let mut w = sharded(&dirs, 0);
+                w.feed(&payload(3 * BUFFER_SIZE)).unwrap();
+            }
+            assert!(files_in(&dirs).is_empty());
+        }
+
+        #[test]
+        fn layouts_are_checked_at_create() {
+            let dirs = drives("layout");
+            let bad = |target| ObjectWriter::create(target, &[], None, None, 0).is_err();
+            assert!(bad(shards(in_each(&dirs, "t")[..3].to_vec(), 3)));
+            assert!(bad(shards(in_each(&dirs, "t"), 1)));
+            assert!(bad(Target::Shards {
+                temp_paths: in_each(&dirs, "t"),
+                shape: Shape {
+                    stripe_size: 4096,
+                    ..SHAPE
+                },
+                key: [0; 32],
+                quorum: 3,
+            }));
+            // offline drives only matter once a file is written (an inline payload needs none)
+            let offline = vec![None, None, None, Some(dirs[3].join("t"))];
+            assert!(!bad(shards(offline, 3)));
+        }
     }
 }

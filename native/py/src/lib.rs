@@ -3,7 +3,7 @@
 //! Buffers are borrowed through the buffer protocol (no copy on the Python side) and every
 //! call that touches more than a few KiB runs with the GIL released.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use oxstore_core::checksum::{self, Algorithm, MultiHasher as CoreHasher, ALGORITHMS};
@@ -11,7 +11,8 @@ use oxstore_core::chunked::{Mode, Signer};
 use oxstore_core::erasure::Codec;
 use oxstore_core::error::S3Error;
 use oxstore_core::reader::ObjectReader as CoreReader;
-use oxstore_core::writer::{ChunkedConfig, ObjectWriter as CoreWriter};
+use oxstore_core::shards::{shard_key, Shape, ShardReader};
+use oxstore_core::writer::{ChunkedConfig, Dest, ObjectWriter as CoreWriter, Target, BUFFER_SIZE};
 use oxstore_core::{crc_combine as core_crc, seal as core_seal, sigv2, sigv4};
 use pyo3::buffer::PyBuffer;
 use pyo3::create_exception;
@@ -312,6 +313,29 @@ fn chunked_config(spec: &Bound<'_, PyDict>) -> PyResult<ChunkedConfig> {
     })
 }
 
+fn paths(paths: Vec<Option<String>>) -> Vec<Option<PathBuf>> {
+    paths.into_iter().map(|p| p.map(PathBuf::from)).collect()
+}
+
+/// {"k", "m", "quorum", "key" (the data id), "temp_paths"}: k + m shard files, stripes of
+/// STRIPE_SIZE.
+fn shards_target(spec: &Bound<'_, PyDict>) -> PyResult<Target> {
+    let item = |name: &str| -> PyResult<Bound<'_, PyAny>> {
+        spec.get_item(name)?
+            .ok_or_else(|| PyValueError::new_err(format!("shards needs {name:?}")))
+    };
+    Ok(Target::Shards {
+        temp_paths: paths(item("temp_paths")?.extract()?),
+        shape: Shape {
+            k: item("k")?.extract()?,
+            m: item("m")?.extract()?,
+            stripe_size: BUFFER_SIZE,
+        },
+        key: shard_key(&item("key")?.extract::<String>()?),
+        quorum: item("quorum")?.extract()?,
+    })
+}
+
 #[pyclass(module = "oxstore._native")]
 struct ObjectWriter {
     inner: Mutex<CoreWriter>,
@@ -320,17 +344,22 @@ struct ObjectWriter {
 #[pymethods]
 impl ObjectWriter {
     #[new]
-    #[pyo3(signature = (temp_path, algorithms, chunked=None, max_size=None, inline_limit=0))]
+    #[pyo3(signature = (temp_path, algorithms, chunked=None, max_size=None, inline_limit=0, shards=None))]
     fn new(
         temp_path: &str,
         algorithms: Vec<String>,
         chunked: Option<&Bound<'_, PyDict>>,
         max_size: Option<u64>,
         inline_limit: u64,
+        shards: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let config = chunked.map(chunked_config).transpose()?;
+        let target = match shards {
+            Some(spec) => shards_target(spec)?,
+            None => Target::File(PathBuf::from(temp_path)),
+        };
         let writer = CoreWriter::create(
-            Path::new(temp_path),
+            target,
             &parse_algorithms(algorithms)?,
             config,
             max_size,
@@ -355,26 +384,37 @@ impl ObjectWriter {
         self.inner.lock().unwrap().would_block(length)
     }
 
-    #[pyo3(signature = (final_path, expected, expected_size=None))]
+    #[pyo3(signature = (final_path, expected, expected_size=None, final_paths=None))]
     fn finish<'py>(
         &self,
         py: Python<'py>,
         final_path: &str,
         expected: &Bound<'py, PyDict>,
         expected_size: Option<u64>,
+        final_paths: Option<Vec<Option<String>>>,
     ) -> PyResult<Bound<'py, PyDict>> {
         let mut want = Vec::new();
         for (k, v) in expected.iter() {
             let a = Algorithm::from_name(&k.extract::<String>()?).map_err(to_py)?;
             want.push((a, v.extract::<Vec<u8>>()?));
         }
+        let sharded = self.inner.lock().unwrap().writes_shards();
+        let final_paths = match (sharded, final_paths) {
+            (true, Some(p)) => Some(paths(p)),
+            (false, None) => None,
+            (true, None) => return Err(PyValueError::new_err("a shards writer needs final_paths")),
+            (false, Some(_)) => {
+                return Err(PyValueError::new_err("final_paths is for a shards writer"))
+            }
+        };
         let inner = &self.inner;
         let result = py
             .detach(|| {
-                inner
-                    .lock()
-                    .unwrap()
-                    .finish(Path::new(final_path), &want, expected_size)
+                let dest = match &final_paths {
+                    Some(p) => Dest::Shards(p),
+                    None => Dest::File(Path::new(final_path)),
+                };
+                inner.lock().unwrap().finish(dest, &want, expected_size)
             })
             .map_err(to_py)?;
         let out = PyDict::new(py);
@@ -389,6 +429,7 @@ impl ObjectWriter {
             "inline",
             result.inline.as_deref().map(|b| PyBytes::new(py, b)),
         )?;
+        out.set_item("shards", result.shards)?;
         Ok(out)
     }
 
@@ -435,6 +476,76 @@ impl ObjectReader {
 impl ObjectReader {
     fn with<T>(&self, f: impl FnOnce(&CoreReader) -> PyResult<T>) -> PyResult<T> {
         match self.inner.lock().unwrap().as_ref() {
+            Some(r) => f(r),
+            None => Err(PyValueError::new_err("reader is closed")),
+        }
+    }
+}
+
+/// An erasure-coded (or replicated) object's shard files, read verified.
+#[pyclass(module = "oxstore._native")]
+struct ErasureReader {
+    inner: Mutex<Option<ShardReader>>,
+}
+
+#[pymethods]
+impl ErasureReader {
+    #[new]
+    fn new(
+        paths: Vec<Option<String>>,
+        k: usize,
+        m: usize,
+        stripe_size: usize,
+        size: u64,
+        key: &str,
+    ) -> PyResult<Self> {
+        let shape = Shape { k, m, stripe_size };
+        let reader =
+            ShardReader::open(&self::paths(paths), shape, size, shard_key(key)).map_err(to_py)?;
+        Ok(ErasureReader {
+            inner: Mutex::new(Some(reader)),
+        })
+    }
+
+    /// Read straight into the new bytes object (no copy, no fresh buffer), GIL released.
+    fn read<'py>(
+        &self,
+        py: Python<'py>,
+        offset: u64,
+        length: usize,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let len = self.with(|r| Ok(r.len_at(offset, length)))?;
+        PyBytes::new_with(py, len, |out| {
+            // the bytes object is not shared yet: filling it without the GIL is safe
+            py.detach(|| self.with(|r| r.read_into(offset, out).map_err(to_py)))
+        })
+    }
+
+    fn damaged(&self) -> PyResult<Vec<usize>> {
+        self.with(|r| Ok(r.damaged()))
+    }
+
+    fn verify(&self, py: Python<'_>) -> PyResult<Vec<usize>> {
+        py.detach(|| self.with(|r| r.verify().map_err(to_py)))
+    }
+
+    fn heal(
+        &self,
+        py: Python<'_>,
+        temp_paths: Vec<Option<String>>,
+    ) -> PyResult<(Vec<usize>, Vec<usize>)> {
+        let temps = paths(temp_paths);
+        py.detach(|| self.with(|r| r.heal(&temps).map_err(to_py)))
+    }
+
+    fn close(&self) {
+        *self.inner.lock().unwrap() = None;
+    }
+}
+
+impl ErasureReader {
+    fn with<T>(&self, f: impl FnOnce(&mut ShardReader) -> PyResult<T>) -> PyResult<T> {
+        match self.inner.lock().unwrap().as_mut() {
             Some(r) => f(r),
             None => Err(PyValueError::new_err("reader is closed")),
         }
@@ -519,10 +630,12 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let names: Vec<&str> = ALGORITHMS.iter().map(|a| a.name()).collect();
     m.add("ALGORITHMS", PyTuple::new(m.py(), names)?)?;
     m.add("NativeS3Error", m.py().get_type::<NativeS3Error>())?;
+    m.add("STRIPE_SIZE", BUFFER_SIZE)?;
     m.add_class::<MultiHasher>()?;
     m.add_class::<ObjectWriter>()?;
     m.add_class::<ObjectReader>()?;
     m.add_class::<ErasureCodec>()?;
+    m.add_class::<ErasureReader>()?;
     m.add_function(wrap_pyfunction!(digest, m)?)?;
     m.add_function(wrap_pyfunction!(multipart_etag, m)?)?;
     m.add_function(wrap_pyfunction!(crc_combine, m)?)?;

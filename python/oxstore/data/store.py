@@ -1,88 +1,97 @@
-"""Where object bytes live: data files named by id, written through the native ObjectWriter.
+"""Where object bytes live: data files named by id on the drives of a set, written through the
+native ObjectWriter in the layout a storage policy asks for, read back through the native
+readers (sharded layouts: every block verified, rebuilt from parity when it must be).
 
-Paths derive from ids, never from keys. A payload streams into DATA/.oxstore/tmp/<id>; the
-writer verifies, fsyncs and renames it to DATA/.oxstore/objects/<id[:2]>/<id>. Whatever is in
-tmp/ at start-up is a leftover of a crash and is removed.
+Paths derive from ids, never from keys. A payload streams into DRIVE/.oxstore/tmp/<id> (on
+each drive of its layout); the writer verifies, fsyncs and renames it to
+DRIVE/.oxstore/objects/<id[:2]>/<id>. Whatever is in tmp/ at start-up is a leftover of a crash
+and is removed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
-import shutil
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from oxstore._native import ObjectReader, ObjectWriter
+from oxstore._native import ErasureReader, ObjectReader, ObjectWriter
+from oxstore.data.drives import Drive, DriveSet
+from oxstore.data.layouts import Spec, default_spec, place
+from oxstore.meta.records import PLAIN, Layout, Plain, Sharded
 
 if TYPE_CHECKING:
-    from oxstore._native import ChunkedSpec, WriteResult
+    from oxstore._native import ChunkedSpec, ShardSpec, WriteResult
 
-FANOUT = 256
+log = logging.getLogger(__name__)
 READ_CHUNK = 4 * 1024 * 1024  # bytes per read of a streamed response: bounds memory per stream
 
 
 class Piece(NamedTuple):
-    """A byte range [start, end) of one data file."""
+    """A byte range [start, end) of one data file of `size` bytes laid out as `layout`."""
 
     data_id: str
     start: int
     end: int
+    layout: Layout = PLAIN
+    size: int = 0
 
 
 class NoSpaceError(Exception):
-    """The disk is below the free-space floor: new data is refused before the disk is truly
+    """A drive is below the free-space floor: new data is refused before the disk is truly
     full, so that the metadata always has room and DELETE can always free space."""
 
 
 class DataLostError(Exception):
-    """A data file a record needs is missing or shorter than the record says (found before
-    any byte of the answer is sent: the request fails as a whole, never with a short body)."""
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """A data file a record needs is missing or shorter than the record says, or too few
+    shards of it are left (found before any byte of the answer is sent: the request fails as
+    a whole, never with a short body)."""
 
 
 class DataStore:
-    def __init__(self, objects_dir: Path, tmp_dir: Path, min_free: int = 0) -> None:
-        self.objects_dir = objects_dir
-        self.tmp_dir = tmp_dir
-        self.min_free = min_free  # bytes the disk keeps free of new data
+    def __init__(self, drives: DriveSet, specs: dict[str, Spec], min_free: int = 0) -> None:
+        self.drives = drives
+        self.specs = specs  # storage policy id -> its layout
+        self.default = default_spec(len(drives))
+        self.min_free = min_free  # bytes each drive keeps free of new data
+        # where damaged sharded data is queued for healing (the metadata's heal queue)
+        self.damaged: Callable[[str, Sharded, int], Awaitable[None]] | None = None
 
-    def check_room(self, size: int | None) -> None:
-        """NoSpaceError unless size more bytes (0 if unknown) leave the floor free."""
+    def spec_for(self, policy_id: str) -> Spec:
+        """The layout of new data in a bucket of this storage policy."""
+        return self.specs.get(policy_id, self.default)
+
+    def check_room(self, slots: Sequence[int], size: int | None) -> None:
+        """NoSpaceError unless `size` more bytes (0 if unknown) on each drive of `slots` leave
+        the floor free."""
         if not self.min_free:
             return
-        disk = os.statvfs(self.tmp_dir)
-        if disk.f_bavail * disk.f_frsize - (size or 0) < self.min_free:
-            raise NoSpaceError
+        online = self.drives.online()
+        for slot in slots:
+            try:
+                disk = os.statvfs(self.drives[slot].objects)
+            except OSError:  # gone since it was seen: the write drops its shard
+                continue
+            if online[slot] and disk.f_bavail * disk.f_frsize - (size or 0) < self.min_free:
+                raise NoSpaceError
 
-    def prepare(self) -> None:
-        """Creates the layout and removes crash leftovers; run once, before workers start."""
-        if self.tmp_dir.exists():
-            shutil.rmtree(self.tmp_dir)
-        self.tmp_dir.mkdir(parents=True)
-        for i in range(FANOUT):
-            (self.objects_dir / f"{i:02x}").mkdir(parents=True, exist_ok=True)
-        fsync_dir(self.objects_dir)
-        fsync_dir(self.tmp_dir.parent)
-
-    def path_for(self, data_id: str) -> str:
-        return str(self.objects_dir / data_id[:2] / data_id)
+    def path_for(self, piece: Piece) -> str:
+        """The file of a plain piece (the HTTP server serves it itself)."""
+        assert isinstance(piece.layout, Plain)
+        return self.drives[piece.layout.drive].file(piece.data_id)
 
     def check(self, pieces: Sequence[Piece]) -> None:
-        """DataLostError unless every piece's file is there and long enough."""
+        """DataLostError unless every piece's file is there and long enough (a sharded piece:
+        at least k of its shard files are there)."""
         for piece in pieces:
+            if isinstance(piece.layout, Sharded):
+                self._check_shards(piece.data_id, piece.layout)
+                continue
             try:
-                size = os.stat(self.path_for(piece.data_id)).st_size
+                size = os.stat(self.path_for(piece)).st_size
             except FileNotFoundError:
                 raise DataLostError(f"data file {piece.data_id} is missing") from None
             if size < piece.end:
@@ -90,12 +99,34 @@ class DataStore:
                     f"data file {piece.data_id} holds {size} bytes, its record {piece.end}"
                 )
 
+    def _check_shards(self, data_id: str, layout: Sharded) -> None:
+        present = sum(os.path.exists(p) for p in self._shard_paths(data_id, layout) if p)
+        if present < layout.k:
+            raise DataLostError(f"{present} of the {layout.k + layout.m} shards of {data_id} left")
+
+    def _shard_paths(self, data_id: str, layout: Sharded) -> list[str | None]:
+        online = self.drives.online()
+        return [self.drives[s].file(data_id) if online[s] else None for s in layout.drives]
+
+    def files(self, before: float) -> list[tuple[str, str]]:
+        """(id, path) of every data file on the drives online last changed before `before`:
+        the candidates for an orphan sweep."""
+        found = []
+        online = self.drives.online()
+        for drive in self.drives.drives:
+            if online[drive.slot]:
+                found += _files_of(drive, before)
+        return found
+
     def remove(self, data_id: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path_for(data_id))
+        """Removes the data file from every drive (a drive holds at most one shard of it)."""
+        for drive in self.drives.drives:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(drive.file(data_id))
 
     async def write(
         self,
+        spec: Spec,
         body: AsyncIterator[bytes | memoryview],
         algorithms: Sequence[str],
         chunked: ChunkedSpec | None,
@@ -103,16 +134,22 @@ class DataStore:
         expected_size: int | None,
         max_size: int | None,
         inline_limit: int = 0,
-    ) -> tuple[str, WriteResult]:
-        """Streams body into a new data file; returns its id and what the writer measured.
+    ) -> tuple[str, Layout, WriteResult]:
+        """Streams body into a new data file laid out as spec asks; returns its id, layout and
+        what the writer measured.
 
         A payload of at most inline_limit bytes comes back as result["inline"] and the id is
-        "" (no file). On any failure (bad digest, short body, client gone) nothing is left.
+        "" (no file). On any failure (bad digest, short body, client gone, write quorum lost)
+        nothing is left.
         """
-        self.check_room(expected_size)
         data_id = uuid.uuid4().hex
-        writer = ObjectWriter(
-            str(self.tmp_dir / data_id), algorithms, chunked, max_size, inline_limit
+        layout = self._layout(spec, data_id)
+        if isinstance(layout, Plain):
+            self.check_room([layout.drive], expected_size)
+        else:
+            self.check_room(layout.drives, _shard_bytes(expected_size, spec.k))
+        writer, finish = self._writer(
+            data_id, layout, spec, algorithms, chunked, max_size, inline_limit
         )
         try:
             async for chunk in body:
@@ -120,22 +157,70 @@ class DataStore:
                     await asyncio.to_thread(writer.feed, chunk)
                 else:
                     writer.feed(chunk)
-            final = self.path_for(data_id)
             if writer.stays_inline():  # no file to write and sync: no thread hop
-                result = writer.finish(final, expected, expected_size)
+                result = finish(expected, expected_size)
             else:
-                result = await asyncio.to_thread(writer.finish, final, expected, expected_size)
+                result = await asyncio.to_thread(finish, expected, expected_size)
         except BaseException:
             writer.abort()
             raise
-        return ("" if result["inline"] is not None else data_id), result
+        if result["inline"] is not None:
+            return "", PLAIN, result
+        written = result["shards"]
+        if written is not None and not all(written):
+            assert isinstance(layout, Sharded)
+            self.drives.forget()  # a drive failed: look at the markers again
+            missing = [i for i, done in enumerate(written) if not done]
+            await self.report_damage(data_id, layout, result["size"], missing)
+        return data_id, layout, result
+
+    def _layout(self, spec: Spec, data_id: str) -> Layout:
+        layout = place(spec, self.drives, data_id)
+        if isinstance(layout, Plain) and len(self.drives) > 1:
+            # one copy: on a drive that is online, the placement's or the next one's
+            online = self.drives.online()
+            for step in range(len(self.drives)):
+                slot = (layout.drive + step) % len(self.drives)
+                if online[slot]:
+                    return Plain(drive=slot)
+        return layout
+
+    def _writer(
+        self,
+        data_id: str,
+        layout: Layout,
+        spec: Spec,
+        algorithms: Sequence[str],
+        chunked: ChunkedSpec | None,
+        max_size: int | None,
+        inline_limit: int,
+    ) -> tuple[ObjectWriter, _Finish]:
+        gateway = self.drives.gateway
+        if isinstance(layout, Plain):
+            drive = self.drives[layout.drive]
+            temp = str(drive.tmp(gateway) / data_id)
+            writer = ObjectWriter(temp, algorithms, chunked, max_size, inline_limit)
+            final = drive.file(data_id)
+            return writer, lambda expected, size: writer.finish(final, expected, size)
+        online = self.drives.online()
+        drives = [self.drives[s] if online[s] else None for s in layout.drives]
+        shards: ShardSpec = {
+            "k": layout.k,
+            "m": layout.m,
+            "quorum": spec.quorum,
+            "key": data_id,
+            "temp_paths": [str(d.tmp(gateway) / data_id) if d else None for d in drives],
+        }
+        writer = ObjectWriter("", algorithms, chunked, max_size, inline_limit, shards)
+        finals = [d.file(data_id) if d else None for d in drives]
+        return writer, lambda expected, size: writer.finish("", expected, size, finals)
 
     async def read(
         self, pieces: Sequence[Piece], chunk_size: int = READ_CHUNK
     ) -> AsyncIterator[bytes]:
         """The bytes of pieces in order, read off the event loop one chunk at a time."""
         for piece in pieces:
-            reader = await asyncio.to_thread(ObjectReader, self.path_for(piece.data_id))
+            reader = await asyncio.to_thread(self._reader, piece)
             try:
                 at = piece.start
                 while at < piece.end:
@@ -146,5 +231,72 @@ class DataStore:
                         raise OSError(f"data file {piece.data_id} is shorter than its record")
                     at += len(chunk)
                     yield chunk
+                damaged = reader.damaged() if isinstance(reader, ErasureReader) else []
             finally:
                 reader.close()
+            if damaged:
+                assert isinstance(piece.layout, Sharded)
+                await self.report_damage(piece.data_id, piece.layout, piece.size, damaged)
+
+    async def report_damage(
+        self, data_id: str, layout: Sharded, size: int, shards: list[int]
+    ) -> None:
+        """Shards found missing, short or corrupt (and rebuilt from the others for the
+        read): logged, and queued for healing."""
+        slots = [layout.drives[i] for i in shards]
+        log.warning("data %s: shards %s (drives %s) are damaged", data_id, shards, slots)
+        if self.damaged is not None:
+            await self.damaged(data_id, layout, size)
+
+    def verify(self, data_id: str, layout: Sharded, size: int) -> list[int]:
+        """Reads every block of every shard; returns the shards missing (a drive offline
+        too), short or corrupt. Raises when fewer than k are good."""
+        reader = self._shard_reader(data_id, layout, size)
+        try:
+            return reader.verify()
+        finally:
+            reader.close()
+
+    def heal(self, data_id: str, layout: Sharded, size: int) -> tuple[list[int], list[int]]:
+        """Rebuilds the damaged shards that are on drives online, each written whole beside
+        the old one and renamed over it; returns those rebuilt and those left (offline)."""
+        paths = self._shard_paths(data_id, layout)
+        temps = [
+            str(self.drives[slot].tmp(self.drives.gateway) / f"{data_id}.heal") if path else None
+            for slot, path in zip(layout.drives, paths, strict=True)
+        ]
+        reader = ErasureReader(paths, layout.k, layout.m, layout.stripe, size, data_id)
+        try:
+            return reader.heal(temps)
+        finally:
+            reader.close()
+
+    def _reader(self, piece: Piece) -> ObjectReader | ErasureReader:
+        layout = piece.layout
+        if isinstance(layout, Plain):
+            return ObjectReader(self.path_for(piece))
+        return self._shard_reader(piece.data_id, layout, piece.size)
+
+    def _shard_reader(self, data_id: str, layout: Sharded, size: int) -> ErasureReader:
+        paths = self._shard_paths(data_id, layout)
+        return ErasureReader(paths, layout.k, layout.m, layout.stripe, size, data_id)
+
+
+def _files_of(drive: Drive, before: float) -> list[tuple[str, str]]:
+    found = []
+    for fan in os.scandir(drive.objects):
+        if not fan.is_dir():
+            continue
+        for entry in os.scandir(fan.path):
+            with contextlib.suppress(FileNotFoundError):
+                if entry.is_file() and entry.stat().st_mtime < before:
+                    found.append((entry.name, entry.path))
+    return found
+
+
+def _shard_bytes(size: int | None, k: int) -> int | None:
+    return None if size is None else -(-size // k)
+
+
+class _Finish(Protocol):
+    def __call__(self, expected: dict[str, bytes], size: int | None) -> WriteResult: ...

@@ -53,7 +53,7 @@ Waiting = tuple[Callable[["PostgresTx"], Any], "Future[Any]"]  # a write and who
 
 # 1: the model's tables; 2: owners and access keys; 3: usage counters and quotas; 4: limits;
 # 5: usage statistics
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 POOL_SIZE = 8  # connections (and threads) per process
 ATTEMPTS = 30  # runs of a write that keeps meeting serialization failures
 _INT4 = struct.Struct(">i")

@@ -12,6 +12,26 @@ import msgspec
 FORMAT = 1
 
 
+class Plain(msgspec.Struct, frozen=True, tag="plain"):
+    """The bytes are one file on one drive of the set (slot `drive`)."""
+
+    drive: int = 0
+
+
+class Sharded(msgspec.Struct, frozen=True, tag="sharded"):
+    """The bytes are k data and m parity shards, shard i on drive drives[i], each a file of
+    BLAKE3-verified blocks, one per stripe of `stripe` bytes (k == 1: m copies)."""
+
+    k: int
+    m: int
+    stripe: int
+    drives: tuple[int, ...]
+
+
+Layout = Plain | Sharded
+PLAIN = Plain()  # records from before drive sets: one file on the only drive
+
+
 class BucketRecord(msgspec.Struct, kw_only=True):
     name: str
     owner: str  # id of the owning user or account (OwnerRecord.id)
@@ -44,11 +64,21 @@ class ObjectRecord(msgspec.Struct, kw_only=True):
     # the data file's id; "" when the bytes are inline; for a multipart object (parts_count > 0)
     # the id of its upload, whose parts (each a data file) make up the object in order
     data_id: str = ""
+    layout: Layout = PLAIN  # how the data file's bytes are laid out (not for parts: theirs)
     inline: bytes | None = None  # the whole payload of a small object
     parts_count: int = 0  # 0 for an object written in one piece
     version_id: str = "null"
     delete_marker: bool = False  # a version that says "deleted" (no data)
     seq: int = 0  # orders the versions of a key (larger: newer); set by the store
+    format: int = FORMAT
+
+
+class HealRecord(msgspec.Struct, kw_only=True):
+    """Sharded data with shards to rebuild (missing when written, or found damaged)."""
+
+    layout: Sharded
+    size: int  # bytes of the data (what its shards hold)
+    since: float  # epoch seconds: when it was first queued
     format: int = FORMAT
 
 
@@ -77,6 +107,7 @@ class PartRecord(msgspec.Struct, kw_only=True):
     number: int
     data_id: str
     size: int
+    layout: Layout = PLAIN
     etag: str  # hex md5 of the part, without quotes
     last_modified: float
     checksums: dict[str, str] = {}  # algorithm -> base64 value

@@ -28,7 +28,7 @@ T = TypeVar("T")
 # 1-4: the typed tables of earlier releases (migrated at open); 5: the model's tables;
 # 6: the leases table; 7: owners and access keys; 8: usage counters and quotas; 9: limits;
 # 10: usage statistics
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 _COLUMNS = [f"c{n}" for n in range(COUNTERS)]
 _ADD = {
     table: f"INSERT INTO cnt_{table} (k, {', '.join(_COLUMNS)}) VALUES (?{', ?' * COUNTERS})"

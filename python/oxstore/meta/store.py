@@ -39,6 +39,7 @@ TABLES = (
     "quotas",  # "bucket/" name | "owner/" id | "default/bucket" | "default/user" -> bytes
     "limits",  # "bucket/" name | "owner/" id -> ops and bandwidth limits (limits.rates)
     "usage_objects",  # name -> a statistics object, JSON (model.statistics)
+    "heal",  # data id -> sharded data with shards to rebuild (model.heal)
 )
 
 # Tables of counters: each key holds COUNTERS signed 64-bit integers that a transaction adds to

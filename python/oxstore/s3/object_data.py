@@ -21,13 +21,14 @@ async def parts_of(meta: Metadata, record: ObjectRecord) -> list[PartRecord]:
 async def pieces(meta: Metadata, record: ObjectRecord, start: int, end: int) -> list[Piece]:
     """The data file ranges holding bytes [start, end) of an object that is not inline."""
     if not record.parts_count:
-        return [Piece(record.data_id, start, end)]
+        return [Piece(record.data_id, start, end, record.layout, record.size)]
     found: list[Piece] = []
     offset = 0
     for part in await parts_of(meta, record):
         low, high = offset, offset + part.size
         if high > start and low < end:
-            found.append(Piece(part.data_id, max(start, low) - low, min(end, high) - low))
+            span = max(start, low) - low, min(end, high) - low
+            found.append(Piece(part.data_id, *span, part.layout, part.size))
         offset = high
         if offset >= end:
             break

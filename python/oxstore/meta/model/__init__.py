@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from oxstore.meta.model import (
     buckets,
+    heal,
     identity,
     keys,
     leases,
@@ -36,11 +37,13 @@ from oxstore.meta.model.uploads import Assemble
 from oxstore.meta.model.usage import Quota, QuotaExceededError, Usage
 from oxstore.meta.records import (
     BucketRecord,
+    HealRecord,
     KeyRecord,
     ListPage,
     ObjectRecord,
     OwnerRecord,
     PartRecord,
+    Sharded,
     UploadPage,
     UploadRecord,
     VersionPage,
@@ -452,6 +455,40 @@ class Metadata:
             await self._write(functools.partial(_recount, bucket=name))
         await self._write(lambda tx: tx.put("settings", usage.COUNTED, b"1"))
         return len(names)
+
+    async def setting(self, name: bytes) -> bytes | None:
+        return await self._read(lambda tx: tx.get("settings", name))
+
+    async def settle(self, name: bytes, value: bytes) -> tuple[bytes, bool]:
+        """The setting's value: the one stored, or `value`, stored now when there was none
+        (whoever comes first, of several gateways starting together, sets it); and whether
+        it was stored now."""
+
+        def work(tx: Tx) -> tuple[bytes, bool]:
+            found = tx.get("settings", name)
+            if found is None:
+                tx.put("settings", name, value)
+                return value, True
+            return found, False
+
+        return await self._write(work)
+
+    # -- healing -----------------------------------------------------------------------------
+
+    async def queue_heal(self, data_id: str, layout: Sharded, size: int) -> None:
+        await self._write(lambda tx: heal.queue(tx, data_id, layout, size))
+
+    async def heal_pending(self, after: str, limit: int) -> list[tuple[str, HealRecord]]:
+        return await self._read(lambda tx: heal.pending(tx, after, limit))
+
+    async def healed(self, data_id: str) -> None:
+        await self._write(lambda tx: heal.done(tx, data_id))
+
+    async def sharded_data(
+        self, table: str, after: bytes, limit: int
+    ) -> tuple[list[heal.Found], bytes | None]:
+        """A page of the sharded data the records of a data table name (for a scrub)."""
+        return await self._read(lambda tx: heal.sharded_data(tx, table, after, limit), True)
 
     # -- limits ------------------------------------------------------------------------------
 

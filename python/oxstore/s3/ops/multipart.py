@@ -17,7 +17,7 @@ from urllib.parse import quote
 from oxstore import _native
 from oxstore.http.request import Response
 from oxstore.meta.model import QuotaExceededError
-from oxstore.meta.records import ObjectRecord, PartRecord, UploadRecord
+from oxstore.meta.records import BucketRecord, ObjectRecord, PartRecord, UploadRecord
 from oxstore.meta.store import NoSuchBucketError, NoSuchUploadError
 from oxstore.s3 import checksums, object_data
 from oxstore.s3.context import Call
@@ -66,13 +66,18 @@ def upload_ids_before(when: float) -> str:
 
 async def _upload_of(call: Call) -> UploadRecord:
     """The upload in progress the request's uploadId names, for this bucket and key."""
-    await owned_bucket(call)
+    return (await _upload_in(call))[1]
+
+
+async def _upload_in(call: Call) -> tuple[BucketRecord, UploadRecord]:
+    """The request's bucket, and the upload in progress its uploadId names for this key."""
+    bucket = await owned_bucket(call)
     upload_id = call.req.arg("uploadId") or ""
     upload = await call.meta.get_upload(upload_id)
     if upload is None or (upload.bucket, upload.key) != (call.bucket, call.key):
         raise S3Error("NoSuchUpload", UploadId=upload_id)
     _check_initiator(call, upload.owner)
-    return upload
+    return bucket, upload
 
 
 def _check_initiator(call: Call, initiator: str) -> None:
@@ -153,6 +158,7 @@ async def _record_part(call: Call, upload: UploadRecord, number: int, got: Recei
     part = PartRecord(
         number=number,
         data_id=got.data_id,
+        layout=got.layout,
         size=got.size,
         etag=got.etag,
         last_modified=time.time(),
@@ -171,8 +177,9 @@ async def _record_part(call: Call, upload: UploadRecord, number: int, got: Recei
 
 async def upload_part(call: Call) -> Response:
     number = part_number(call)
-    upload = await _upload_of(call)
-    got = await receive(call, call.config.max_part_size, 0, upload.checksum_algorithm)
+    bucket, upload = await _upload_in(call)
+    spec = call.data.spec_for(bucket.policy_id)
+    got = await receive(call, spec, call.config.max_part_size, 0, upload.checksum_algorithm)
     part = await _record_part(call, upload, number, got)
     headers = [("etag", f'"{part.etag}"')]
     headers += checksums.response_headers(part.checksums)
@@ -208,13 +215,16 @@ def _copy_range(call: Call, size: int) -> tuple[int, int]:
 
 async def upload_part_copy(call: Call) -> Response:
     number = part_number(call)
-    upload = await _upload_of(call)
+    bucket, upload = await _upload_in(call)
     source_bucket, source_key, source_version = copy_source(call.req)
     source = await source_record(call, source_bucket, source_key, source_version, max_size=None)
     start, end = _copy_range(call, source.size)
     check_size(end - start, call.config.max_part_size)
     body = object_data.read(call.meta, call.data, source, start, end)
-    got = await write_stream(call, body, end - start, end - start, 0, upload.checksum_algorithm)
+    spec = call.data.spec_for(bucket.policy_id)
+    got = await write_stream(
+        call, spec, body, end - start, end - start, 0, upload.checksum_algorithm
+    )
     part = await _record_part(call, upload, number, got)
     response = xml_response(
         document(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from email.utils import formatdate
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
@@ -14,7 +14,7 @@ import msgspec
 from oxstore.auth import access
 from oxstore.http.request import Request, Response
 from oxstore.meta.model import QuotaExceededError
-from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.meta.records import BucketRecord, ObjectRecord, Plain
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
 from oxstore.s3 import checksums, object_data, permissions
 from oxstore.s3.conditions import WriteCondition, etag_condition, read_precondition
@@ -168,7 +168,8 @@ async def put_object(call: Call) -> Response:
     kept_as = storage_class(call)
     tags = header_tags(req)
     acl = await write_acl(call, bucket.owner)
-    received = await receive(call, call.config.max_object_size, call.config.inline_threshold)
+    spec = call.data.spec_for(bucket.policy_id)
+    received = await receive(call, spec, call.config.max_object_size, call.config.inline_threshold)
     record = ObjectRecord(
         bucket=call.bucket,
         key=call.key,
@@ -182,6 +183,7 @@ async def put_object(call: Call) -> Response:
         tags=tags,
         acl=acl,
         data_id=received.data_id,
+        layout=received.layout,
         inline=received.inline,
     )
     data_id = received.data_id
@@ -290,13 +292,27 @@ async def _body_response(
         return Response(status=status, headers=headers, body=record.inline[start:end])
     pieces = await object_data.pieces(call.meta, record, start, end)
     # the files are checked before any byte goes out: a lost one fails the request whole
-    if len(pieces) == 1:
+    if len(pieces) == 1 and isinstance(pieces[0].layout, Plain):
         call.data.check(pieces)  # one stat
         piece = pieces[0]
-        path = call.data.path_for(piece.data_id)
+        path = call.data.path_for(piece)
         return Response(status=status, headers=headers, file=(path, piece.start, piece.end))
     await offload(call.data.check, pieces)  # up to 10,000 parts' files: off the loop
-    return Response(status=status, headers=headers, stream=call.data.read(pieces))
+    return Response(status=status, headers=headers, stream=await primed(call.data.read(pieces)))
+
+
+async def primed(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The stream with its first chunk already read: data found lost at the start (too few
+    good shards) fails the request with an error answer rather than a cut connection."""
+    first = await anext(chunks, b"")
+
+    async def stream() -> AsyncIterator[bytes]:
+        if first:
+            yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return stream()
 
 
 async def delete_object(call: Call) -> Response:

@@ -120,6 +120,7 @@ async def post_object(call: Call) -> Response:
     low, high = length_range or (0, call.config.max_object_size)
     got = await write_stream(
         call,
+        call.data.spec_for(bucket.policy_id),
         reader.file(),
         None,
         min(high, call.config.max_object_size),
@@ -139,6 +140,7 @@ async def post_object(call: Call) -> Response:
         last_modified=time.time(),
         checksums=got.checksums,
         data_id=got.data_id,
+        layout=got.layout,
         inline=got.inline,
         **described,
     )

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from oxstore._native import NativeS3Error
 from oxstore.auth.payload import content_length
+from oxstore.data.layouts import Spec
+from oxstore.meta.records import Layout
 from oxstore.s3 import checksums
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 @dataclass(slots=True)
 class Received:
     data_id: str  # "" when the payload came back inline
+    layout: Layout
     size: int
     etag: str  # hex MD5
     checksums: dict[str, str]  # algorithm -> base64 value of the checksums the object keeps
@@ -32,7 +35,7 @@ def check_size(length: int, limit: int) -> None:
 
 
 async def receive(
-    call: Call, max_size: int, inline_limit: int = 0, required_algorithm: str = ""
+    call: Call, spec: Spec, max_size: int, inline_limit: int = 0, required_algorithm: str = ""
 ) -> Received:
     """Streams the request body into a data file, checking every digest the request carries.
 
@@ -69,19 +72,20 @@ async def receive(
     if algorithm:
         algorithms.add(algorithm)
     signed = payload.expected_sha256 is not None
-    data_id, result = await _write(
-        call, req.body, algorithms, chunked, expected, length, max_size, inline_limit, signed
+    data_id, layout, result = await _write(
+        call, spec, req.body, algorithms, chunked, expected, length, max_size, inline_limit, signed
     )
     for name, digest in afterwards.items():
         if result["digests"][name] != digest:
             if data_id:
                 call.data.remove(data_id)
             raise checksums.mismatch(name)
-    return _received(data_id, result, algorithm)
+    return _received(data_id, layout, result, algorithm)
 
 
 async def write_stream(
     call: Call,
+    spec: Spec,
     body: AsyncIterator[bytes | memoryview],
     size: int | None,
     max_size: int,
@@ -94,14 +98,15 @@ async def write_stream(
     x-amz-checksum-* fields)."""
     expected = expected or {}
     algorithms = {"md5", algorithm, *expected} - {""}
-    data_id, result = await _write(
-        call, body, algorithms, None, expected, size, max_size, inline_limit, False
+    data_id, layout, result = await _write(
+        call, spec, body, algorithms, None, expected, size, max_size, inline_limit, False
     )
-    return _received(data_id, result, algorithm)
+    return _received(data_id, layout, result, algorithm)
 
 
 async def _write(
     call: Call,
+    spec: Spec,
     body: AsyncIterator[bytes | memoryview],
     algorithms: set[str],
     chunked: ChunkedSpec | None,
@@ -110,12 +115,12 @@ async def _write(
     max_size: int,
     inline_limit: int,
     signed_sha256: bool,
-) -> tuple[str, WriteResult]:
+) -> tuple[str, Layout, WriteResult]:
     """The data store's write; a sha256 that does not match is XAmzContentSHA256Mismatch when
     the signature pinned it, BadDigest when an x-amz-checksum-sha256 did."""
     try:
         return await call.data.write(
-            body, sorted(algorithms), chunked, expected, size, max_size, inline_limit
+            spec, body, sorted(algorithms), chunked, expected, size, max_size, inline_limit
         )
     except NativeS3Error as err:
         if err.code == "XAmzContentSHA256Mismatch" and not signed_sha256:
@@ -123,10 +128,11 @@ async def _write(
         raise
 
 
-def _received(data_id: str, result: WriteResult, algorithm: str) -> Received:
+def _received(data_id: str, layout: Layout, result: WriteResult, algorithm: str) -> Received:
     digests = result["digests"]
     return Received(
         data_id=data_id,
+        layout=layout,
         size=result["size"],
         etag=digests["md5"].hex(),
         checksums={algorithm: checksums.encode(digests[algorithm])} if algorithm else {},
