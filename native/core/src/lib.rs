@@ -44,6 +44,13 @@ pub(crate) mod test_drives {
         dirs.iter().map(|d| Some(d.join(name))).collect()
     }
 
+    /// Flips one bit of the byte at `at` of a file (damage for the tests to find).
+    pub fn flip(path: &std::path::Path, at: usize) {
+        let mut bytes = fs::read(path).unwrap();
+        bytes[at] ^= 0x40;
+        fs::write(path, bytes).unwrap();
+    }
+
     /// Every file in them.
     pub fn files_in(dirs: &[PathBuf]) -> Vec<PathBuf> {
         dirs.iter()

@@ -22,6 +22,7 @@ use std::thread::JoinHandle;
 
 use crate::erasure::Codec;
 use crate::error::S3Error;
+use crate::reader::{advise_sequential, ReadAhead, READ_AHEAD};
 
 pub const HASH_LEN: usize = 32;
 /// How much of each shard verify() holds in memory at once.
@@ -35,7 +36,7 @@ pub fn shard_key(data_id: &str) -> [u8; 32] {
 }
 
 /// Where one shard's hash is keyed: the version's key, the stripe, the shard.
-fn block_hash(key: &[u8; 32], stripe: u64, shard: usize, data: &[u8]) -> [u8; HASH_LEN] {
+pub(crate) fn block_hash(key: &[u8; 32], stripe: u64, shard: usize, data: &[u8]) -> [u8; HASH_LEN] {
     let mut hasher = blake3::Hasher::new_keyed(key);
     hasher.update(&stripe.to_le_bytes());
     hasher.update(&(shard as u32).to_le_bytes());
@@ -617,6 +618,8 @@ pub struct ShardReader {
     damaged: BTreeSet<usize>,
     /// Read buffers of the last read, for the next.
     buffers: Vec<Vec<u8>>,
+    /// Each shard file's read-ahead.
+    ahead: Vec<ReadAhead>,
 }
 
 impl ShardReader {
@@ -633,6 +636,14 @@ impl ShardReader {
             .iter()
             .map(|path| path.as_ref().and_then(|p| File::open(p).ok()))
             .collect();
+        files.iter().flatten().for_each(advise_sequential);
+        let ahead = files
+            .iter()
+            .map(|file| match file {
+                Some(file) => ReadAhead::of(file, Self::read_ahead(shape)),
+                None => ReadAhead::new(0, 0), // never read
+            })
+            .collect();
         let offline: Vec<bool> = paths.iter().map(Option::is_none).collect();
         let damaged = (0..paths.len())
             .filter(|&n| !offline[n] && files[n].is_none())
@@ -647,7 +658,13 @@ impl ShardReader {
             offline,
             damaged,
             buffers: Vec::new(),
+            ahead,
         })
+    }
+
+    /// How far ahead of a read each shard file is fetched: READ_AHEAD of the object in all.
+    fn read_ahead(shape: Shape) -> u64 {
+        (READ_AHEAD / shape.k as u64).max(1 << 20)
     }
 
     pub fn size(&self) -> u64 {
@@ -766,6 +783,13 @@ impl ShardReader {
     }
 
     fn fetch(&mut self, wants: Vec<Want>, into: &mut Fetched) {
+        let block_len = self.block_len() as u64;
+        for want in &wants {
+            if let Some(file) = &self.files[want.shard] {
+                let end = (want.first + want.count as u64) * block_len;
+                self.ahead[want.shard].before_read(file, end);
+            }
+        }
         let jobs: Vec<(Want, Vec<u8>)> = wants
             .into_iter()
             .map(|want| (want, self.buffers.pop().unwrap_or_default()))
@@ -909,8 +933,14 @@ impl ShardReader {
         let good: Vec<Vec<bool>> = in_parallel((0..files.len()).collect(), |shard| {
             let mut good = Vec::with_capacity(stripes as usize);
             let (mut first, mut buffer) = (0, Vec::new());
+            let mut ahead = files[shard]
+                .as_ref()
+                .map(|file| ReadAhead::of(file, VERIFY_BATCH as u64));
             while first < stripes {
                 let count = batch.min(stripes - first) as usize;
+                if let (Some(file), Some(ahead)) = (&files[shard], &mut ahead) {
+                    ahead.before_read(file, (first + count as u64) * block_len as u64);
+                }
                 let want = Want {
                     shard,
                     first,
@@ -1024,7 +1054,7 @@ impl ShardReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_drives::{files_in, in_each};
+    use crate::test_drives::{files_in, flip, in_each};
 
     const KEY: [u8; 32] = [7; 32];
     const STRIPE: usize = 64 * 1024;
@@ -1136,12 +1166,6 @@ mod tests {
             let mut reader = ShardReader::open(&only, shape(1, 2), data.len() as u64, KEY).unwrap();
             assert_eq!(reader.read(0, data.len()).unwrap(), data);
         }
-    }
-
-    fn flip(path: &Path, at: usize) {
-        let mut bytes = fs::read(path).unwrap();
-        bytes[at] ^= 0x40;
-        fs::write(path, bytes).unwrap();
     }
 
     #[test]

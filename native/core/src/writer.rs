@@ -8,12 +8,17 @@
 //! to the pool, so hashing overlaps with receiving and writing and memory stays bounded
 //! (BUFFERS x BUFFER_SIZE per upload). Small payloads never start the threads: they are hashed
 //! and written in finish().
+//!
+//! A file target with `sums` is followed by its block sums (the format is in reader.rs): the
+//! write thread hashes each block it writes (BLAKE3 keyed; the hash thread is busy with MD5),
+//! and the trailer is appended after the tail, before the fsync.
 
 use crate::block::Block;
 use crate::checksum::{Algorithm, MultiHasher};
 use crate::chunked::{ChunkedDecoder, Mode, Signer};
 use crate::error::{Result, S3Error};
-use crate::shards::{check_layout, Shape, ShardWriter};
+use crate::reader::sums_trailer;
+use crate::shards::{block_hash, check_layout, Shape, ShardWriter, HASH_LEN};
 use base64::Engine;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -44,8 +49,12 @@ pub struct WriteResult {
 
 /// Where a payload that outgrows memory is written.
 pub enum Target {
-    /// One temp file.
-    File(PathBuf),
+    /// One temp file; with `sums` (the key of its block hashes) the payload is followed by
+    /// its block sums.
+    File {
+        path: PathBuf,
+        sums: Option<[u8; 32]>,
+    },
     /// k + m temp shard files (None: the drive is offline), a stripe per BUFFER_SIZE block;
     /// at least `quorum` of them must be written.
     Shards {
@@ -91,16 +100,34 @@ pub struct ObjectWriter {
     inline_limit: u64,
 }
 
+/// The block hashes of a file being written with sums: one per BUFFER_SIZE block, in order.
+struct BlockSums {
+    key: [u8; 32],
+    hashes: Vec<u8>,
+    size: u64,
+}
+
+impl BlockSums {
+    fn add(&mut self, block: &[u8]) {
+        let n = (self.hashes.len() / HASH_LEN) as u64;
+        self.hashes
+            .extend_from_slice(&block_hash(&self.key, n, 0, block));
+        self.size += block.len() as u64;
+    }
+}
+
 /// A temp file, removed unless it was renamed into place.
 struct TempFile {
     file: File,
     path: PathBuf,
     direct: bool,
     placed: bool,
+    /// Some: block sums follow the payload.
+    sums: Option<BlockSums>,
 }
 
 impl TempFile {
-    fn create(path: &Path) -> Result<Self> {
+    fn create(path: &Path, sums: Option<[u8; 32]>) -> Result<Self> {
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -111,7 +138,33 @@ impl TempFile {
             path: path.to_path_buf(),
             direct: false,
             placed: false,
+            sums: sums.map(|key| BlockSums {
+                key,
+                hashes: Vec::new(),
+                size: 0,
+            }),
         })
+    }
+
+    /// A full block: written (O_DIRECT when on), then hashed when the file has sums.
+    fn write_full(&mut self, data: &[u8]) -> io::Result<()> {
+        self.write_block(data)?;
+        if let Some(sums) = &mut self.sums {
+            sums.add(data);
+        }
+        Ok(())
+    }
+
+    /// The last, partial block (through the page cache), then the block sums if any.
+    fn write_tail(&mut self, data: &[u8]) -> io::Result<()> {
+        self.file.write_all(data)?;
+        let Some(mut sums) = self.sums.take() else {
+            return Ok(());
+        };
+        if !data.is_empty() {
+            sums.add(data);
+        }
+        self.file.write_all(&sums_trailer(&sums.hashes, sums.size))
     }
 
     fn write_block(&mut self, data: &[u8]) -> io::Result<()> {
@@ -157,7 +210,7 @@ enum Output {
 impl Output {
     fn create(target: &Target) -> Result<Self> {
         match target {
-            Target::File(path) => TempFile::create(path).map(Output::File),
+            Target::File { path, sums } => TempFile::create(path, *sums).map(Output::File),
             Target::Shards {
                 temp_paths,
                 shape,
@@ -186,7 +239,7 @@ impl Output {
     /// A full block: written as is, or coded as one stripe.
     fn write_block(&mut self, data: &[u8]) -> Result<()> {
         match self {
-            Output::File(f) => f.write_block(data).map_err(|e| S3Error::io("writing", e)),
+            Output::File(f) => f.write_full(data).map_err(|e| S3Error::io("writing", e)),
             Output::Shards(s) => s.write_stripe(data),
         }
     }
@@ -194,10 +247,7 @@ impl Output {
     /// The last, partial block (the last stripe; none when empty).
     fn write_tail(&mut self, data: &[u8]) -> Result<()> {
         match self {
-            Output::File(f) => f
-                .file
-                .write_all(data)
-                .map_err(|e| S3Error::io("writing", e)),
+            Output::File(f) => f.write_tail(data).map_err(|e| S3Error::io("writing", e)),
             Output::Shards(_) if data.is_empty() => Ok(()),
             Output::Shards(s) => s.write_stripe(data),
         }
@@ -620,7 +670,10 @@ mod tests {
     }
 
     fn file(path: impl Into<PathBuf>) -> Target {
-        Target::File(path.into())
+        Target::File {
+            path: path.into(),
+            sums: None,
+        }
     }
 
     #[test]
@@ -658,7 +711,54 @@ mod tests {
                 .unwrap();
             assert_eq!(r.size, size as u64);
             assert_eq!(r.digests[0], (Algorithm::Md5, md5));
-            assert_eq!(fs::read(&fin).unwrap(), data);
+            assert_eq!(fs::read(&fin).unwrap(), data, "no sums: the payload only");
+            assert!(!tmp.exists());
+        }
+    }
+
+    #[test]
+    fn block_sums_follow_the_payload_and_verify() {
+        use crate::reader::ObjectReader;
+        use crate::shards::shard_key;
+        let dir = tmpdir("sums");
+        for size in [
+            0usize,
+            1,
+            BUFFER_SIZE - 1,
+            BUFFER_SIZE,
+            3 * BUFFER_SIZE + 17,
+        ] {
+            let data: Vec<u8> = (0..size).map(|i| (i * 7 % 256) as u8).collect();
+            let (tmp, fin) = (dir.join("t"), dir.join(format!("f{size}")));
+            let target = Target::File {
+                path: tmp.clone(),
+                sums: Some(shard_key("data-id")),
+            };
+            let mut w = ObjectWriter::create(target, &[Algorithm::Md5], None, None, 0).unwrap();
+            for piece in data.chunks(65_537) {
+                w.feed(piece).unwrap();
+            }
+            let md5 = digest(Algorithm::Md5, &data);
+            let r = w
+                .finish(
+                    Dest::File(&fin),
+                    &[(Algorithm::Md5, md5)],
+                    Some(size as u64),
+                )
+                .unwrap();
+            assert_eq!(r.size, size as u64);
+            let blocks = size.div_ceil(BUFFER_SIZE);
+            let bytes = fs::read(&fin).unwrap();
+            assert_eq!(bytes.len(), size + 32 * blocks + 24, "{size}");
+            assert_eq!(bytes[..size], data, "the payload stays raw");
+            let mut reader =
+                ObjectReader::open_verified(&fin, size as u64, shard_key("data-id")).unwrap();
+            assert_eq!(reader.read(0, size).unwrap(), data);
+            assert!(reader.verify().unwrap().is_empty());
+            let mut other =
+                ObjectReader::open_verified(&fin, size as u64, shard_key("other")).unwrap();
+            let bad = other.verify().unwrap();
+            assert_eq!(bad.len(), blocks, "another key's hashes do not hold");
             assert!(!tmp.exists());
         }
     }

@@ -10,7 +10,7 @@ use oxstore_core::checksum::{self, Algorithm, MultiHasher as CoreHasher, ALGORIT
 use oxstore_core::chunked::{Mode, Signer};
 use oxstore_core::erasure::Codec;
 use oxstore_core::error::S3Error;
-use oxstore_core::reader::ObjectReader as CoreReader;
+use oxstore_core::reader::{self as core_reader, ObjectReader as CoreReader};
 use oxstore_core::shards::{shard_key, Shape, ShardReader};
 use oxstore_core::writer::{ChunkedConfig, Dest, ObjectWriter as CoreWriter, Target, BUFFER_SIZE};
 use oxstore_core::{crc_combine as core_crc, seal as core_seal, sigv2, sigv4};
@@ -344,7 +344,8 @@ struct ObjectWriter {
 #[pymethods]
 impl ObjectWriter {
     #[new]
-    #[pyo3(signature = (temp_path, algorithms, chunked=None, max_size=None, inline_limit=0, shards=None))]
+    #[pyo3(signature = (temp_path, algorithms, chunked=None, max_size=None, inline_limit=0, shards=None, sums=None))]
+    #[allow(clippy::too_many_arguments)] // the constructor's keyword arguments, as Python has them
     fn new(
         temp_path: &str,
         algorithms: Vec<String>,
@@ -352,11 +353,20 @@ impl ObjectWriter {
         max_size: Option<u64>,
         inline_limit: u64,
         shards: Option<&Bound<'_, PyDict>>,
+        sums: Option<&str>,
     ) -> PyResult<Self> {
         let config = chunked.map(chunked_config).transpose()?;
-        let target = match shards {
-            Some(spec) => shards_target(spec)?,
-            None => Target::File(PathBuf::from(temp_path)),
+        let target = match (shards, sums) {
+            (Some(_), Some(_)) => {
+                return Err(PyValueError::new_err(
+                    "sums is for a plain file, not shards",
+                ))
+            }
+            (Some(spec), None) => shards_target(spec)?,
+            (None, sums) => Target::File {
+                path: PathBuf::from(temp_path),
+                sums: sums.map(shard_key),
+            },
         };
         let writer = CoreWriter::create(
             target,
@@ -446,9 +456,17 @@ struct ObjectReader {
 
 #[pymethods]
 impl ObjectReader {
+    /// With size and key (the data id): a file with block sums, read verified.
     #[new]
-    fn new(path: &str) -> PyResult<Self> {
-        let reader = CoreReader::open(Path::new(path)).map_err(to_py)?;
+    #[pyo3(signature = (path, size=None, key=None))]
+    fn new(path: &str, size: Option<u64>, key: Option<&str>) -> PyResult<Self> {
+        let path = Path::new(path);
+        let reader = match (size, key) {
+            (Some(size), Some(key)) => CoreReader::open_verified(path, size, shard_key(key)),
+            (None, None) => CoreReader::open(path),
+            _ => return Err(PyValueError::new_err("size and key go together")),
+        }
+        .map_err(to_py)?;
         Ok(ObjectReader {
             inner: Mutex::new(Some(reader)),
         })
@@ -458,14 +476,22 @@ impl ObjectReader {
         self.with(|r| Ok(r.size()))
     }
 
+    /// Read straight into the new bytes object (no copy, no fresh buffer), GIL released.
     fn read<'py>(
         &self,
         py: Python<'py>,
         offset: u64,
         length: usize,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let data = py.detach(|| self.with(|r| r.read(offset, length).map_err(to_py)))?;
-        Ok(PyBytes::new(py, &data))
+        let len = self.with(|r| Ok(r.len_at(offset, length)))?;
+        PyBytes::new_with(py, len, |out| {
+            // the bytes object is not shared yet: filling it without the GIL is safe
+            py.detach(|| self.with(|r| r.read_into(offset, out).map_err(to_py)))
+        })
+    }
+
+    fn verify(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
+        py.detach(|| self.with(|r| r.verify().map_err(to_py)))
     }
 
     fn close(&self) {
@@ -474,8 +500,8 @@ impl ObjectReader {
 }
 
 impl ObjectReader {
-    fn with<T>(&self, f: impl FnOnce(&CoreReader) -> PyResult<T>) -> PyResult<T> {
-        match self.inner.lock().unwrap().as_ref() {
+    fn with<T>(&self, f: impl FnOnce(&mut CoreReader) -> PyResult<T>) -> PyResult<T> {
+        match self.inner.lock().unwrap().as_mut() {
             Some(r) => f(r),
             None => Err(PyValueError::new_err("reader is closed")),
         }
@@ -625,6 +651,12 @@ fn unseal<'py>(
     Ok(PyBytes::new(py, &plain))
 }
 
+/// Whether every page of bytes [start, end) of the file is in the page cache.
+#[pyfunction]
+fn is_cached(py: Python<'_>, path: &str, start: u64, end: u64) -> bool {
+    py.detach(|| core_reader::is_cached(Path::new(path), start, end))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let names: Vec<&str> = ALGORITHMS.iter().map(|a| a.name()).collect();
@@ -652,5 +684,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sigv4_trailer_signature, m)?)?;
     m.add_function(wrap_pyfunction!(seal, m)?)?;
     m.add_function(wrap_pyfunction!(unseal, m)?)?;
+    m.add_function(wrap_pyfunction!(is_cached, m)?)?;
     Ok(())
 }

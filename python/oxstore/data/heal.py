@@ -1,11 +1,12 @@
-"""Healing and scrubbing: sharded data back to full redundancy.
+"""Healing and scrubbing: sharded data back to full redundancy, plain data checked.
 
 The healer drains the metadata's heal queue (shards missing when written, or found damaged by
 a read or a scrub): each entry's damaged shards on drives online are rebuilt from the others;
 an entry whose drive is still offline stays queued for a later pass. The scrubber reads every
 block of every shard of all sharded data, a slice at a time at a bounded rate, and queues what
-it finds damaged. Both run on the gateway holding the collector's lease, and `oxstore scrub`
-runs a whole pass at once.
+it finds damaged; a plain file with block sums is read through too, and one that fails them is
+reported lost (it has no other copy). Both run on the gateway holding the collector's lease,
+and `oxstore scrub` runs a whole pass at once.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from oxstore._native import NativeS3Error
 from oxstore.data.store import DataStore
 from oxstore.meta.model import Metadata
 from oxstore.meta.model.heal import DATA_TABLES
-from oxstore.meta.records import HealRecord, Sharded
+from oxstore.meta.records import HealRecord, Layout, Plain, Sharded
 
 log = logging.getLogger(__name__)
 HEAL_BATCH = 100
@@ -99,7 +100,7 @@ class Scrubber:
         spent = 0
         while spent < budget and not self.done:
             table = DATA_TABLES[self.table]
-            found, last = await self.meta.sharded_data(table, self.after, SCRUB_PAGE)
+            found, last = await self.meta.verifiable_data(table, self.after, SCRUB_PAGE)
             for data_id, layout, size in found:
                 spent += await self._verify(data_id, layout, size)
             if last is None:
@@ -107,20 +108,27 @@ class Scrubber:
             else:
                 self.after = last
 
-    async def _verify(self, data_id: str, layout: Sharded, size: int) -> int:
-        read = -(-size // layout.k) * (layout.k + layout.m)
+    async def _verify(self, data_id: str, layout: Layout, size: int) -> int:
+        plain = isinstance(layout, Plain)
+        read = size if isinstance(layout, Plain) else -(-size // layout.k) * (layout.k + layout.m)
         self.report.checked += 1
         self.report.bytes += read
         try:
             damaged = await asyncio.to_thread(self.data.verify, data_id, layout, size)
-        except NativeS3Error:
-            log.error("data %s: fewer than %d good shards: lost", data_id, layout.k)
-            self.report.lost.append(data_id)
-            return read
+        except (NativeS3Error, OSError):
+            damaged = []
+            self._lost(data_id, "too few good shards" if not plain else "the file is gone")
         if damaged:
             self.report.damaged += 1
-            await self.data.report_damage(data_id, layout, size, damaged)
+            if isinstance(layout, Sharded):
+                await self.data.report_damage(data_id, layout, size, damaged)
+            else:  # one copy: nothing to rebuild it from
+                self._lost(data_id, f"blocks {damaged} are corrupt")
         return read
+
+    def _lost(self, data_id: str, why: str) -> None:
+        log.error("data %s is lost: %s", data_id, why)
+        self.report.lost.append(data_id)
 
 
 async def scrub(meta: Metadata, data: DataStore, rate: float = 0.0) -> Report:

@@ -104,7 +104,7 @@ def place(spec: Spec, drives: DriveSet, data_id: str) -> Layout:
     each site) that starts where the data id points, so objects spread evenly."""
     start = int.from_bytes(hashlib.blake2b(data_id.encode(), digest_size=8).digest())
     if spec.plain:
-        return Plain(drive=start % len(drives))
+        return Plain(drive=start % len(drives), sums=True)
     if spec.per_site:
         sites = drives.sites()
         chosen: list[int] = []

@@ -15,10 +15,11 @@ import contextlib
 import logging
 import os
 import uuid
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from oxstore._native import ErasureReader, ObjectReader, ObjectWriter
+from oxstore._native import ErasureReader, NativeS3Error, ObjectReader, ObjectWriter, is_cached
 from oxstore.data.drives import Drive, DriveSet
 from oxstore.data.layouts import Spec, default_spec, place
 from oxstore.meta.records import PLAIN, Layout, Plain, Sharded
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 READ_CHUNK = 4 * 1024 * 1024  # bytes per read of a streamed response: bounds memory per stream
+VERIFIED_KEPT = 4096  # plain files remembered as read whole and verified, per worker
 
 
 class Piece(NamedTuple):
@@ -57,6 +59,8 @@ class DataStore:
         self.specs = specs  # storage policy id -> its layout
         self.default = default_spec(len(drives))
         self.min_free = min_free  # bytes each drive keeps free of new data
+        # plain files with sums this worker read whole, verified (most recent last)
+        self.verified: OrderedDict[str, None] = OrderedDict()
         # where damaged sharded data is queued for healing (the metadata's heal queue)
         self.damaged: Callable[[str, Sharded, int], Awaitable[None]] | None = None
 
@@ -79,9 +83,38 @@ class DataStore:
                 raise NoSpaceError
 
     def path_for(self, piece: Piece) -> str:
-        """The file of a plain piece (the HTTP server serves it itself)."""
+        """The file of a plain piece."""
         assert isinstance(piece.layout, Plain)
         return self.drives[piece.layout.drive].file(piece.data_id)
+
+    def served_by_file(self, piece: Piece) -> bool:
+        """Whether the HTTP server may send the plain piece's bytes from its file itself: a
+        file without sums, or one this worker has read whole through the verifying reader
+        whose range the page cache still holds. Everything else goes through the verifying
+        reader, which reads ahead for data on the disk and leaves it in the page cache."""
+        assert isinstance(piece.layout, Plain)
+        if not piece.layout.sums:
+            return True
+        if piece.data_id not in self.verified:
+            return False
+        self.verified.move_to_end(piece.data_id)
+        return is_cached(self.path_for(piece), piece.start, piece.end)
+
+    def _verified_whole(self, piece: Piece) -> None:
+        self.verified[piece.data_id] = None
+        if len(self.verified) > VERIFIED_KEPT:
+            self.verified.popitem(last=False)
+
+    def _failed_verification(self, piece: Piece) -> None:
+        """A block failed its sums: its pages must not stay in the page cache, where the
+        HTTP server would take them for verified ones."""
+        self.verified.pop(piece.data_id, None)
+        with contextlib.suppress(OSError):
+            fd = os.open(self.path_for(piece), os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
 
     def check(self, pieces: Sequence[Piece]) -> None:
         """DataLostError unless every piece's file is there and long enough (a sharded piece:
@@ -182,7 +215,7 @@ class DataStore:
             for step in range(len(self.drives)):
                 slot = (layout.drive + step) % len(self.drives)
                 if online[slot]:
-                    return Plain(drive=slot)
+                    return Plain(drive=slot, sums=True)
         return layout
 
     def _writer(
@@ -199,7 +232,7 @@ class DataStore:
         if isinstance(layout, Plain):
             drive = self.drives[layout.drive]
             temp = str(drive.tmp(gateway) / data_id)
-            writer = ObjectWriter(temp, algorithms, chunked, max_size, inline_limit)
+            writer = ObjectWriter(temp, algorithms, chunked, max_size, inline_limit, sums=data_id)
             final = drive.file(data_id)
             return writer, lambda expected, size: writer.finish(final, expected, size)
         online = self.drives.online()
@@ -218,25 +251,38 @@ class DataStore:
     async def read(
         self, pieces: Sequence[Piece], chunk_size: int = READ_CHUNK
     ) -> AsyncIterator[bytes]:
-        """The bytes of pieces in order, read off the event loop one chunk at a time."""
+        """The bytes of pieces in order, read off the event loop one chunk at a time, the next
+        chunk read while the last one is sent."""
         for piece in pieces:
             reader = await asyncio.to_thread(self._reader, piece)
+            ahead: asyncio.Future[bytes] | None = None
             try:
                 at = piece.start
-                while at < piece.end:
-                    chunk = await asyncio.to_thread(
-                        reader.read, at, min(chunk_size, piece.end - at)
-                    )
+                ahead = _read_ahead(reader, at, min(chunk_size, piece.end - at))
+                while ahead is not None:
+                    chunk = await ahead
                     if not chunk:
                         raise OSError(f"data file {piece.data_id} is shorter than its record")
                     at += len(chunk)
+                    ahead = None
+                    if at < piece.end:
+                        ahead = _read_ahead(reader, at, min(chunk_size, piece.end - at))
                     yield chunk
                 damaged = reader.damaged() if isinstance(reader, ErasureReader) else []
+            except NativeS3Error:
+                if _summed(piece):
+                    self._failed_verification(piece)
+                raise
             finally:
+                if ahead is not None:  # the stream was left early: the read ends first
+                    with contextlib.suppress(Exception):
+                        await ahead
                 reader.close()
             if damaged:
                 assert isinstance(piece.layout, Sharded)
                 await self.report_damage(piece.data_id, piece.layout, piece.size, damaged)
+            elif _summed(piece) and piece.start == 0 and piece.end == piece.size:
+                self._verified_whole(piece)
 
     async def report_damage(
         self, data_id: str, layout: Sharded, size: int, shards: list[int]
@@ -248,10 +294,15 @@ class DataStore:
         if self.damaged is not None:
             await self.damaged(data_id, layout, size)
 
-    def verify(self, data_id: str, layout: Sharded, size: int) -> list[int]:
-        """Reads every block of every shard; returns the shards missing (a drive offline
-        too), short or corrupt. Raises when fewer than k are good."""
-        reader = self._shard_reader(data_id, layout, size)
+    def verify(self, data_id: str, layout: Layout, size: int) -> list[int]:
+        """Reads every block. Sharded data: returns the shards missing (a drive offline too),
+        short or corrupt, and raises when fewer than k are good; a plain file with sums:
+        returns its corrupt or short MiB blocks, and raises when it or its sums are gone."""
+        reader: ObjectReader | ErasureReader
+        if isinstance(layout, Plain):
+            reader = ObjectReader(self.drives[layout.drive].file(data_id), size, data_id)
+        else:
+            reader = self._shard_reader(data_id, layout, size)
         try:
             return reader.verify()
         finally:
@@ -274,12 +325,25 @@ class DataStore:
     def _reader(self, piece: Piece) -> ObjectReader | ErasureReader:
         layout = piece.layout
         if isinstance(layout, Plain):
+            if layout.sums:
+                return ObjectReader(self.path_for(piece), piece.size, piece.data_id)
             return ObjectReader(self.path_for(piece))
         return self._shard_reader(piece.data_id, layout, piece.size)
 
     def _shard_reader(self, data_id: str, layout: Sharded, size: int) -> ErasureReader:
         paths = self._shard_paths(data_id, layout)
         return ErasureReader(paths, layout.k, layout.m, layout.stripe, size, data_id)
+
+
+def _summed(piece: Piece) -> bool:
+    return isinstance(piece.layout, Plain) and piece.layout.sums
+
+
+def _read_ahead(
+    reader: ObjectReader | ErasureReader, at: int, length: int
+) -> asyncio.Future[bytes]:
+    """A read started on a worker thread."""
+    return asyncio.ensure_future(asyncio.to_thread(reader.read, at, length))
 
 
 def _files_of(drive: Drive, before: float) -> list[tuple[str, str]]:

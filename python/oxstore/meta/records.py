@@ -13,9 +13,11 @@ FORMAT = 1
 
 
 class Plain(msgspec.Struct, frozen=True, tag="plain"):
-    """The bytes are one file on one drive of the set (slot `drive`)."""
+    """The bytes are one file on one drive of the set (slot `drive`); with `sums`, the file
+    ends in a BLAKE3 hash of every MiB of them (after the bytes: served raw, read verified)."""
 
     drive: int = 0
+    sums: bool = False
 
 
 class Sharded(msgspec.Struct, frozen=True, tag="sharded"):
@@ -29,7 +31,7 @@ class Sharded(msgspec.Struct, frozen=True, tag="sharded"):
 
 
 Layout = Plain | Sharded
-PLAIN = Plain()  # records from before drive sets: one file on the only drive
+PLAIN = Plain()  # records from before drive sets: one file on the only drive, no sums
 
 
 class BucketRecord(msgspec.Struct, kw_only=True):

@@ -484,11 +484,11 @@ class Metadata:
     async def healed(self, data_id: str) -> None:
         await self._write(lambda tx: heal.done(tx, data_id))
 
-    async def sharded_data(
+    async def verifiable_data(
         self, table: str, after: bytes, limit: int
     ) -> tuple[list[heal.Found], bytes | None]:
-        """A page of the sharded data the records of a data table name (for a scrub)."""
-        return await self._read(lambda tx: heal.sharded_data(tx, table, after, limit), True)
+        """A page of the verifiable data the records of a data table name (for a scrub)."""
+        return await self._read(lambda tx: heal.verifiable_data(tx, table, after, limit), True)
 
     # -- limits ------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import time
 
 import msgspec
 
-from oxstore.meta.records import HealRecord, Sharded, decode_object, decode_part
+from oxstore.meta.records import HealRecord, Layout, Sharded, decode_object, decode_part
 from oxstore.meta.store import Tx
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -37,17 +37,21 @@ def done(tx: Tx, data_id: str) -> None:
 
 
 DATA_TABLES = ("objects", "versions", "parts")  # the tables of records naming data
-Found = tuple[str, Sharded, int]  # data id, layout, size
+Found = tuple[str, Layout, int]  # data id, layout, size
 
 
-def sharded_data(tx: Tx, table: str, after: bytes, limit: int) -> tuple[list[Found], bytes | None]:
-    """The sharded data named by up to `limit` rows of a data table after the key `after`,
-    and the last key read (None: the table is done)."""
+def verifiable_data(
+    tx: Tx, table: str, after: bytes, limit: int
+) -> tuple[list[Found], bytes | None]:
+    """The data that can be verified (sharded, or plain with block sums) named by up to
+    `limit` rows of a data table after the key `after`, and the last key read (None: the
+    table is done)."""
     found: list[Found] = []
     rows, last = 0, b""
     for key, raw in tx.scan(table, after + b"\x00" if after else b"", limit=limit):
         rows, last = rows + 1, key
         record = decode_part(raw) if table == "parts" else decode_object(raw)
-        if isinstance(record.layout, Sharded) and record.data_id:
+        verifiable = isinstance(record.layout, Sharded) or record.layout.sums
+        if verifiable and record.data_id:
             found.append((record.data_id, record.layout, record.size))
     return found, last if rows == limit else None

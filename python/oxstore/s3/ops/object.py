@@ -295,8 +295,9 @@ async def _body_response(
     if len(pieces) == 1 and isinstance(pieces[0].layout, Plain):
         call.data.check(pieces)  # one stat
         piece = pieces[0]
-        path = call.data.path_for(piece)
-        return Response(status=status, headers=headers, file=(path, piece.start, piece.end))
+        if call.data.served_by_file(piece):
+            path = call.data.path_for(piece)
+            return Response(status=status, headers=headers, file=(path, piece.start, piece.end))
     await offload(call.data.check, pieces)  # up to 10,000 parts' files: off the loop
     return Response(status=status, headers=headers, stream=await primed(call.data.read(pieces)))
 

@@ -1,0 +1,90 @@
+"""What a GET of a plain file (one drive) answers when the disk under it rotted: never wrong
+bytes. Rot found before the answer starts is a 500 InternalError; found mid-stream, the
+connection is cut before the declared length. The scrub reports the file lost. Bytes the page
+cache holds are served by the HTTP server itself; bytes from the disk are verified."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import Server
+from tests.s3.helpers import expect_error
+
+MiB = 1024 * 1024
+
+
+def data_file(server: Server) -> Path:
+    (path,) = [p for p in (server.data_dir / ".oxstore" / "objects").rglob("*") if p.is_file()]
+    return path
+
+
+def rot(path: Path, at: int) -> None:
+    """Flips a byte on the disk: written, synced, and dropped from the page cache, as if
+    the disk had changed it."""
+    with open(path, "r+b") as f:
+        f.seek(at)
+        byte = f.read(1)
+        f.seek(at)
+        f.write(bytes([byte[0] ^ 0x20]))
+        f.flush()
+        os.fsync(f.fileno())
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+@pytest.fixture
+def one_drive(server_factory) -> Server:  # type: ignore[no-untyped-def]
+    return server_factory()
+
+
+def test_rot_at_the_start_is_an_error_answer(one_drive: Server) -> None:
+    s3 = one_drive.client()
+    s3.create_bucket(Bucket="rot")
+    body = os.urandom(3 * MiB)
+    s3.put_object(Bucket="rot", Key="k", Body=body)
+    path = data_file(one_drive)
+    assert path.stat().st_size > len(body)  # the block sums follow the bytes
+    assert s3.get_object(Bucket="rot", Key="k")["Body"].read() == body  # cold: verified
+    assert s3.get_object(Bucket="rot", Key="k")["Body"].read() == body  # hot: the file
+    rot(path, MiB + 5)
+    expect_error("InternalError", 500, s3.get_object, Bucket="rot", Key="k")
+    ranged = s3.get_object(Bucket="rot", Key="k", Range=f"bytes=0-{MiB - 1}")  # block 0 is good
+    assert ranged["Body"].read() == body[:MiB]
+    tail = s3.get_object(Bucket="rot", Key="k", Range="bytes=-10")  # block 2 is good too
+    assert tail["Body"].read() == body[-10:]
+    inside = f"bytes={MiB}-{MiB + 10}"
+    expect_error("InternalError", 500, s3.get_object, Bucket="rot", Key="k", Range=inside)
+
+
+def test_rot_mid_stream_cuts_the_connection(one_drive: Server) -> None:
+    s3 = one_drive.client()
+    s3.create_bucket(Bucket="late")
+    body = os.urandom(10 * MiB)
+    s3.put_object(Bucket="late", Key="k", Body=body)
+    rot(data_file(one_drive), 9 * MiB)
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "late", "Key": "k"})
+    got = b""
+    with pytest.raises(requests.exceptions.RequestException):
+        with requests.get(url, stream=True, timeout=30) as answer:
+            assert answer.status_code == 200
+            for chunk in answer.iter_content(MiB):
+                got += chunk
+    assert len(got) < len(body) and body.startswith(got)  # what came was right, and short
+
+
+def test_the_scrub_reports_a_rotten_file_lost(one_drive: Server) -> None:
+    s3 = one_drive.client()
+    s3.create_bucket(Bucket="scrubbed")
+    s3.put_object(Bucket="scrubbed", Key="k", Body=os.urandom(2 * MiB))
+    path = data_file(one_drive)
+    rot(path, 100)
+    command = [sys.executable, "-m", "oxstore", "scrub", str(one_drive.data_dir)]
+    command += one_drive.meta_flag
+    scrubbed = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert scrubbed.returncode == 1, scrubbed.stdout + scrubbed.stderr
+    assert "lost 1" in scrubbed.stdout and path.name in scrubbed.stdout
