@@ -9,7 +9,7 @@ import functools
 import logging
 import os
 import time
-from typing import Any
+from typing import IO, Any
 
 from oxstore.auth.credentials import Keyring, master_key
 from oxstore.config import Config
@@ -162,6 +162,7 @@ class OxstoreApp(RSGIApp):
         self._usage: asyncio.Task[None] | None = None
         self._scrub = Scrubber(self.services.meta, self.services.data)
         self._scrub_started = time.time()  # the first pass, from the start
+        self._heal_lock: IO[str] | None = None  # held by the one worker that heals and scrubs
 
     def __rsgi_init__(self, loop: Any) -> None:
         self._collector = loop.create_task(self._collect_forever())
@@ -197,8 +198,11 @@ class OxstoreApp(RSGIApp):
 
     async def _keep_healthy(self, interval: float) -> None:
         """Heals what is queued, and scrubs a slice (what the scrub rate allows in an
-        interval); a new scrub pass starts scrub_interval after the last one did."""
+        interval); a new scrub pass starts scrub_interval after the last one did. One worker
+        of the gateway does it: the one holding its heal lock file."""
         services = self.services
+        if not self._heals_here():
+            return
         report = Report()
         await heal_queued(services.meta, services.data, time.time(), report)
         rate = services.config.scrub_rate
@@ -210,6 +214,19 @@ class OxstoreApp(RSGIApp):
             await self._scrub.slice(int(rate * interval))
             if self._scrub.done:
                 log.info("scrub pass: %s", self._scrub.report.line())
+
+    def _heals_here(self) -> bool:
+        """Whether this worker holds the gateway's heal lock (taken once, kept for life)."""
+        if self._heal_lock is None:
+            gateway = self.services.config.gateway.replace(":", "-")
+            lock = open(self.services.config.state_dir / f"heal-{gateway}.lock", "w")  # noqa: SIM115
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.close()
+                return False
+            self._heal_lock = lock
+        return True
 
 
 def create_app() -> OxstoreApp:

@@ -27,6 +27,7 @@ HEAL_BATCH = 100
 # a queued entry whose data nothing references is dropped only after this long: the write
 # that queued it may not have committed yet
 HEAL_GRACE = 300.0
+LOST = "the stripe is lost"  # what the core says of a stripe with fewer than k good shards
 SCRUB_PAGE = 200  # records read per page of a scrub
 SCRUB_SLICE = 64 * 1024 * 1024  # bytes of shards a command-line scrub reads between pauses
 
@@ -67,9 +68,13 @@ async def heal_one(
         return
     try:
         healed, left = await asyncio.to_thread(data.heal, data_id, record.layout, record.size)
-    except NativeS3Error:
-        log.error("data %s: too few good shards left to heal", data_id)
-        report.lost.append(data_id)
+    except NativeS3Error as err:
+        if LOST in err.message:
+            log.error("data %s: too few good shards left to heal", data_id)
+            report.lost.append(data_id)
+        else:  # a drive failing as it is written to: the entry stays for a later pass
+            log.warning("data %s: healing failed: %s", data_id, err.message)
+            report.waiting += 1
         return
     report.healed += len(healed)
     if healed:

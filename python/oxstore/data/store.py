@@ -312,8 +312,10 @@ class DataStore:
         """Rebuilds the damaged shards that are on drives online, each written whole beside
         the old one and renamed over it; returns those rebuilt and those left (offline)."""
         paths = self._shard_paths(data_id, layout)
+        # a name of this process's own: `oxstore scrub` may heal beside a running server
+        name = f"{data_id}.heal-{os.getpid()}"
         temps = [
-            str(self.drives[slot].tmp(self.drives.gateway) / f"{data_id}.heal") if path else None
+            str(self.drives[slot].tmp(self.drives.gateway) / name) if path else None
             for slot, path in zip(layout.drives, paths, strict=True)
         ]
         reader = ErasureReader(paths, layout.k, layout.m, layout.stripe, size, data_id)
