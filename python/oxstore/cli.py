@@ -96,7 +96,7 @@ SERVER_SETTINGS: list[tuple[str, type, object, str]] = [
         "--scrub-rate",
         float,
         8 * 1024**2,
-        "bytes per second the background scrubber reads of sharded data (0: no scrub)",
+        "bytes per second the background scrubber reads of the data files (0: no scrub)",
     ),
     ("--scrub-interval", float, 7 * 86400, "seconds from one scrub pass's start to the next"),
 ]
@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="collect usage statistics (operations and bytes per bucket and user; ostor-usage)",
     )
     for name, text in (
-        ("scrub", "verify every shard of the store's sharded data and heal what is damaged"),
+        ("scrub", "verify every block of the store's data files and heal what is damaged"),
         ("heal", "format replaced drives, then scrub and heal: back to full redundancy"),
     ):
         pass_ = commands.add_parser(name, help=text)
