@@ -336,6 +336,17 @@ fn shards_target(spec: &Bound<'_, PyDict>) -> PyResult<Target> {
     })
 }
 
+/// A new bytes object of `len` bytes, filled by `fill` straight into its memory (no copy, no
+/// fresh buffer) with the GIL released.
+fn bytes_filled<'py>(
+    py: Python<'py>,
+    len: usize,
+    fill: impl FnOnce(&mut [u8]) -> PyResult<()> + Send,
+) -> PyResult<Bound<'py, PyBytes>> {
+    // the bytes object is not shared yet: filling it without the GIL is safe
+    PyBytes::new_with(py, len, |out| py.detach(|| fill(out)))
+}
+
 #[pyclass(module = "oxstore._native")]
 struct ObjectWriter {
     inner: Mutex<CoreWriter>,
@@ -476,7 +487,6 @@ impl ObjectReader {
         self.with(|r| Ok(r.size()))
     }
 
-    /// Read straight into the new bytes object (no copy, no fresh buffer), GIL released.
     fn read<'py>(
         &self,
         py: Python<'py>,
@@ -484,9 +494,8 @@ impl ObjectReader {
         length: usize,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let len = self.with(|r| Ok(r.len_at(offset, length)))?;
-        PyBytes::new_with(py, len, |out| {
-            // the bytes object is not shared yet: filling it without the GIL is safe
-            py.detach(|| self.with(|r| r.read_into(offset, out).map_err(to_py)))
+        bytes_filled(py, len, |out| {
+            self.with(|r| r.read_into(offset, out).map_err(to_py))
         })
     }
 
@@ -533,7 +542,6 @@ impl ErasureReader {
         })
     }
 
-    /// Read straight into the new bytes object (no copy, no fresh buffer), GIL released.
     fn read<'py>(
         &self,
         py: Python<'py>,
@@ -541,9 +549,8 @@ impl ErasureReader {
         length: usize,
     ) -> PyResult<Bound<'py, PyBytes>> {
         let len = self.with(|r| Ok(r.len_at(offset, length)))?;
-        PyBytes::new_with(py, len, |out| {
-            // the bytes object is not shared yet: filling it without the GIL is safe
-            py.detach(|| self.with(|r| r.read_into(offset, out).map_err(to_py)))
+        bytes_filled(py, len, |out| {
+            self.with(|r| r.read_into(offset, out).map_err(to_py))
         })
     }
 
