@@ -6,6 +6,7 @@ pub mod crc_combine;
 pub mod erasure;
 pub mod error;
 pub mod reader;
+mod scatter;
 pub mod seal;
 pub mod shards;
 pub mod sigv2;
