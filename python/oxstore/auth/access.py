@@ -8,10 +8,10 @@ even the owner out). A resource without a stored ACL is private: its owner has f
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import msgspec
 
-from oxstore.http.request import Request
 from oxstore.s3.errors import S3Error
 from oxstore.s3.xml import document, el, group, parse
 
@@ -90,27 +90,60 @@ def canned(name: str, owner: str, bucket_owner: str | None = None) -> list[Grant
 _GRANTEE = re.compile(r'^\s*(id|uri|emailAddress)\s*=\s*"?([^"]*)"?\s*$')
 
 
-def header_grants(req: Request, owner: str, bucket_owner: str | None = None) -> list[Grant] | None:
-    """The grants x-amz-acl or x-amz-grant-* headers ask for; None when there are none.
-    bucket_owner: the bucket's owner, whom bucket-owner-read/-full-control grant to."""
-    acl = req.headers.get("x-amz-acl")
-    present = [h for h in GRANT_HEADERS if h in req.headers]
+CANNED_ACLS = (
+    "private",
+    "public-read",
+    "public-read-write",
+    "authenticated-read",
+    "log-delivery-write",
+    "bucket-owner-read",
+    "bucket-owner-full-control",
+)
+
+
+class AskedAcl(msgspec.Struct, frozen=True):
+    """The ACL a write's headers ask for, before it has an owner: a canned ACL's name, or
+    the x-amz-grant-* grants (e-mail addresses not yet resolved)."""
+
+    canned: str | None = None
+    grants: tuple[Grant, ...] = ()
+
+
+def canned_name(name: str) -> str:
+    """A canned ACL's name as sent, checked (InvalidArgument for one S3 does not have)."""
+    if name.strip() not in CANNED_ACLS:
+        raise S3Error("InvalidArgument", f"Invalid canned ACL {name}", ArgumentName="x-amz-acl")
+    return name.strip()
+
+
+def asked_acl(headers: Mapping[str, str]) -> AskedAcl | None:
+    """What x-amz-acl or x-amz-grant-* headers ask for; None when there are none."""
+    acl = headers.get("x-amz-acl")
+    present = [h for h in GRANT_HEADERS if h in headers]
     if acl is not None and present:
         raise S3Error(
             "InvalidRequest", "Specifying both Canned ACLs and Header Grants is not allowed"
         )
     if acl is not None:
-        return canned(acl.strip(), owner, bucket_owner)
+        return AskedAcl(canned=canned_name(acl))
     if not present:
         return None
-    grants = [Grant("user", owner, FULL_CONTROL)]
+    grants = []
     for header in present:
-        for item in req.headers[header].split(","):
+        for item in headers[header].split(","):
             match = _GRANTEE.match(item)
             if not match:
                 raise S3Error("InvalidArgument", "Invalid grantee", ArgumentName=header)
             grants.append(_grantee(match[1], match[2], GRANT_HEADERS[header]))
-    return grants
+    return AskedAcl(grants=tuple(grants))
+
+
+def grants_of(asked: AskedAcl, owner: str, bucket_owner: str | None = None) -> list[Grant]:
+    """The grants an asked ACL gives a resource of `owner`. bucket_owner: the bucket's owner,
+    whom bucket-owner-read/-full-control grant to."""
+    if asked.canned is not None:
+        return canned(asked.canned, owner, bucket_owner)
+    return [Grant("user", owner, FULL_CONTROL), *asked.grants]
 
 
 def _grantee(kind: str, value: str, permission: str) -> Grant:

@@ -23,10 +23,15 @@ def requester_id(call: Call) -> str:
     return call.auth.owner or access.ANONYMOUS_OWNER
 
 
-async def write_acl(call: Call, bucket_owner: str | None = None) -> str | None:
-    """The stored form of the ACL a write's x-amz-acl / x-amz-grant-* headers ask for."""
-    grants = access.header_grants(call.req, requester_id(call), bucket_owner)
-    return access.encode(await _known_grantees(call, grants)) if grants is not None else None
+async def write_acl(
+    call: Call, asked: access.AskedAcl | None, bucket_owner: str | None = None
+) -> str | None:
+    """The stored form of the ACL a write asks for (None: none, the default private one),
+    its grantees' e-mail addresses resolved."""
+    if asked is None:
+        return None
+    grants = access.grants_of(asked, requester_id(call), bucket_owner)
+    return access.encode(await _known_grantees(call, grants))
 
 
 async def _known_grantees(call: Call, grants: list[access.Grant]) -> list[access.Grant]:
@@ -54,13 +59,13 @@ async def _known_grantees(call: Call, grants: list[access.Grant]) -> list[access
 async def _requested_grants(call: Call, owner: str, bucket_owner: str) -> list[access.Grant]:
     """PUT ?acl: the headers' grants, or an AccessControlPolicy body (not both)."""
     body = await read_config_body(call, MAX_ACL_BODY)
-    from_headers = access.header_grants(call.req, owner, bucket_owner)
-    if from_headers is not None:
+    asked = access.asked_acl(call.req.headers)
+    if asked is not None:
         if body.strip():
             raise S3Error(
                 "UnexpectedContent", "This request does not support content with ACL headers."
             )
-        return await _known_grantees(call, from_headers)
+        return await _known_grantees(call, access.grants_of(asked, owner, bucket_owner))
     if not body.strip():
         raise S3Error("MissingSecurityHeader", MissingHeaderName="x-amz-acl")
     return await _known_grantees(call, access.parse_policy(body, owner))

@@ -6,6 +6,7 @@ import ipaddress
 import re
 import time
 
+from oxstore.auth import access
 from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord
 from oxstore.meta.store import BucketExistsError
@@ -101,7 +102,7 @@ async def create_bucket(call: Call) -> Response:
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
     _refuse_object_lock(call)
-    acl = await write_acl(call)
+    acl = await write_acl(call, access.asked_acl(call.req.headers))
     region, policy_id = _placement(call, await _location_constraint(call))
     owner = call.auth.owner
     assert owner is not None

@@ -19,7 +19,8 @@ from oxstore.http.request import Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord, PartRecord, UploadRecord
 from oxstore.meta.store import NoSuchBucketError, NoSuchUploadError
-from oxstore.s3 import checksums, object_data
+from oxstore.s3 import checksums, description, object_data
+from oxstore.s3.conditions import etag_condition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.listing import encoder_for, truncated
@@ -36,15 +37,10 @@ from oxstore.s3.ops.common import (
 from oxstore.s3.ops.object import (
     check_key,
     copy_source,
-    described_by,
-    refuse_unsupported,
     source_record,
     source_version_headers,
-    storage_class,
-    write_condition,
 )
 from oxstore.s3.ops.receive import Received, check_size, receive, write_stream
-from oxstore.s3.ops.tagging import header_tags
 from oxstore.s3.ops.versioning import version_headers
 from oxstore.s3.xml import document, el, group, iso8601, parse
 
@@ -125,7 +121,7 @@ def _checksum_headers(upload: UploadRecord) -> list[tuple[str, str]]:
 async def create_multipart_upload(call: Call) -> Response:
     bucket = await owned_bucket(call)
     check_key(call.key)
-    refuse_unsupported(call.req)
+    described = description.of_headers(call.req.headers, call.config)
     algorithm, kind = _checksum_settings(call)
     upload = UploadRecord(
         upload_id=new_upload_id(),
@@ -133,10 +129,8 @@ async def create_multipart_upload(call: Call) -> Response:
         key=call.key,
         initiated=time.time(),
         owner=requester_id(call),
-        acl=await write_acl(call, bucket.owner),
-        **described_by(call.req.headers, call.config.max_metadata_size),
-        storage_class=storage_class(call),
-        tags=header_tags(call.req),
+        acl=await write_acl(call, described.acl, bucket.owner),
+        **described.stored(),
         checksum_algorithm=algorithm,
         checksum_type=kind,
     )
@@ -450,7 +444,9 @@ def _complete_result(call: Call, record: ObjectRecord) -> Response:
 async def complete_multipart_upload(call: Call) -> Response:
     upload_id = call.req.arg("uploadId") or ""
     bucket = await owned_bucket(call)
-    condition = write_condition(call.req)
+    condition = etag_condition(
+        call.key, call.req.headers.get("if-match"), call.req.headers.get("if-none-match")
+    )
     completion = Completion(
         call=call,
         object_checksum=_object_checksum_headers(call),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from email.utils import formatdate
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import parse_qsl, unquote
 
 import msgspec
@@ -16,8 +16,8 @@ from oxstore.http.request import Request, Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord, Plain
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
-from oxstore.s3 import checksums, object_data, permissions
-from oxstore.s3.conditions import WriteCondition, etag_condition, read_precondition
+from oxstore.s3 import checksums, description, object_data, permissions
+from oxstore.s3.conditions import read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.listing import truncated
@@ -32,7 +32,7 @@ from oxstore.s3.ops.common import (
     xml_response,
 )
 from oxstore.s3.ops.receive import receive
-from oxstore.s3.ops.tagging import header_tags, tagging_count
+from oxstore.s3.ops.tagging import tagging_count
 from oxstore.s3.ops.versioning import (
     NULL,
     Deleted,
@@ -47,16 +47,6 @@ from oxstore.s3.xml import document, el, group, iso8601, parse
 
 T = TypeVar("T")
 MAX_KEY_BYTES = 1024
-META_PREFIX = "x-amz-meta-"
-DEFAULT_CONTENT_TYPE = "binary/octet-stream"
-# Standard headers stored with the object and returned on GET/HEAD.
-STORED_HEADERS = (
-    "content-encoding",
-    "content-disposition",
-    "content-language",
-    "cache-control",
-    "expires",
-)
 # response-* query arguments of a signed GET override these headers.
 RESPONSE_OVERRIDES = {
     "response-content-type": "content-type",
@@ -65,15 +55,6 @@ RESPONSE_OVERRIDES = {
     "response-cache-control": "cache-control",
     "response-content-disposition": "content-disposition",
     "response-content-encoding": "content-encoding",
-}
-# Headers that ask for features that are not built yet: refusing beats silently ignoring.
-UNSUPPORTED_PUT_HEADERS = {
-    "x-amz-server-side-encryption": "Server-side encryption",
-    "x-amz-server-side-encryption-customer-algorithm": "Server-side encryption",
-    "x-amz-object-lock-mode": "Object lock",
-    "x-amz-object-lock-retain-until-date": "Object lock",
-    "x-amz-object-lock-legal-hold": "Object lock",
-    "x-amz-website-redirect-location": "Website redirects",
 }
 
 
@@ -93,81 +74,11 @@ def check_key(key: str) -> None:
         raise S3Error("KeyTooLongError", Size=str(size), MaxSizeAllowed=str(MAX_KEY_BYTES))
 
 
-def user_metadata(headers: Mapping[str, str], limit: int) -> dict[str, str]:
-    meta = {
-        name[len(META_PREFIX) :]: value
-        for name, value in headers.items()
-        if name.startswith(META_PREFIX)
-    }
-    try:
-        size = sum(len(k.encode()) + len(v.encode()) for k, v in meta.items())
-    except UnicodeEncodeError as exc:
-        raise S3Error("InvalidArgument", "User metadata must be valid UTF-8.") from exc
-    if size > limit:
-        raise S3Error("MetadataTooLarge", Size=str(size), MaxSizeAllowed=str(limit))
-    return meta
-
-
-def content_encoding(value: str) -> str:
-    """The object's Content-Encoding: the header without aws-chunked, which frames the
-    transfer and is no part of the object."""
-    codings = [c.strip() for c in value.split(",")]
-    return ", ".join(c for c in codings if c and c.lower() != "aws-chunked")
-
-
-def stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """The standard headers kept with the object (STORED_HEADERS), as it will answer them."""
-    stored = {h: headers[h] for h in STORED_HEADERS if h in headers}
-    if "content-encoding" in stored:
-        stored["content-encoding"] = content_encoding(stored["content-encoding"])
-        if not stored["content-encoding"]:
-            del stored["content-encoding"]
-    return stored
-
-
-def described_by(headers: Mapping[str, str], max_metadata_size: int) -> dict[str, Any]:
-    """What a request's headers (or a POST form's fields, named alike) say about its object:
-    content type, stored headers, user metadata."""
-    return {
-        "content_type": headers.get("content-type") or DEFAULT_CONTENT_TYPE,
-        "headers": stored_headers(headers),
-        "user_meta": user_metadata(headers, max_metadata_size),
-    }
-
-
-def refuse_unsupported(req: Request) -> None:
-    for header, feature in UNSUPPORTED_PUT_HEADERS.items():
-        if header in req.headers:
-            raise S3Error("NotImplemented", f"{feature} is not implemented yet.", Header=header)
-
-
-def storage_class(call: Call, fields: Mapping[str, str] | None = None) -> str:
-    """The x-amz-storage-class a write asks for (in its headers, or a POST form's fields): one
-    the server offers (InvalidStorageClass)."""
-    source = call.req.headers if fields is None else fields
-    requested = source.get("x-amz-storage-class", "STANDARD").strip()
-    if requested not in call.config.offer.storage_classes:
-        raise S3Error("InvalidStorageClass", StorageClassRequested=requested)
-    return requested
-
-
-def write_condition(req: Request) -> WriteCondition | None:
-    """The condition a write's If-Match / If-None-Match headers set on the key's object."""
-    return etag_condition(
-        req.key or "", req.headers.get("if-match"), req.headers.get("if-none-match")
-    )
-
-
 async def put_object(call: Call) -> Response:
-    req = call.req
     bucket = await owned_bucket(call)
     check_key(call.key)
-    refuse_unsupported(req)
-    condition = write_condition(req)
-    described = described_by(req.headers, call.config.max_metadata_size)
-    kept_as = storage_class(call)
-    tags = header_tags(req)
-    acl = await write_acl(call, bucket.owner)
+    described = description.of_headers(call.req.headers, call.config)
+    acl = await write_acl(call, described.acl, bucket.owner)
     spec = call.data.spec_for(bucket.policy_id)
     received = await receive(call, spec, call.config.max_object_size, call.config.inline_threshold)
     record = ObjectRecord(
@@ -176,11 +87,9 @@ async def put_object(call: Call) -> Response:
         size=received.size,
         etag=received.etag,
         last_modified=time.time(),
-        **described,
+        **described.stored(),
         checksums=received.checksums,
-        storage_class=kept_as,
         owner=requester_id(call),
-        tags=tags,
         acl=acl,
         data_id=received.data_id,
         layout=received.layout,
@@ -188,7 +97,9 @@ async def put_object(call: Call) -> Response:
     )
     data_id = received.data_id
     try:
-        await call.meta.put_object(record, condition=condition, quota=call.quota)
+        await call.meta.put_object(
+            record, condition=described.condition(call.key), quota=call.quota
+        )
     except (NoSuchBucketError, S3Error, QuotaExceededError) as exc:
         if data_id:
             call.data.remove(data_id)
@@ -220,7 +131,7 @@ def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
                 )
             headers[header] = value
     result = list(headers.items())
-    result += [(META_PREFIX + name, value) for name, value in record.user_meta.items()]
+    result += [(description.META_PREFIX + name, value) for name, value in record.user_meta.items()]
     return result
 
 
@@ -473,45 +384,35 @@ async def copy_object(call: Call) -> Response:
     req = call.req
     bucket = await owned_bucket(call)
     check_key(call.key)
-    refuse_unsupported(req)
+    description.refuse_unsupported(req.headers)
     source_bucket, source_key, source_version = copy_source(req)
     source = await source_record(call, source_bucket, source_key, source_version)
-    directive = req.headers.get("x-amz-metadata-directive", "COPY").upper()
-    if directive not in ("COPY", "REPLACE"):
-        raise S3Error("InvalidArgument", "Unknown metadata directive.")
-    kept_as = storage_class(call)
-    changes_class = "x-amz-storage-class" in req.headers and kept_as != source.storage_class
-    if (
-        (source_bucket, source_key) == (call.bucket, call.key)
-        and directive == "COPY"
-        and not (changes_class)
-    ):
+    replaced = _directive(req, "x-amz-metadata-directive", "metadata") == "REPLACE"
+    retagged = _directive(req, "x-amz-tagging-directive", "tagging") == "REPLACE"
+    described = description.of_headers(req.headers, call.config, metadata=replaced, tags=retagged)
+    changes_class = described.storage_class_sent and described.storage_class != source.storage_class
+    if (source_bucket, source_key) == (call.bucket, call.key) and not (replaced or changes_class):
         raise S3Error(
             "InvalidRequest",
             "This copy request is illegal because it is trying to copy an object to itself "
             "without changing the object's metadata, storage class, website redirect location or "
             "encryption attributes.",
         )
-    replaced = directive == "REPLACE"
-    described = described_by(req.headers, call.config.max_metadata_size) if replaced else {}
-    tagging_directive = req.headers.get("x-amz-tagging-directive", "COPY").upper()
-    if tagging_directive not in ("COPY", "REPLACE"):
-        raise S3Error("InvalidArgument", "Unknown tagging directive.")
-    if tagging_directive == "REPLACE":
-        described["tags"] = header_tags(req)
     record = msgspec.structs.replace(
         source,
         bucket=call.bucket,
         key=call.key,
         last_modified=time.time(),
         owner=requester_id(call),
-        storage_class=kept_as,
-        acl=await write_acl(call, bucket.owner),  # a copy's ACL is its own, private by default
-        **described,
+        storage_class=described.storage_class,
+        # a copy's ACL is its own, private by default
+        acl=await write_acl(call, described.acl, bucket.owner),
+        **(described.shown() if replaced else {}),
+        **({"tags": described.tags} if retagged else {}),
     )
     try:
         await call.meta.put_object(
-            record, shares_data=True, condition=write_condition(req), quota=call.quota
+            record, shares_data=True, condition=described.condition(call.key), quota=call.quota
         )
     except NoSuchBucketError as exc:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
@@ -529,6 +430,15 @@ async def copy_object(call: Call) -> Response:
     response.headers += version_headers(bucket, record)
     response.headers += source_version_headers(source, source_version)
     return response
+
+
+def _directive(req: Request, header: str, name: str) -> str:
+    """A copy's x-amz-metadata-directive or x-amz-tagging-directive: COPY (the default) or
+    REPLACE."""
+    directive = req.headers.get(header, "COPY").upper()
+    if directive not in ("COPY", "REPLACE"):
+        raise S3Error("InvalidArgument", f"Unknown {name} directive.")
+    return directive
 
 
 OBJECT_ATTRIBUTES = frozenset({"ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"})

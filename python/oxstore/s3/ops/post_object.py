@@ -5,7 +5,6 @@ like a PUT body."""
 from __future__ import annotations
 
 import time
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from oxstore.auth import access, post_policy
@@ -16,39 +15,16 @@ from oxstore.http.request import Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import ObjectRecord
 from oxstore.meta.store import NoSuchBucketError
-from oxstore.s3 import checksums, permissions
+from oxstore.s3 import checksums, description, permissions
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import requester_id
 from oxstore.s3.ops.common import xml_response
-from oxstore.s3.ops.object import check_key, described_by, storage_class
+from oxstore.s3.ops.object import check_key
 from oxstore.s3.ops.receive import write_stream
-from oxstore.s3.ops.tagging import parse_tagging
 from oxstore.s3.xml import document, el
 
 STATUSES = {"200": 200, "201": 201, "204": 204}
-
-
-def _described(
-    call: Call, fields: dict[str, str], content_type: str, bucket_owner: str
-) -> dict[str, Any]:
-    """What the form says about the new object, checked before the file is read: the fields
-    a PUT would carry as headers, the acl, the tagging document."""
-    described = described_by(fields, call.config.max_metadata_size)
-    if "content-type" not in fields and content_type:
-        described["content_type"] = content_type  # the file part's own Content-Type
-    owner = requester_id(call)
-    acl = None
-    if "acl" in fields:
-        acl = access.encode(access.canned(fields["acl"], owner, bucket_owner))
-    tags = parse_tagging(fields["tagging"].encode()) if "tagging" in fields else {}
-    return {
-        **described,
-        "storage_class": storage_class(call, fields),
-        "owner": owner,
-        "acl": acl,
-        "tags": tags,
-    }
 
 
 def _answer(call: Call, fields: dict[str, str], record: ObjectRecord) -> Response:
@@ -114,7 +90,10 @@ async def post_object(call: Call) -> Response:
         raise S3Error("AccessDenied")
     key = fields["key"]
     check_key(key)
-    described = _described(call, fields, reader.file_content_type, bucket.owner)
+    described = description.of_form(fields, reader.file_content_type, call.config)
+    owner = requester_id(call)
+    asked = described.acl
+    acl = access.encode(access.grants_of(asked, owner, bucket.owner)) if asked else None
     expected = checksums.sent_checksums(fields)
     algorithm = next(iter(expected), None) or fields.get("x-amz-checksum-algorithm", "")
     low, high = length_range or (0, call.config.max_object_size)
@@ -142,7 +121,9 @@ async def post_object(call: Call) -> Response:
         data_id=got.data_id,
         layout=got.layout,
         inline=got.inline,
-        **described,
+        **described.stored(),
+        owner=owner,
+        acl=acl,
     )
     try:
         await call.meta.put_object(record, quota=await quotas.quota_for(bucket))

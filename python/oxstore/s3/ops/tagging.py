@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl
 
-from oxstore.http.request import Request, Response
+from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -48,24 +47,6 @@ def checked_tags(pairs: list[tuple[str, str]], limit: int) -> dict[str, str]:
             )
         tags[key] = value
     return tags
-
-
-def header_tags(req: Request) -> dict[str, str]:
-    """The x-amz-tagging header of a write: URL-query encoded (k1=v1&k2=v2); a broken escape
-    or a key named twice is InvalidArgument, as S3 answers."""
-    raw = req.headers.get("x-amz-tagging")
-    if raw is None:
-        return {}
-    pairs = parse_qsl(raw, keep_blank_values=True)
-    if _BAD_ESCAPE.search(raw) or len({k for k, _ in pairs}) < len(pairs):
-        raise S3Error(
-            "InvalidArgument",
-            "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query "
-            "parameters without tag name duplicates.",
-            ArgumentName="x-amz-tagging",
-            ArgumentValue=raw,
-        )
-    return checked_tags(pairs, MAX_OBJECT_TAGS)
 
 
 def tagging_count(record: ObjectRecord) -> list[tuple[str, str]]:
