@@ -268,3 +268,18 @@ def seal(key: bytes, plaintext: bytes, aad: bytes = b"") -> bytes:
 
 def unseal(key: bytes, sealed: bytes, aad: bytes = b"") -> bytes:
     """Inverse of seal; ValueError when the key is wrong or the blob was altered."""
+
+# ---- server-side encryption ------------------------------------------------------------------
+
+def random_data_key() -> bytes:
+    """A fresh random 256-bit data key (32 bytes) from the OS."""
+
+def seal_stream(key: bytes, data: Buffer) -> bytes:
+    """The whole of data sealed under a 32-byte data key: 64 KiB packages of AES-256-GCM, each
+    ciphertext || 16-byte tag (len(data) + 16 per package; empty data is one empty package).
+    NativeS3Error InvalidArgument for a key not 32 bytes. GIL released."""
+
+def open_stream(key: bytes, sealed: Buffer) -> bytes:
+    """Inverse of seal_stream. NativeS3Error InternalError, never plaintext, when a byte was
+    altered, packages moved, the stream cut or extended, or the key is another one;
+    InvalidArgument for a key not 32 bytes. GIL released."""

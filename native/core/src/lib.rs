@@ -3,6 +3,7 @@ pub mod block;
 pub mod checksum;
 pub mod chunked;
 pub mod crc_combine;
+pub mod encryption;
 pub mod erasure;
 pub mod error;
 pub mod reader;

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use oxstore_core::checksum::{self, Algorithm, MultiHasher as CoreHasher, ALGORITHMS};
 use oxstore_core::chunked::{Mode, Signer};
+use oxstore_core::encryption::{self as core_enc, DataKey};
 use oxstore_core::erasure::Codec;
 use oxstore_core::error::S3Error;
 use oxstore_core::reader::{self as core_reader, ObjectReader as CoreReader};
@@ -658,6 +659,68 @@ fn unseal<'py>(
     Ok(PyBytes::new(py, &plain))
 }
 
+/// A data key from Python: exactly 32 bytes (InvalidArgument otherwise).
+fn data_key(key: &[u8]) -> PyResult<DataKey> {
+    DataKey::from_slice(key).map_err(to_py)
+}
+
+/// bytes_filled() for work of `work` bytes, which may be small: the GIL is released only from
+/// DETACH_THRESHOLD up, as with_buffer() does.
+fn bytes_filled_by<'py>(
+    py: Python<'py>,
+    len: usize,
+    work: usize,
+    fill: impl FnOnce(&mut [u8]) -> PyResult<()> + Send,
+) -> PyResult<Bound<'py, PyBytes>> {
+    match work >= DETACH_THRESHOLD {
+        true => bytes_filled(py, len, fill),
+        false => PyBytes::new_with(py, len, fill),
+    }
+}
+
+/// A fresh random data key (32 bytes).
+#[pyfunction]
+fn random_data_key(py: Python<'_>) -> PyResult<Bound<'_, PyBytes>> {
+    let key = DataKey::random().map_err(to_py)?;
+    Ok(PyBytes::new(py, key.as_bytes()))
+}
+
+/// A whole stream sealed in packages under a data key, straight into the bytes returned.
+#[pyfunction]
+fn seal_stream<'py>(
+    py: Python<'py>,
+    key: &[u8],
+    data: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let key = data_key(key)?;
+    let buf = PyBuffer::<u8>::get(data)?;
+    let view = Borrowed::new(&buf)?;
+    let len = core_enc::sealed_len(view.len as u64) as usize;
+    let sealed = bytes_filled_by(py, len, view.len, |out| {
+        core_enc::seal_stream_into(&key, view.slice(), out).map_err(to_py)
+    });
+    drop(buf);
+    sealed
+}
+
+/// The plaintext of a whole sealed stream, straight into the bytes returned.
+#[pyfunction]
+fn open_stream<'py>(
+    py: Python<'py>,
+    key: &[u8],
+    sealed: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let key = data_key(key)?;
+    let buf = PyBuffer::<u8>::get(sealed)?;
+    let view = Borrowed::new(&buf)?;
+    let len = core_enc::plain_len(view.len as u64).map_err(to_py)? as usize;
+    let plain = bytes_filled_by(py, len, view.len, |out| {
+        core_enc::open_stream_into(&key, view.slice(), out).map_err(to_py)
+    });
+    drop(buf);
+    plain
+}
+
 /// Whether every page of bytes [start, end) of the file is in the page cache.
 #[pyfunction]
 fn is_cached(py: Python<'_>, path: &str, start: u64, end: u64) -> bool {
@@ -691,6 +754,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sigv4_trailer_signature, m)?)?;
     m.add_function(wrap_pyfunction!(seal, m)?)?;
     m.add_function(wrap_pyfunction!(unseal, m)?)?;
+    m.add_function(wrap_pyfunction!(random_data_key, m)?)?;
+    m.add_function(wrap_pyfunction!(seal_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(open_stream, m)?)?;
     m.add_function(wrap_pyfunction!(is_cached, m)?)?;
     Ok(())
 }
