@@ -140,6 +140,39 @@ impl Codec {
         }
     }
 
+    /// Rebuilds the missing data shards (`false`) in place from the present ones, every shard
+    /// a borrowed slice of one length (missing parity slices are left as they are): for
+    /// reads that put shards straight where the object's bytes go.
+    pub fn reconstruct_data_in(&self, shards: &mut [(&mut [u8], bool)]) -> Result<(), S3Error> {
+        let present = shards.iter().filter(|(_, here)| *here).count();
+        if shards.len() != self.k + self.m || present < self.k {
+            return Err(invalid(format!(
+                "{present} of {} shards for {}+{}",
+                shards.len(),
+                self.k,
+                self.m
+            )));
+        }
+        match &self.rs {
+            Some(rs) => rs
+                .reconstruct_data(shards)
+                .map_err(|e| invalid(format!("erasure reconstruct: {e:?}"))),
+            None => {
+                let (data, copies) = shards.split_at_mut(self.k);
+                if data.iter().all(|(_, here)| *here) {
+                    return Ok(()); // m = 0, or nothing missing
+                }
+                // k = 1, replication: the data shard is a copy of any present one
+                let (copy, _) = copies
+                    .iter()
+                    .find(|(_, here)| *here)
+                    .ok_or_else(|| invalid("no copy of the data shard".into()))?;
+                data[0].0.copy_from_slice(copy);
+                Ok(())
+            }
+        }
+    }
+
     /// Replication: a missing shard is a copy of any present one.
     fn copy_back(&self, shards: &mut [Option<Vec<u8>>], parity: bool) {
         let Some(source) = shards.iter().flatten().next().cloned() else {

@@ -617,6 +617,73 @@ impl Fetched {
     }
 }
 
+/// One shard's part of a fast read: a data shard's blocks read into their places in the
+/// output (`skip`: not read, the shard is absent and its blocks get rebuilt there), or a
+/// parity shard's blocks read into a buffer, to rebuild from.
+enum DirectRead<'o> {
+    Data {
+        shard: usize,
+        blocks: Vec<Placed<'o>>,
+        skip: bool,
+    },
+    Parity {
+        want: Want,
+        buffer: Vec<u8>,
+    },
+}
+
+/// A DirectRead done: whether its blocks are whole and good.
+enum DirectDone<'o> {
+    Data {
+        good: bool,
+        blocks: Vec<Placed<'o>>,
+        skip: bool,
+    },
+    Parity {
+        shard: usize,
+        span: Span,
+    },
+}
+
+impl<'o> DirectRead<'o> {
+    fn run(self, files: &[Option<File>], key: &[u8; 32], block_len: usize) -> DirectDone<'o> {
+        match self {
+            DirectRead::Data {
+                blocks, skip: true, ..
+            } => DirectDone::Data {
+                good: true,
+                blocks,
+                skip: true,
+            },
+            DirectRead::Data {
+                shard, mut blocks, ..
+            } => {
+                let good = files[shard]
+                    .as_ref()
+                    .is_some_and(|file| read_placed(file, key, shard, block_len, &mut blocks));
+                DirectDone::Data {
+                    good,
+                    blocks,
+                    skip: false,
+                }
+            }
+            DirectRead::Parity { want, buffer } => DirectDone::Parity {
+                shard: want.shard,
+                span: read_span(files[want.shard].as_ref(), key, &want, block_len, buffer),
+            },
+        }
+    }
+}
+
+impl DirectDone<'_> {
+    fn good(&self) -> bool {
+        match self {
+            DirectDone::Data { good, .. } => *good,
+            DirectDone::Parity { span, .. } => span.good.iter().all(|&g| g),
+        }
+    }
+}
+
 pub struct ShardReader {
     codec: Codec,
     shape: Shape,
@@ -756,27 +823,64 @@ impl ShardReader {
         filled.map(|()| damaged)
     }
 
-    /// The healthy read: each data shard's blocks of the range read straight into `out` and
-    /// checked there. False when a data shard is known damaged, or a block proves missing,
-    /// short or corrupt: the careful read (which rebuilds it) is then left to do.
+    /// The fast read: each data shard's blocks of the range read straight into `out` and
+    /// checked there; a data shard known to be missing or damaged is rebuilt in `out` from
+    /// parity blocks read beside them (when the range is whole blocks: a rebuild needs them).
+    /// False when that cannot be done, or a block proves missing, short or corrupt: the
+    /// careful read (which finds out which, and rebuilds it) is then left to do.
     fn read_direct(&mut self, range: &Range<u64>, out: &mut [u8]) -> bool {
         let k = self.shape.k;
-        if (0..k).any(|n| self.files[n].is_none() || self.damaged.contains(&n)) {
+        let usable = |n: usize| self.files[n].is_some() && !self.damaged.contains(&n);
+        let absent: Vec<bool> = (0..k).map(|n| !usable(n)).collect();
+        let missing = absent.iter().filter(|&&a| a).count();
+        let stand_ins: Vec<usize> = (k..self.files.len())
+            .filter(|&n| usable(n))
+            .take(missing)
+            .collect();
+        let placed = self.placed(range, out);
+        let partial = placed.iter().flatten().any(|b| b.before + b.after > 0);
+        if stand_ins.len() < missing || (missing > 0 && partial) {
             return false;
         }
-        let block_len = self.block_len();
-        for want in self.data_wants(range) {
-            let end = (want.first + want.count as u64) * block_len as u64;
-            if let Some(file) = &self.files[want.shard] {
-                self.ahead[want.shard].before_read(file, end);
-            }
+        let stripes = self.stripes_of(range);
+        let first = *stripes.start();
+        let count = (stripes.end() - first + 1) as usize;
+        let mut reads: Vec<DirectRead<'_>> = Vec::with_capacity(k + missing);
+        for (shard, blocks) in placed.into_iter().enumerate() {
+            reads.push(DirectRead::Data {
+                shard,
+                blocks,
+                skip: absent[shard],
+            });
         }
-        let mut placed: Vec<Vec<Placed<'_>>> = (0..k).map(|_| Vec::new()).collect();
+        for &shard in &stand_ins {
+            let want = Want {
+                shard,
+                first,
+                count,
+            };
+            reads.push(DirectRead::Parity {
+                want,
+                buffer: self.buffers.pop().unwrap_or_default(),
+            });
+        }
+        self.read_ahead_for(&reads);
+        let (files, key, block_len) = (&self.files, &self.key, self.block_len());
+        let done = in_parallel(reads, |read| read.run(files, key, block_len));
+        if done.iter().any(|d| !d.good()) {
+            return false;
+        }
+        missing == 0 || self.rebuild_in_place(done, count)
+    }
+
+    /// Each data shard's blocks of the range, with the part of `out` each one fills.
+    fn placed<'o>(&self, range: &Range<u64>, out: &'o mut [u8]) -> Vec<Vec<Placed<'o>>> {
+        let mut placed: Vec<Vec<Placed<'o>>> = (0..self.shape.k).map(|_| Vec::new()).collect();
         let mut rest = out;
         for s in self.stripes_of(range) {
             for (shard, blocks) in placed.iter_mut().enumerate() {
                 if let Some((at, len)) = self.part(s, shard, range) {
-                    let (part, tail) = rest.split_at_mut(len);
+                    let (part, tail) = std::mem::take(&mut rest).split_at_mut(len);
                     rest = tail;
                     let after = self.shard_len() - at - len;
                     blocks.push(Placed {
@@ -788,14 +892,66 @@ impl ShardReader {
                 }
             }
         }
-        let (files, key) = (&self.files, &self.key);
-        let jobs: Vec<(usize, Vec<Placed<'_>>)> = placed.into_iter().enumerate().collect();
-        in_parallel(jobs, |(shard, mut blocks)| match &files[shard] {
-            Some(file) => read_placed(file, key, shard, block_len, &mut blocks),
-            None => false,
-        })
-        .into_iter()
-        .all(|good| good)
+        placed
+    }
+
+    fn read_ahead_for(&mut self, reads: &[DirectRead<'_>]) {
+        let block_len = self.block_len() as u64;
+        for read in reads {
+            let (shard, end) = match read {
+                DirectRead::Data { skip: true, .. } => continue,
+                DirectRead::Data { shard, blocks, .. } => match blocks.last() {
+                    Some(last) => (*shard, last.stripe + 1),
+                    None => continue,
+                },
+                DirectRead::Parity { want, .. } => (want.shard, want.first + want.count as u64),
+            };
+            if let Some(file) = &self.files[shard] {
+                self.ahead[shard].before_read(file, end * block_len);
+            }
+        }
+    }
+
+    /// Rebuilds the absent data shards' blocks in `out`, stripe by stripe, from the blocks
+    /// read (data in `out`, parity in their spans); true when every stripe was rebuilt.
+    fn rebuild_in_place(&mut self, done: Vec<DirectDone<'_>>, count: usize) -> bool {
+        let n = self.files.len();
+        let (shard_len, block_len) = (self.shard_len(), self.block_len());
+        let mut data: Vec<(Vec<Placed<'_>>, bool)> = Vec::new();
+        let mut parity: Vec<Option<Span>> = (0..n).map(|_| None).collect();
+        for d in done {
+            match d {
+                DirectDone::Data { blocks, skip, .. } => data.push((blocks, !skip)),
+                DirectDone::Parity { shard, span } => parity[shard] = Some(span),
+            }
+        }
+        let unread = parity[self.shape.k..]
+            .iter()
+            .filter(|p| p.is_none())
+            .count();
+        let mut scratch = vec![0u8; unread * shard_len];
+        for t in 0..count {
+            let mut shards: Vec<(&mut [u8], bool)> = Vec::with_capacity(n);
+            for (blocks, here) in data.iter_mut() {
+                shards.push((&mut *blocks[t].out, *here));
+            }
+            let mut spare = scratch.chunks_mut(shard_len.max(1));
+            for span in parity[self.shape.k..].iter_mut() {
+                match span {
+                    Some(span) => {
+                        let at = t * block_len + HASH_LEN;
+                        shards.push((&mut span.bytes[at..at + shard_len], true));
+                    }
+                    None => shards.push((spare.next().unwrap_or_default(), false)),
+                }
+            }
+            if self.codec.reconstruct_data_in(&mut shards).is_err() {
+                return false;
+            }
+        }
+        self.buffers
+            .extend(parity.into_iter().flatten().map(|span| span.bytes));
+        true
     }
 
     fn keep_buffers(&mut self, fetched: Fetched) {
@@ -1270,6 +1426,35 @@ mod tests {
             assert_eq!(reader.damaged(), damaged, "{name}");
             let mut reader = open(&paths, shape(4, 2), len);
             assert_eq!(reader.verify().unwrap(), damaged, "{name}");
+        }
+    }
+
+    #[test]
+    fn whole_stripes_are_rebuilt_in_place_for_absent_data_shards() {
+        let len = 4 * STRIPE;
+        let data = object(len);
+        for (k, m) in [(2, 2), (4, 2), (2, 1), (1, 2)] {
+            let dirs = drives(&format!("in-place-{k}-{m}"), k + m);
+            let paths = write(&dirs, shape(k, m), &data, KEY);
+            // data shard 0 offline; with m = 2 the first parity shard corrupt as well, so the
+            // fast read's stand-in fails and the careful one takes over
+            let mut given: Vec<Option<PathBuf>> = paths.iter().cloned().map(Some).collect();
+            given[0] = None;
+            if m == 2 {
+                flip(&paths[k], HASH_LEN + 5);
+            }
+            let mut reader = ShardReader::open(&given, shape(k, m), len as u64, KEY).unwrap();
+            for offset in (0..len).step_by(2 * STRIPE) {
+                let got = reader.read(offset as u64, 2 * STRIPE).unwrap();
+                assert_eq!(
+                    got,
+                    &data[offset..offset + 2 * STRIPE],
+                    "{k}+{m} at {offset}"
+                );
+            }
+            assert_eq!(reader.read(0, len).unwrap(), data, "{k}+{m}");
+            let corrupt_parity = if m == 2 { vec![k] } else { vec![] };
+            assert_eq!(reader.damaged(), corrupt_parity, "{k}+{m}");
         }
     }
 
