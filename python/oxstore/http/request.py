@@ -17,6 +17,7 @@ class Request:
     header_list: list[tuple[str, str]]  # every header as received (names lower-case)
     body: AsyncIterator[bytes]  # the raw request body
     client: str = ""
+    tls: bool = False  # came over https
     unreadable: tuple[str, ...] = ()  # headers sent with values the server could not read
     # filled by the pipeline
     request_id: str = ""

@@ -125,6 +125,7 @@ class RSGIApp:
             header_list=header_list,
             body=body.__aiter__() if body is not None else _no_body(),
             client=scope.client,
+            tls=scope.scheme == "https",
             unreadable=unreadable,
         )
         response = await self.handler(request)

@@ -14,6 +14,7 @@ from oxstore.limits.rates import Limiter, Pacer
 from oxstore.limits.usage import UsageMeter
 from oxstore.meta.model import Metadata, Quota
 from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.s3 import sse
 
 
 @dataclass(slots=True)
@@ -61,6 +62,11 @@ class Call:
     def key(self) -> str:
         assert self.req.key is not None
         return self.req.key
+
+    @property
+    def secure(self) -> bool:
+        """Whether customer keys (SSE-C) may come over this request's connection."""
+        return sse.is_secure(self.req.client, self.req.tls, allow_plain_http=False)
 
     @property
     def config(self) -> Config:

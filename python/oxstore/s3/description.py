@@ -17,6 +17,7 @@ import msgspec
 
 from oxstore.auth import access
 from oxstore.config import Config
+from oxstore.s3 import sse
 from oxstore.s3.conditions import WriteCondition, etag_condition
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.tagging import MAX_OBJECT_TAGS, checked_tags, parse_tagging
@@ -33,8 +34,6 @@ STORED_HEADERS = (
 )
 # Headers that ask for features that are not built yet: refusing beats silently ignoring.
 UNSUPPORTED_HEADERS = {
-    "x-amz-server-side-encryption": "Server-side encryption",
-    "x-amz-server-side-encryption-customer-algorithm": "Server-side encryption",
     "x-amz-object-lock-mode": "Object lock",
     "x-amz-object-lock-retain-until-date": "Object lock",
     "x-amz-object-lock-legal-hold": "Object lock",
@@ -57,6 +56,7 @@ class ObjectDescription(msgspec.Struct, frozen=True, kw_only=True):
     acl: access.AskedAcl | None = None
     if_match: str | None = None
     if_none_match: str | None = None
+    encryption: sse.EncryptionAsked | None = None
 
     def stored(self) -> dict[str, Any]:
         """The fields of an object (or upload) record this description sets."""
@@ -83,11 +83,18 @@ class ObjectDescription(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def of_headers(
-    headers: Mapping[str, str], config: Config, *, metadata: bool = True, tags: bool = True
+    headers: Mapping[str, str],
+    config: Config,
+    *,
+    secure: bool,
+    metadata: bool = True,
+    tags: bool = True,
 ) -> ObjectDescription:
     """A PUT's, copy's or CreateMultipartUpload's description. metadata / tags False: the
-    copy keeps the source's (its directive says COPY), and their headers are not read."""
+    copy keeps the source's (its directive says COPY), and their headers are not read.
+    secure: over TLS or from this host (see sse.is_secure)."""
     refuse_unsupported(headers)
+    encryption = _encryption(headers, secure)
     shown = _shown(headers, config) if metadata else {}
     return ObjectDescription(
         **shown,
@@ -96,12 +103,17 @@ def of_headers(
         acl=access.asked_acl(headers),
         if_match=headers.get("if-match"),
         if_none_match=headers.get("if-none-match"),
+        encryption=encryption,
     )
 
 
-def of_form(fields: Mapping[str, str], file_content_type: str, config: Config) -> ObjectDescription:
+def of_form(
+    fields: Mapping[str, str], file_content_type: str, config: Config, *, secure: bool
+) -> ObjectDescription:
     """A POST upload's description, from the form fields before the file: its metadata and
-    content fields, storage class, canned acl and tagging document."""
+    content fields, storage class, canned acl, tagging document and encryption."""
+    refuse_unsupported(fields)
+    encryption = _encryption(fields, secure)
     shown = _shown(fields, config)
     if "content-type" not in fields and file_content_type:
         shown["content_type"] = file_content_type  # the file part's own Content-Type
@@ -111,7 +123,19 @@ def of_form(fields: Mapping[str, str], file_content_type: str, config: Config) -
         **_kept_as(fields, config),
         tags=parse_tagging(fields["tagging"].encode()) if "tagging" in fields else {},
         acl=acl,
+        encryption=encryption,
     )
+
+
+def _encryption(source: Mapping[str, str], secure: bool) -> sse.EncryptionAsked | None:
+    """The encryption asked for, checked; refused while the data path cannot encrypt (a
+    write that asks for encryption is never stored in the clear)."""
+    asked = sse.asked_on_write(source, secure)
+    if asked is not None:
+        raise S3Error(
+            "NotImplemented", "Server-side encryption is not implemented yet.", Header=sse.SSE
+        )
+    return asked
 
 
 def refuse_unsupported(headers: Mapping[str, str]) -> None:

@@ -121,7 +121,7 @@ def _checksum_headers(upload: UploadRecord) -> list[tuple[str, str]]:
 async def create_multipart_upload(call: Call) -> Response:
     bucket = await owned_bucket(call)
     check_key(call.key)
-    described = description.of_headers(call.req.headers, call.config)
+    described = description.of_headers(call.req.headers, call.config, secure=call.secure)
     algorithm, kind = _checksum_settings(call)
     upload = UploadRecord(
         upload_id=new_upload_id(),

@@ -16,7 +16,7 @@ from oxstore.http.request import Request, Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord, Plain
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
-from oxstore.s3 import checksums, description, object_data, permissions
+from oxstore.s3 import checksums, description, object_data, permissions, sse
 from oxstore.s3.conditions import read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -77,7 +77,7 @@ def check_key(key: str) -> None:
 async def put_object(call: Call) -> Response:
     bucket = await owned_bucket(call)
     check_key(call.key)
-    described = description.of_headers(call.req.headers, call.config)
+    described = description.of_headers(call.req.headers, call.config, secure=call.secure)
     acl = await write_acl(call, described.acl, bucket.owner)
     spec = call.data.spec_for(bucket.policy_id)
     received = await receive(call, spec, call.config.max_object_size, call.config.inline_threshold)
@@ -149,6 +149,7 @@ async def head_object(call: Call) -> Response:
 
 
 async def _read(call: Call, head: bool) -> Response:
+    sse.refuse_on_read(call.req.headers)
     bucket, record = await _lookup(call)
     headers = _object_headers(call, record) + version_headers(bucket, record)
     headers += tagging_count(record)
@@ -389,7 +390,9 @@ async def copy_object(call: Call) -> Response:
     source = await source_record(call, source_bucket, source_key, source_version)
     replaced = _directive(req, "x-amz-metadata-directive", "metadata") == "REPLACE"
     retagged = _directive(req, "x-amz-tagging-directive", "tagging") == "REPLACE"
-    described = description.of_headers(req.headers, call.config, metadata=replaced, tags=retagged)
+    described = description.of_headers(
+        req.headers, call.config, secure=call.secure, metadata=replaced, tags=retagged
+    )
     changes_class = described.storage_class_sent and described.storage_class != source.storage_class
     if (source_bucket, source_key) == (call.bucket, call.key) and not (replaced or changes_class):
         raise S3Error(

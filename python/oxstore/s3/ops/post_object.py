@@ -90,7 +90,9 @@ async def post_object(call: Call) -> Response:
         raise S3Error("AccessDenied")
     key = fields["key"]
     check_key(key)
-    described = description.of_form(fields, reader.file_content_type, call.config)
+    described = description.of_form(
+        fields, reader.file_content_type, call.config, secure=call.secure
+    )
     owner = requester_id(call)
     asked = described.acl
     acl = access.encode(access.grants_of(asked, owner, bucket.owner)) if asked else None
