@@ -321,12 +321,14 @@ def version_of(command: list[str]) -> str:
     return match[0] if match else "?"
 
 
-def start_oxstore(home: Path, workers: int, meta: str = "", drives: int = 1) -> Target:
+def start_oxstore(
+    home: Path, workers: int, meta: str = "", drives: int = 1, extra: tuple[str, ...] = ()
+) -> Target:
     (port,) = free_ports(1)
     env = environment("OXSTORE_", OXSTORE_ROOT_USER=ACCESS, OXSTORE_ROOT_PASSWORD=SECRET)
     data = [str(home / "data")] + [str(home / f"drive-{n}") for n in range(1, drives)]
     command = [sys.executable, "-m", "oxstore", "server", *data, "--address", f"127.0.0.1:{port}"]
-    command += ["--workers", str(workers)] + (["--meta", meta] if meta else [])
+    command += ["--workers", str(workers)] + (["--meta", meta] if meta else []) + [*extra]
     name, label = ("oxstore-pg", "oxstore on PostgreSQL") if meta else ("oxstore", "oxstore")
     if drives > 1:
         name, label = "oxstore-ec", f"oxstore {drives} drives"
@@ -613,8 +615,8 @@ def big_object_rows(target: Target, rows: dict[str, Cell], size: int) -> None:
         big_get(target, size, verify=True)  # rebuilt from parity: every byte still right
 
 
-def lose_a_data_shard(home: Path) -> None:
-    """Removes the big object's first data shard (the record says on which drive)."""
+def lose_a_data_shard(home: Path, key: str = "big") -> None:
+    """Removes an object's first data shard (the record says on which drive)."""
     import asyncio
 
     from oxstore.meta.model import Metadata
@@ -622,7 +624,7 @@ def lose_a_data_shard(home: Path) -> None:
 
     meta = Metadata(open_store("", home / "data" / ".oxstore" / "meta.sqlite3"))
     try:
-        record = asyncio.run(meta.get_object("bench", "big"))
+        record = asyncio.run(meta.get_object("bench", key))
     finally:
         meta.store.close()
     assert record is not None and hasattr(record.layout, "drives"), "not a sharded object"
