@@ -615,8 +615,9 @@ def big_object_rows(target: Target, rows: dict[str, Cell], size: int) -> None:
         big_get(target, size, verify=True)  # rebuilt from parity: every byte still right
 
 
-def lose_a_data_shard(home: Path, key: str = "big") -> None:
-    """Removes an object's first data shard (the record says on which drive)."""
+def data_file(home: Path, key: str, shard: int = 0) -> Path:
+    """Where an object's bytes (its plain file, or one of its shards) are: the record says
+    on which drive."""
     import asyncio
 
     from oxstore.meta.model import Metadata
@@ -627,10 +628,16 @@ def lose_a_data_shard(home: Path, key: str = "big") -> None:
         record = asyncio.run(meta.get_object("bench", key))
     finally:
         meta.store.close()
-    assert record is not None and hasattr(record.layout, "drives"), "not a sharded object"
-    slot = record.layout.drives[0]
+    assert record is not None and record.data_id, f"{key}: no data file"
+    layout = record.layout
+    slot = layout.drives[shard] if hasattr(layout, "drives") else layout.drive
     drive = home / "data" if slot == 0 else home / f"drive-{slot}"
-    (drive / ".oxstore" / "objects" / record.data_id[:2] / record.data_id).unlink()
+    return drive / ".oxstore" / "objects" / record.data_id[:2] / record.data_id
+
+
+def lose_a_data_shard(home: Path, key: str = "big") -> None:
+    """Removes an object's first data shard."""
+    data_file(home, key).unlink()
 
 
 def multipart_row(target: Target, rows: dict[str, Cell], size: int) -> None:

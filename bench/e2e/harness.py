@@ -50,15 +50,23 @@ def direct_read_speed(directory: Path, total: int = 1024 * MiB) -> float:
         os.fsync(fd)
     finally:
         os.close(fd)
+    try:
+        return direct_read_of(path)
+    finally:
+        path.unlink()
+
+
+def direct_read_of(path: Path) -> float:
+    """The speed of reading a file whole with O_DIRECT in 4 MiB reads, MB/s."""
+    chunk = mmap.mmap(-1, 4 * MiB)  # page-aligned, as O_DIRECT needs
     fd = os.open(path, os.O_RDONLY | os.O_DIRECT)
     try:
-        started = time.perf_counter()
-        while os.readv(fd, [chunk]) > 0:
-            pass
+        started, total = time.perf_counter(), 0
+        while (n := os.readv(fd, [chunk])) > 0:
+            total += n
         return total / MiB / (time.perf_counter() - started)
     finally:
         os.close(fd)
-        path.unlink()
 
 
 def drop_cached(directory: Path) -> None:
