@@ -15,6 +15,7 @@ Buffer = Any  # bytes, bytearray, memoryview: anything with the buffer protocol
 
 ALGORITHMS: tuple[str, ...]
 STRIPE_SIZE: int  # bytes of the object per stripe of a shards writer (1 MiB)
+SEALED_BLOCK: int  # a STRIPE_SIZE block sealed (1 MiB + 256): a sealed object's stripe size
 
 class NativeS3Error(Exception):
     """Raised by the native core with an S3 error code: args == (code, message).
@@ -126,10 +127,11 @@ class ShardSpec(TypedDict):
     temp_paths: list[str | None]  # k + m temp shard files, one per drive; None: drive offline
 
 class WriteResult(TypedDict):
-    size: int
+    size: int  # the payload's (the plaintext's, when sealed)
+    stored_size: int  # bytes stored (file, shards or inline; sums aside): sealed_size(size) or size
     digests: dict[str, bytes]  # every algorithm asked for, over the decoded payload
     trailers: dict[str, str]  # trailer headers received (lower-case names), values as sent
-    inline: bytes | None  # the payload, when it stayed under inline_limit: no file was written
+    inline: bytes | None  # the payload (sealed, with seal) if under inline_limit: no file written
     shards: list[bool] | None  # shards writer: which shard files are written; else None
 
 class ObjectWriter:
@@ -153,6 +155,17 @@ class ObjectWriter:
     once. A shard that cannot be created or written is dropped (its file removed) while at
     least `quorum` remain; below that NativeS3Error: InsufficientStorage when a disk was full,
     else InternalError ("write quorum lost: ..."). A bad layout raises at construction.
+
+    With `seal` (a 32-byte data key: server-side encryption) the payload is stored sealed:
+    64 KiB AES-256-GCM packages, the format of seal_stream (the stored bytes are exactly
+    seal_stream(seal, payload)). Digests, the checksums and `size` are of the plaintext;
+    `stored_size` is sealed_size(size). A plain file then has no block sums (NativeS3Error
+    InternalError with `sums`: the tags verify every package) and is read back with
+    ObjectReader(path, size, seal=seal); shards are striped in
+    stripes of SEALED_BLOCK (each sealed block one stripe; record it as the layout's stripe),
+    read back with ErasureReader(..., SEALED_BLOCK, size, key, seal=seal); an inline payload
+    is returned sealed (never the plaintext), read with open_sealed_range. An empty payload is
+    one empty package (16 bytes). NativeS3Error InvalidArgument for a key not 32 bytes.
     """
 
     def __init__(
@@ -164,6 +177,7 @@ class ObjectWriter:
         inline_limit: int = 0,
         shards: ShardSpec | None = None,
         sums: str | None = None,
+        seal: bytes | None = None,
     ) -> None: ...
     def feed(self, data: Buffer) -> None: ...
     def stays_inline(self) -> bool:
@@ -210,13 +224,28 @@ class ErasureReader:
     Every block read is verified; a shard missing, short, corrupt or of another object is
     rebuilt from the others (parity read only then) and reported by damaged(). NativeS3Error
     InternalError ("... the stripe is lost ...") when a stripe has fewer than k good shards.
+
+    With `seal` (the data key of a sealed writer; `stripe_size` SEALED_BLOCK for those) the
+    shards hold sealed_size(size) bytes of sealed stream and `size` is the plaintext's: read()
+    returns plaintext, reading and opening only the packages the range touches (NativeS3Error
+    InternalError "package N of the encrypted data is corrupt" for one that does not open:
+    another key, or damage beyond what the block hashes catch). damaged(), verify() and heal()
+    are of the sealed shards' blocks, as for any object, and need no key.
     """
 
     def __init__(
-        self, paths: Sequence[str | None], k: int, m: int, stripe_size: int, size: int, key: str
+        self,
+        paths: Sequence[str | None],
+        k: int,
+        m: int,
+        stripe_size: int,
+        size: int,
+        key: str,
+        seal: bytes | None = None,
     ) -> None: ...
     def read(self, offset: int, length: int) -> bytes:
-        """Exactly the object's bytes [offset, min(offset + length, size)). GIL released."""
+        """Exactly the object's bytes [offset, min(offset + length, size)) (plaintext, when
+        sealed). GIL released."""
 
     def damaged(self) -> list[int]:
         """Every shard found damaged so far, in order (offline drives are not damage)."""
@@ -239,20 +268,32 @@ class ObjectReader:
     written without sums). ObjectReader(path, size, key): a file written with sums=key, of a
     size-byte payload; its trailer is checked here (NativeS3Error InternalError "the data
     file's block sums are missing or damaged"), every block when read. ValueError when only
-    one of size and key is given. Reads ask the kernel for the next 8 MiB ahead."""
+    one of size and key is given. Reads ask the kernel for the next 8 MiB ahead.
 
-    def __init__(self, path: str, size: int | None = None, key: str | None = None) -> None: ...
+    ObjectReader(path, size, seal=data_key): a file written sealed, `size` the plaintext's
+    (ValueError without size or with key: a sealed file has no sums); NativeS3Error
+    InternalError here when the file is not sealed_size(size) bytes."""
+
+    def __init__(
+        self, path: str, size: int | None = None, key: str | None = None, seal: bytes | None = None
+    ) -> None: ...
     def size(self) -> int:
-        """The payload's size."""
+        """The payload's size (the plaintext's, when sealed)."""
 
     def read(self, offset: int, length: int) -> bytes:
         """Exactly the payload's bytes [offset, min(offset + length, size)). Verified: every
         block the range touches is read whole and checked; a corrupt one raises NativeS3Error
-        InternalError ("block N of the data file is corrupt"). GIL released."""
+        InternalError ("block N of the data file is corrupt"). Sealed: the plaintext, only the
+        packages the range touches read and opened (a 1-byte read opens one); one that does
+        not open (altered, cut short, another key) raises NativeS3Error InternalError
+        ("package N of the encrypted data is corrupt") and no byte of it is returned. GIL
+        released."""
 
     def verify(self) -> list[int]:
         """Reads and checks every block (a scrub); returns the corrupt or short ones.
-        NativeS3Error for a reader opened without size and key. GIL released."""
+        NativeS3Error for a reader opened without size and key. Sealed: opens every package
+        and returns the STRIPE_SIZE blocks of plaintext (block n: packages 16n to 16n + 15)
+        holding one that does not open. GIL released."""
 
     def close(self) -> None: ...
 
@@ -283,3 +324,40 @@ def open_stream(key: bytes, sealed: Buffer) -> bytes:
     """Inverse of seal_stream. NativeS3Error InternalError, never plaintext, when a byte was
     altered, packages moved, the stream cut or extended, or the key is another one;
     InvalidArgument for a key not 32 bytes. GIL released."""
+
+def open_sealed_range(
+    seal: bytes, sealed: Buffer, plain_size: int, offset: int, length: int
+) -> bytes:
+    """Plaintext bytes [offset, min(offset + length, plain_size)) of a sealed stream held in
+    memory (a sealed writer's `inline`), opening only the packages the range touches.
+    NativeS3Error InternalError when sealed is not sealed_size(plain_size) bytes or a package
+    does not open. GIL released from 16 KiB."""
+
+def sealed_size(plain_size: int) -> int:
+    """The sealed stream's length: plain_size + 16 per 64 KiB package (at least one)."""
+
+def part_data_key(upload_key: bytes, part_number: int, part_id: str) -> bytes:
+    """The data key (32 bytes) of part `part_number` of the multipart upload whose data key
+    is `upload_key`, for the upload of that part whose data id is `part_id`: a part uploaded
+    again gets another key, and only the upload's key needs wrapping."""
+
+def wrap_data_key(kek: bytes, data_key: bytes, bound_to: str) -> bytes:
+    """The data key sealed under the 32-byte key-encryption key `kek` for the metadata record,
+    bound to `bound_to` (the version's data id): moved to another version, it does not open.
+    NativeS3Error InvalidArgument for a key not 32 bytes."""
+
+def unwrap_data_key(kek: bytes, wrapped: bytes, bound_to: str) -> bytes:
+    """Inverse of wrap_data_key: NativeS3Error for another KEK, another `bound_to` or an
+    altered record."""
+
+def sse_s3_kek(master: bytes) -> bytes:
+    """SSE-S3's key-encryption key (32 bytes), derived from the server's master key."""
+
+def customer_key_check(master: bytes, customer_key: bytes, bound_to: str) -> bytes:
+    """What to store to recognise an SSE-C customer key (32 bytes) for the version `bound_to`
+    without storing the key: a 32-byte hash keyed by the master key. NativeS3Error
+    InvalidArgument for a customer key not 32 bytes."""
+
+def customer_key_matches(master: bytes, customer_key: bytes, bound_to: str, stored: bytes) -> bool:
+    """Whether `customer_key` is the one `stored` (customer_key_check) was made from, in
+    constant time. NativeS3Error InvalidArgument for a customer key not 32 bytes."""

@@ -62,6 +62,11 @@ pub const PACKAGE: usize = 64 << 10;
 pub const TAG: usize = 16;
 /// The largest sealed package: the stride of packages in a sealed stream.
 pub const SEALED_PACKAGE: usize = PACKAGE + TAG;
+/// Packages per block of the data path (writer::BUFFER_SIZE, 1 MiB, of plaintext).
+pub const BLOCK_PACKAGES: usize = 16;
+/// A full block of the data path sealed: what the writer writes per 1 MiB of plaintext, and
+/// the stripe of an encrypted erasure-coded object (each full sealed block one stripe).
+pub const SEALED_BLOCK: usize = BLOCK_PACKAGES * SEALED_PACKAGE;
 
 const PACKAGE_U64: u64 = PACKAGE as u64;
 const TAG_U64: u64 = TAG as u64;
@@ -77,7 +82,7 @@ fn internal(message: impl Into<String>) -> S3Error {
 
 /// Stored data that does not open: altered, moved, cut, extended or of another key (which of
 /// them GCM cannot tell, and a client need not know).
-fn corrupt(seq: u64) -> S3Error {
+pub(crate) fn corrupt(seq: u64) -> S3Error {
     internal(format!("package {seq} of the encrypted data is corrupt"))
 }
 
@@ -218,13 +223,13 @@ pub fn sealed_range(plain_len: u64, range: Range<u64>) -> (Range<u64>, Range<u64
 }
 
 /// The sealed bytes of packages `packages` (all of the stream's).
-fn sealed_span(plain_len: u64, packages: &Range<u64>) -> Range<u64> {
+pub(crate) fn sealed_span(plain_len: u64, packages: &Range<u64>) -> Range<u64> {
     let total = sealed_len(plain_len);
     (packages.start * SEALED_U64).min(total)..(packages.end * SEALED_U64).min(total)
 }
 
 /// The plaintext bytes of packages `packages` (all of the stream's).
-fn plain_span(plain_len: u64, packages: &Range<u64>) -> Range<u64> {
+pub(crate) fn plain_span(plain_len: u64, packages: &Range<u64>) -> Range<u64> {
     (packages.start * PACKAGE_U64).min(plain_len)..(packages.end * PACKAGE_U64).min(plain_len)
 }
 
@@ -308,6 +313,42 @@ impl PackageCipher {
         tag
     }
 
+    /// Encrypts `plain`, package `seq`'s plaintext, into `out` (as long) and returns its tag:
+    /// one pass, no copy.
+    fn seal_body_into(&self, seq: u64, last: bool, plain: &[u8], out: &mut [u8]) -> [u8; TAG] {
+        debug_assert_eq!(plain.len(), out.len());
+        let mut ctx = self.ctx();
+        let mut tag = [0u8; TAG];
+        ctx.encrypt_init(None, None, Some(&nonce(seq, last)))
+            .and_then(|()| ctx.cipher_update(plain, Some(out)).map(drop))
+            .and_then(|()| ctx.cipher_final(&mut []))
+            .and_then(|_| ctx.tag(&mut tag))
+            .expect("AES-256-GCM seals a package far below its limit of 64 GiB");
+        tag
+    }
+
+    /// Decrypts `body`, package `seq`'s ciphertext, into `out` (as long) when `tag` is its
+    /// tag; otherwise zeroes `out` (see open_body()).
+    fn open_body_into(
+        &self,
+        seq: u64,
+        last: bool,
+        body: &[u8],
+        tag: &[u8],
+        out: &mut [u8],
+    ) -> Result<()> {
+        debug_assert_eq!(body.len(), out.len());
+        let mut ctx = self.ctx();
+        ctx.decrypt_init(None, None, Some(&nonce(seq, last)))
+            .and_then(|()| ctx.set_tag(tag))
+            .and_then(|()| ctx.cipher_update(body, Some(&mut *out)).map(drop))
+            .expect("AES-256-GCM decrypts a package far below its limit of 64 GiB");
+        ctx.cipher_final(&mut []).map(drop).map_err(|_| {
+            out.fill(0);
+            corrupt(seq)
+        })
+    }
+
     /// Decrypts `body`, package `seq`'s ciphertext, in place when `tag` is its tag; otherwise
     /// zeroes it. OpenSSL checks the tag in its finalize, after decrypting: plaintext that
     /// fails it must not stay where a caller could take it.
@@ -366,6 +407,127 @@ impl PackageCipher {
             tag.copy_from_slice(&self.seal_body(seq, last && i == count - 1, body));
         }
         Ok(())
+    }
+
+    /// seal_block_in_place() from `plain` into `out`, which must have room for the sealed
+    /// block (SEALED_BLOCK for a full one): each package is encrypted straight from the
+    /// plaintext into its place, one pass and no copy, so the writer seals its pooled blocks
+    /// into one reused buffer. Returns the sealed length (`out` beyond it is left as it was);
+    /// an error (nothing written) for a block that does not fit the format or the room.
+    pub fn seal_block_into(
+        &self,
+        first_seq: u64,
+        last: bool,
+        plain: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize> {
+        let count = packages(plain.len() as u64) as usize;
+        let final_len = plain.len() - (count - 1) * PACKAGE;
+        check_package(first_seq + count as u64 - 1, last, final_len)?;
+        let sealed = plain.len() + count * TAG;
+        if out.len() < sealed {
+            return Err(internal(format!(
+                "{} bytes of room for a sealed block of {sealed}",
+                out.len()
+            )));
+        }
+        for i in 0..count {
+            let (from, at) = (i * PACKAGE, i * SEALED_PACKAGE);
+            let len = PACKAGE.min(plain.len() - from);
+            let (body, tag) = out[at..at + len + TAG].split_at_mut(len);
+            let seq = first_seq + i as u64;
+            let plain = &plain[from..from + len];
+            tag.copy_from_slice(&self.seal_body_into(seq, last && i == count - 1, plain, body));
+        }
+        Ok(sealed)
+    }
+
+    /// The plaintext bytes `range` of a stream of `plain_len` bytes into `out` (exactly as
+    /// long), from `sealed`, exactly the sealed bytes of packages `packages` (those of the
+    /// range, as sealed_range() gives them; a package not touching the range is not opened).
+    /// A package wholly in the range is decrypted straight into `out`, one pass; a package
+    /// only partly in it (at most the first and the last) is decrypted into `edge` (grown to
+    /// a package once, then reused) and its part copied. Returns the package `edge` holds the
+    /// plaintext of when one was decrypted there (the last), so that a next read that starts
+    /// inside it need not open it again. On any failure `out` and `edge` are zeroed: no byte
+    /// of a package that does not open is ever left in them.
+    pub fn open_range_into(
+        &self,
+        plain_len: u64,
+        packages: Range<u64>,
+        sealed: &[u8],
+        range: Range<u64>,
+        out: &mut [u8],
+        edge: &mut Vec<u8>,
+    ) -> Result<Option<u64>> {
+        check_span(plain_len, &packages, sealed.len())?;
+        let plain = plain_span(plain_len, &packages);
+        let fits = plain.start <= range.start && range.start <= range.end && range.end <= plain.end;
+        if !fits || out.len() as u64 != range.end - range.start {
+            return Err(internal(format!(
+                "plaintext {range:?} into {} bytes from the packages of {plain:?}",
+                out.len()
+            )));
+        }
+        let mut held = None;
+        for (seq, last, body, tag) in sealed_packages(plain_len, packages, sealed) {
+            let start = seq * PACKAGE_U64;
+            let (lo, hi) = (
+                start.max(range.start),
+                (start + body.len() as u64).min(range.end),
+            );
+            if lo >= hi {
+                continue;
+            }
+            let into = (lo - range.start) as usize..(hi - range.start) as usize;
+            let opened = if (lo, hi) == (start, start + body.len() as u64) {
+                self.open_body_into(seq, last, body, tag, &mut out[into])
+            } else {
+                if edge.len() < PACKAGE {
+                    edge.resize(PACKAGE, 0);
+                }
+                let opened = self.open_body_into(seq, last, body, tag, &mut edge[..body.len()]);
+                if opened.is_ok() {
+                    let part = (lo - start) as usize..(hi - start) as usize;
+                    out[into].copy_from_slice(&edge[part]);
+                    held = Some(seq);
+                }
+                opened
+            };
+            if let Err(err) = opened {
+                out.fill(0);
+                edge.fill(0);
+                return Err(err);
+            }
+        }
+        Ok(held)
+    }
+
+    /// Checks packages `packages` of a stream of `plain_len` bytes by opening them in place in
+    /// `sealed`, their sealed bytes as read (shorter when the data ended early: a package not
+    /// all there is bad), which is left holding no plaintext of a bad package (and garbage
+    /// otherwise). Returns the packages that do not open, in order.
+    pub fn bad_packages(
+        &self,
+        plain_len: u64,
+        packages: Range<u64>,
+        sealed: &mut [u8],
+    ) -> Vec<u64> {
+        let total = self::packages(plain_len);
+        let mut bad = Vec::new();
+        for seq in packages.clone() {
+            let plain = plain_span(plain_len, &(seq..seq + 1));
+            let len = (plain.end - plain.start) as usize;
+            let at = ((seq - packages.start) * SEALED_U64) as usize;
+            let opens = seq < total && at + len + TAG <= sealed.len() && {
+                let (body, tag) = sealed[at..at + len + TAG].split_at_mut(len);
+                self.open_body(seq, seq + 1 == total, body, tag).is_ok()
+            };
+            if !opens {
+                bad.push(seq);
+            }
+        }
+        bad
     }
 
     /// Opens packages `packages` of a stream of `plain_len` bytes: `sealed` is exactly their

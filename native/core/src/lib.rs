@@ -9,6 +9,7 @@ pub mod error;
 pub mod reader;
 mod scatter;
 pub mod seal;
+pub mod sealed;
 pub mod shards;
 pub mod sigv2;
 pub mod sigv4;

@@ -1,5 +1,7 @@
-//! ObjectReader: positional reads of a plain data file, raw (legacy files) or verified against
-//! the block sums that follow the payload; read-ahead hints for cold reads; is_cached().
+//! ObjectReader: positional reads of a plain data file, raw (legacy files), verified against
+//! the block sums that follow the payload, or sealed (an encrypted object: the file is the
+//! sealed stream, reads address its plaintext and open the packages they touch); read-ahead
+//! hints for cold reads; is_cached().
 //!
 //! A plain data file with block sums is the payload, bytes [0, size), as the HTTP server
 //! serves it, then a trailer: one 32-byte keyed BLAKE3 hash per BUFFER_SIZE block of the
@@ -7,7 +9,9 @@
 //! shards::block_hash(key, n, 0, bytes)), then the block count and the payload size (u64 LE
 //! each) and the magic SUMS_MAGIC.
 
+use crate::encryption::{self, DataKey, BLOCK_PACKAGES, SEALED_PACKAGE};
 use crate::error::{Result, S3Error};
+use crate::sealed::Opener;
 use crate::shards::{block_hash, HASH_LEN};
 use crate::writer::BUFFER_SIZE;
 use std::fs::File;
@@ -22,6 +26,11 @@ pub const SUMS_FOOTER: usize = 24;
 /// three times faster with it than on the kernel's own read-ahead).
 pub const READ_AHEAD: u64 = 8 << 20;
 const BLOCK: u64 = BUFFER_SIZE as u64;
+/// Packages per positional read of a sealed file: one sealed block (the buffer of sealed bytes
+/// stays in cache while it is opened into the caller's memory).
+const SEALED_CHUNK: u64 = BLOCK_PACKAGES as u64;
+/// Packages per positional read of a sealed file's scrub.
+const SEALED_VERIFY_CHUNK: u64 = READ_AHEAD / SEALED_PACKAGE as u64;
 
 /// The trailer of a payload of `size` bytes whose block hashes are `hashes`, in order.
 pub fn sums_trailer(hashes: &[u8], size: u64) -> Vec<u8> {
@@ -140,9 +149,11 @@ struct Sums {
 
 pub struct ObjectReader {
     file: File,
-    /// The payload's size (without the trailer).
+    /// The payload's size (without the trailer; the plaintext's, when sealed).
     size: u64,
     sums: Option<Sums>,
+    /// Some: the file is the sealed stream of a `size`-byte plaintext.
+    seal: Option<Opener>,
     ahead: ReadAhead,
 }
 
@@ -181,6 +192,23 @@ impl ObjectReader {
         Ok(Self::new(file, size, len, Some(sums)))
     }
 
+    /// A sealed data file: the sealed stream of a `plain_size`-byte plaintext under `key`
+    /// (encryption.rs), which reads return, package tags checked (no block sums: the tags
+    /// verify every package). A file of another length than the stream's fails here.
+    pub fn open_sealed(path: &Path, plain_size: u64, key: DataKey) -> Result<Self> {
+        let (file, len) = Self::open_file(path)?;
+        let want = encryption::sealed_len(plain_size);
+        if len != want {
+            return Err(S3Error::new(
+                "InternalError",
+                format!("the encrypted data file is {len} bytes where {want} are expected"),
+            ));
+        }
+        let mut reader = Self::new(file, plain_size, len, None);
+        reader.seal = Some(Opener::new(&key, plain_size));
+        Ok(reader)
+    }
+
     fn open_file(path: &Path) -> Result<(File, u64)> {
         let file = File::open(path).map_err(|e| S3Error::io("opening the data file", e))?;
         let len = file
@@ -197,13 +225,19 @@ impl ObjectReader {
             file,
             size,
             sums,
+            seal: None,
             ahead: ReadAhead::new(READ_AHEAD, len),
         }
     }
 
-    /// The payload's size.
+    /// The payload's size (the plaintext's, when sealed).
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// How many packages a sealed reader has opened (none for another).
+    pub fn packages_opened(&self) -> u64 {
+        self.seal.as_ref().map_or(0, Opener::opened)
     }
 
     /// How many bytes read(offset, length) returns: the range cut at the payload's end.
@@ -214,7 +248,9 @@ impl ObjectReader {
 
     /// Exactly the payload's bytes [offset, min(offset + length, size)); verified, with sums:
     /// every block the range touches is read whole and checked, and a corrupt one fails the
-    /// read (no unverified byte is returned).
+    /// read (no unverified byte is returned). Sealed: the plaintext, from the packages the
+    /// range touches only, each opened (InternalError "package N of the encrypted data is
+    /// corrupt" for one that does not: altered, cut short, or under another key).
     pub fn read(&mut self, offset: u64, length: usize) -> Result<Vec<u8>> {
         let mut out = vec![0u8; self.len_at(offset, length)];
         self.read_into(offset, &mut out)?;
@@ -234,6 +270,13 @@ impl ObjectReader {
         }
         if self.sums.is_some() {
             return self.read_verified(offset, out);
+        }
+        if let Some(opener) = self.seal.as_mut() {
+            let (file, ahead) = (&self.file, &mut self.ahead);
+            return opener.read_into(offset, out, SEALED_CHUNK, |at, buf| {
+                ahead.before_read(file, at + buf.len() as u64);
+                read_full(file, buf, at).map_err(|e| S3Error::io("reading", e))
+            });
         }
         self.ahead
             .before_read(&self.file, offset + out.len() as u64);
@@ -323,8 +366,20 @@ impl ObjectReader {
     }
 
     /// Reads and checks every block of the payload (a scrub); returns the corrupt or short
-    /// ones. Fails only on an I/O error, or for a file opened without block sums.
+    /// ones. Fails only on an I/O error, or for a file opened without block sums. Sealed:
+    /// opens every package and returns the BUFFER_SIZE blocks of plaintext (block n: packages
+    /// 16n..16n + 16) with a package that does not open, as the verified reader does.
     pub fn verify(&mut self) -> Result<Vec<u64>> {
+        if let Some(opener) = self.seal.as_mut() {
+            let (file, ahead) = (&self.file, &mut self.ahead);
+            let bad = opener.bad_packages(SEALED_VERIFY_CHUNK, |at, buf| {
+                ahead.before_read(file, at + buf.len() as u64);
+                read_full(file, buf, at).map_err(|e| S3Error::io("reading", e))
+            })?;
+            let mut blocks: Vec<u64> = bad.iter().map(|seq| seq / BLOCK_PACKAGES as u64).collect();
+            blocks.dedup();
+            return Ok(blocks);
+        }
         if self.sums.is_none() {
             return Err(S3Error::new(
                 "InternalError",
@@ -612,5 +667,93 @@ mod tests {
         advise(&file, 0, 0, libc::POSIX_FADV_DONTNEED);
         // the kernel may keep the pages: nothing is asserted then
         let _ = is_cached(&path, 0, 4 << 20);
+    }
+
+    mod sealed {
+        use super::*;
+        use crate::encryption::{seal_stream_into, sealed_len, PACKAGE};
+
+        const P: u64 = PACKAGE as u64;
+
+        fn data_key(byte: u8) -> DataKey {
+            DataKey::from_bytes([byte; 32])
+        }
+
+        /// A data file of `plain` sealed under data_key(1), as the writer makes it.
+        fn sealed_file(name: &str, plain: &[u8]) -> PathBuf {
+            let mut sealed = vec![0u8; sealed_len(plain.len() as u64) as usize];
+            seal_stream_into(&data_key(1), plain, &mut sealed).unwrap();
+            let path = crate::test_dir(&format!("reader-sealed-{name}")).join("f");
+            fs::write(&path, sealed).unwrap();
+            path
+        }
+
+        #[test]
+        fn a_ranged_read_opens_only_the_packages_it_touches() {
+            let size = 3 * B + 17;
+            let data = payload(size);
+            let path = sealed_file("count", &data);
+            let open = || ObjectReader::open_sealed(&path, size as u64, data_key(1)).unwrap();
+            let cases = [
+                (0, 1, 1),
+                (P - 1, 1, 1),
+                (P - 1, 2, 2),
+                (5 * P + 3, 100, 1),
+                (B as u64 - 1, 2, 2),
+                (P, PACKAGE, 1),
+                (P + 1, PACKAGE, 2),
+                (size as u64 - 1, 1, 1),
+                (0, size, 49),
+                (size as u64, 10, 0),
+            ];
+            for (offset, len, packages) in cases {
+                let mut reader = open();
+                let start = (offset as usize).min(size);
+                let want = &data[start..(start + len).min(size)];
+                assert_eq!(reader.read(offset, len).unwrap(), want, "{offset}+{len}");
+                assert_eq!(reader.packages_opened(), packages, "{offset}+{len}");
+            }
+            // sequential pieces ending inside packages: each package is opened once
+            let mut reader = open();
+            let mut got = Vec::new();
+            for at in (0..size).step_by(10_000) {
+                got.extend(reader.read(at as u64, 10_000).unwrap());
+            }
+            assert_eq!(got, data);
+            assert_eq!(reader.packages_opened(), 49);
+            assert_eq!(ObjectReader::open(&path).unwrap().packages_opened(), 0);
+        }
+
+        #[test]
+        fn a_file_of_another_length_fails_open_and_a_shrunk_one_its_reads() {
+            let size = 2 * B + 3;
+            let data = payload(size);
+            let path = sealed_file("length", &data);
+            let open = |size: u64| ObjectReader::open_sealed(&path, size, data_key(1));
+            let err = open(size as u64 + 1).err().unwrap();
+            assert_eq!(err.code, "InternalError");
+            assert!(err.message.contains("where"), "{}", err.message);
+            let mut reader = open(size as u64).unwrap();
+            let whole = fs::read(&path).unwrap();
+            fs::write(&path, &whole[..whole.len() - 100]).unwrap();
+            assert_eq!(reader.read(0, 10).unwrap(), data[..10]);
+            let err = reader.read(size as u64 - 1, 1).unwrap_err();
+            assert_eq!(err.message, "package 32 of the encrypted data is corrupt");
+            // the last package's 19 bytes are gone, and 81 of the one before (in block 1)
+            assert!(reader.read(31 * P, 1).is_err());
+            assert_eq!(reader.read(30 * P, 1).unwrap(), data[30 * PACKAGE..][..1]);
+            assert_eq!(reader.verify().unwrap(), vec![1, 2]);
+        }
+
+        #[test]
+        fn a_sealed_reader_is_not_a_summed_one() {
+            let data = payload(B + 1);
+            let path = sealed_file("not-summed", &data);
+            let size = data.len() as u64;
+            assert!(ObjectReader::open_verified(&path, size, key()).is_err());
+            let mut raw = ObjectReader::open(&path).unwrap();
+            assert_eq!(raw.size(), sealed_len(size), "raw: the sealed stream");
+            assert!(raw.verify().is_err());
+        }
     }
 }

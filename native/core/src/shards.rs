@@ -9,6 +9,11 @@
 //!
 //! Writing survives losing drives down to a write quorum: a shard that cannot be created,
 //! written, synced or renamed is dropped (its file removed) and the others go on.
+//!
+//! An encrypted object's shards hold its sealed stream (encryption.rs), striped like any other
+//! bytes (the writer makes each sealed block one stripe): the blocks, their hashes, verify()
+//! and heal() are of the sealed bytes and need no key. A reader opened sealed returns the
+//! plaintext: each read becomes a read of the sealed bytes of the packages it touches.
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
@@ -20,16 +25,22 @@ use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use crate::encryption::{self, DataKey, BLOCK_PACKAGES};
 use crate::erasure::Codec;
 use crate::error::S3Error;
 use crate::reader::{advise_sequential, ReadAhead, READ_AHEAD};
 use crate::scatter::{read_placed, Placed};
+use crate::sealed::Opener;
 
 pub const HASH_LEN: usize = 32;
 /// How much of each shard verify() holds in memory at once.
 const VERIFY_BATCH: usize = 8 << 20;
 /// The largest read buffer a reader keeps for its next read (fresh memory is slow to touch).
 const KEPT_BUFFER: usize = 16 << 20;
+/// Packages per read of a sealed object's shards: eight sealed blocks, which are stripes as
+/// the writer lays them out (8 MiB of plaintext, READ_AHEAD), each read one round over the
+/// shards.
+const SEALED_CHUNK: u64 = 8 * BLOCK_PACKAGES as u64;
 
 /// The key of an object version's block hashes, from its data id.
 pub fn shard_key(data_id: &str) -> [u8; 32] {
@@ -219,9 +230,9 @@ fn shard_thread(
 }
 
 /// Starts writing a range of the file to disk without waiting, so that the fsync at the end
-/// has little left to do (shard blocks are not aligned for O_DIRECT).
+/// has little left to do (shard blocks, and sealed blocks, are not aligned for O_DIRECT).
 #[cfg(target_os = "linux")]
-fn start_writeback(file: &File, offset: u64, len: u64) {
+pub(crate) fn start_writeback(file: &File, offset: u64, len: u64) {
     use std::os::fd::AsRawFd;
     // SAFETY: a system call on a descriptor borrowed for the call; no memory is passed. Its
     // failure only leaves the work to fsync.
@@ -236,7 +247,7 @@ fn start_writeback(file: &File, offset: u64, len: u64) {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
+pub(crate) fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 /// Why the writer cannot go on: a full drive says so (the client can act on it); otherwise
 /// too few drives took their shard, which may pass (a drive returns): the service is
@@ -688,7 +699,10 @@ pub struct ShardReader {
     codec: Codec,
     shape: Shape,
     key: [u8; 32],
+    /// The length of the bytes striped over the shards (the sealed stream's, when sealed).
     size: u64,
+    /// Some: the shards hold a sealed stream, and reads return its plaintext.
+    seal: Option<Opener>,
     files: Vec<Option<File>>,
     /// Where each shard's file is (None: its drive is offline), for healing.
     paths: Vec<Option<PathBuf>>,
@@ -733,6 +747,7 @@ impl ShardReader {
             shape,
             key,
             size,
+            seal: None,
             files,
             paths: paths.to_vec(),
             offline,
@@ -742,13 +757,40 @@ impl ShardReader {
         })
     }
 
+    /// The shards of an encrypted object: the sealed stream of a `plain_size`-byte plaintext
+    /// sealed under `seal` (sealed_len(plain_size) bytes, in stripes of `shape.stripe_size`),
+    /// blocks hashed with `key` as for any object. read() and read_into() return plaintext;
+    /// verify(), heal(), read_stripe() and stripes() are of the sealed stream.
+    pub fn open_sealed(
+        paths: &[Option<PathBuf>],
+        shape: Shape,
+        plain_size: u64,
+        key: [u8; 32],
+        seal: DataKey,
+    ) -> Result<Self, S3Error> {
+        let mut reader = Self::open(paths, shape, encryption::sealed_len(plain_size), key)?;
+        reader.seal = Some(Opener::new(&seal, plain_size));
+        Ok(reader)
+    }
+
     /// How far ahead of a read each shard file is fetched: READ_AHEAD of the object in all.
     fn read_ahead(shape: Shape) -> u64 {
         (READ_AHEAD / shape.k as u64).max(1 << 20)
     }
 
+    /// The size reads address: the object's (the plaintext's, when sealed).
     pub fn size(&self) -> u64 {
+        self.seal.as_ref().map_or(self.size, Opener::plain_len)
+    }
+
+    /// The length of the bytes striped over the shards (the sealed stream's, when sealed).
+    pub fn stored_size(&self) -> u64 {
         self.size
+    }
+
+    /// How many packages a sealed reader has opened (none for another).
+    pub fn packages_opened(&self) -> u64 {
+        self.seal.as_ref().map_or(0, Opener::opened)
     }
 
     pub fn stripes(&self) -> u64 {
@@ -768,16 +810,24 @@ impl ShardReader {
         HASH_LEN + self.shard_len()
     }
 
-    /// Stripe `n`, and the shards found damaged while reading it.
+    /// Stripe `n` (of the sealed stream, when sealed), and the shards found damaged while
+    /// reading it.
     pub fn read_stripe(&mut self, n: u64) -> Result<Stripe, S3Error> {
         let offset = n.saturating_mul(self.shape.stripe_size as u64);
-        let mut data = vec![0u8; self.len_at(offset, self.shape.stripe_size)];
+        let mut data = vec![0u8; self.stored_len_at(offset, self.shape.stripe_size)];
         let damaged = self.read_range(offset, &mut data)?;
         Ok(Stripe { data, damaged })
     }
 
-    /// How many bytes read(offset, len) returns: the range cut at the object's end.
+    /// How many bytes read(offset, len) returns: the range cut at the object's end (the
+    /// plaintext's, when sealed).
     pub fn len_at(&self, offset: u64, len: usize) -> usize {
+        let end = self.size().min(offset.saturating_add(len as u64));
+        end.saturating_sub(offset) as usize
+    }
+
+    /// len_at() of the bytes striped over the shards.
+    fn stored_len_at(&self, offset: u64, len: usize) -> usize {
         let end = self.size.min(offset.saturating_add(len as u64));
         end.saturating_sub(offset) as usize
     }
@@ -792,17 +842,28 @@ impl ShardReader {
         Ok(out)
     }
 
-    /// read(offset, out.len()) into `out`, which the range must fill (see len_at()).
+    /// read(offset, out.len()) into `out`, which the range must fill (see len_at()). Sealed:
+    /// the plaintext, from the sealed bytes of the packages the range touches only (read in
+    /// rounds of whole stripes, READ_AHEAD at most), each package opened (InternalError
+    /// "package N of the encrypted data is corrupt" for one that does not, with `out` zeroed).
     pub fn read_into(&mut self, offset: u64, out: &mut [u8]) -> Result<(), S3Error> {
-        self.read_range(offset, out).map(|_| ())
+        let Some(mut opener) = self.seal.take() else {
+            return self.read_range(offset, out).map(|_| ());
+        };
+        let read = opener.read_into(offset, out, SEALED_CHUNK, |at, buf| {
+            self.read_range(at, buf).map(|_| buf.len())
+        });
+        self.seal = Some(opener);
+        read
     }
 
-    /// Fills `out` from `offset`; returns the shards found damaged.
+    /// Fills `out` from `offset` of the bytes striped over the shards; returns the shards
+    /// found damaged.
     fn read_range(&mut self, offset: u64, out: &mut [u8]) -> Result<Vec<usize>, S3Error> {
         if out.is_empty() {
             return Ok(Vec::new());
         }
-        if self.len_at(offset, out.len()) != out.len() {
+        if self.stored_len_at(offset, out.len()) != out.len() {
             return Err(internal("a read past the end of the object"));
         }
         let range = offset..offset + out.len() as u64;
@@ -838,13 +899,16 @@ impl ShardReader {
             .take(missing)
             .collect();
         let placed = self.placed(range, out);
-        let partial = placed.iter().flatten().any(|b| b.before + b.after > 0);
-        if stand_ins.len() < missing || (missing > 0 && partial) {
-            return false;
-        }
         let stripes = self.stripes_of(range);
         let first = *stripes.start();
         let count = (stripes.end() - first + 1) as usize;
+        // a rebuild in place needs every data block of every stripe whole in `out` (a data
+        // shard may hold nothing of a stripe: the range, or the object, ends before it)
+        let partial = placed.iter().flatten().any(|b| b.before + b.after > 0)
+            || placed.iter().any(|blocks| blocks.len() != count);
+        if stand_ins.len() < missing || (missing > 0 && partial) {
+            return false;
+        }
         let mut reads: Vec<DirectRead<'_>> = Vec::with_capacity(k + missing);
         for (shard, blocks) in placed.into_iter().enumerate() {
             reads.push(DirectRead::Data {
@@ -1765,5 +1829,120 @@ mod tests {
         let after: Vec<Vec<u8>> = paths.iter().map(|p| fs::read(p).unwrap()).collect();
         assert_eq!(before, after, "nothing changed");
         assert_eq!(files_in(&dirs).len(), 4, "no temp file left");
+    }
+
+    #[test]
+    fn a_data_shard_holding_nothing_of_a_stripe_is_rebuilt_carefully() {
+        // the last stripe is one shard's worth: data shard 1 holds none of it (a rebuild in
+        // place of shard 1 once indexed its missing block there and panicked)
+        let dirs = drives("ragged", 4);
+        let data = object(3 * STRIPE + STRIPE / 2);
+        let paths = write(&dirs, shape(2, 2), &data, KEY);
+        fs::remove_file(&paths[1]).unwrap();
+        let mut reader = open(&paths, shape(2, 2), data.len());
+        assert_eq!(reader.read(0, data.len()).unwrap(), data);
+        assert_eq!(reader.damaged(), vec![1]);
+        let dirs = drives("ragged-range", 4);
+        let paths = write(&dirs, shape(2, 2), &data, KEY);
+        fs::remove_file(&paths[0]).unwrap();
+        let mut reader = open(&paths, shape(2, 2), data.len());
+        let half = STRIPE / 2;
+        assert_eq!(
+            reader.read(0, half).unwrap(),
+            data[..half],
+            "shard 0's part only"
+        );
+        assert_eq!(reader.read(0, data.len()).unwrap(), data);
+    }
+
+    mod sealed {
+        use super::*;
+        use crate::encryption::{seal_stream_into, sealed_len, PACKAGE, SEALED_BLOCK};
+
+        const SHAPE: Shape = Shape {
+            k: 2,
+            m: 2,
+            stripe_size: SEALED_BLOCK,
+        };
+        const MIB: usize = 1 << 20;
+
+        fn data_key(byte: u8) -> DataKey {
+            DataKey::from_bytes([byte; 32])
+        }
+
+        /// `plain` sealed under data_key(1), striped over 2+2 shard files as the writer does.
+        fn write_sealed(name: &str, plain: &[u8]) -> Vec<PathBuf> {
+            let mut sealed = vec![0u8; sealed_len(plain.len() as u64) as usize];
+            seal_stream_into(&data_key(1), plain, &mut sealed).unwrap();
+            write(&drives(name, 4), SHAPE, &sealed, KEY)
+        }
+
+        fn open_sealed(paths: &[PathBuf], size: usize, key: DataKey) -> ShardReader {
+            let paths: Vec<Option<PathBuf>> = paths.iter().cloned().map(Some).collect();
+            ShardReader::open_sealed(&paths, SHAPE, size as u64, KEY, key).unwrap()
+        }
+
+        #[test]
+        fn a_ranged_read_opens_only_the_packages_it_touches() {
+            let size = 5 * MIB + 3;
+            let data = object(size);
+            let paths = write_sealed("sealed-count", &data);
+            let p = PACKAGE as u64;
+            for (offset, len, packages) in [
+                (0, 1, 1),
+                (p - 1, 2, 2),
+                (MIB as u64 - 1, 2, 2),
+                (17 * p + 4, PACKAGE, 2),
+                (size as u64 - 1, 1, 1),
+                (0, size, 81),
+            ] {
+                let mut reader = open_sealed(&paths, size, data_key(1));
+                let start = offset as usize;
+                let want = &data[start..(start + len).min(size)];
+                assert_eq!(reader.read(offset, len).unwrap(), want, "{offset}+{len}");
+                assert_eq!(reader.packages_opened(), packages, "{offset}+{len}");
+            }
+        }
+
+        #[test]
+        fn verify_and_heal_work_on_the_sealed_stream_without_the_key() {
+            let size = 3 * MIB + 17;
+            let data = object(size);
+            let paths = write_sealed("sealed-heal", &data);
+            let block_len = HASH_LEN + SEALED_BLOCK / 2;
+            flip(&paths[1], block_len + HASH_LEN + 7); // stripe 1 of shard 1
+            fs::remove_file(&paths[3]).unwrap();
+            let options: Vec<Option<PathBuf>> = paths.iter().cloned().map(Some).collect();
+            let stored = sealed_len(size as u64);
+            let mut scrub = ShardReader::open(&options, SHAPE, stored, KEY).unwrap();
+            assert_eq!(scrub.stripes(), 4);
+            assert_eq!(scrub.verify().unwrap(), vec![1, 3]);
+            let temps: Vec<Option<PathBuf>> = paths
+                .iter()
+                .map(|p| Some(p.with_extension("heal")))
+                .collect();
+            assert_eq!(scrub.heal(&temps).unwrap(), (vec![1, 3], vec![]));
+            let mut reader = open_sealed(&paths, size, data_key(1));
+            assert_eq!(reader.verify().unwrap(), Vec::<usize>::new());
+            assert_eq!(reader.read(0, size).unwrap(), data);
+            assert!(reader.damaged().is_empty());
+            assert_eq!((reader.size(), reader.stored_size()), (size as u64, stored));
+        }
+
+        #[test]
+        fn beyond_parity_or_another_key_fails_never_wrong_bytes() {
+            let size = MIB + 100;
+            let data = object(size);
+            let paths = write_sealed("sealed-lost", &data);
+            let mut other = open_sealed(&paths, size, data_key(2));
+            let err = other.read(10, 10).unwrap_err();
+            assert_eq!(err.message, "package 0 of the encrypted data is corrupt");
+            for path in &paths[..3] {
+                fs::remove_file(path).unwrap();
+            }
+            let mut reader = open_sealed(&paths, size, data_key(1));
+            let err = reader.read(0, size).unwrap_err();
+            assert!(err.message.contains("lost"), "{}", err.message);
+        }
     }
 }

@@ -8,10 +8,11 @@ use std::sync::Mutex;
 
 use oxstore_core::checksum::{self, Algorithm, MultiHasher as CoreHasher, ALGORITHMS};
 use oxstore_core::chunked::{Mode, Signer};
-use oxstore_core::encryption::{self as core_enc, DataKey};
+use oxstore_core::encryption::{self as core_enc, DataKey, SEALED_BLOCK};
 use oxstore_core::erasure::Codec;
 use oxstore_core::error::S3Error;
 use oxstore_core::reader::{self as core_reader, ObjectReader as CoreReader};
+use oxstore_core::sealed as core_sealed;
 use oxstore_core::shards::{shard_key, Shape, ShardReader};
 use oxstore_core::writer::{ChunkedConfig, Dest, ObjectWriter as CoreWriter, Target, BUFFER_SIZE};
 use oxstore_core::{crc_combine as core_crc, seal as core_seal, sigv2, sigv4};
@@ -319,8 +320,8 @@ fn paths(paths: Vec<Option<String>>) -> Vec<Option<PathBuf>> {
 }
 
 /// {"k", "m", "quorum", "key" (the data id), "temp_paths"}: k + m shard files, stripes of
-/// STRIPE_SIZE.
-fn shards_target(spec: &Bound<'_, PyDict>) -> PyResult<Target> {
+/// `stripe_size` (STRIPE_SIZE; SEALED_BLOCK for a sealed payload).
+fn shards_target(spec: &Bound<'_, PyDict>, stripe_size: usize) -> PyResult<Target> {
     let item = |name: &str| -> PyResult<Bound<'_, PyAny>> {
         spec.get_item(name)?
             .ok_or_else(|| PyValueError::new_err(format!("shards needs {name:?}")))
@@ -330,7 +331,7 @@ fn shards_target(spec: &Bound<'_, PyDict>) -> PyResult<Target> {
         shape: Shape {
             k: item("k")?.extract()?,
             m: item("m")?.extract()?,
-            stripe_size: BUFFER_SIZE,
+            stripe_size,
         },
         key: shard_key(&item("key")?.extract::<String>()?),
         quorum: item("quorum")?.extract()?,
@@ -356,7 +357,7 @@ struct ObjectWriter {
 #[pymethods]
 impl ObjectWriter {
     #[new]
-    #[pyo3(signature = (temp_path, algorithms, chunked=None, max_size=None, inline_limit=0, shards=None, sums=None))]
+    #[pyo3(signature = (temp_path, algorithms, chunked=None, max_size=None, inline_limit=0, shards=None, sums=None, seal=None))]
     #[allow(clippy::too_many_arguments)] // the constructor's keyword arguments, as Python has them
     fn new(
         temp_path: &str,
@@ -366,26 +367,33 @@ impl ObjectWriter {
         inline_limit: u64,
         shards: Option<&Bound<'_, PyDict>>,
         sums: Option<&str>,
+        seal: Option<&[u8]>,
     ) -> PyResult<Self> {
         let config = chunked.map(chunked_config).transpose()?;
+        let seal = seal.map(data_key).transpose()?;
+        let stripe_size = match seal {
+            Some(_) => SEALED_BLOCK,
+            None => BUFFER_SIZE,
+        };
         let target = match (shards, sums) {
             (Some(_), Some(_)) => {
                 return Err(PyValueError::new_err(
                     "sums is for a plain file, not shards",
                 ))
             }
-            (Some(spec), None) => shards_target(spec)?,
+            (Some(spec), None) => shards_target(spec, stripe_size)?,
             (None, sums) => Target::File {
                 path: PathBuf::from(temp_path),
                 sums: sums.map(shard_key),
             },
         };
-        let writer = CoreWriter::create(
+        let writer = CoreWriter::create_sealed(
             target,
             &parse_algorithms(algorithms)?,
             config,
             max_size,
             inline_limit,
+            seal,
         )
         .map_err(to_py)?;
         Ok(ObjectWriter {
@@ -441,6 +449,7 @@ impl ObjectWriter {
             .map_err(to_py)?;
         let out = PyDict::new(py);
         out.set_item("size", result.size)?;
+        out.set_item("stored_size", result.stored_size)?;
         out.set_item("digests", digests_dict(py, &result.digests)?)?;
         let trailers = PyDict::new(py);
         for (k, v) in &result.trailers {
@@ -468,14 +477,26 @@ struct ObjectReader {
 
 #[pymethods]
 impl ObjectReader {
-    /// With size and key (the data id): a file with block sums, read verified.
+    /// With size and key (the data id): a file with block sums, read verified. With seal (a
+    /// data key) and size (the plaintext's), no key: a sealed file, read as its plaintext.
     #[new]
-    #[pyo3(signature = (path, size=None, key=None))]
-    fn new(path: &str, size: Option<u64>, key: Option<&str>) -> PyResult<Self> {
+    #[pyo3(signature = (path, size=None, key=None, seal=None))]
+    fn new(
+        path: &str,
+        size: Option<u64>,
+        key: Option<&str>,
+        seal: Option<&[u8]>,
+    ) -> PyResult<Self> {
         let path = Path::new(path);
-        let reader = match (size, key) {
-            (Some(size), Some(key)) => CoreReader::open_verified(path, size, shard_key(key)),
-            (None, None) => CoreReader::open(path),
+        let reader = match (size, key, seal) {
+            (Some(size), None, Some(seal)) => CoreReader::open_sealed(path, size, data_key(seal)?),
+            (_, _, Some(_)) => {
+                return Err(PyValueError::new_err(
+                    "seal takes size (the plaintext's) and no key: a sealed file has no sums",
+                ))
+            }
+            (Some(size), Some(key), None) => CoreReader::open_verified(path, size, shard_key(key)),
+            (None, None, None) => CoreReader::open(path),
             _ => return Err(PyValueError::new_err("size and key go together")),
         }
         .map_err(to_py)?;
@@ -526,7 +547,10 @@ struct ErasureReader {
 
 #[pymethods]
 impl ErasureReader {
+    /// With seal (a data key): the shards hold the sealed stream of a plaintext of `size`
+    /// bytes, and reads return the plaintext.
     #[new]
+    #[pyo3(signature = (paths, k, m, stripe_size, size, key, seal=None))]
     fn new(
         paths: Vec<Option<String>>,
         k: usize,
@@ -534,10 +558,15 @@ impl ErasureReader {
         stripe_size: usize,
         size: u64,
         key: &str,
+        seal: Option<&[u8]>,
     ) -> PyResult<Self> {
         let shape = Shape { k, m, stripe_size };
-        let reader =
-            ShardReader::open(&self::paths(paths), shape, size, shard_key(key)).map_err(to_py)?;
+        let (paths, key) = (self::paths(paths), shard_key(key));
+        let reader = match seal {
+            Some(seal) => ShardReader::open_sealed(&paths, shape, size, key, data_key(seal)?),
+            None => ShardReader::open(&paths, shape, size, key),
+        }
+        .map_err(to_py)?;
         Ok(ErasureReader {
             inner: Mutex::new(Some(reader)),
         })
@@ -721,6 +750,122 @@ fn open_stream<'py>(
     plain
 }
 
+/// Plaintext bytes [offset, offset + length) of a sealed inline payload (cut at plain_size),
+/// opening only the packages the range touches, straight into the bytes returned.
+#[pyfunction]
+fn open_sealed_range<'py>(
+    py: Python<'py>,
+    seal: &[u8],
+    sealed: &Bound<'py, PyAny>,
+    plain_size: u64,
+    offset: u64,
+    length: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let key = data_key(seal)?;
+    let buf = PyBuffer::<u8>::get(sealed)?;
+    let view = Borrowed::new(&buf)?;
+    let end = plain_size.min(offset.saturating_add(length as u64));
+    let len = end.saturating_sub(offset) as usize;
+    let plain = bytes_filled_by(py, len, len, |out| {
+        core_sealed::open_range_into(&key, view.slice(), plain_size, offset, out).map_err(to_py)
+    });
+    drop(buf);
+    plain
+}
+
+/// A 32-byte key from Python (a KEK, an SSE-C customer key): InvalidArgument otherwise.
+fn key32(bytes: &[u8], what: &str) -> PyResult<[u8; 32]> {
+    <[u8; 32]>::try_from(bytes).map_err(|_| {
+        to_py(S3Error::new(
+            "InvalidArgument",
+            format!("{what} is 32 bytes"),
+        ))
+    })
+}
+
+/// The data key of part `part_number` of the upload whose data key is `upload_key`, for the
+/// upload of that part whose data id is `part_id`.
+#[pyfunction]
+fn part_data_key<'py>(
+    py: Python<'py>,
+    upload_key: &[u8],
+    part_number: u32,
+    part_id: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let key = data_key(upload_key)?.for_part(part_number, part_id.as_bytes());
+    Ok(PyBytes::new(py, key.as_bytes()))
+}
+
+/// A data key wrapped under `kek`, bound to `bound_to` (the version's data id).
+#[pyfunction]
+fn wrap_data_key<'py>(
+    py: Python<'py>,
+    kek: &[u8],
+    data_key: &[u8],
+    bound_to: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let kek = key32(kek, "a key-encryption key")?;
+    let key = self::data_key(data_key)?;
+    let wrapped = core_enc::wrap_key(&kek, &key, bound_to.as_bytes()).map_err(to_py)?;
+    Ok(PyBytes::new(py, &wrapped))
+}
+
+/// The data key of a wrapped one; NativeS3Error for another KEK, another `bound_to` or an
+/// altered record.
+#[pyfunction]
+fn unwrap_data_key<'py>(
+    py: Python<'py>,
+    kek: &[u8],
+    wrapped: &[u8],
+    bound_to: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let kek = key32(kek, "a key-encryption key")?;
+    let key = core_enc::unwrap_key(&kek, wrapped, bound_to.as_bytes()).map_err(to_py)?;
+    Ok(PyBytes::new(py, key.as_bytes()))
+}
+
+/// SSE-S3's key-encryption key, derived from the server's master key.
+#[pyfunction]
+fn sse_s3_kek<'py>(py: Python<'py>, master: &[u8]) -> Bound<'py, PyBytes> {
+    PyBytes::new(py, &core_enc::sse_s3_kek(master))
+}
+
+/// What the server stores to recognise an SSE-C customer key for the version `bound_to`.
+#[pyfunction]
+fn customer_key_check<'py>(
+    py: Python<'py>,
+    master: &[u8],
+    customer_key: &[u8],
+    bound_to: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let customer_key = key32(customer_key, "an SSE-C customer key")?;
+    let check = core_enc::customer_key_check(master, &customer_key, bound_to.as_bytes());
+    Ok(PyBytes::new(py, &check))
+}
+
+/// Whether `customer_key` is the one `stored` (a customer_key_check()) was made from.
+#[pyfunction]
+fn customer_key_matches(
+    master: &[u8],
+    customer_key: &[u8],
+    bound_to: &str,
+    stored: &[u8],
+) -> PyResult<bool> {
+    let customer_key = key32(customer_key, "an SSE-C customer key")?;
+    Ok(core_enc::customer_key_matches(
+        master,
+        &customer_key,
+        bound_to.as_bytes(),
+        stored,
+    ))
+}
+
+/// The stored (sealed) size of a plaintext of `plain_size` bytes.
+#[pyfunction]
+fn sealed_size(plain_size: u64) -> u64 {
+    core_enc::sealed_len(plain_size)
+}
+
 /// Whether every page of bytes [start, end) of the file is in the page cache.
 #[pyfunction]
 fn is_cached(py: Python<'_>, path: &str, start: u64, end: u64) -> bool {
@@ -733,6 +878,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ALGORITHMS", PyTuple::new(m.py(), names)?)?;
     m.add("NativeS3Error", m.py().get_type::<NativeS3Error>())?;
     m.add("STRIPE_SIZE", BUFFER_SIZE)?;
+    m.add("SEALED_BLOCK", SEALED_BLOCK)?;
     m.add_class::<MultiHasher>()?;
     m.add_class::<ObjectWriter>()?;
     m.add_class::<ObjectReader>()?;
@@ -757,6 +903,14 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(random_data_key, m)?)?;
     m.add_function(wrap_pyfunction!(seal_stream, m)?)?;
     m.add_function(wrap_pyfunction!(open_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(open_sealed_range, m)?)?;
+    m.add_function(wrap_pyfunction!(part_data_key, m)?)?;
+    m.add_function(wrap_pyfunction!(wrap_data_key, m)?)?;
+    m.add_function(wrap_pyfunction!(unwrap_data_key, m)?)?;
+    m.add_function(wrap_pyfunction!(sse_s3_kek, m)?)?;
+    m.add_function(wrap_pyfunction!(customer_key_check, m)?)?;
+    m.add_function(wrap_pyfunction!(customer_key_matches, m)?)?;
+    m.add_function(wrap_pyfunction!(sealed_size, m)?)?;
     m.add_function(wrap_pyfunction!(is_cached, m)?)?;
     Ok(())
 }
