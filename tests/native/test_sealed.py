@@ -250,3 +250,14 @@ def test_customer_keys_are_recognised_without_being_stored() -> None:
     with pytest.raises(_native.NativeS3Error) as info:
         _native.customer_key_check(b"master", b"short", DATA_ID)
     assert info.value.code == "InvalidArgument"
+
+
+def test_the_records_idea_of_a_sealed_size_is_the_cores() -> None:
+    """meta.records.stored_size repeats the format's arithmetic (the metadata layer does not
+    load the native core): it must agree."""
+    from oxstore.meta.records import Encryption, stored_size
+
+    sealed = Encryption(mode="AES256", wrapped_key=b"")
+    for size in [0, 1, PACKAGE - 1, PACKAGE, PACKAGE + 1, BLOCK, 5 * BLOCK + 3, 10**9 + 7]:
+        assert stored_size(size, sealed) == _native.sealed_size(size), size
+        assert stored_size(size, None) == size

@@ -90,7 +90,7 @@ def test_not_implemented_operations_say_so(s3, bucket: str) -> None:
         Bucket=bucket,
         Key="sse",
         Body=b"x",
-        ServerSideEncryption="AES256",
+        ServerSideEncryption="aws:kms",
     )
     expect_error(
         "NotImplemented",

@@ -19,7 +19,17 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from oxstore._native import ErasureReader, NativeS3Error, ObjectReader, ObjectWriter, is_cached
+import msgspec
+
+from oxstore._native import (
+    SEALED_BLOCK,
+    ErasureReader,
+    NativeS3Error,
+    ObjectReader,
+    ObjectWriter,
+    is_cached,
+    sealed_size,
+)
 from oxstore.data.drives import Drive, DriveSet
 from oxstore.data.layouts import Spec, default_spec, place
 from oxstore.meta.records import PLAIN, Layout, Plain, Sharded
@@ -40,6 +50,12 @@ class Piece(NamedTuple):
     end: int
     layout: Layout = PLAIN
     size: int = 0
+    seal: bytes | None = None  # the data key its bytes are sealed under (size: plaintext's)
+
+    @property
+    def stored_size(self) -> int:
+        """The bytes the data file (or its shards) holds."""
+        return self.size if self.seal is None else sealed_size(self.size)
 
 
 class NoSpaceError(Exception):
@@ -93,6 +109,8 @@ class DataStore:
         whose range the page cache still holds. Everything else goes through the verifying
         reader, which reads ahead for data on the disk and leaves it in the page cache."""
         assert isinstance(piece.layout, Plain)
+        if piece.seal is not None:  # the file holds ciphertext
+            return False
         if not piece.layout.sums:
             return True
         if piece.data_id not in self.verified:
@@ -167,22 +185,28 @@ class DataStore:
         expected_size: int | None,
         max_size: int | None,
         inline_limit: int = 0,
+        seal: bytes | None = None,
     ) -> tuple[str, Layout, WriteResult]:
         """Streams body into a new data file laid out as spec asks; returns its id, layout and
-        what the writer measured.
+        what the writer measured. seal: a data key to encrypt the bytes under (digests and
+        sizes measured are the plaintext's).
 
-        A payload of at most inline_limit bytes comes back as result["inline"] and the id is
-        "" (no file). On any failure (bad digest, short body, client gone, write quorum lost)
-        nothing is left.
+        A payload of at most inline_limit bytes comes back as result["inline"] (sealed, with
+        seal) and the id is "" (no file). On any failure (bad digest, short body, client gone,
+        write quorum lost) nothing is left.
         """
         data_id = uuid.uuid4().hex
         layout = self._layout(spec, data_id)
+        if seal is not None and isinstance(layout, Sharded):
+            layout = msgspec.structs.replace(layout, stripe=SEALED_BLOCK)  # a sealed block each
+        elif seal is not None:
+            layout = msgspec.structs.replace(layout, sums=False)  # the packages' tags verify
         if isinstance(layout, Plain):
             self.check_room([layout.drive], expected_size)
         else:
             self.check_room(layout.drives, _shard_bytes(expected_size, spec.k))
         writer, finish = self._writer(
-            data_id, layout, spec, algorithms, chunked, max_size, inline_limit
+            data_id, layout, spec, algorithms, chunked, max_size, inline_limit, seal
         )
         try:
             async for chunk in body:
@@ -204,7 +228,7 @@ class DataStore:
             assert isinstance(layout, Sharded)
             self.drives.forget()  # a drive failed: look at the markers again
             missing = [i for i, done in enumerate(written) if not done]
-            await self.report_damage(data_id, layout, result["size"], missing)
+            await self.report_damage(data_id, layout, result["stored_size"], missing)
         return data_id, layout, result
 
     def _layout(self, spec: Spec, data_id: str) -> Layout:
@@ -227,12 +251,16 @@ class DataStore:
         chunked: ChunkedSpec | None,
         max_size: int | None,
         inline_limit: int,
+        seal: bytes | None,
     ) -> tuple[ObjectWriter, _Finish]:
         gateway = self.drives.gateway
         if isinstance(layout, Plain):
             drive = self.drives[layout.drive]
             temp = str(drive.tmp(gateway) / data_id)
-            writer = ObjectWriter(temp, algorithms, chunked, max_size, inline_limit, sums=data_id)
+            sums = data_id if layout.sums else None
+            writer = ObjectWriter(
+                temp, algorithms, chunked, max_size, inline_limit, sums=sums, seal=seal
+            )
             final = drive.file(data_id)
             return writer, lambda expected, size: writer.finish(final, expected, size)
         online = self.drives.online()
@@ -244,7 +272,7 @@ class DataStore:
             "key": data_id,
             "temp_paths": [str(d.tmp(gateway) / data_id) if d else None for d in drives],
         }
-        writer = ObjectWriter("", algorithms, chunked, max_size, inline_limit, shards)
+        writer = ObjectWriter("", algorithms, chunked, max_size, inline_limit, shards, seal=seal)
         finals = [d.file(data_id) if d else None for d in drives]
         return writer, lambda expected, size: writer.finish("", expected, size, finals)
 
@@ -280,7 +308,7 @@ class DataStore:
                 reader.close()
             if damaged:
                 assert isinstance(piece.layout, Sharded)
-                await self.report_damage(piece.data_id, piece.layout, piece.size, damaged)
+                await self.report_damage(piece.data_id, piece.layout, piece.stored_size, damaged)
             elif _summed(piece) and piece.start == 0 and piece.end == piece.size:
                 self._verified_whole(piece)
 
@@ -327,14 +355,19 @@ class DataStore:
     def _reader(self, piece: Piece) -> ObjectReader | ErasureReader:
         layout = piece.layout
         if isinstance(layout, Plain):
+            if piece.seal is not None:
+                return ObjectReader(self.path_for(piece), piece.size, seal=piece.seal)
             if layout.sums:
                 return ObjectReader(self.path_for(piece), piece.size, piece.data_id)
             return ObjectReader(self.path_for(piece))
-        return self._shard_reader(piece.data_id, layout, piece.size)
+        return self._shard_reader(piece.data_id, layout, piece.size, piece.seal)
 
-    def _shard_reader(self, data_id: str, layout: Sharded, size: int) -> ErasureReader:
+    def _shard_reader(
+        self, data_id: str, layout: Sharded, size: int, seal: bytes | None = None
+    ) -> ErasureReader:
+        """Size: the plaintext's with seal, else what the shards hold."""
         paths = self._shard_paths(data_id, layout)
-        return ErasureReader(paths, layout.k, layout.m, layout.stripe, size, data_id)
+        return ErasureReader(paths, layout.k, layout.m, layout.stripe, size, data_id, seal=seal)
 
 
 def _summed(piece: Piece) -> bool:

@@ -34,6 +34,27 @@ Layout = Plain | Sharded
 PLAIN = Plain()  # records from before drive sets: one file on the only drive, no sums
 
 
+class Encryption(msgspec.Struct, frozen=True, kw_only=True):
+    """How a version's bytes are encrypted (64 KiB AES-256-GCM packages, native
+    encryption.rs): under a data key of its own, stored only wrapped, sealed under the key
+    of `mode` ("AES256": the server's master key) and bound to the data id."""
+
+    mode: str
+    wrapped_key: bytes
+
+
+# the sealed stream's packages: PACKAGE plaintext bytes, each followed by its TAG
+SEALED_PACKAGE, SEALED_TAG = 64 * 1024, 16
+
+
+def stored_size(size: int, encryption: Encryption | None) -> int:
+    """The bytes data of `size` bytes takes where it is stored: sealed, a tag per package
+    (at least one package)."""
+    if encryption is None:
+        return size
+    return size + SEALED_TAG * max(1, -(-size // SEALED_PACKAGE))
+
+
 class BucketRecord(msgspec.Struct, kw_only=True):
     name: str
     owner: str  # id of the owning user or account (OwnerRecord.id)
@@ -67,7 +88,8 @@ class ObjectRecord(msgspec.Struct, kw_only=True):
     # the id of its upload, whose parts (each a data file) make up the object in order
     data_id: str = ""
     layout: Layout = PLAIN  # how the data file's bytes are laid out (not for parts: theirs)
-    inline: bytes | None = None  # the whole payload of a small object
+    inline: bytes | None = None  # the whole payload of a small object (sealed if encrypted)
+    encryption: Encryption | None = None  # None: stored as sent
     parts_count: int = 0  # 0 for an object written in one piece
     version_id: str = "null"
     delete_marker: bool = False  # a version that says "deleted" (no data)

@@ -94,7 +94,7 @@ def of_headers(
     copy keeps the source's (its directive says COPY), and their headers are not read.
     secure: over TLS or from this host (see sse.is_secure)."""
     refuse_unsupported(headers)
-    encryption = _encryption(headers, secure)
+    encryption = sse.asked_on_write(headers, secure)
     shown = _shown(headers, config) if metadata else {}
     return ObjectDescription(
         **shown,
@@ -113,7 +113,7 @@ def of_form(
     """A POST upload's description, from the form fields before the file: its metadata and
     content fields, storage class, canned acl, tagging document and encryption."""
     refuse_unsupported(fields)
-    encryption = _encryption(fields, secure)
+    encryption = sse.asked_on_write(fields, secure)
     shown = _shown(fields, config)
     if "content-type" not in fields and file_content_type:
         shown["content_type"] = file_content_type  # the file part's own Content-Type
@@ -125,17 +125,6 @@ def of_form(
         acl=acl,
         encryption=encryption,
     )
-
-
-def _encryption(source: Mapping[str, str], secure: bool) -> sse.EncryptionAsked | None:
-    """The encryption asked for, checked; refused while the data path cannot encrypt (a
-    write that asks for encryption is never stored in the clear)."""
-    asked = sse.asked_on_write(source, secure)
-    if asked is not None:
-        raise S3Error(
-            "NotImplemented", "Server-side encryption is not implemented yet.", Header=sse.SSE
-        )
-    return asked
 
 
 def refuse_unsupported(headers: Mapping[str, str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from oxstore import _native
 from oxstore.data.store import READ_CHUNK, DataStore, Piece
 from oxstore.meta.model import Metadata
 from oxstore.meta.records import ObjectRecord, PartRecord
@@ -18,10 +19,15 @@ async def parts_of(meta: Metadata, record: ObjectRecord) -> list[PartRecord]:
     return await meta.list_parts(record.data_id)
 
 
-async def pieces(meta: Metadata, record: ObjectRecord, start: int, end: int) -> list[Piece]:
-    """The data file ranges holding bytes [start, end) of an object that is not inline."""
+async def pieces(
+    meta: Metadata, record: ObjectRecord, start: int, end: int, seal: bytes | None = None
+) -> list[Piece]:
+    """The data file ranges holding bytes [start, end) of an object that is not inline;
+    seal: the data key its bytes are sealed under (s3.encryption.data_key)."""
     if not record.parts_count:
-        return [Piece(record.data_id, start, end, record.layout, record.size)]
+        return [Piece(record.data_id, start, end, record.layout, record.size, seal)]
+    if seal is not None:
+        raise S3Error("InternalError", "an encrypted multipart object")  # none is written yet
     found: list[Piece] = []
     offset = 0
     for part in await parts_of(meta, record):
@@ -60,11 +66,21 @@ async def read(
     start: int,
     end: int,
     chunk_size: int = READ_CHUNK,
+    seal: bytes | None = None,
 ) -> AsyncIterator[bytes]:
-    """Bytes [start, end) of the object, streamed in chunks of at most chunk_size."""
+    """Bytes [start, end) of the object, streamed in chunks of at most chunk_size (opened
+    with `seal` when sealed)."""
     if record.inline is not None:
         if start < end:
-            yield record.inline[start:end]
+            yield inline_range(record, start, end, seal)
         return
-    async for chunk in data.read(await pieces(meta, record, start, end), chunk_size):
+    async for chunk in data.read(await pieces(meta, record, start, end, seal), chunk_size):
         yield chunk
+
+
+def inline_range(record: ObjectRecord, start: int, end: int, seal: bytes | None) -> bytes:
+    """Bytes [start, end) of an inline payload (kept sealed when the object is encrypted)."""
+    assert record.inline is not None
+    if seal is None:
+        return record.inline[start:end]
+    return _native.open_sealed_range(seal, record.inline, record.size, start, end - start)

@@ -12,7 +12,15 @@ import time
 
 import msgspec
 
-from oxstore.meta.records import HealRecord, Layout, Sharded, decode_object, decode_part
+from oxstore.meta.records import (
+    HealRecord,
+    Layout,
+    ObjectRecord,
+    Sharded,
+    decode_object,
+    decode_part,
+    stored_size,
+)
 from oxstore.meta.store import Tx
 
 _encode = msgspec.msgpack.Encoder().encode
@@ -37,7 +45,7 @@ def done(tx: Tx, data_id: str) -> None:
 
 
 DATA_TABLES = ("objects", "versions", "parts")  # the tables of records naming data
-Found = tuple[str, Layout, int]  # data id, layout, size
+Found = tuple[str, Layout, int]  # data id, layout, stored size
 
 
 def verifiable_data(
@@ -53,5 +61,8 @@ def verifiable_data(
         record = decode_part(raw) if table == "parts" else decode_object(raw)
         verifiable = isinstance(record.layout, Sharded) or record.layout.sums
         if verifiable and record.data_id:
-            found.append((record.data_id, record.layout, record.size))
+            size = record.size
+            if isinstance(record, ObjectRecord):
+                size = stored_size(size, record.encryption)
+            found.append((record.data_id, record.layout, size))
     return found, last if rows == limit else None

@@ -19,7 +19,7 @@ from oxstore.http.request import Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord, PartRecord, UploadRecord
 from oxstore.meta.store import NoSuchBucketError, NoSuchUploadError
-from oxstore.s3 import checksums, description, object_data
+from oxstore.s3 import checksums, description, encryption, object_data
 from oxstore.s3.conditions import etag_condition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -122,6 +122,8 @@ async def create_multipart_upload(call: Call) -> Response:
     bucket = await owned_bucket(call)
     check_key(call.key)
     described = description.of_headers(call.req.headers, call.config, secure=call.secure)
+    if described.encryption is not None:
+        raise encryption.not_built("Encrypted multipart uploads")
     algorithm, kind = _checksum_settings(call)
     upload = UploadRecord(
         upload_id=new_upload_id(),
@@ -214,7 +216,8 @@ async def upload_part_copy(call: Call) -> Response:
     source = await source_record(call, source_bucket, source_key, source_version, max_size=None)
     start, end = _copy_range(call, source.size)
     check_size(end - start, call.config.max_part_size)
-    body = object_data.read(call.meta, call.data, source, start, end)
+    seal = encryption.data_key(call, source)  # the part is the plaintext, as the upload's are
+    body = object_data.read(call.meta, call.data, source, start, end, seal=seal)
     spec = call.data.spec_for(bucket.policy_id)
     got = await write_stream(
         call, spec, body, end - start, end - start, 0, upload.checksum_algorithm

@@ -16,7 +16,7 @@ from oxstore.http.request import Request, Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord, Plain
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
-from oxstore.s3 import checksums, description, object_data, permissions, sse
+from oxstore.s3 import checksums, description, encryption, object_data, permissions, sse
 from oxstore.s3.conditions import read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -78,9 +78,11 @@ async def put_object(call: Call) -> Response:
     bucket = await owned_bucket(call)
     check_key(call.key)
     described = description.of_headers(call.req.headers, call.config, secure=call.secure)
+    seal = encryption.new_data_key(described.encryption)
     acl = await write_acl(call, described.acl, bucket.owner)
     spec = call.data.spec_for(bucket.policy_id)
-    received = await receive(call, spec, call.config.max_object_size, call.config.inline_threshold)
+    config = call.config
+    received = await receive(call, spec, config.max_object_size, config.inline_threshold, seal=seal)
     record = ObjectRecord(
         bucket=call.bucket,
         key=call.key,
@@ -94,6 +96,7 @@ async def put_object(call: Call) -> Response:
         data_id=received.data_id,
         layout=received.layout,
         inline=received.inline,
+        encryption=encryption.envelope(call, seal, received.data_id),
     )
     data_id = received.data_id
     try:
@@ -108,6 +111,7 @@ async def put_object(call: Call) -> Response:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     headers = [("etag", f'"{record.etag}"'), *version_headers(bucket, record)]
     headers += checksums.typed_headers(record.checksums, record.checksum_type)
+    headers += encryption.headers(record)
     return Response(status=200, headers=headers)
 
 
@@ -132,7 +136,7 @@ def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
             headers[header] = value
     result = list(headers.items())
     result += [(description.META_PREFIX + name, value) for name, value in record.user_meta.items()]
-    return result
+    return result + encryption.headers(record)
 
 
 async def _lookup(call: Call) -> tuple[BucketRecord, ObjectRecord]:
@@ -197,12 +201,14 @@ async def _body_response(
     """The bytes [start, end): from the record, served from one file by the server, or
     streamed across the files of several parts."""
     pacer = call.pacer
+    seal = encryption.data_key(call, record)
     if pacer is not None:  # a bandwidth limit: paced chunks, never the server's file response
-        chunks = object_data.read(call.meta, call.data, record, start, end, pacer.chunk)
+        chunks = object_data.read(call.meta, call.data, record, start, end, pacer.chunk, seal)
         return Response(status=status, headers=headers, stream=pacer.stream(chunks))
     if record.inline is not None:
-        return Response(status=status, headers=headers, body=record.inline[start:end])
-    pieces = await object_data.pieces(call.meta, record, start, end)
+        body = object_data.inline_range(record, start, end, seal)
+        return Response(status=status, headers=headers, body=body)
+    pieces = await object_data.pieces(call.meta, record, start, end, seal)
     # the files are checked before any byte goes out: a lost one fails the request whole
     if len(pieces) == 1 and isinstance(pieces[0].layout, Plain):
         call.data.check(pieces)  # one stat
@@ -393,8 +399,10 @@ async def copy_object(call: Call) -> Response:
     described = description.of_headers(
         req.headers, call.config, secure=call.secure, metadata=replaced, tags=retagged
     )
+    _check_copy_encryption(described, source)
     changes_class = described.storage_class_sent and described.storage_class != source.storage_class
-    if (source_bucket, source_key) == (call.bucket, call.key) and not (replaced or changes_class):
+    changes = replaced or changes_class or described.encryption is not None
+    if (source_bucket, source_key) == (call.bucket, call.key) and not changes:
         raise S3Error(
             "InvalidRequest",
             "This copy request is illegal because it is trying to copy an object to itself "
@@ -432,7 +440,17 @@ async def copy_object(call: Call) -> Response:
     response = xml_response(body)
     response.headers += version_headers(bucket, record)
     response.headers += source_version_headers(source, source_version)
+    response.headers += encryption.headers(record)
     return response
+
+
+def _check_copy_encryption(described: description.ObjectDescription, source: ObjectRecord) -> None:
+    """A copy shares its source's data, sealed or not: an encrypted source's copy stays
+    encrypted under the same (wrapped) key, which SSE-S3 asked of the copy or not; asking to
+    encrypt a copy of a plain source would need its bytes written again, not built yet."""
+    encryption.check_built(described.encryption)
+    if described.encryption is not None and source.encryption is None:
+        raise encryption.not_built("Encrypting a copy of an unencrypted object")
 
 
 def _directive(req: Request, header: str, name: str) -> str:

@@ -15,7 +15,7 @@ from oxstore.http.request import Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import ObjectRecord
 from oxstore.meta.store import NoSuchBucketError
-from oxstore.s3 import checksums, description, permissions
+from oxstore.s3 import checksums, description, encryption, permissions
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import requester_id
@@ -30,7 +30,7 @@ STATUSES = {"200": 200, "201": 201, "204": 204}
 def _answer(call: Call, fields: dict[str, str], record: ObjectRecord) -> Response:
     """303 to success_action_redirect, or success_action_status: 201 with a PostResponse
     document, 200 or (the default) 204."""
-    headers = [("etag", f'"{record.etag}"')]
+    headers = [("etag", f'"{record.etag}"'), *encryption.headers(record)]
     if record.version_id != "null":
         headers.append(("x-amz-version-id", record.version_id))
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
@@ -93,6 +93,7 @@ async def post_object(call: Call) -> Response:
     described = description.of_form(
         fields, reader.file_content_type, call.config, secure=call.secure
     )
+    seal = encryption.new_data_key(described.encryption)
     owner = requester_id(call)
     asked = described.acl
     acl = access.encode(access.grants_of(asked, owner, bucket.owner)) if asked else None
@@ -108,6 +109,7 @@ async def post_object(call: Call) -> Response:
         call.config.inline_threshold,
         checksums.algorithm_of(algorithm) if algorithm else "",
         expected,
+        seal,
     )
     if got.size < low:
         if got.data_id:
@@ -126,6 +128,7 @@ async def post_object(call: Call) -> Response:
         **described.stored(),
         owner=owner,
         acl=acl,
+        encryption=encryption.envelope(call, seal, got.data_id),
     )
     try:
         await call.meta.put_object(record, quota=await quotas.quota_for(bucket))

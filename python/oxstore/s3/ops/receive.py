@@ -35,9 +35,15 @@ def check_size(length: int, limit: int) -> None:
 
 
 async def receive(
-    call: Call, spec: Spec, max_size: int, inline_limit: int = 0, required_algorithm: str = ""
+    call: Call,
+    spec: Spec,
+    max_size: int,
+    inline_limit: int = 0,
+    required_algorithm: str = "",
+    seal: bytes | None = None,
 ) -> Received:
-    """Streams the request body into a data file, checking every digest the request carries.
+    """Streams the request body into a data file (sealed under `seal`, a data key, if
+    given), checking every digest the request carries.
 
     The checksum kept with the payload is the one the request names (header, trailer or SDK
     hint); required_algorithm (a multipart upload's) must match it when both are present, and
@@ -73,7 +79,17 @@ async def receive(
         algorithms.add(algorithm)
     signed = payload.expected_sha256 is not None
     data_id, layout, result = await _write(
-        call, spec, req.body, algorithms, chunked, expected, length, max_size, inline_limit, signed
+        call,
+        spec,
+        req.body,
+        algorithms,
+        chunked,
+        expected,
+        length,
+        max_size,
+        inline_limit,
+        signed,
+        seal,
     )
     for name, digest in afterwards.items():
         if result["digests"][name] != digest:
@@ -92,14 +108,15 @@ async def write_stream(
     inline_limit: int = 0,
     algorithm: str = "",
     expected: dict[str, bytes] | None = None,
+    seal: bytes | None = None,
 ) -> Received:
     """Writes bytes that carry no signature (a copy's source, a form's file) into a new data
     file; size: the exact length when known; expected: digests they must have (a form's
-    x-amz-checksum-* fields)."""
+    x-amz-checksum-* fields); seal: a data key to seal them under."""
     expected = expected or {}
     algorithms = {"md5", algorithm, *expected} - {""}
     data_id, layout, result = await _write(
-        call, spec, body, algorithms, None, expected, size, max_size, inline_limit, False
+        call, spec, body, algorithms, None, expected, size, max_size, inline_limit, False, seal
     )
     return _received(data_id, layout, result, algorithm)
 
@@ -115,12 +132,13 @@ async def _write(
     max_size: int,
     inline_limit: int,
     signed_sha256: bool,
+    seal: bytes | None = None,
 ) -> tuple[str, Layout, WriteResult]:
     """The data store's write; a sha256 that does not match is XAmzContentSHA256Mismatch when
     the signature pinned it, BadDigest when an x-amz-checksum-sha256 did."""
     try:
         return await call.data.write(
-            spec, body, sorted(algorithms), chunked, expected, size, max_size, inline_limit
+            spec, body, sorted(algorithms), chunked, expected, size, max_size, inline_limit, seal
         )
     except NativeS3Error as err:
         if err.code == "XAmzContentSHA256Mismatch" and not signed_sha256:
