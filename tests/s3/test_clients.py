@@ -345,7 +345,8 @@ def test_s3cmd_modify_changes_metadata_only(server, s3cmd, s3, tool: Tool) -> No
     assert "drop" not in head["Metadata"]
     assert s3.get_object(Bucket=name, Key="doc.bin")["Body"].read() == data
     files_after = sorted(f.name for fan in objects.iterdir() for f in fan.iterdir())
-    assert files_after == files_before  # no byte was copied
+    # no byte was copied: no new data file (the collector may remove other tests' garbage)
+    assert set(files_after) <= set(files_before)
     s3.delete_object(Bucket=name, Key="doc.bin")
     s3.delete_bucket(Bucket=name)
 
