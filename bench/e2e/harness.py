@@ -238,14 +238,17 @@ def peak_growth(server: Server, work: Callable[[], T]) -> tuple[T, float]:
     return result, peak[0] - before
 
 
-def big_put(server: Server, size: int, path: str = "/bench/big") -> tuple[float, float]:
-    """Streams size bytes (BLOCK repeated) in one PUT: (MB/s, server memory growth in MiB)."""
-    return peak_growth(server, lambda: _stream_put(server, size, path))
+def big_put(
+    server: Server, size: int, path: str = "/bench/big", extra: dict[str, str] | None = None
+) -> tuple[float, float]:
+    """Streams size bytes (BLOCK repeated) in one PUT with the `extra` headers: (MB/s, server
+    memory growth in MiB)."""
+    return peak_growth(server, lambda: _stream_put(server, size, path, extra or {}))
 
 
-def _stream_put(server: Server, size: int, path: str) -> float:
+def _stream_put(server: Server, size: int, path: str, extra: dict[str, str]) -> float:
     conn = server.connection()
-    headers = signed_headers(server.port, "PUT", path, {"content-length": str(size)})
+    headers = signed_headers(server.port, "PUT", path, {"content-length": str(size), **extra})
     started = time.perf_counter()
     conn.putrequest("PUT", path, skip_accept_encoding=True)
     for name, value in headers.items():
