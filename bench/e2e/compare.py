@@ -255,15 +255,24 @@ class Target:
                 ticks += sum(int(field) for field in stat.rsplit(")", 1)[1].split()[11:15])
         return ticks / os.sysconf("SC_CLK_TCK")
 
+    def bytes_read(self) -> int:
+        """Bytes the process tree has read by system calls so far (rchar: files, the page
+        cache and sockets alike)."""
+        return self._summed("io", "rchar:")
+
     def rss_mib(self) -> float:
         """Resident memory of the process tree (for harness.big_put's peak growth)."""
-        kib = 0
+        return self._summed("status", "VmRSS:") / 1024
+
+    def _summed(self, proc_file: str, field: str) -> int:
+        """A /proc/PID/<proc_file> number, `field` in front, summed over the process tree."""
+        total = 0
         for pid in self.pids():
             with contextlib.suppress(OSError):
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmRSS:"):
-                        kib += int(line.split()[1])
-        return kib / 1024
+                for line in Path(f"/proc/{pid}/{proc_file}").read_text().splitlines():
+                    if line.startswith(field):
+                        total += int(line.split()[1])
+        return total
 
     def stop(self) -> None:
         """SIGTERM, SIGKILL after 30 s; then whatever of its session is left (none, normally)."""

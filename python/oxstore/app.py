@@ -18,6 +18,7 @@ from oxstore.data.heal import Report, Scrubber, heal_queued
 from oxstore.data.layouts import specs_of
 from oxstore.data.store import DataStore
 from oxstore.http.rsgi import RSGIApp
+from oxstore.kms import KmsKeys
 from oxstore.limits.quotas import QuotaBook
 from oxstore.limits.rates import Limiter
 from oxstore.limits.usage import UsageMeter
@@ -46,7 +47,8 @@ def build_services(config: Config) -> Services:
     drives = DriveSet(list(config.drive_set), meta.store.store_id, config.tmp_name)
     data = DataStore(drives, specs_of(config.offer, drives), config.min_free_space)
     data.damaged = meta.queue_heal
-    keys = Keyring(meta, master_key(config.state_dir, os.environ))
+    master = master_key(config.state_dir, os.environ)
+    keys = Keyring(meta, master)
     usage = None
     if config.usage:
         service_id = meta.store.store_id.replace("-", "")[:16]
@@ -56,6 +58,7 @@ def build_services(config: Config) -> Services:
         meta=meta,
         data=data,
         keys=keys,
+        kms=KmsKeys(meta, master),
         quotas=QuotaBook(meta),
         limiter=Limiter(meta, config.max_requests_per_second),
         usage=usage,

@@ -159,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=_env("USAGE", "") not in ("", "0", "false", "False"),
         help="collect usage statistics (operations and bytes per bucket and user; ostor-usage)",
     )
+    server.add_argument(
+        "--sse-c-over-http",
+        action="store_true",
+        default=_env("SSE_C_OVER_HTTP", "") not in ("", "0", "false", "False"),
+        help="accept SSE-C customer keys over plain http from other hosts (behind a TLS proxy; "
+        "the loopback and TLS are always accepted)",
+    )
     for name, text in (
         ("scrub", "verify every block of the store's data files and heal what is damaged"),
         ("heal", "format replaced drives, then scrub and heal: back to full redundancy"),
@@ -257,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             scrub_interval=max(1.0, args.scrub_interval),
             max_requests_per_second=max(0.0, args.max_requests_per_second),
             usage=args.usage,
+            sse_c_over_http=args.sse_c_over_http,
             usage_period=max(1.0, args.usage_period),
             usage_cache_timeout=max(0.1, args.usage_cache_timeout),
             header_timeout=max(0.1, args.header_timeout),

@@ -75,23 +75,6 @@ def test_error_body_and_request_id(server, s3) -> None:
 
 
 def test_not_implemented_operations_say_so(s3, bucket: str) -> None:
-    encryption = {"Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}
-    expect_error(
-        "NotImplemented",
-        501,
-        s3.put_bucket_encryption,
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration=encryption,
-    )
-    expect_error(
-        "NotImplemented",
-        501,
-        s3.put_object,
-        Bucket=bucket,
-        Key="sse",
-        Body=b"x",
-        ServerSideEncryption="aws:kms",
-    )
     expect_error(
         "NotImplemented",
         501,
@@ -108,7 +91,6 @@ def test_not_implemented_operations_say_so(s3, bucket: str) -> None:
         ("get_bucket_policy", "NoSuchBucketPolicy"),
         ("get_bucket_policy_status", "NoSuchBucketPolicy"),
         ("get_bucket_lifecycle_configuration", "NoSuchLifecycleConfiguration"),
-        ("get_bucket_encryption", "ServerSideEncryptionConfigurationNotFoundError"),
         ("get_bucket_website", "NoSuchWebsiteConfiguration"),
         ("get_bucket_replication", "ReplicationConfigurationNotFoundError"),
         ("get_object_lock_configuration", "ObjectLockConfigurationNotFoundError"),

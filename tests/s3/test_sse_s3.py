@@ -2,8 +2,7 @@
 size, inline, in one file and erasure-coded over four drives, read back whole and by ranges
 across package boundaries; said on PUT, GET, HEAD and copies; no plaintext byte anywhere under
 the data directory; a flipped byte fails the read; copies and UploadPartCopy of encrypted
-sources; what is not built yet (SSE-C, SSE-KMS, encrypting a copy of a plain object, encrypted
-multipart uploads) answers 501."""
+sources."""
 
 from __future__ import annotations
 
@@ -15,31 +14,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.conftest import Server
-from tests.s3.helpers import expect_error
+from tests.s3.helpers import MARKER, expect_error, files_under, holds, payload
 
 KiB, MiB = 1024, 1024 * 1024
 PACKAGE = 64 * KiB
 SIZES = [0, 1, 13, 1000, PACKAGE, 200 * KiB + 7, MiB + 17, 9 * MiB + 3]
-MARKER = b"oxstore-sse-marker-"  # what must not be found on disk once encrypted
 
 Start = Callable[..., Server]
-
-
-def payload(size: int) -> bytes:
-    """Bytes that are MARKER repeated (so a plaintext leak is easy to find), then random."""
-    repeated = (MARKER * (size // len(MARKER) + 1))[: size // 2]
-    return repeated + os.urandom(size - len(repeated))
-
-
-def files_under(*roots: Path) -> list[Path]:
-    return [p for root in roots for p in root.rglob("*") if p.is_file()]
-
-
-def holds(paths: list[Path], needle: bytes) -> list[Path]:
-    return [p for p in paths if needle in p.read_bytes()]
 
 
 @pytest.fixture(params=["one-drive", "four-drives"])
@@ -122,45 +105,6 @@ def test_copies_of_encrypted_objects(server: Server) -> None:
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["CopyPartResult"]["ETag"]}]},
     )
     assert s3.get_object(Bucket="copies", Key="assembled")["Body"].read() == body
-
-
-def test_what_is_not_built_yet_says_so(server: Server) -> None:
-    s3 = server.client()
-    s3.create_bucket(Bucket="later")
-    s3.put_object(Bucket="later", Key="plain", Body=b"plain")
-    key = os.urandom(32)
-    for extra in [
-        {"ServerSideEncryption": "aws:kms"},
-        {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key},
-    ]:
-        expect_error(
-            "NotImplemented", 501, s3.put_object, Bucket="later", Key="k", Body=b"x", **extra
-        )
-        expect_error(
-            "NotImplemented", 501, s3.create_multipart_upload, Bucket="later", Key="m", **extra
-        )
-    expect_error(
-        "NotImplemented",
-        501,
-        s3.create_multipart_upload,
-        Bucket="later",
-        Key="m",
-        ServerSideEncryption="AES256",
-    )
-    expect_error(
-        "NotImplemented",
-        501,
-        s3.copy_object,
-        Bucket="later",
-        Key="c",
-        CopySource={"Bucket": "later", "Key": "plain"},
-        ServerSideEncryption="AES256",
-    )
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="later")["Contents"]]
-    assert keys == ["plain"]
-    assert s3.list_multipart_uploads(Bucket="later").get("Uploads", []) == []
-    with pytest.raises(ClientError):
-        s3.get_object(Bucket="later", Key="k")
 
 
 def test_encrypted_shards_are_rebuilt_and_healed(tmp_path: Path, server_factory: Start) -> None:

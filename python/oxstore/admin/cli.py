@@ -21,6 +21,7 @@ ACCOUNTS = ("ostor-accounts", None)
 LIMITS = ("ostor-limits", None)
 QUOTAS = ("ostor-quotas", None)
 USAGE = ("ostor-usage", None)
+KMS_KEYS = ("ostor-kms-keys", None)
 OPS = ("default", "get", "put", "list", "delete")
 
 
@@ -30,7 +31,7 @@ class UsageError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Verb:
-    group: str
+    group: str  # words before the verb's name: "user", "kms key" (a group within a group)
     name: str  # "": the group is the verb (buckets)
     help: str
     args: tuple[str, ...]  # keys of ARGUMENTS, or of the option groups _add_arguments knows
@@ -121,6 +122,23 @@ def _show_quota(a: Namespace, data: Any) -> None:
     table([["type:", kind], ["size:", text], ["version:", data.get("version")]])
 
 
+KMS_HEADER = ["KEY ID", "DESCRIPTION", "CREATED", "VERSIONS", "DEFAULT"]
+
+
+def _kms_row(key: dict[str, Any]) -> list[Any]:
+    fields = ("KeyId", "Description", "Created", "Versions")
+    return [key.get(f) for f in fields] + ["yes" if key.get("Default") else "no"]
+
+
+def _show_kms_keys(a: Namespace, data: Any) -> None:
+    table([_kms_row(k) for k in data["Keys"]], KMS_HEADER)
+
+
+def _show_kms_key(a: Namespace, data: Any) -> None:
+    """The key a create or rotate answered."""
+    table([_kms_row(data)], KMS_HEADER)
+
+
 def _show_usage_list(a: Namespace, data: Any) -> None:
     table([[name] for name in data.get("items", [])], ["NAME"])
     if data.get("truncated"):
@@ -202,6 +220,8 @@ ARGUMENTS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         {"metavar": "SIZE_GB", "type": _number, "help": "in GB (a decimal below 1); 0: unlimited"},
     ),
     "out": (("--out",), {"metavar": "KBPS", "type": _number, "help": "bandwidth out, kB/s"}),
+    "description": (("--description",), {"metavar": "TEXT", "help": "what the key is for"}),
+    "kms_key_id": (("kms_key_id",), {"metavar": "KEY_ID", "help": "the key's id (or ARN)"}),
 }
 
 # fmt: off
@@ -253,6 +273,13 @@ VERBS = [
          lambda a: ("GET", [USAGE, ("obj", a.obj)]), _show_usage),
     Verb("usage", "delete", "delete a usage object", ("obj",),
          lambda a: ("DELETE", [USAGE, ("obj", a.obj)]), "deleted {obj}"),
+    Verb("kms key", "create", "create a KMS key (SSE-KMS)", ("description",),
+         lambda a: ("PUT", [KMS_KEYS, *_opt("description", a.description)]), _show_kms_key),
+    Verb("kms key", "list", "the KMS keys", (), lambda a: ("GET", [KMS_KEYS]), _show_kms_keys),
+    Verb("kms key", "rotate", "give a KMS key a new current version (older objects keep theirs)",
+         ("kms_key_id",),
+         lambda a: ("POST", [KMS_KEYS, ("keyId", a.kms_key_id), ("rotate", None)]),
+         _show_kms_key),
     Verb("buckets", "", "the buckets (of a user)", ("owner",),
          lambda a: ("GET", [("ostor-buckets", None), *_target(a)]), _show_buckets),
 ]
@@ -320,32 +347,43 @@ def _add_arguments(parser: argparse.ArgumentParser, keys: Sequence[str]) -> None
 def add_parser(commands: Subparsers) -> None:
     """Adds `admin` and its verbs to the subparsers of the `oxstore` command."""
     admin = commands.add_parser(
-        "admin", help="manage users, keys, limits, quotas and usage (the ostor admin API)"
+        "admin",
+        help="manage users, keys, limits, quotas, usage (the ostor admin API) and KMS keys",
     )
     _connection_options(admin, None)
     groups = admin.add_subparsers(dest="admin_group", metavar="GROUP", required=True)
-    verbs: dict[str, Subparsers] = {}
-    helps = {
-        "user": "users",
-        "key": "key pairs",
-        "account": "accounts",
-        "limits": "ops and bandwidth limits",
-        "quota": "storage quotas",
-        "usage": "usage statistics",
-    }
+    verbs: dict[str, Subparsers] = {"": groups}
     for verb in VERBS:
         if verb.name:
-            if verb.group not in verbs:
-                group = groups.add_parser(verb.group, help=helps[verb.group])
-                verbs[verb.group] = group.add_subparsers(
-                    dest="admin_verb", metavar="VERB", required=True
-                )
-            leaf = verbs[verb.group].add_parser(verb.name, help=verb.help, description=verb.help)
+            leaf = _verbs_of(verbs, verb.group).add_parser(
+                verb.name, help=verb.help, description=verb.help
+            )
         else:
             leaf = groups.add_parser(verb.group, help=verb.help, description=verb.help)
         _add_arguments(leaf, verb.args)
         _connection_options(leaf, argparse.SUPPRESS)
         leaf.set_defaults(admin_spec=verb, admin_parser=leaf)
+
+
+GROUP_HELPS = {
+    "user": "users",
+    "key": "key pairs",
+    "account": "accounts",
+    "limits": "ops and bandwidth limits",
+    "quota": "storage quotas",
+    "usage": "usage statistics",
+    "kms": "the KMS keyring (SSE-KMS)",
+    "kms key": "KMS keys",
+}
+
+
+def _verbs_of(verbs: dict[str, Subparsers], group: str) -> Subparsers:
+    """The subparsers of a group's verbs (group: words, "kms key"), each level made once."""
+    if group not in verbs:
+        outer, _, name = group.rpartition(" ")
+        parser = _verbs_of(verbs, outer).add_parser(name, help=GROUP_HELPS[group])
+        verbs[group] = parser.add_subparsers(dest="admin_verb", metavar="VERB", required=True)
+    return verbs[group]
 
 
 # ---- running ---------------------------------------------------------------------------------

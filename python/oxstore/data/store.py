@@ -42,6 +42,11 @@ READ_CHUNK = 4 * 1024 * 1024  # bytes per read of a streamed response: bounds me
 VERIFIED_KEPT = 4096  # plain files remembered as read whole and verified, per worker
 
 
+def new_data_id() -> str:
+    """A fresh data id: random, so paths say nothing of keys and never repeat."""
+    return uuid.uuid4().hex
+
+
 class Piece(NamedTuple):
     """A byte range [start, end) of one data file of `size` bytes laid out as `layout`."""
 
@@ -186,16 +191,18 @@ class DataStore:
         max_size: int | None,
         inline_limit: int = 0,
         seal: bytes | None = None,
+        data_id: str | None = None,
     ) -> tuple[str, Layout, WriteResult]:
         """Streams body into a new data file laid out as spec asks; returns its id, layout and
         what the writer measured. seal: a data key to encrypt the bytes under (digests and
-        sizes measured are the plaintext's).
+        sizes measured are the plaintext's); data_id: the new file's id, when the key was made
+        for it (new_data_id), else a fresh one.
 
         A payload of at most inline_limit bytes comes back as result["inline"] (sealed, with
         seal) and the id is "" (no file). On any failure (bad digest, short body, client gone,
         write quorum lost) nothing is left.
         """
-        data_id = uuid.uuid4().hex
+        data_id = data_id or new_data_id()
         layout = self._layout(spec, data_id)
         if seal is not None and isinstance(layout, Sharded):
             layout = msgspec.structs.replace(layout, stripe=SEALED_BLOCK)  # a sealed block each

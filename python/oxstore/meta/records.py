@@ -36,23 +36,39 @@ PLAIN = Plain()  # records from before drive sets: one file on the only drive, n
 
 class Encryption(msgspec.Struct, frozen=True, kw_only=True):
     """How a version's bytes are encrypted (64 KiB AES-256-GCM packages, native
-    encryption.rs): under a data key of its own, stored only wrapped, sealed under the key
-    of `mode` ("AES256": the server's master key) and bound to the data id."""
+    encryption.rs): under a data key of its own, stored only wrapped, sealed under the
+    key-encryption key of `mode` and bound to the data id. "AES256" (SSE-S3): a key derived
+    from the server's master key; "aws:kms": version `kms_version` of the keyring's key
+    `kms_key`; "SSE-C": the customer's key, which is never stored: `key_check` (keyed by
+    the master key) tells it from another, `key_md5` is what answers name it by."""
 
     mode: str
     wrapped_key: bytes
+    kms_key: str = ""
+    kms_version: int = 0
+    key_md5: str = ""
+    key_check: bytes = b""
 
 
 # the sealed stream's packages: PACKAGE plaintext bytes, each followed by its TAG
 SEALED_PACKAGE, SEALED_TAG = 64 * 1024, 16
 
 
-def stored_size(size: int, encryption: Encryption | None) -> int:
+def stored_size(size: int, sealed: bool) -> int:
     """The bytes data of `size` bytes takes where it is stored: sealed, a tag per package
     (at least one package)."""
-    if encryption is None:
+    if not sealed:
         return size
     return size + SEALED_TAG * max(1, -(-size // SEALED_PACKAGE))
+
+
+class DefaultEncryption(msgspec.Struct, frozen=True, kw_only=True):
+    """A bucket's default encryption (PutBucketEncryption): how writes that ask for none are
+    encrypted."""
+
+    algorithm: str  # "AES256" | "aws:kms"
+    kms_key: str = ""  # aws:kms: the keyring key ("": the default key)
+    bucket_key: bool = False  # BucketKeyEnabled: kept and answered, as it changes nothing here
 
 
 class BucketRecord(msgspec.Struct, kw_only=True):
@@ -66,6 +82,7 @@ class BucketRecord(msgspec.Struct, kw_only=True):
     acl: str | None = None  # grants as JSON (auth.access); None: private
     cors: str | None = None  # the stored CORS configuration document
     tags: dict[str, str] = {}
+    default_encryption: DefaultEncryption | None = None
     format: int = FORMAT
 
 
@@ -122,6 +139,9 @@ class UploadRecord(msgspec.Struct, kw_only=True):
     acl: str | None = None  # x-amz-acl / x-amz-grant-* of CreateMultipartUpload
     checksum_algorithm: str = ""  # "" when the upload carries no additional checksum
     checksum_type: str = ""  # "COMPOSITE" | "FULL_OBJECT" when an algorithm is set
+    # the object's encryption: its parts are sealed under keys derived from this data key
+    # (bound to the upload id, the object's data id once complete)
+    encryption: Encryption | None = None
     format: int = FORMAT
 
 
@@ -135,6 +155,7 @@ class PartRecord(msgspec.Struct, kw_only=True):
     etag: str  # hex md5 of the part, without quotes
     last_modified: float
     checksums: dict[str, str] = {}  # algorithm -> base64 value
+    sealed: bool = False  # encrypted, as its upload asked (size: the plaintext's)
     format: int = FORMAT
 
 
@@ -164,6 +185,25 @@ class KeyRecord(msgspec.Struct, kw_only=True):
     owner: str  # OwnerRecord.id
     sealed_secret: bytes
     created: float
+    format: int = FORMAT
+
+
+class KmsKeyVersion(msgspec.Struct, kw_only=True):
+    """One version of a KMS key: its material (32 random bytes, a key-encryption key) sealed
+    under the master key, bound to the key's id and the version's number (oxstore.kms)."""
+
+    created: float
+    sealed: bytes
+
+
+class KmsKeyRecord(msgspec.Struct, kw_only=True):
+    """A key of the built-in KMS keyring (SSE-KMS). Versions are numbered from 1 by their
+    place in `versions`; the last is current (new writes), every one stays (older objects)."""
+
+    id: str  # a UUID, as AWS's key ids
+    description: str
+    created: float
+    versions: list[KmsKeyVersion] = []
     format: int = FORMAT
 
 
@@ -203,8 +243,11 @@ _upload_decoder = msgspec.msgpack.Decoder(UploadRecord)
 _part_decoder = msgspec.msgpack.Decoder(PartRecord)
 _owner_decoder = msgspec.msgpack.Decoder(OwnerRecord)
 _key_decoder = msgspec.msgpack.Decoder(KeyRecord)
+_kms_key_decoder = msgspec.msgpack.Decoder(KmsKeyRecord)
 
-Record = BucketRecord | ObjectRecord | UploadRecord | PartRecord | OwnerRecord | KeyRecord
+Record = (
+    BucketRecord | ObjectRecord | UploadRecord | PartRecord | OwnerRecord | KeyRecord | KmsKeyRecord
+)
 
 
 def encode_record(record: Record) -> bytes:
@@ -233,3 +276,7 @@ def decode_owner(raw: bytes) -> OwnerRecord:
 
 def decode_key(raw: bytes) -> KeyRecord:
     return _key_decoder.decode(raw)
+
+
+def decode_kms_key(raw: bytes) -> KmsKeyRecord:
+    return _kms_key_decoder.decode(raw)

@@ -9,6 +9,7 @@ from oxstore.auth.sigv4 import AuthContext
 from oxstore.config import Config
 from oxstore.data.store import DataStore
 from oxstore.http.request import Request
+from oxstore.kms import KmsKeys
 from oxstore.limits.quotas import QuotaBook
 from oxstore.limits.rates import Limiter, Pacer
 from oxstore.limits.usage import UsageMeter
@@ -26,6 +27,7 @@ class Services:
     quotas: QuotaBook | None = None
     limiter: Limiter | None = None
     usage: UsageMeter | None = None  # when usage statistics are collected
+    kms: KmsKeys | None = None  # the KMS keyring (SSE-KMS) and its admin calls
 
 
 @dataclass(slots=True)
@@ -66,7 +68,8 @@ class Call:
     @property
     def secure(self) -> bool:
         """Whether customer keys (SSE-C) may come over this request's connection."""
-        return sse.is_secure(self.req.client, self.req.tls, allow_plain_http=False)
+        allowed = self.services.config.sse_c_over_http
+        return sse.is_secure(self.req.client, self.req.tls, allow_plain_http=allowed)
 
     @property
     def config(self) -> Config:

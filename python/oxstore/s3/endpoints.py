@@ -54,6 +54,10 @@ class Endpoint(Enum):
     GET_BUCKET_CORS = "GetBucketCors"
     DELETE_BUCKET_CORS = "DeleteBucketCors"
     CORS_PREFLIGHT = "CorsPreflight"
+    # default encryption
+    PUT_BUCKET_ENCRYPTION = "PutBucketEncryption"
+    GET_BUCKET_ENCRYPTION = "GetBucketEncryption"
+    DELETE_BUCKET_ENCRYPTION = "DeleteBucketEncryption"
     # multipart uploads
     CREATE_MULTIPART_UPLOAD = "CreateMultipartUpload"
     UPLOAD_PART = "UploadPart"
@@ -68,8 +72,6 @@ class Endpoint(Enum):
     GET_BUCKET_POLICY_STATUS = "GetBucketPolicyStatus"
     GET_BUCKET_LIFECYCLE = "GetBucketLifecycleConfiguration"
     DELETE_BUCKET_LIFECYCLE = "DeleteBucketLifecycle"
-    GET_BUCKET_ENCRYPTION = "GetBucketEncryption"
-    DELETE_BUCKET_ENCRYPTION = "DeleteBucketEncryption"
     GET_BUCKET_WEBSITE = "GetBucketWebsite"
     DELETE_BUCKET_WEBSITE = "DeleteBucketWebsite"
     GET_BUCKET_REPLICATION = "GetBucketReplication"
@@ -103,6 +105,9 @@ class Endpoint(Enum):
     ADMIN_DELETE_LIMITS = "AdminDeleteLimits"
     ADMIN_GET_USAGE = "AdminGetUsage"
     ADMIN_DELETE_USAGE = "AdminDeleteUsage"
+    ADMIN_GET_KMS_KEYS = "AdminGetKmsKeys"  # the KMS keyring (oxstore's addition)
+    ADMIN_PUT_KMS_KEYS = "AdminPutKmsKeys"
+    ADMIN_POST_KMS_KEYS = "AdminPostKmsKeys"
     ADMIN_NOT_IMPLEMENTED = "AdminNotImplemented"  # an ostor-* call not built yet
     # known operations that are not built yet (answer NotImplemented)
     NOT_IMPLEMENTED = "NotImplemented"

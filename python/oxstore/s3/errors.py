@@ -79,6 +79,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "InvalidRequest": (400, "Invalid Request"),
     "InvalidStorageClass": (400, "The storage class you specified is not valid."),
     "KeyTooLongError": (400, "Your key is too long."),
+    "KMS.NotFoundException": (400, "Invalid keyId"),  # SSE-KMS: no such key (oxstore.kms)
     "MalformedACLError": (
         400,
         "The XML you provided was not well-formed or did not validate against our published "

@@ -23,22 +23,28 @@ async def pieces(
     meta: Metadata, record: ObjectRecord, start: int, end: int, seal: bytes | None = None
 ) -> list[Piece]:
     """The data file ranges holding bytes [start, end) of an object that is not inline;
-    seal: the data key its bytes are sealed under (s3.encryption.data_key)."""
+    seal: the data key its bytes are sealed under (s3.encryption.opened); a multipart
+    object's parts are sealed under keys derived from it (part_key)."""
     if not record.parts_count:
         return [Piece(record.data_id, start, end, record.layout, record.size, seal)]
-    if seal is not None:
-        raise S3Error("InternalError", "an encrypted multipart object")  # none is written yet
     found: list[Piece] = []
     offset = 0
     for part in await parts_of(meta, record):
         low, high = offset, offset + part.size
         if high > start and low < end:
             span = max(start, low) - low, min(end, high) - low
-            found.append(Piece(part.data_id, *span, part.layout, part.size))
+            key = None if seal is None else part_key(seal, part.number, part.data_id)
+            found.append(Piece(part.data_id, *span, part.layout, part.size, key))
         offset = high
         if offset >= end:
             break
     return found
+
+
+def part_key(upload_key: bytes, number: int, data_id: str) -> bytes:
+    """The data key of a part: its own per upload of it (a part uploaded again never reuses
+    a key), derived from the upload's, which alone is kept wrapped."""
+    return _native.part_data_key(upload_key, number, data_id)
 
 
 async def part(

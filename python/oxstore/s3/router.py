@@ -19,7 +19,7 @@ SUBRESOURCES = frozenset(
     ownershipControls partNumber policy policyStatus publicAccessBlock replication
     requestPayment restore retention select session tagging torrent uploadId uploads versionId
     versioning versions website ostor-users ostor-accounts ostor-buckets ostor-limits
-    ostor-quotas ostor-usage""".split()
+    ostor-quotas ostor-usage ostor-kms-keys""".split()
 )
 
 # Sub-resources that modify an operation rather than select another one (UploadPart's
@@ -43,6 +43,9 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("GET", Level.SERVICE, "ostor-quotas"): Endpoint.ADMIN_GET_QUOTAS,
     ("PUT", Level.SERVICE, "ostor-quotas"): Endpoint.ADMIN_PUT_QUOTAS,
     ("DELETE", Level.SERVICE, "ostor-quotas"): Endpoint.ADMIN_DELETE_QUOTAS,
+    ("GET", Level.SERVICE, "ostor-kms-keys"): Endpoint.ADMIN_GET_KMS_KEYS,
+    ("PUT", Level.SERVICE, "ostor-kms-keys"): Endpoint.ADMIN_PUT_KMS_KEYS,
+    ("POST", Level.SERVICE, "ostor-kms-keys"): Endpoint.ADMIN_POST_KMS_KEYS,
     ("PUT", Level.BUCKET, ""): Endpoint.CREATE_BUCKET,
     ("HEAD", Level.BUCKET, ""): Endpoint.HEAD_BUCKET,
     ("DELETE", Level.BUCKET, ""): Endpoint.DELETE_BUCKET,
@@ -73,6 +76,9 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("DELETE", Level.BUCKET, "cors"): Endpoint.DELETE_BUCKET_CORS,
     ("OPTIONS", Level.BUCKET, ""): Endpoint.CORS_PREFLIGHT,
     ("OPTIONS", Level.OBJECT, ""): Endpoint.CORS_PREFLIGHT,
+    ("PUT", Level.BUCKET, "encryption"): Endpoint.PUT_BUCKET_ENCRYPTION,
+    ("GET", Level.BUCKET, "encryption"): Endpoint.GET_BUCKET_ENCRYPTION,
+    ("DELETE", Level.BUCKET, "encryption"): Endpoint.DELETE_BUCKET_ENCRYPTION,
     ("POST", Level.OBJECT, "uploads"): Endpoint.CREATE_MULTIPART_UPLOAD,
     ("PUT", Level.OBJECT, "uploadId"): Endpoint.UPLOAD_PART,
     ("POST", Level.OBJECT, "uploadId"): Endpoint.COMPLETE_MULTIPART_UPLOAD,
@@ -84,8 +90,6 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("GET", Level.BUCKET, "policyStatus"): Endpoint.GET_BUCKET_POLICY_STATUS,
     ("GET", Level.BUCKET, "lifecycle"): Endpoint.GET_BUCKET_LIFECYCLE,
     ("DELETE", Level.BUCKET, "lifecycle"): Endpoint.DELETE_BUCKET_LIFECYCLE,
-    ("GET", Level.BUCKET, "encryption"): Endpoint.GET_BUCKET_ENCRYPTION,
-    ("DELETE", Level.BUCKET, "encryption"): Endpoint.DELETE_BUCKET_ENCRYPTION,
     ("GET", Level.BUCKET, "website"): Endpoint.GET_BUCKET_WEBSITE,
     ("DELETE", Level.BUCKET, "website"): Endpoint.DELETE_BUCKET_WEBSITE,
     ("GET", Level.BUCKET, "replication"): Endpoint.GET_BUCKET_REPLICATION,

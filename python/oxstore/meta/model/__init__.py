@@ -19,6 +19,7 @@ from oxstore.meta.model import (
     heal,
     identity,
     keys,
+    kms,
     leases,
     objects,
     owner_ids,
@@ -39,6 +40,8 @@ from oxstore.meta.records import (
     BucketRecord,
     HealRecord,
     KeyRecord,
+    KmsKeyRecord,
+    KmsKeyVersion,
     ListPage,
     ObjectRecord,
     OwnerRecord,
@@ -472,6 +475,30 @@ class Metadata:
             return found, False
 
         return await self._write(work)
+
+    # -- KMS keys (oxstore.kms): settings rows, material sealed ------------------------------
+
+    async def kms_key(self, key_id: str) -> KmsKeyRecord | None:
+        return await self._read(lambda tx: kms.get(tx, key_id))
+
+    async def kms_keys(self) -> list[KmsKeyRecord]:
+        return await self._read(kms.every)
+
+    async def kms_default(self) -> KmsKeyRecord | None:
+        return await self._read(kms.default)
+
+    async def create_kms_key(self, record: KmsKeyRecord) -> None:
+        await self._write(lambda tx: kms.put(tx, record))
+
+    async def settle_kms_default(self, candidate: KmsKeyRecord) -> KmsKeyRecord:
+        """The default key: the one set, or `candidate`, made the default now."""
+        return await self._write(lambda tx: kms.settle_default(tx, candidate))
+
+    async def rotate_kms_key(
+        self, key_id: str, new_version: Callable[[int], KmsKeyVersion]
+    ) -> KmsKeyRecord | None:
+        """Appends new_version(its number) to the key; None if there is no such key."""
+        return await self._write(lambda tx: kms.rotate(tx, key_id, new_version))
 
     # -- healing -----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import msgspec
 from oxstore.meta.records import (
     HealRecord,
     Layout,
-    ObjectRecord,
+    PartRecord,
     Sharded,
     decode_object,
     decode_part,
@@ -61,8 +61,6 @@ def verifiable_data(
         record = decode_part(raw) if table == "parts" else decode_object(raw)
         verifiable = isinstance(record.layout, Sharded) or record.layout.sums
         if verifiable and record.data_id:
-            size = record.size
-            if isinstance(record, ObjectRecord):
-                size = stored_size(size, record.encryption)
-            found.append((record.data_id, record.layout, size))
+            sealed = record.sealed if isinstance(record, PartRecord) else bool(record.encryption)
+            found.append((record.data_id, record.layout, stored_size(record.size, sealed)))
     return found, last if rows == limit else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from oxstore.admin import buckets as admin_buckets
+from oxstore.admin import kms as admin_kms
 from oxstore.admin import limits, quotas, usage, users
 from oxstore.http.request import Response
 from oxstore.s3 import listing
@@ -14,6 +15,7 @@ from oxstore.s3.ops import (
     acl,
     bucket,
     cors,
+    encryption,
     multipart,
     post_object,
     service,
@@ -40,6 +42,9 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.ADMIN_GET_QUOTAS: quotas.get_quotas,
     Endpoint.ADMIN_PUT_QUOTAS: quotas.put_quotas,
     Endpoint.ADMIN_DELETE_QUOTAS: quotas.delete_quotas,
+    Endpoint.ADMIN_GET_KMS_KEYS: admin_kms.get_kms_keys,
+    Endpoint.ADMIN_PUT_KMS_KEYS: admin_kms.put_kms_keys,
+    Endpoint.ADMIN_POST_KMS_KEYS: admin_kms.post_kms_keys,
     Endpoint.CREATE_BUCKET: bucket.create_bucket,
     Endpoint.HEAD_BUCKET: bucket.head_bucket,
     Endpoint.DELETE_BUCKET: bucket.delete_bucket,
@@ -71,6 +76,9 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.GET_BUCKET_CORS: cors.get_bucket_cors,
     Endpoint.DELETE_BUCKET_CORS: cors.delete_bucket_cors,
     Endpoint.CORS_PREFLIGHT: cors.preflight,
+    Endpoint.PUT_BUCKET_ENCRYPTION: encryption.put_bucket_encryption,
+    Endpoint.GET_BUCKET_ENCRYPTION: encryption.get_bucket_encryption,
+    Endpoint.DELETE_BUCKET_ENCRYPTION: encryption.delete_bucket_encryption,
     Endpoint.CREATE_MULTIPART_UPLOAD: multipart.create_multipart_upload,
     Endpoint.UPLOAD_PART: multipart.upload_part,
     Endpoint.UPLOAD_PART_COPY: multipart.upload_part_copy,
@@ -83,8 +91,6 @@ HANDLERS: dict[Endpoint, Callable[[Call], Awaitable[Response]]] = {
     Endpoint.GET_BUCKET_POLICY_STATUS: unset.GET_POLICY_STATUS,
     Endpoint.GET_BUCKET_LIFECYCLE: unset.GET_LIFECYCLE,
     Endpoint.DELETE_BUCKET_LIFECYCLE: unset.delete,
-    Endpoint.GET_BUCKET_ENCRYPTION: unset.GET_ENCRYPTION,
-    Endpoint.DELETE_BUCKET_ENCRYPTION: unset.delete,
     Endpoint.GET_BUCKET_WEBSITE: unset.GET_WEBSITE,
     Endpoint.DELETE_BUCKET_WEBSITE: unset.delete,
     Endpoint.GET_BUCKET_REPLICATION: unset.GET_REPLICATION,

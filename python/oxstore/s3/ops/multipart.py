@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from oxstore import _native
+from oxstore.data.store import new_data_id
 from oxstore.http.request import Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord, PartRecord, UploadRecord
@@ -122,11 +123,11 @@ async def create_multipart_upload(call: Call) -> Response:
     bucket = await owned_bucket(call)
     check_key(call.key)
     described = description.of_headers(call.req.headers, call.config, secure=call.secure)
-    if described.encryption is not None:
-        raise encryption.not_built("Encrypted multipart uploads")
+    sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
     algorithm, kind = _checksum_settings(call)
+    upload_id = new_upload_id()
     upload = UploadRecord(
-        upload_id=new_upload_id(),
+        upload_id=upload_id,
         bucket=call.bucket,
         key=call.key,
         initiated=time.time(),
@@ -135,6 +136,7 @@ async def create_multipart_upload(call: Call) -> Response:
         **described.stored(),
         checksum_algorithm=algorithm,
         checksum_type=kind,
+        encryption=encryption.envelope(call, sealed, upload_id),
     )
     try:
         await call.meta.create_upload(upload)
@@ -147,18 +149,32 @@ async def create_multipart_upload(call: Call) -> Response:
         )
     )
     response.headers += _checksum_headers(upload)
+    response.headers += encryption.headers(upload.encryption)
     return response
 
 
-async def _record_part(call: Call, upload: UploadRecord, number: int, got: Received) -> PartRecord:
+async def _part_key(call: Call, upload: UploadRecord, number: int) -> tuple[str, bytes | None]:
+    """A new part's data id and the key it is sealed under (None: the upload is not
+    encrypted). A part of an SSE-C upload carries the upload's customer key: 400 without."""
+    upload_key = await encryption.opened(call, upload.encryption, upload.upload_id)
+    data_id = new_data_id()
+    if upload_key is None:
+        return data_id, None
+    return data_id, object_data.part_key(upload_key, number, data_id)
+
+
+async def _record_part(
+    call: Call, upload: UploadRecord, number: int, got: Received, seal: bytes | None
+) -> PartRecord:
     part = PartRecord(
         number=number,
         data_id=got.data_id,
         layout=got.layout,
         size=got.size,
-        etag=got.etag,
+        etag=encryption.part_etag(upload.encryption, seal, got.etag),
         last_modified=time.time(),
         checksums=got.checksums,
+        sealed=seal is not None,
     )
     try:
         await call.meta.put_part(upload.upload_id, part, upload.bucket, call.quota)
@@ -174,11 +190,16 @@ async def _record_part(call: Call, upload: UploadRecord, number: int, got: Recei
 async def upload_part(call: Call) -> Response:
     number = part_number(call)
     bucket, upload = await _upload_in(call)
+    data_id, seal = await _part_key(call, upload, number)
     spec = call.data.spec_for(bucket.policy_id)
-    got = await receive(call, spec, call.config.max_part_size, 0, upload.checksum_algorithm)
-    part = await _record_part(call, upload, number, got)
+    config = call.config
+    got = await receive(
+        call, spec, config.max_part_size, 0, upload.checksum_algorithm, seal, data_id
+    )
+    part = await _record_part(call, upload, number, got, seal)
     headers = [("etag", f'"{part.etag}"')]
     headers += checksums.response_headers(part.checksums)
+    headers += encryption.headers(upload.encryption)
     return Response(status=200, headers=headers)
 
 
@@ -216,13 +237,14 @@ async def upload_part_copy(call: Call) -> Response:
     source = await source_record(call, source_bucket, source_key, source_version, max_size=None)
     start, end = _copy_range(call, source.size)
     check_size(end - start, call.config.max_part_size)
-    seal = encryption.data_key(call, source)  # the part is the plaintext, as the upload's are
-    body = object_data.read(call.meta, call.data, source, start, end, seal=seal)
+    data_id, seal = await _part_key(call, upload, number)
+    opened = await encryption.opened(call, source.encryption, source.data_id, copy_source=True)
+    body = object_data.read(call.meta, call.data, source, start, end, seal=opened)
     spec = call.data.spec_for(bucket.policy_id)
-    got = await write_stream(
-        call, spec, body, end - start, end - start, 0, upload.checksum_algorithm
-    )
-    part = await _record_part(call, upload, number, got)
+    size = end - start
+    algorithm = upload.checksum_algorithm
+    got = await write_stream(call, spec, body, size, size, 0, algorithm, None, seal, data_id)
+    part = await _record_part(call, upload, number, got, seal)
     response = xml_response(
         document(
             "CopyPartResult",
@@ -234,6 +256,7 @@ async def upload_part_copy(call: Call) -> Response:
         )
     )
     response.headers += source_version_headers(source, source_version)
+    response.headers += encryption.headers(upload.encryption)
     return response
 
 
@@ -341,6 +364,7 @@ class Completion:
             tags=upload.tags,
             acl=upload.acl,
             data_id=upload.upload_id,
+            encryption=upload.encryption,
             parts_count=len(parts),
         )
         return record, [p.number for p in parts]
@@ -462,6 +486,7 @@ async def complete_multipart_upload(call: Call) -> Response:
         raise S3Error("NoSuchUpload", UploadId=upload_id)
     if upload is not None:
         _check_initiator(call, upload.owner)
+        await encryption.opened(call, upload.encryption, upload_id)  # SSE-C: its key
     try:
         record, _ = await call.meta.complete_upload(upload_id, completion.assemble, condition)
     except NoSuchUploadError as exc:
@@ -475,6 +500,7 @@ async def complete_multipart_upload(call: Call) -> Response:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     response = _complete_result(call, record)
     response.headers += version_headers(bucket, record)
+    response.headers += encryption.headers(record.encryption)
     return response
 
 

@@ -6,7 +6,7 @@ import functools
 import time
 from collections.abc import AsyncIterator
 from email.utils import formatdate
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 import msgspec
@@ -31,7 +31,7 @@ from oxstore.s3.ops.common import (
     require_content_digest,
     xml_response,
 )
-from oxstore.s3.ops.receive import receive
+from oxstore.s3.ops.receive import receive, write_stream
 from oxstore.s3.ops.tagging import tagging_count
 from oxstore.s3.ops.versioning import (
     NULL,
@@ -78,7 +78,8 @@ async def put_object(call: Call) -> Response:
     bucket = await owned_bucket(call)
     check_key(call.key)
     described = description.of_headers(call.req.headers, call.config, secure=call.secure)
-    seal = encryption.new_data_key(described.encryption)
+    sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
+    seal = sealed.data_key if sealed else None
     acl = await write_acl(call, described.acl, bucket.owner)
     spec = call.data.spec_for(bucket.policy_id)
     config = call.config
@@ -87,7 +88,7 @@ async def put_object(call: Call) -> Response:
         bucket=call.bucket,
         key=call.key,
         size=received.size,
-        etag=received.etag,
+        etag=encryption.etag(sealed, received.etag),
         last_modified=time.time(),
         **described.stored(),
         checksums=received.checksums,
@@ -96,7 +97,7 @@ async def put_object(call: Call) -> Response:
         data_id=received.data_id,
         layout=received.layout,
         inline=received.inline,
-        encryption=encryption.envelope(call, seal, received.data_id),
+        encryption=encryption.envelope(call, sealed, received.data_id),
     )
     data_id = received.data_id
     try:
@@ -111,7 +112,7 @@ async def put_object(call: Call) -> Response:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     headers = [("etag", f'"{record.etag}"'), *version_headers(bucket, record)]
     headers += checksums.typed_headers(record.checksums, record.checksum_type)
-    headers += encryption.headers(record)
+    headers += encryption.headers(record.encryption)
     return Response(status=200, headers=headers)
 
 
@@ -136,7 +137,7 @@ def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
             headers[header] = value
     result = list(headers.items())
     result += [(description.META_PREFIX + name, value) for name, value in record.user_meta.items()]
-    return result + encryption.headers(record)
+    return result + encryption.headers(record.encryption)
 
 
 async def _lookup(call: Call) -> tuple[BucketRecord, ObjectRecord]:
@@ -155,6 +156,8 @@ async def head_object(call: Call) -> Response:
 async def _read(call: Call, head: bool) -> Response:
     sse.refuse_on_read(call.req.headers)
     bucket, record = await _lookup(call)
+    # before any answer that names the object: its key, if it has one, must be the one sent
+    seal = await encryption.opened(call, record.encryption, record.data_id)
     headers = _object_headers(call, record) + version_headers(bucket, record)
     headers += tagging_count(record)
     precondition = read_precondition(call.req.headers, record.etag, record.last_modified)
@@ -187,7 +190,7 @@ async def _read(call: Call, head: bool) -> Response:
     headers.append(("content-length", str(end - start)))
     if head or end == start:
         return Response(status=status, headers=headers)
-    return await _body_response(call, record, status, headers, start, end)
+    return await _body_response(call, record, status, headers, start, end, seal)
 
 
 async def _body_response(
@@ -197,11 +200,11 @@ async def _body_response(
     headers: list[tuple[str, str]],
     start: int,
     end: int,
+    seal: bytes | None,
 ) -> Response:
     """The bytes [start, end): from the record, served from one file by the server, or
-    streamed across the files of several parts."""
+    streamed across the files of several parts (opened with `seal` when sealed)."""
     pacer = call.pacer
-    seal = encryption.data_key(call, record)
     if pacer is not None:  # a bandwidth limit: paced chunks, never the server's file response
         chunks = object_data.read(call.meta, call.data, record, start, end, pacer.chunk, seal)
         return Response(status=status, headers=headers, stream=pacer.stream(chunks))
@@ -391,7 +394,6 @@ async def copy_object(call: Call) -> Response:
     req = call.req
     bucket = await owned_bucket(call)
     check_key(call.key)
-    description.refuse_unsupported(req.headers)
     source_bucket, source_key, source_version = copy_source(req)
     source = await source_record(call, source_bucket, source_key, source_version)
     replaced = _directive(req, "x-amz-metadata-directive", "metadata") == "REPLACE"
@@ -399,7 +401,7 @@ async def copy_object(call: Call) -> Response:
     described = description.of_headers(
         req.headers, call.config, secure=call.secure, metadata=replaced, tags=retagged
     )
-    _check_copy_encryption(described, source)
+    opened = await encryption.opened(call, source.encryption, source.data_id, copy_source=True)
     changes_class = described.storage_class_sent and described.storage_class != source.storage_class
     changes = replaced or changes_class or described.encryption is not None
     if (source_bucket, source_key) == (call.bucket, call.key) and not changes:
@@ -409,6 +411,10 @@ async def copy_object(call: Call) -> Response:
             "without changing the object's metadata, storage class, website redirect location or "
             "encryption attributes.",
         )
+    asked = encryption.asked_for(bucket, described.encryption)
+    if asked is None and source.encryption is not None:  # S3 encrypts such a copy by SSE-S3
+        asked = sse.EncryptionAsked(mode=encryption.SSE_S3)
+    data = await _copied_data(call, bucket, source, opened, asked)
     record = msgspec.structs.replace(
         source,
         bucket=call.bucket,
@@ -420,15 +426,21 @@ async def copy_object(call: Call) -> Response:
         acl=await write_acl(call, described.acl, bucket.owner),
         **(described.shown() if replaced else {}),
         **({"tags": described.tags} if retagged else {}),
+        **data,
     )
+    shares = record.data_id == source.data_id
     try:
         await call.meta.put_object(
-            record, shares_data=True, condition=described.condition(call.key), quota=call.quota
+            record, shares_data=shares, condition=described.condition(call.key), quota=call.quota
         )
-    except NoSuchBucketError as exc:
-        raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
-    except DataGoneError as exc:  # the source was deleted and collected meanwhile
-        raise S3Error("NoSuchKey", Key=source_key) from exc
+    except (NoSuchBucketError, DataGoneError, S3Error, QuotaExceededError) as exc:
+        if record.data_id and not shares:
+            call.data.remove(record.data_id)
+        if isinstance(exc, NoSuchBucketError):
+            raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
+        if isinstance(exc, DataGoneError):  # the source was deleted and collected meanwhile
+            raise S3Error("NoSuchKey", Key=source_key) from exc
+        raise
     body = document(
         "CopyObjectResult",
         [
@@ -440,17 +452,54 @@ async def copy_object(call: Call) -> Response:
     response = xml_response(body)
     response.headers += version_headers(bucket, record)
     response.headers += source_version_headers(source, source_version)
-    response.headers += encryption.headers(record)
+    response.headers += encryption.headers(record.encryption)
     return response
 
 
-def _check_copy_encryption(described: description.ObjectDescription, source: ObjectRecord) -> None:
-    """A copy shares its source's data, sealed or not: an encrypted source's copy stays
-    encrypted under the same (wrapped) key, which SSE-S3 asked of the copy or not; asking to
-    encrypt a copy of a plain source would need its bytes written again, not built yet."""
-    encryption.check_built(described.encryption)
-    if described.encryption is not None and source.encryption is None:
-        raise encryption.not_built("Encrypting a copy of an unencrypted object")
+async def _copied_data(
+    call: Call,
+    bucket: BucketRecord,
+    source: ObjectRecord,
+    source_key: bytes | None,
+    asked: sse.EncryptionAsked | None,
+) -> dict[str, Any]:
+    """The record fields of a copy's bytes. Most copies share the source's data: as it is,
+    or, when the copy is encrypted, with the source's data key wrapped again under the
+    copy's own KEK (no byte is read or written). Only encrypting an unencrypted source
+    writes its bytes again, sealed under a fresh key."""
+    if asked is None:
+        return {}
+    if source_key is not None:
+        sealed = await encryption.sealing(call, asked, data_key=source_key)
+        return {"encryption": encryption.envelope(call, sealed, source.data_id)}
+    sealed = await encryption.sealing(call, asked)
+    assert sealed is not None
+    config = call.config
+    body = object_data.read(call.meta, call.data, source, 0, source.size)
+    algorithm = next(iter(source.checksums), "") if source.checksum_type == "FULL_OBJECT" else ""
+    # a source written in one piece has its MD5 as ETag: the bytes written must have it too
+    expected = {} if source.parts_count else {"md5": bytes.fromhex(source.etag)}
+    got = await write_stream(
+        call,
+        call.data.spec_for(bucket.policy_id),
+        body,
+        source.size,
+        config.max_object_size,
+        config.inline_threshold,
+        algorithm,
+        expected,
+        sealed.data_key,
+    )
+    return {
+        "etag": encryption.etag(sealed, got.etag),
+        "data_id": got.data_id,
+        "layout": got.layout,
+        "inline": got.inline,
+        "parts_count": 0,
+        "encryption": encryption.envelope(call, sealed, got.data_id),
+        "checksums": got.checksums,
+        "checksum_type": "FULL_OBJECT",
+    }
 
 
 def _directive(req: Request, header: str, name: str) -> str:
@@ -476,6 +525,7 @@ async def get_object_attributes(call: Call) -> Response:
             ArgumentName="x-amz-object-attributes",
         )
     bucket, record = await _lookup(call)
+    await encryption.opened(call, record.encryption, record.data_id)  # SSE-C: its key
     children = []
     if "ETag" in wanted:
         children.append(el("ETag", record.etag))

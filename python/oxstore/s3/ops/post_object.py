@@ -30,7 +30,7 @@ STATUSES = {"200": 200, "201": 201, "204": 204}
 def _answer(call: Call, fields: dict[str, str], record: ObjectRecord) -> Response:
     """303 to success_action_redirect, or success_action_status: 201 with a PostResponse
     document, 200 or (the default) 204."""
-    headers = [("etag", f'"{record.etag}"'), *encryption.headers(record)]
+    headers = [("etag", f'"{record.etag}"'), *encryption.headers(record.encryption)]
     if record.version_id != "null":
         headers.append(("x-amz-version-id", record.version_id))
     redirect = fields.get("success_action_redirect") or fields.get("redirect")
@@ -93,7 +93,7 @@ async def post_object(call: Call) -> Response:
     described = description.of_form(
         fields, reader.file_content_type, call.config, secure=call.secure
     )
-    seal = encryption.new_data_key(described.encryption)
+    sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
     owner = requester_id(call)
     asked = described.acl
     acl = access.encode(access.grants_of(asked, owner, bucket.owner)) if asked else None
@@ -109,7 +109,7 @@ async def post_object(call: Call) -> Response:
         call.config.inline_threshold,
         checksums.algorithm_of(algorithm) if algorithm else "",
         expected,
-        seal,
+        sealed.data_key if sealed else None,
     )
     if got.size < low:
         if got.data_id:
@@ -119,7 +119,7 @@ async def post_object(call: Call) -> Response:
         bucket=call.bucket,
         key=key,
         size=got.size,
-        etag=got.etag,
+        etag=encryption.etag(sealed, got.etag),
         last_modified=time.time(),
         checksums=got.checksums,
         data_id=got.data_id,
@@ -128,7 +128,7 @@ async def post_object(call: Call) -> Response:
         **described.stored(),
         owner=owner,
         acl=acl,
-        encryption=encryption.envelope(call, seal, got.data_id),
+        encryption=encryption.envelope(call, sealed, got.data_id),
     )
     try:
         await call.meta.put_object(record, quota=await quotas.quota_for(bucket))

@@ -41,9 +41,11 @@ async def receive(
     inline_limit: int = 0,
     required_algorithm: str = "",
     seal: bytes | None = None,
+    data_id: str | None = None,
 ) -> Received:
     """Streams the request body into a data file (sealed under `seal`, a data key, if
-    given), checking every digest the request carries.
+    given; data_id: the file's id, when the key was made for it), checking every digest the
+    request carries.
 
     The checksum kept with the payload is the one the request names (header, trailer or SDK
     hint); required_algorithm (a multipart upload's) must match it when both are present, and
@@ -90,6 +92,7 @@ async def receive(
         inline_limit,
         signed,
         seal,
+        data_id,
     )
     for name, digest in afterwards.items():
         if result["digests"][name] != digest:
@@ -109,14 +112,26 @@ async def write_stream(
     algorithm: str = "",
     expected: dict[str, bytes] | None = None,
     seal: bytes | None = None,
+    data_id: str | None = None,
 ) -> Received:
     """Writes bytes that carry no signature (a copy's source, a form's file) into a new data
     file; size: the exact length when known; expected: digests they must have (a form's
-    x-amz-checksum-* fields); seal: a data key to seal them under."""
+    x-amz-checksum-* fields); seal, data_id: as receive's."""
     expected = expected or {}
     algorithms = {"md5", algorithm, *expected} - {""}
     data_id, layout, result = await _write(
-        call, spec, body, algorithms, None, expected, size, max_size, inline_limit, False, seal
+        call,
+        spec,
+        body,
+        algorithms,
+        None,
+        expected,
+        size,
+        max_size,
+        inline_limit,
+        False,
+        seal,
+        data_id,
     )
     return _received(data_id, layout, result, algorithm)
 
@@ -133,12 +148,22 @@ async def _write(
     inline_limit: int,
     signed_sha256: bool,
     seal: bytes | None = None,
+    data_id: str | None = None,
 ) -> tuple[str, Layout, WriteResult]:
     """The data store's write; a sha256 that does not match is XAmzContentSHA256Mismatch when
     the signature pinned it, BadDigest when an x-amz-checksum-sha256 did."""
     try:
         return await call.data.write(
-            spec, body, sorted(algorithms), chunked, expected, size, max_size, inline_limit, seal
+            spec,
+            body,
+            sorted(algorithms),
+            chunked,
+            expected,
+            size,
+            max_size,
+            inline_limit,
+            seal,
+            data_id,
         )
     except NativeS3Error as err:
         if err.code == "XAmzContentSHA256Mismatch" and not signed_sha256:

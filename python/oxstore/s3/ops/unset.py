@@ -57,7 +57,6 @@ async def delete(call: Call) -> Response:
 GET_POLICY = missing("NoSuchBucketPolicy")
 GET_POLICY_STATUS = missing("NoSuchBucketPolicy")
 GET_LIFECYCLE = missing("NoSuchLifecycleConfiguration")
-GET_ENCRYPTION = missing("ServerSideEncryptionConfigurationNotFoundError")
 GET_WEBSITE = missing("NoSuchWebsiteConfiguration")
 GET_REPLICATION = missing("ReplicationConfigurationNotFoundError")
 GET_OBJECT_LOCK = missing("ObjectLockConfigurationNotFoundError")
