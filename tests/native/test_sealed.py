@@ -129,6 +129,58 @@ def test_sealed_shards_read_back_with_a_shard_missing(tmp_path: Path, size: int)
     assert reader().verify() == []
 
 
+def bytes_read() -> int:
+    """What this process has read by system calls so far (/proc/self/io's rchar)."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError("no rchar in /proc/self/io")
+
+
+def shard_at(sealed_at: int) -> tuple[int, int]:
+    """Where byte `sealed_at` of the sealed stream is in 2+2 shards: (data shard, offset in
+    its file); each stripe is a SEALED_BLOCK, each shard block its hash and then its part."""
+    shard_len = _native.ErasureCodec(2, 2).shard_len(_native.SEALED_BLOCK)
+    stripe, inside = divmod(sealed_at, _native.SEALED_BLOCK)
+    shard, at = divmod(inside, shard_len)
+    return shard, stripe * (32 + shard_len) + 32 + at
+
+
+@pytest.mark.skipif(not Path("/proc/self/io").exists(), reason="counts reads by /proc/self/io")
+def test_a_small_read_of_sealed_shards_reads_only_its_packages(tmp_path: Path) -> None:
+    key = _native.random_data_key()
+    size = 3 * BLOCK + 12_345
+    data = os.urandom(size)
+    dirs = drives(tmp_path)
+    finals = write_shards(dirs, data, key)
+    stripe = _native.SEALED_BLOCK
+    slack = 4096
+    for offset, length, packages in [
+        (0, 1, 1),
+        (BLOCK + 5 * PACKAGE + 3, 1, 1),
+        (PACKAGE - 1, 2, 2),
+        (BLOCK - 1, 2, 2),  # the last package of a stripe and the first of the next
+        (size - 1, 1, 1),
+    ]:
+        reader = _native.ErasureReader(finals, 2, 2, stripe, size, DATA_ID, seal=key)
+        before = bytes_read()
+        got = reader.read(offset, length)
+        read = bytes_read() - before
+        assert got == data[offset : offset + length]
+        assert read <= packages * SEALED_PACKAGE + slack, (offset, length, read)
+        reader.close()
+
+    # a flipped ciphertext byte in one data shard: read right all the same, from the others,
+    # and the shard is named for healing
+    seq = 2 * 16 + 3  # package 3 of stripe 2
+    shard, at = shard_at(seq * SEALED_PACKAGE + 1000)
+    flip(Path(str(finals[shard])), at)
+    reader = _native.ErasureReader(finals, 2, 2, stripe, size, DATA_ID, seal=key)
+    assert reader.read(seq * PACKAGE + 7, 1) == data[seq * PACKAGE + 7 : seq * PACKAGE + 8]
+    assert reader.damaged() == [shard]
+    assert reader.read(0, size) == data
+
+
 def test_a_flipped_byte_fails_only_the_reads_of_its_package(tmp_path: Path) -> None:
     key = _native.random_data_key()
     size = 3 * BLOCK + 17

@@ -13,7 +13,11 @@
 //! An encrypted object's shards hold its sealed stream (encryption.rs), striped like any other
 //! bytes (the writer makes each sealed block one stripe): the blocks, their hashes, verify()
 //! and heal() are of the sealed bytes and need no key. A reader opened sealed returns the
-//! plaintext: each read becomes a read of the sealed bytes of the packages it touches.
+//! plaintext: each read becomes a read of the sealed bytes of the packages it touches. Whole
+//! stripes of them are read as any blocks are, verified; where the packages hold only part of
+//! a stripe (a small ranged read), only their own bytes are read from the data shards, without
+//! the blocks' hashes: the packages' GCM tags check them, and a package that does not open is
+//! read again the verified way (the bad shard found, its bytes rebuilt from the others).
 
 use std::collections::BTreeSet;
 use std::fs::{self, File, OpenOptions};
@@ -657,6 +661,17 @@ enum DirectDone<'o> {
 }
 
 impl<'o> DirectRead<'o> {
+    /// How many blocks it reads.
+    fn len(&self, files: &[Option<File>]) -> usize {
+        match self {
+            DirectRead::Data { skip: true, .. } => 0,
+            DirectRead::Data { shard, blocks, .. } => {
+                files[*shard].as_ref().map_or(0, |_| blocks.len())
+            }
+            DirectRead::Parity { want, .. } => files[want.shard].as_ref().map_or(0, |_| want.count),
+        }
+    }
+
     fn run(self, files: &[Option<File>], key: &[u8; 32], block_len: usize) -> DirectDone<'o> {
         match self {
             DirectRead::Data {
@@ -714,6 +729,8 @@ pub struct ShardReader {
     buffers: Vec<Vec<u8>>,
     /// Each shard file's read-ahead.
     ahead: Vec<ReadAhead>,
+    /// Bytes asked of the shard files by reads (verify() and heal() aside).
+    bytes_read: u64,
 }
 
 impl ShardReader {
@@ -754,6 +771,7 @@ impl ShardReader {
             damaged,
             buffers: Vec::new(),
             ahead,
+            bytes_read: 0,
         })
     }
 
@@ -791,6 +809,12 @@ impl ShardReader {
     /// How many packages a sealed reader has opened (none for another).
     pub fn packages_opened(&self) -> u64 {
         self.seal.as_ref().map_or(0, Opener::opened)
+    }
+
+    /// How many bytes reads have asked of the shard files so far (blocks with their hashes,
+    /// or a sealed read's package bytes alone; verify() and heal() not counted).
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
     }
 
     pub fn stripes(&self) -> u64 {
@@ -844,17 +868,97 @@ impl ShardReader {
 
     /// read(offset, out.len()) into `out`, which the range must fill (see len_at()). Sealed:
     /// the plaintext, from the sealed bytes of the packages the range touches only (read in
-    /// rounds of whole stripes, READ_AHEAD at most), each package opened (InternalError
-    /// "package N of the encrypted data is corrupt" for one that does not, with `out` zeroed).
+    /// rounds of whole stripes, READ_AHEAD at most; see read_sealed()), each package opened
+    /// (InternalError "package N of the encrypted data is corrupt" for one that does not, with
+    /// `out` zeroed).
+    ///
+    /// Package bytes read unchecked (not whole blocks: see read_unchecked()) that do not all
+    /// open are read again the careful way: the whole range, every block verified by its hash,
+    /// which finds the bad shard (damaged()) and rebuilds its bytes from the others.
     pub fn read_into(&mut self, offset: u64, out: &mut [u8]) -> Result<(), S3Error> {
         let Some(mut opener) = self.seal.take() else {
             return self.read_range(offset, out).map(|_| ());
         };
-        let read = opener.read_into(offset, out, SEALED_CHUNK, |at, buf| {
-            self.read_range(at, buf).map(|_| buf.len())
+        let mut unchecked = false;
+        let mut read = opener.read_into(offset, out, SEALED_CHUNK, |at, buf| {
+            self.read_sealed(at, buf, &mut unchecked)
         });
+        if read.is_err() && unchecked {
+            read = opener.read_into(offset, out, SEALED_CHUNK, |at, buf| {
+                self.read_range(at, buf).map(|_| buf.len())
+            });
+        }
         self.seal = Some(opener);
         read
+    }
+
+    /// Fills `buf` with the sealed bytes from `at` (whole packages) for the opener: the full
+    /// stripes among them by read_range() (blocks verified by their hashes, the fast path),
+    /// the packages of a stripe the range holds only part of (a small read, the ends of a
+    /// large one, the last stripe, which is shorter) by read_unchecked() when it can
+    /// (`unchecked` then set), else by read_range() too.
+    fn read_sealed(
+        &mut self,
+        at: u64,
+        buf: &mut [u8],
+        unchecked: &mut bool,
+    ) -> Result<usize, S3Error> {
+        let stripe = self.shape.stripe_size as u64;
+        let end = at + buf.len() as u64;
+        let whole_from = at.next_multiple_of(stripe).min(end);
+        let whole_to = (end / stripe * stripe).max(whole_from);
+        let (head, rest) = buf.split_at_mut((whole_from - at) as usize);
+        let (whole, tail) = rest.split_at_mut((whole_to - whole_from) as usize);
+        let parts = [
+            (at, head, false),
+            (whole_from, whole, true),
+            (whole_to, tail, false),
+        ];
+        for (from, part, whole) in parts {
+            if part.is_empty() {
+                continue;
+            }
+            if !whole && self.read_unchecked(from, part) {
+                *unchecked = true;
+            } else {
+                self.read_range(from, part)?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    /// Reads the bytes [at, at + out.len()) of one stripe as they are from the data shards
+    /// holding them (only those bytes: no block whole, no hash), for a caller that checks
+    /// them otherwise (GCM tags). False, having read nothing, when a data shard it needs is
+    /// missing or known damaged; false as well when a read comes up short or fails.
+    fn read_unchecked(&mut self, at: u64, out: &mut [u8]) -> bool {
+        let range = at..at + out.len() as u64;
+        let s = at / self.shape.stripe_size as u64;
+        let block_len = self.block_len() as u64;
+        let mut reads: Vec<(&File, u64, &mut [u8])> = Vec::new();
+        let mut rest = out;
+        for shard in 0..self.shape.k {
+            let Some((offset, len)) = self.part(s, shard, &range) else {
+                continue;
+            };
+            let Some(file) = self.files[shard].as_ref() else {
+                return false;
+            };
+            if self.damaged.contains(&shard) {
+                return false;
+            }
+            let offset = s * block_len + (HASH_LEN + offset) as u64;
+            self.ahead[shard].before_read(file, offset + len as u64);
+            let (part, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            reads.push((file, offset, part));
+        }
+        self.bytes_read += range.end - range.start;
+        in_parallel(reads, |(file, offset, part)| {
+            read_at_most(file, part, offset) == part.len()
+        })
+        .into_iter()
+        .all(|whole| whole)
     }
 
     /// Fills `out` from `offset` of the bytes striped over the shards; returns the shards
@@ -929,6 +1033,8 @@ impl ShardReader {
             });
         }
         self.read_ahead_for(&reads);
+        self.bytes_read += reads.iter().map(|r| r.len(&self.files)).sum::<usize>() as u64
+            * self.block_len() as u64;
         let (files, key, block_len) = (&self.files, &self.key, self.block_len());
         let done = in_parallel(reads, |read| read.run(files, key, block_len));
         if done.iter().any(|d| !d.good()) {
@@ -1066,6 +1172,7 @@ impl ShardReader {
             if let Some(file) = &self.files[want.shard] {
                 let end = (want.first + want.count as u64) * block_len;
                 self.ahead[want.shard].before_read(file, end);
+                self.bytes_read += want.count as u64 * block_len;
             }
         }
         let jobs: Vec<(Want, Vec<u8>)> = wants
@@ -1857,7 +1964,9 @@ mod tests {
 
     mod sealed {
         use super::*;
-        use crate::encryption::{seal_stream_into, sealed_len, PACKAGE, SEALED_BLOCK};
+        use crate::encryption::{
+            seal_stream_into, sealed_len, sealed_range, PACKAGE, SEALED_BLOCK, SEALED_PACKAGE, TAG,
+        };
 
         const SHAPE: Shape = Shape {
             k: 2,
@@ -1872,14 +1981,24 @@ mod tests {
 
         /// `plain` sealed under data_key(1), striped over 2+2 shard files as the writer does.
         fn write_sealed(name: &str, plain: &[u8]) -> Vec<PathBuf> {
+            write_sealed_as(name, SHAPE, plain)
+        }
+
+        /// write_sealed() in another shape (stripes of SEALED_BLOCK).
+        fn write_sealed_as(name: &str, shape: Shape, plain: &[u8]) -> Vec<PathBuf> {
             let mut sealed = vec![0u8; sealed_len(plain.len() as u64) as usize];
             seal_stream_into(&data_key(1), plain, &mut sealed).unwrap();
-            write(&drives(name, 4), SHAPE, &sealed, KEY)
+            write(&drives(name, shape.k + shape.m), shape, &sealed, KEY)
         }
 
         fn open_sealed(paths: &[PathBuf], size: usize, key: DataKey) -> ShardReader {
             let paths: Vec<Option<PathBuf>> = paths.iter().cloned().map(Some).collect();
             ShardReader::open_sealed(&paths, SHAPE, size as u64, KEY, key).unwrap()
+        }
+
+        fn open_sealed_as(paths: &[PathBuf], shape: Shape, size: usize) -> ShardReader {
+            let paths: Vec<Option<PathBuf>> = paths.iter().cloned().map(Some).collect();
+            ShardReader::open_sealed(&paths, shape, size as u64, KEY, data_key(1)).unwrap()
         }
 
         #[test]
@@ -1943,6 +2062,192 @@ mod tests {
             let mut reader = open_sealed(&paths, size, data_key(1));
             let err = reader.read(0, size).unwrap_err();
             assert!(err.message.contains("lost"), "{}", err.message);
+        }
+
+        fn sealed_shape(k: usize, m: usize) -> Shape {
+            Shape {
+                k,
+                m,
+                stripe_size: SEALED_BLOCK,
+            }
+        }
+
+        /// Where byte `at` of the sealed stream is: (data shard, offset in its file).
+        fn locate(shape: Shape, at: usize) -> (usize, usize) {
+            let shard_len = Codec::new(shape.k, shape.m)
+                .unwrap()
+                .shard_len(SEALED_BLOCK);
+            let (s, inside) = (at / SEALED_BLOCK, at % SEALED_BLOCK);
+            let shard = inside / shard_len;
+            let offset = s * (HASH_LEN + shard_len) + HASH_LEN + inside % shard_len;
+            (shard, offset)
+        }
+
+        /// The first package whose sealed bytes straddle two data shards' blocks.
+        fn straddling(shape: Shape) -> Option<u64> {
+            (0..BLOCK_PACKAGES).map(|n| n as u64).find(|&n| {
+                let start = n as usize * SEALED_PACKAGE;
+                locate(shape, start).0 != locate(shape, start + SEALED_PACKAGE - 1).0
+            })
+        }
+
+        /// The sealed bytes of the packages a read of `len` from `offset` touches.
+        fn package_bytes(size: usize, offset: u64, len: usize) -> u64 {
+            let span = sealed_range(size as u64, offset..offset + len as u64).1;
+            span.end - span.start
+        }
+
+        #[test]
+        fn small_reads_read_only_their_packages_bytes() {
+            let size = 3 * MIB + 1000; // the last stripe short: one package and a piece
+            let data = object(size);
+            let p = PACKAGE as u64;
+            for (k, m) in [(2, 2), (3, 1), (6, 2), (4, 2)] {
+                let shape = sealed_shape(k, m);
+                let paths = write_sealed_as(&format!("sealed-small-{k}-{m}"), shape, &data);
+                let mut cases = vec![
+                    (0, 1),
+                    (p - 1, 2),                     // two packages
+                    (MIB as u64 - 1, 2),            // two stripes
+                    (MIB as u64 + 3 * p + 7, 1000), // inside stripe 1
+                    (size as u64 - 1, 1),           // in the last, short stripe
+                    (3 * MIB as u64 - 5, 1005),     // the last stripe whole, from its start
+                ];
+                if let Some(n) = straddling(shape) {
+                    cases.push((n * p + 10, 1)); // one package in two data shards
+                    cases.push((MIB as u64 + n * p + p - 1, 1));
+                }
+                assert_eq!(straddling(shape).is_some(), k == 3 || k == 6, "{k}+{m}");
+                for (offset, len) in cases {
+                    let mut reader = open_sealed_as(&paths, shape, size);
+                    let start = offset as usize;
+                    let want = &data[start..(start + len).min(size)];
+                    assert_eq!(
+                        reader.read(offset, len).unwrap(),
+                        want,
+                        "{k}+{m} {offset}+{len}"
+                    );
+                    assert_eq!(
+                        reader.bytes_read(),
+                        package_bytes(size, offset, len),
+                        "{k}+{m} {offset}+{len}: the packages' bytes only"
+                    );
+                    assert!(reader.damaged().is_empty());
+                }
+                // whole stripes still go the verified way: every data block, hash and all
+                let mut reader = open_sealed_as(&paths, shape, size);
+                assert_eq!(reader.read(0, MIB).unwrap(), data[..MIB]);
+                let block_len = HASH_LEN + Codec::new(k, m).unwrap().shard_len(SEALED_BLOCK);
+                assert_eq!(reader.bytes_read(), (k * block_len) as u64, "{k}+{m}");
+                let mut reader = open_sealed_as(&paths, shape, size);
+                assert_eq!(reader.read(0, size).unwrap(), data, "{k}+{m}");
+            }
+        }
+
+        #[test]
+        fn a_package_that_does_not_open_is_read_again_verified_and_rebuilt() {
+            let size = 2 * MIB + 5;
+            let data = object(size);
+            let p = PACKAGE as u64;
+            for (k, m) in [(2, 2), (6, 2)] {
+                let shape = sealed_shape(k, m);
+                // package 3, package 17 (in stripe 1), and one straddling two data shards:
+                // a byte of its ciphertext in the first shard, and one in the second
+                let mut targets = vec![(3, 100), (17, 5000)];
+                if let Some(n) = straddling(shape) {
+                    targets.push((n, 1));
+                    targets.push((n, SEALED_PACKAGE - 1 - TAG - 1));
+                }
+                for (n, (seq, inside)) in targets.into_iter().enumerate() {
+                    let name = format!("sealed-flip-{k}-{m}-{n}");
+                    let paths = write_sealed_as(&name, shape, &data);
+                    let (shard, at) = locate(shape, seq as usize * SEALED_PACKAGE + inside);
+                    flip(&paths[shard], at);
+                    for (offset, len) in [(seq * p + 7, 1), (seq * p - 1, 2)] {
+                        let mut reader = open_sealed_as(&paths, shape, size);
+                        let got = reader.read(offset, len).unwrap();
+                        let start = offset as usize;
+                        assert_eq!(got, data[start..start + len], "{name} {offset}+{len}");
+                        assert_eq!(reader.damaged(), vec![shard], "{name} {offset}+{len}");
+                        assert!(reader.bytes_read() > package_bytes(size, offset, len));
+                    }
+                    let mut reader = open_sealed_as(&paths, shape, size);
+                    assert_eq!(reader.read(0, size).unwrap(), data, "{name}");
+                    assert_eq!(reader.damaged(), vec![shard], "{name}");
+                }
+            }
+        }
+
+        #[test]
+        fn small_reads_survive_missing_short_and_misplaced_shards() {
+            let size = MIB + 7 * PACKAGE + 3;
+            let data = object(size);
+            let p = PACKAGE as u64;
+            let shape = sealed_shape(2, 2);
+            type Damage = fn(&[PathBuf]);
+            let cases: [(&str, Damage, Vec<usize>); 5] = [
+                ("missing", |p| fs::remove_file(&p[0]).unwrap(), vec![0]),
+                (
+                    "two-missing",
+                    |p| p[..2].iter().for_each(|p| fs::remove_file(p).unwrap()),
+                    vec![0, 1],
+                ),
+                (
+                    "data-and-parity-missing",
+                    |p| {
+                        [&p[1], &p[2]]
+                            .iter()
+                            .for_each(|p| fs::remove_file(p).unwrap())
+                    },
+                    vec![1, 2],
+                ),
+                (
+                    "short",
+                    |p| {
+                        let file = OpenOptions::new().write(true).open(&p[0]).unwrap();
+                        file.set_len(HASH_LEN as u64 + 100).unwrap();
+                    },
+                    vec![0],
+                ),
+                (
+                    "misplaced",
+                    |p| {
+                        fs::copy(&p[1], &p[0]).unwrap();
+                    },
+                    vec![0],
+                ),
+            ];
+            for (name, damage, damaged) in cases {
+                let paths = write_sealed_as(&format!("sealed-damage-{name}"), shape, &data);
+                damage(&paths);
+                for (offset, len) in [(0, 1), (p + 3, 1), (7 * p + 1, 1), (p - 1, 2)] {
+                    let mut reader = open_sealed_as(&paths, shape, size);
+                    let start = offset as usize;
+                    let got = reader.read(offset, len).unwrap();
+                    assert_eq!(got, data[start..start + len], "{name} {offset}+{len}");
+                    assert_eq!(reader.damaged(), damaged, "{name} {offset}+{len}");
+                }
+                let mut reader = open_sealed_as(&paths, shape, size);
+                assert_eq!(reader.read(0, size).unwrap(), data, "{name}");
+            }
+            // an offline data shard is no damage; beyond parity an error, never wrong bytes
+            let paths = write_sealed_as("sealed-damage-offline", shape, &data);
+            let mut given: Vec<Option<PathBuf>> = paths.iter().cloned().map(Some).collect();
+            given[0] = None;
+            let mut reader =
+                ShardReader::open_sealed(&given, shape, size as u64, KEY, data_key(1)).unwrap();
+            assert_eq!(reader.read(5, 1).unwrap(), data[5..6]);
+            assert!(reader.damaged().is_empty());
+            for path in &paths[..3] {
+                fs::remove_file(path).unwrap();
+            }
+            for (offset, len) in [(5, 1), (MIB as u64 + 5, 1), (p - 1, 2), (0, size)] {
+                let mut reader = open_sealed_as(&paths, shape, size);
+                let mut out = vec![9u8; len];
+                let err = reader.read_into(offset, &mut out).unwrap_err();
+                assert!(err.message.contains("lost"), "{}", err.message);
+                assert!(out.iter().all(|&b| b == 0), "no byte of it returned");
+            }
         }
     }
 }
