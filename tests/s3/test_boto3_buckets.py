@@ -88,8 +88,6 @@ def test_not_implemented_operations_say_so(s3, bucket: str) -> None:
 @pytest.mark.parametrize(
     ("read", "answer"),
     [
-        ("get_bucket_policy", "NoSuchBucketPolicy"),
-        ("get_bucket_policy_status", "NoSuchBucketPolicy"),
         ("get_bucket_lifecycle_configuration", "NoSuchLifecycleConfiguration"),
         ("get_bucket_website", "NoSuchWebsiteConfiguration"),
         ("get_bucket_replication", "ReplicationConfigurationNotFoundError"),
@@ -121,9 +119,7 @@ def test_empty_configurations_and_deletes_of_absent_ones(s3, bucket: str) -> Non
         "NoSuchConfiguration", 404, s3.get_bucket_metrics_configuration, Bucket=bucket, Id="x"
     )
     for delete in (
-        s3.delete_bucket_policy,
         s3.delete_bucket_lifecycle,
-        s3.delete_bucket_encryption,
         s3.delete_bucket_website,
         s3.delete_bucket_replication,
         s3.delete_public_access_block,
@@ -131,7 +127,13 @@ def test_empty_configurations_and_deletes_of_absent_ones(s3, bucket: str) -> Non
     ):
         assert delete(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 204
     # setting them is not built yet: said so, never a pretended success
-    expect_error("NotImplemented", 501, s3.put_bucket_policy, Bucket=bucket, Policy="{}")
+    expect_error(
+        "NotImplemented",
+        501,
+        s3.put_bucket_lifecycle_configuration,
+        Bucket=bucket,
+        LifecycleConfiguration={"Rules": []},
+    )
     expect_error(
         "NotImplemented",
         501,

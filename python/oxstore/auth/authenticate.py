@@ -30,6 +30,7 @@ def signed_by(context: AuthContext, keys: Keyring) -> AuthContext:
         raise S3Error("AccessDenied", "The user or account of this access key is disabled.")
     context.owner = signer.owner
     context.system = signer.system
+    context.principal = signer.principal
     return context
 
 

@@ -97,6 +97,7 @@ class Signer:
     owner: str
     enabled: bool
     system: bool
+    principal: str  # the owner's ARN (meta.model.identity.principal_arn)
 
 
 class Keyring:
@@ -137,7 +138,7 @@ class Keyring:
         if found is None:
             return None
         secret = unseal_secret(self.master, found.access_key, found.sealed_secret)
-        return Signer(secret, found.owner, found.enabled, found.system)
+        return Signer(secret, found.owner, found.enabled, found.system, found.principal)
 
     def forget(self, access_keys: list[str]) -> None:
         """Drops keys this worker changed, so its next request reads them again."""

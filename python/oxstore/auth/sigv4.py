@@ -28,6 +28,7 @@ class AuthContext:
     access_key: str | None  # None: anonymous
     owner: str | None = None  # the id of the key's owner (set once the signature is checked)
     system: bool = False  # the owner is a system user
+    principal: str = ""  # the owner's ARN, as bucket policies name it ("": anonymous)
     signing_key: bytes | None = None
     amz_date: str = ""
     scope: str = ""

@@ -83,6 +83,7 @@ class BucketRecord(msgspec.Struct, kw_only=True):
     cors: str | None = None  # the stored CORS configuration document
     tags: dict[str, str] = {}
     default_encryption: DefaultEncryption | None = None
+    bucket_policy: str | None = None  # the policy document (JSON) as it was put
     format: int = FORMAT
 
 

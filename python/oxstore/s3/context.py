@@ -38,6 +38,10 @@ class Call:
     # set when the requester is not the bucket's owner but its or the object's ACL grants
     # what the operation needs (s3.permissions)
     granted: bool = False
+    # DeleteObjects on a bucket with a policy, by a non-owner: each key is decided by
+    # permissions.key_allowed(), acl_granted saying whether the bucket's ACL grants WRITE
+    keys_by_policy: bool = False
+    acl_granted: bool = False
     # the bucket's record as the access check read it (handlers reuse it)
     bucket_record: BucketRecord | None = None
     # a GET's or HEAD's current object, read in one snapshot with its bucket by the access

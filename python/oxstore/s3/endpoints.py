@@ -66,10 +66,12 @@ class Endpoint(Enum):
     ABORT_MULTIPART_UPLOAD = "AbortMultipartUpload"
     LIST_PARTS = "ListParts"
     LIST_MULTIPART_UPLOADS = "ListMultipartUploads"
-    # configurations a bucket cannot have yet: read as absent, deleted as absent
+    # bucket policies
+    PUT_BUCKET_POLICY = "PutBucketPolicy"
     GET_BUCKET_POLICY = "GetBucketPolicy"
     DELETE_BUCKET_POLICY = "DeleteBucketPolicy"
     GET_BUCKET_POLICY_STATUS = "GetBucketPolicyStatus"
+    # configurations a bucket cannot have yet: read as absent, deleted as absent
     GET_BUCKET_LIFECYCLE = "GetBucketLifecycleConfiguration"
     DELETE_BUCKET_LIFECYCLE = "DeleteBucketLifecycle"
     GET_BUCKET_WEBSITE = "GetBucketWebsite"

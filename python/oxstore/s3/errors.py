@@ -108,6 +108,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "NoSuchAccount": (404, "The specified account does not exist."),
     "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
+    "MalformedPolicy": (400, "Policy has invalid resource"),
     "NoSuchConfiguration": (404, "The specified configuration does not exist."),
     "NoSuchPublicAccessBlockConfiguration": (
         404,

@@ -1,15 +1,20 @@
-"""What a requester who does not own the bucket needs to be granted for each operation.
+"""Who may do what: the one place a request is authorised, by the bucket's policy and ACLs.
 
-The bucket's owner may do everything. Anyone else, anonymous included, may do only the
-operations listed here, and only when the bucket's or the object's ACL grants the permission.
+An explicit Deny of the bucket's policy refuses anyone, the bucket's owner too (but for
+managing the policy itself: an owner cannot lock themselves out). Otherwise the bucket's owner
+may do everything; anyone else, anonymous included, what the policy allows, or what the
+bucket's or the object's ACL grants of the operations listed here.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
-from oxstore.auth import access
+from oxstore.auth import access, policy
 from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.s3.actions import ACTIONS, name_of
+from oxstore.s3.condition_keys import RequestKeys
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import S3Error
@@ -45,6 +50,15 @@ REQUIRED: dict[Endpoint, tuple[Resource, str]] = {
 READS_CURRENT_OBJECT = frozenset({Endpoint.GET_OBJECT, Endpoint.HEAD_OBJECT})
 # What the owner of an object may always do with it, whatever its ACL says (S3's rule).
 OWNER_RIGHTS = frozenset({access.READ_ACP, access.WRITE_ACP})
+# What the bucket owner may do whatever its policy says.
+POLICY_MANAGEMENT = frozenset(
+    {
+        Endpoint.PUT_BUCKET_POLICY,
+        Endpoint.GET_BUCKET_POLICY,
+        Endpoint.DELETE_BUCKET_POLICY,
+        Endpoint.GET_BUCKET_POLICY_STATUS,
+    }
+)
 # What no grant lets an anonymous requester do (S3's answers).
 SIGNED_ONLY = {
     Endpoint.CREATE_BUCKET: "Access Denied",
@@ -80,10 +94,20 @@ async def authorize(call: Call, endpoint: Endpoint) -> None:
     if bucket is None:
         return  # NoSuchBucket (CreateBucket needs no bucket)
     check_expected_owner(call.req.headers.get("x-amz-expected-bucket-owner"), bucket)
-    if requester is not None and requester == bucket.owner:
+    owner = requester is not None and requester == bucket.owner
+    if endpoint is Endpoint.DELETE_OBJECTS and bucket.bucket_policy is not None and not owner:
+        # each key is its own resource: ops.object asks key_allowed() of each
+        call.granted, call.keys_by_policy = True, True
+        call.acl_granted = bucket_allows(bucket, requester, access.WRITE)
         return
-    if endpoint is Endpoint.CREATE_BUCKET and requester is not None:
-        return  # BucketAlreadyExists
+    verdict = await policy_verdict(call, bucket, endpoint, call.req.key, call.req.arg("versionId"))
+    if verdict == "Deny" and not (owner and endpoint in POLICY_MANAGEMENT):
+        raise S3Error("AccessDenied")
+    if owner or (endpoint is Endpoint.CREATE_BUCKET and requester is not None):
+        return  # (CreateBucket of someone else's: BucketAlreadyExists)
+    if verdict == "Allow":
+        call.granted = True
+        return
     needed = REQUIRED.get(endpoint)
     if needed is None:
         raise S3Error("AccessDenied")
@@ -96,6 +120,74 @@ async def authorize(call: Call, endpoint: Endpoint) -> None:
     if not granted:
         raise S3Error("AccessDenied")
     call.granted = True
+
+
+async def policy_verdict(
+    call: Call,
+    bucket: BucketRecord,
+    endpoint: Endpoint,
+    key: str | None,
+    version_id: str | None,
+) -> policy.Verdict:
+    """What the bucket's policy says of the request (None: it has none, or says nothing)."""
+    text = bucket.bucket_policy
+    action = ACTIONS.get(endpoint)
+    if text is None or action is None:
+        return None
+    parsed = policy.parse(text, bucket.name)
+    resource = policy.ARN_PREFIX + bucket.name
+    existing = None
+    if action.on_object:
+        resource += "/" + (key or "")
+        if parsed.reads_existing_tags and key:
+            existing = await named_record(call, bucket.name, key, version_id)
+    auth = call.auth
+    names = frozenset() if auth.owner is None else requester_names(auth.owner, auth.principal)
+    lookup = RequestKeys(call, existing).lookup
+    return parsed.verdict(names, name_of(action, version_id is not None), resource, lookup)
+
+
+@functools.lru_cache(maxsize=4096)
+def requester_names(owner: str, principal: str) -> frozenset[str]:
+    """Every name a policy's principal may give the requester: the owner id, its own root
+    ARN and (an account's) its user's ARN for it."""
+    return frozenset({owner, f"arn:aws:iam::{owner}:root", principal})
+
+
+async def key_allowed(
+    call: Call, bucket: BucketRecord, endpoint: Endpoint, key: str, version_id: str | None
+) -> bool:
+    """For a request of several keys (DeleteObjects): whether this key may be acted on."""
+    verdict = await policy_verdict(call, bucket, endpoint, key, version_id)
+    if verdict == "Deny":
+        return False
+    if not call.keys_by_policy:  # authorize() decided for the whole request
+        return True
+    return verdict == "Allow" or call.acl_granted
+
+
+async def write_allowed(call: Call, bucket: BucketRecord, endpoint: Endpoint, key: str) -> bool:
+    """For a write authorised in its handler (a POST form's, whose signer and key the form
+    tells): by the bucket's policy, else its ownership or a WRITE grant."""
+    verdict = await policy_verdict(call, bucket, endpoint, key, None)
+    if verdict is not None:
+        return verdict == "Allow"
+    return bucket_allows(bucket, call.auth.owner, access.WRITE)
+
+
+async def source_allowed(
+    call: Call, bucket: BucketRecord, key: str, version_id: str | None
+) -> bool:
+    """Whether the requester may read a copy's source (s3:GetObject of it, by the source
+    bucket's policy or ownership or a read grant on the object)."""
+    verdict = await policy_verdict(call, bucket, Endpoint.GET_OBJECT, key, version_id)
+    if verdict is not None:
+        return verdict == "Allow"
+    requester = call.auth.owner
+    if requester is not None and requester == bucket.owner:
+        return True
+    named = await named_record(call, bucket.name, key, version_id)
+    return object_allows(bucket, named, requester, access.READ)
 
 
 async def named_record(

@@ -85,6 +85,7 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("DELETE", Level.OBJECT, "uploadId"): Endpoint.ABORT_MULTIPART_UPLOAD,
     ("GET", Level.OBJECT, "uploadId"): Endpoint.LIST_PARTS,
     ("GET", Level.BUCKET, "uploads"): Endpoint.LIST_MULTIPART_UPLOADS,
+    ("PUT", Level.BUCKET, "policy"): Endpoint.PUT_BUCKET_POLICY,
     ("GET", Level.BUCKET, "policy"): Endpoint.GET_BUCKET_POLICY,
     ("DELETE", Level.BUCKET, "policy"): Endpoint.DELETE_BUCKET_POLICY,
     ("GET", Level.BUCKET, "policyStatus"): Endpoint.GET_BUCKET_POLICY_STATUS,

@@ -44,6 +44,7 @@ class Credential:
     owner: str  # the owner's id
     enabled: bool  # the owner (and an account's user) is enabled
     system: bool  # the owner is a system user: the admin API is open to it
+    principal: str  # what bucket policies call the owner (principal_arn)
 
 
 def _owner_key(owner_id: str) -> bytes:
@@ -108,7 +109,16 @@ def credential(tx: Tx, access_key: str) -> Credential | None:
     user = get_owner(tx, owner.parent) if owner.is_account else owner
     enabled = owner.state == "enabled" and user is not None and user.state == "enabled"
     system = "system" in owner.flags
-    return Credential(access_key, key.sealed_secret, owner.id, enabled, system)
+    principal = principal_arn(owner)
+    return Credential(access_key, key.sealed_secret, owner.id, enabled, system, principal)
+
+
+def principal_arn(owner: OwnerRecord) -> str:
+    """The ARN bucket policies name an owner by: a user's "root", an account a user of its
+    user's (AWS's forms for an account and the users under it)."""
+    if owner.is_account:
+        return f"arn:aws:iam::{owner.parent}:user/{owner.name}"
+    return f"arn:aws:iam::{owner.id}:root"
 
 
 def root_id(tx: Tx) -> str | None:

@@ -11,7 +11,6 @@ from urllib.parse import parse_qsl, unquote
 
 import msgspec
 
-from oxstore.auth import access
 from oxstore.http.request import Request, Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord, Plain
@@ -19,6 +18,7 @@ from oxstore.meta.store import DataGoneError, NoSuchBucketError
 from oxstore.s3 import checksums, description, encryption, object_data, permissions, sse
 from oxstore.s3.conditions import read_precondition
 from oxstore.s3.context import Call
+from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import S3Error
 from oxstore.s3.listing import truncated
 from oxstore.s3.ops.acl import requester_id, write_acl
@@ -290,6 +290,8 @@ async def delete_objects(call: Call) -> Response:
         try:
             check_key(key)
             asked = checked_version_id(version_id) if version_id is not None else None
+            if not await permissions.key_allowed(call, bucket, Endpoint.DELETE_OBJECTS, key, asked):
+                raise S3Error("AccessDenied")
             deleted = await delete_key(call, bucket, key, asked, if_match)
         except S3Error as err:
             results.append(
@@ -350,11 +352,8 @@ async def source_record(
     permissions.check_expected_owner(
         call.req.headers.get("x-amz-source-expected-bucket-owner"), source
     )
-    requester = call.auth.owner
-    if requester != source.owner:  # a read grant on the source object lets others copy it
-        named = await permissions.named_record(call, bucket, key, version_id)
-        if not permissions.object_allows(source, named, requester, access.READ):
-            raise S3Error("AccessDenied")
+    if not await permissions.source_allowed(call, source, key, version_id):
+        raise S3Error("AccessDenied")
     try:
         record = await find_object(call, source, key, version_id)
     except S3Error as err:

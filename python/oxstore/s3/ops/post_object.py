@@ -17,6 +17,7 @@ from oxstore.meta.records import ObjectRecord
 from oxstore.meta.store import NoSuchBucketError
 from oxstore.s3 import checksums, description, encryption, permissions
 from oxstore.s3.context import Call
+from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import requester_id
 from oxstore.s3.ops.common import xml_response
@@ -86,9 +87,9 @@ async def post_object(call: Call) -> Response:
         post_policy.check(policy, fields, call.bucket)
         length_range = policy.length_range
     call.auth = signed_by(AuthContext(access_key=signer), keys)
-    if not permissions.bucket_allows(bucket, call.auth.owner, access.WRITE):
-        raise S3Error("AccessDenied")
     key = fields["key"]
+    if not await permissions.write_allowed(call, bucket, Endpoint.POST_OBJECT, key):
+        raise S3Error("AccessDenied")
     check_key(key)
     described = description.of_form(
         fields, reader.file_content_type, call.config, secure=call.secure

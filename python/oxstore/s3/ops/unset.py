@@ -1,4 +1,4 @@
-"""Bucket configurations oxstore cannot set yet (policy, lifecycle, notifications, ...): a
+"""Bucket configurations oxstore cannot set yet (lifecycle, notifications, ...): a
 bucket never has one, so reading one answers what S3 answers for a bucket without it, and
 deleting one leaves none. Setting one answers 501 NotImplemented (the route table)."""
 
@@ -54,8 +54,6 @@ async def delete(call: Call) -> Response:
     return Response(status=204)
 
 
-GET_POLICY = missing("NoSuchBucketPolicy")
-GET_POLICY_STATUS = missing("NoSuchBucketPolicy")
 GET_LIFECYCLE = missing("NoSuchLifecycleConfiguration")
 GET_WEBSITE = missing("NoSuchWebsiteConfiguration")
 GET_REPLICATION = missing("ReplicationConfigurationNotFoundError")

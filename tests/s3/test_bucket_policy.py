@@ -1,0 +1,319 @@
+"""Bucket policies end to end: Put/Get/Delete/GetBucketPolicyStatus with boto3 and the AWS CLI,
+and the Allow/Deny matrix over the bucket's owner, another user and anonymous requesters, by
+action, resource and condition (s3:prefix, aws:SourceIp, aws:SecureTransport,
+s3:x-amz-server-side-encryption, s3:ExistingObjectTag), for reads, writes, listings,
+DeleteObjects key by key and a copy's source."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from botocore import UNSIGNED
+
+from tests.admin.helpers import User, create_user
+from tests.conftest import Server, Tool, empty_bucket, make_client, require_binary
+from tests.s3.helpers import expect_error
+
+
+@pytest.fixture(scope="module")
+def other_user(server: Server) -> User:
+    return create_user(server, f"policy-{uuid.uuid4().hex[:8]}@example.com")
+
+
+@pytest.fixture(scope="module")
+def other(server: Server, other_user: User) -> Any:
+    return other_user.client(server)
+
+
+@pytest.fixture(scope="module")
+def anonymous(server: Server) -> Any:
+    return make_client(server.endpoint, "x", "x", signature_version=UNSIGNED)
+
+
+@pytest.fixture
+def shared(s3: Any) -> Iterator[str]:
+    """A bucket of the root user with objects under public/, private/, tmp/ and keep/."""
+    name = f"policy-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    for key in ("public/a", "private/a", "tmp/a", "keep/a", "shared/a"):
+        s3.put_object(Bucket=name, Key=key, Body=key.encode())
+    yield name
+    s3.delete_bucket_policy(Bucket=name)
+    empty_bucket(s3, name)
+    s3.delete_bucket(Bucket=name)
+
+
+def statement(
+    action: str | list[str], resource: str | list[str], principal: Any = "*", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "Effect": "Allow",
+        "Principal": principal,
+        "Action": action,
+        "Resource": resource,
+        **extra,
+    }
+
+
+def put_policy(s3: Any, bucket: str, *statements: dict[str, Any]) -> str:
+    text = json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    s3.put_bucket_policy(Bucket=bucket, Policy=text)
+    return text
+
+
+def test_put_get_delete_and_status(s3: Any, shared: str, other_user: User) -> None:
+    expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy, Bucket=shared)
+    expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy_status, Bucket=shared)
+    text = put_policy(
+        s3, shared, statement("s3:GetObject", f"arn:aws:s3:::{shared}/public/*", Sid="read")
+    )
+    assert s3.get_bucket_policy(Bucket=shared)["Policy"] == text  # as sent
+    assert s3.get_bucket_policy_status(Bucket=shared)["PolicyStatus"]["IsPublic"] is True
+    put_policy(
+        s3,
+        shared,
+        statement("s3:GetObject", f"arn:aws:s3:::{shared}/*", {"AWS": other_user.id}),
+    )
+    assert s3.get_bucket_policy_status(Bucket=shared)["PolicyStatus"]["IsPublic"] is False
+    answer = s3.delete_bucket_policy(Bucket=shared)
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 204
+    expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy, Bucket=shared)
+    assert s3.delete_bucket_policy(Bucket=shared)["ResponseMetadata"]["HTTPStatusCode"] == 204
+
+
+def test_documents_s3_refuses(s3: Any, shared: str) -> None:
+    for bad in (
+        "{not json",
+        json.dumps({"Statement": [statement("s3:Fly", f"arn:aws:s3:::{shared}/*")]}),
+        json.dumps({"Statement": [statement("s3:GetObject", "arn:aws:s3:::elsewhere/*")]}),
+        json.dumps(
+            {
+                "Statement": [
+                    statement("s3:GetObject", f"arn:aws:s3:::{shared}/*", {"AWS": "0" * 16})
+                ]
+            }
+        ),
+    ):
+        expect_error("MalformedPolicy", 400, s3.put_bucket_policy, Bucket=shared, Policy=bad)
+    expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy, Bucket=shared)
+
+
+def test_anyone_may_read_what_the_policy_opens(s3: Any, anonymous: Any, other: Any, shared: str):
+    for client in (anonymous, other):
+        expect_error("AccessDenied", 403, client.get_object, Bucket=shared, Key="public/a")
+    put_policy(s3, shared, statement("s3:GetObject", f"arn:aws:s3:::{shared}/public/*"))
+    for client in (anonymous, other):
+        assert client.get_object(Bucket=shared, Key="public/a")["Body"].read() == b"public/a"
+        client.head_object(Bucket=shared, Key="public/a")
+        expect_error("AccessDenied", 403, client.get_object, Bucket=shared, Key="private/a")
+        expect_error("AccessDenied", 403, client.put_object, Bucket=shared, Key="public/b")
+        expect_error("AccessDenied", 403, client.list_objects_v2, Bucket=shared)
+    url = f"{s3.meta.endpoint_url}/{shared}/public/a"
+    assert requests.get(url, timeout=10).content == b"public/a"  # a plain browser fetch
+
+
+def test_a_user_allowed_to_write_a_prefix(
+    s3: Any, other: Any, anonymous: Any, other_user: User, shared: str
+) -> None:
+    put_policy(
+        s3,
+        shared,
+        statement("s3:PutObject", f"arn:aws:s3:::{shared}/uploads/*", {"AWS": other_user.id}),
+        statement(
+            "s3:ListBucket",
+            f"arn:aws:s3:::{shared}",
+            {"AWS": f"arn:aws:iam::{other_user.id}:root"},
+            Condition={"StringLike": {"s3:prefix": "shared/*"}},
+        ),
+    )
+    other.put_object(Bucket=shared, Key="uploads/x", Body=b"x")
+    assert s3.get_object(Bucket=shared, Key="uploads/x")["Body"].read() == b"x"
+    expect_error("AccessDenied", 403, other.put_object, Bucket=shared, Key="elsewhere", Body=b"")
+    expect_error(
+        "AccessDenied", 403, anonymous.put_object, Bucket=shared, Key="uploads/y", Body=b""
+    )
+    # a multipart upload into the prefix is a PutObject too
+    upload = other.create_multipart_upload(Bucket=shared, Key="uploads/big")["UploadId"]
+    part = other.upload_part(
+        Bucket=shared, Key="uploads/big", UploadId=upload, PartNumber=1, Body=b"p"
+    )
+    other.complete_multipart_upload(
+        Bucket=shared,
+        Key="uploads/big",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    listed = other.list_objects_v2(Bucket=shared, Prefix="shared/")
+    assert [o["Key"] for o in listed["Contents"]] == ["shared/a"]
+    expect_error("AccessDenied", 403, other.list_objects_v2, Bucket=shared)
+    expect_error("AccessDenied", 403, other.list_objects_v2, Bucket=shared, Prefix="private/")
+
+
+def test_an_explicit_deny_binds_the_owner_too(s3: Any, shared: str) -> None:
+    put_policy(
+        s3,
+        shared,
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": ["s3:DeleteObject", "s3:PutObject"],
+            "Resource": f"arn:aws:s3:::{shared}/keep/*",
+        },
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": f"arn:aws:s3:::{shared}/*",
+            "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}},
+        },
+    )
+    expect_error("AccessDenied", 403, s3.delete_object, Bucket=shared, Key="keep/a")
+    expect_error("AccessDenied", 403, s3.put_object, Bucket=shared, Key="plain", Body=b"x")
+    s3.put_object(Bucket=shared, Key="sealed", Body=b"x", ServerSideEncryption="AES256")
+    # DeleteObjects: key by key
+    answer = s3.delete_objects(
+        Bucket=shared, Delete={"Objects": [{"Key": "tmp/a"}, {"Key": "keep/a"}]}
+    )
+    assert [d["Key"] for d in answer["Deleted"]] == ["tmp/a"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("keep/a", "AccessDenied")]
+    # the owner keeps the policy itself in hand, whatever it says
+    put_policy(
+        s3,
+        shared,
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{shared}", f"arn:aws:s3:::{shared}/*"],
+        },
+    )
+    expect_error("AccessDenied", 403, s3.get_object, Bucket=shared, Key="keep/a")
+    assert s3.get_bucket_policy(Bucket=shared)["Policy"]
+    s3.delete_bucket_policy(Bucket=shared)
+    s3.get_object(Bucket=shared, Key="keep/a")
+
+
+def test_conditions_on_where_and_how(s3: Any, anonymous: Any, shared: str) -> None:
+    resource = f"arn:aws:s3:::{shared}/public/*"
+    put_policy(
+        s3,
+        shared,
+        statement(
+            "s3:GetObject", resource, Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}
+        ),
+    )
+    expect_error("AccessDenied", 403, anonymous.get_object, Bucket=shared, Key="public/a")
+    put_policy(
+        s3,
+        shared,
+        statement(
+            "s3:GetObject", resource, Condition={"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}
+        ),
+    )
+    anonymous.get_object(Bucket=shared, Key="public/a")
+    put_policy(
+        s3,
+        shared,
+        statement("s3:GetObject", resource),
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": f"arn:aws:s3:::{shared}/*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    )
+    expect_error("AccessDenied", 403, anonymous.get_object, Bucket=shared, Key="public/a")
+    expect_error("AccessDenied", 403, s3.get_object, Bucket=shared, Key="public/a")
+
+
+def test_existing_object_tags_and_versions(s3: Any, anonymous: Any, shared: str) -> None:
+    s3.put_object_tagging(
+        Bucket=shared, Key="private/a", Tagging={"TagSet": [{"Key": "public", "Value": "yes"}]}
+    )
+    put_policy(
+        s3,
+        shared,
+        statement(
+            "s3:GetObject",
+            f"arn:aws:s3:::{shared}/*",
+            Condition={"StringEquals": {"s3:ExistingObjectTag/public": "yes"}},
+        ),
+    )
+    anonymous.get_object(Bucket=shared, Key="private/a")
+    expect_error("AccessDenied", 403, anonymous.get_object, Bucket=shared, Key="keep/a")
+    # a named version is s3:GetObjectVersion, which the policy does not allow
+    expect_error(
+        "AccessDenied", 403, anonymous.get_object, Bucket=shared, Key="private/a", VersionId="null"
+    )
+
+
+def test_copies_need_the_sources_policy(s3: Any, other: Any, other_user: User, shared: str) -> None:
+    target = f"mine-{uuid.uuid4().hex[:12]}"
+    other.create_bucket(Bucket=target)
+    try:
+        source = {"Bucket": shared, "Key": "public/a"}
+        expect_error(
+            "AccessDenied", 403, other.copy_object, Bucket=target, Key="c", CopySource=source
+        )
+        put_policy(
+            s3,
+            shared,
+            statement("s3:GetObject", f"arn:aws:s3:::{shared}/public/*", {"AWS": other_user.id}),
+        )
+        other.copy_object(Bucket=target, Key="c", CopySource=source)
+        assert other.get_object(Bucket=target, Key="c")["Body"].read() == b"public/a"
+    finally:
+        empty_bucket(other, target)
+        other.delete_bucket(Bucket=target)
+
+
+def test_deleting_keys_a_policy_allows(s3: Any, other: Any, other_user: User, shared: str):
+    put_policy(
+        s3,
+        shared,
+        statement("s3:DeleteObject", f"arn:aws:s3:::{shared}/tmp/*", {"AWS": other_user.id}),
+    )
+    answer = other.delete_objects(
+        Bucket=shared, Delete={"Objects": [{"Key": "tmp/a"}, {"Key": "keep/a"}]}
+    )
+    assert [d["Key"] for d in answer["Deleted"]] == ["tmp/a"]
+    assert [(e["Key"], e["Code"]) for e in answer["Errors"]] == [("keep/a", "AccessDenied")]
+    s3.head_object(Bucket=shared, Key="keep/a")
+
+
+def test_aws_cli_put_bucket_policy(server: Server, tool: Tool, shared: str, tmp_path: Path):
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [statement("s3:GetObject", f"arn:aws:s3:::{shared}/public/*")],
+    }
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(document))
+    aws = [require_binary("aws"), "--endpoint-url", server.endpoint, "s3api"]
+    tool.run(*aws, "put-bucket-policy", "--bucket", shared, "--policy", f"file://{path}")
+    got = json.loads(tool.run(*aws, "get-bucket-policy", "--bucket", shared).stdout)
+    assert json.loads(got["Policy"]) == document
+    url = f"{server.endpoint}/{shared}/public/a"
+    assert requests.get(url, timeout=10).status_code == 200
+
+
+def test_browser_uploads_by_policy(server: Server, s3: Any, shared: str) -> None:
+    """An unsigned form POST: the policy decides as for a PUT of its key."""
+    url = f"{server.endpoint}/{shared}"
+
+    def post(key: str) -> int:
+        return requests.post(
+            url, data={"key": key}, files={"file": b"form"}, timeout=10
+        ).status_code
+
+    assert post("uploads/a") == 403
+    put_policy(s3, shared, statement("s3:PutObject", f"arn:aws:s3:::{shared}/uploads/*"))
+    assert post("uploads/a") == 204
+    assert s3.get_object(Bucket=shared, Key="uploads/a")["Body"].read() == b"form"
+    assert post("elsewhere") == 403
