@@ -241,6 +241,28 @@ def s3(server: Server):  # type: ignore[no-untyped-def]
     return server.client(s3={"addressing_style": "path"})
 
 
+@pytest.fixture(scope="session")
+def anonymous(server: Server):  # type: ignore[no-untyped-def]
+    """A client that signs nothing: an anonymous requester."""
+    from botocore import UNSIGNED
+
+    return make_client(server.endpoint, "x", "x", signature_version=UNSIGNED)
+
+
+@pytest.fixture(scope="module")
+def stranger(server: Server):  # type: ignore[no-untyped-def]
+    """A user of its own for the module (another than the buckets' owner, the root user)."""
+    from tests.admin.helpers import create_user
+
+    return create_user(server, f"stranger-{uuid.uuid4().hex[:8]}@example.com")
+
+
+@pytest.fixture(scope="module")
+def stranger_s3(server: Server, stranger):  # type: ignore[no-untyped-def]
+    """The stranger's client."""
+    return stranger.client(server)
+
+
 def empty_bucket(client, name: str) -> None:  # type: ignore[no-untyped-def]
     """Deletes every version and delete marker (of a versioned bucket too)."""
     for page in client.get_paginator("list_object_versions").paginate(Bucket=name):

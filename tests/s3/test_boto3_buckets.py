@@ -92,8 +92,6 @@ def test_not_implemented_operations_say_so(s3, bucket: str) -> None:
         ("get_bucket_website", "NoSuchWebsiteConfiguration"),
         ("get_bucket_replication", "ReplicationConfigurationNotFoundError"),
         ("get_object_lock_configuration", "ObjectLockConfigurationNotFoundError"),
-        ("get_public_access_block", "NoSuchPublicAccessBlockConfiguration"),
-        ("get_bucket_ownership_controls", "OwnershipControlsNotFoundError"),
     ],
 )
 def test_configurations_a_bucket_cannot_have_yet_read_as_absent(s3, bucket, read, answer):
@@ -122,8 +120,6 @@ def test_empty_configurations_and_deletes_of_absent_ones(s3, bucket: str) -> Non
         s3.delete_bucket_lifecycle,
         s3.delete_bucket_website,
         s3.delete_bucket_replication,
-        s3.delete_public_access_block,
-        s3.delete_bucket_ownership_controls,
     ):
         assert delete(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 204
     # setting them is not built yet: said so, never a pretended success

@@ -14,26 +14,10 @@ from typing import Any
 
 import pytest
 import requests
-from botocore import UNSIGNED
 
-from tests.admin.helpers import User, create_user
-from tests.conftest import Server, Tool, empty_bucket, make_client, require_binary
+from tests.admin.helpers import User
+from tests.conftest import Server, Tool, empty_bucket, require_binary
 from tests.s3.helpers import expect_error
-
-
-@pytest.fixture(scope="module")
-def other_user(server: Server) -> User:
-    return create_user(server, f"policy-{uuid.uuid4().hex[:8]}@example.com")
-
-
-@pytest.fixture(scope="module")
-def other(server: Server, other_user: User) -> Any:
-    return other_user.client(server)
-
-
-@pytest.fixture(scope="module")
-def anonymous(server: Server) -> Any:
-    return make_client(server.endpoint, "x", "x", signature_version=UNSIGNED)
 
 
 @pytest.fixture
@@ -67,7 +51,7 @@ def put_policy(s3: Any, bucket: str, *statements: dict[str, Any]) -> str:
     return text
 
 
-def test_put_get_delete_and_status(s3: Any, shared: str, other_user: User) -> None:
+def test_put_get_delete_and_status(s3: Any, shared: str, stranger: User) -> None:
     expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy, Bucket=shared)
     expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy_status, Bucket=shared)
     text = put_policy(
@@ -78,7 +62,7 @@ def test_put_get_delete_and_status(s3: Any, shared: str, other_user: User) -> No
     put_policy(
         s3,
         shared,
-        statement("s3:GetObject", f"arn:aws:s3:::{shared}/*", {"AWS": other_user.id}),
+        statement("s3:GetObject", f"arn:aws:s3:::{shared}/*", {"AWS": stranger.id}),
     )
     assert s3.get_bucket_policy_status(Bucket=shared)["PolicyStatus"]["IsPublic"] is False
     answer = s3.delete_bucket_policy(Bucket=shared)
@@ -104,11 +88,13 @@ def test_documents_s3_refuses(s3: Any, shared: str) -> None:
     expect_error("NoSuchBucketPolicy", 404, s3.get_bucket_policy, Bucket=shared)
 
 
-def test_anyone_may_read_what_the_policy_opens(s3: Any, anonymous: Any, other: Any, shared: str):
-    for client in (anonymous, other):
+def test_anyone_may_read_what_the_policy_opens(
+    s3: Any, anonymous: Any, stranger_s3: Any, shared: str
+):
+    for client in (anonymous, stranger_s3):
         expect_error("AccessDenied", 403, client.get_object, Bucket=shared, Key="public/a")
     put_policy(s3, shared, statement("s3:GetObject", f"arn:aws:s3:::{shared}/public/*"))
-    for client in (anonymous, other):
+    for client in (anonymous, stranger_s3):
         assert client.get_object(Bucket=shared, Key="public/a")["Body"].read() == b"public/a"
         client.head_object(Bucket=shared, Key="public/a")
         expect_error("AccessDenied", 403, client.get_object, Bucket=shared, Key="private/a")
@@ -119,40 +105,42 @@ def test_anyone_may_read_what_the_policy_opens(s3: Any, anonymous: Any, other: A
 
 
 def test_a_user_allowed_to_write_a_prefix(
-    s3: Any, other: Any, anonymous: Any, other_user: User, shared: str
+    s3: Any, stranger_s3: Any, anonymous: Any, stranger: User, shared: str
 ) -> None:
     put_policy(
         s3,
         shared,
-        statement("s3:PutObject", f"arn:aws:s3:::{shared}/uploads/*", {"AWS": other_user.id}),
+        statement("s3:PutObject", f"arn:aws:s3:::{shared}/uploads/*", {"AWS": stranger.id}),
         statement(
             "s3:ListBucket",
             f"arn:aws:s3:::{shared}",
-            {"AWS": f"arn:aws:iam::{other_user.id}:root"},
+            {"AWS": f"arn:aws:iam::{stranger.id}:root"},
             Condition={"StringLike": {"s3:prefix": "shared/*"}},
         ),
     )
-    other.put_object(Bucket=shared, Key="uploads/x", Body=b"x")
+    stranger_s3.put_object(Bucket=shared, Key="uploads/x", Body=b"x")
     assert s3.get_object(Bucket=shared, Key="uploads/x")["Body"].read() == b"x"
-    expect_error("AccessDenied", 403, other.put_object, Bucket=shared, Key="elsewhere", Body=b"")
+    expect_error(
+        "AccessDenied", 403, stranger_s3.put_object, Bucket=shared, Key="elsewhere", Body=b""
+    )
     expect_error(
         "AccessDenied", 403, anonymous.put_object, Bucket=shared, Key="uploads/y", Body=b""
     )
     # a multipart upload into the prefix is a PutObject too
-    upload = other.create_multipart_upload(Bucket=shared, Key="uploads/big")["UploadId"]
-    part = other.upload_part(
+    upload = stranger_s3.create_multipart_upload(Bucket=shared, Key="uploads/big")["UploadId"]
+    part = stranger_s3.upload_part(
         Bucket=shared, Key="uploads/big", UploadId=upload, PartNumber=1, Body=b"p"
     )
-    other.complete_multipart_upload(
+    stranger_s3.complete_multipart_upload(
         Bucket=shared,
         Key="uploads/big",
         UploadId=upload,
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
     )
-    listed = other.list_objects_v2(Bucket=shared, Prefix="shared/")
+    listed = stranger_s3.list_objects_v2(Bucket=shared, Prefix="shared/")
     assert [o["Key"] for o in listed["Contents"]] == ["shared/a"]
-    expect_error("AccessDenied", 403, other.list_objects_v2, Bucket=shared)
-    expect_error("AccessDenied", 403, other.list_objects_v2, Bucket=shared, Prefix="private/")
+    expect_error("AccessDenied", 403, stranger_s3.list_objects_v2, Bucket=shared)
+    expect_error("AccessDenied", 403, stranger_s3.list_objects_v2, Bucket=shared, Prefix="private/")
 
 
 def test_an_explicit_deny_binds_the_owner_too(s3: Any, shared: str) -> None:
@@ -254,33 +242,35 @@ def test_existing_object_tags_and_versions(s3: Any, anonymous: Any, shared: str)
     )
 
 
-def test_copies_need_the_sources_policy(s3: Any, other: Any, other_user: User, shared: str) -> None:
+def test_copies_need_the_sources_policy(
+    s3: Any, stranger_s3: Any, stranger: User, shared: str
+) -> None:
     target = f"mine-{uuid.uuid4().hex[:12]}"
-    other.create_bucket(Bucket=target)
+    stranger_s3.create_bucket(Bucket=target)
     try:
         source = {"Bucket": shared, "Key": "public/a"}
         expect_error(
-            "AccessDenied", 403, other.copy_object, Bucket=target, Key="c", CopySource=source
+            "AccessDenied", 403, stranger_s3.copy_object, Bucket=target, Key="c", CopySource=source
         )
         put_policy(
             s3,
             shared,
-            statement("s3:GetObject", f"arn:aws:s3:::{shared}/public/*", {"AWS": other_user.id}),
+            statement("s3:GetObject", f"arn:aws:s3:::{shared}/public/*", {"AWS": stranger.id}),
         )
-        other.copy_object(Bucket=target, Key="c", CopySource=source)
-        assert other.get_object(Bucket=target, Key="c")["Body"].read() == b"public/a"
+        stranger_s3.copy_object(Bucket=target, Key="c", CopySource=source)
+        assert stranger_s3.get_object(Bucket=target, Key="c")["Body"].read() == b"public/a"
     finally:
-        empty_bucket(other, target)
-        other.delete_bucket(Bucket=target)
+        empty_bucket(stranger_s3, target)
+        stranger_s3.delete_bucket(Bucket=target)
 
 
-def test_deleting_keys_a_policy_allows(s3: Any, other: Any, other_user: User, shared: str):
+def test_deleting_keys_a_policy_allows(s3: Any, stranger_s3: Any, stranger: User, shared: str):
     put_policy(
         s3,
         shared,
-        statement("s3:DeleteObject", f"arn:aws:s3:::{shared}/tmp/*", {"AWS": other_user.id}),
+        statement("s3:DeleteObject", f"arn:aws:s3:::{shared}/tmp/*", {"AWS": stranger.id}),
     )
-    answer = other.delete_objects(
+    answer = stranger_s3.delete_objects(
         Bucket=shared, Delete={"Objects": [{"Key": "tmp/a"}, {"Key": "keep/a"}]}
     )
     assert [d["Key"] for d in answer["Deleted"]] == ["tmp/a"]

@@ -340,8 +340,8 @@ def test_conditions(condition: dict[str, Any], keys: dict[str, list[str]], holds
 
 
 def test_public_policies() -> None:
-    assert policy.parse(document(allow()), BUCKET).is_public()
+    assert policy.parse(document(allow()), BUCKET).public
     narrowed = allow(Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}})
-    assert not policy.parse(document(narrowed), BUCKET).is_public()
-    assert not policy.parse(document(allow(Principal={"AWS": USER})), BUCKET).is_public()
-    assert not policy.parse(document(allow(Effect="Deny")), BUCKET).is_public()
+    assert not policy.parse(document(narrowed), BUCKET).public
+    assert not policy.parse(document(allow(Principal={"AWS": USER})), BUCKET).public
+    assert not policy.parse(document(allow(Effect="Deny")), BUCKET).public

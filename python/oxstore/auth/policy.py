@@ -170,6 +170,7 @@ class Policy(msgspec.Struct, frozen=True):
     statements: tuple[Statement, ...]
     principals: frozenset[str]  # every principal named (but "*"), for the handler to check
     reads_existing_tags: bool  # a condition asks for s3:ExistingObjectTag/*: read the object
+    public: bool  # a statement allows anyone (S3's "public": see publicly_allowing)
 
     def verdict(self, names: frozenset[str], action: str, resource: str, lookup: Lookup) -> Verdict:
         """Deny, Allow or none for the request: by `names` (what the requester is called;
@@ -182,17 +183,18 @@ class Policy(msgspec.Struct, frozen=True):
                 allowed = True
         return "Allow" if allowed else None
 
-    def is_public(self) -> bool:
-        """Whether a statement allows anyone (S3's "public": a "*" principal not narrowed by
-        a condition on who or where the requester is)."""
-        narrowing = {"aws:sourceip", "aws:principalarn", "aws:userid", "aws:username"}
-        return any(
-            s.effect == "Allow"
-            and s.principals is not None
-            and ANYONE in s.principals
-            and not any(c.key in narrowing and not c.negated for c in s.conditions)
-            for s in self.statements
-        )
+
+def publicly_allowing(statements: tuple[Statement, ...]) -> bool:
+    """Whether a statement allows anyone (S3's "public": a "*" principal not narrowed by a
+    condition on who or where the requester is)."""
+    narrowing = {"aws:sourceip", "aws:principalarn", "aws:userid", "aws:username"}
+    return any(
+        s.effect == "Allow"
+        and s.principals is not None
+        and ANYONE in s.principals
+        and not any(c.key in narrowing and not c.negated for c in s.conditions)
+        for s in statements
+    )
 
 
 def _named(principals: frozenset[str], names: frozenset[str]) -> bool:
@@ -237,7 +239,12 @@ def parse(text: str, bucket: str) -> Policy:
     statements = tuple(_statement(s, bucket) for s in raw)
     named = frozenset(p for s in statements for p in (s.principals or s.not_principals or ()))
     existing = any(c.key.startswith(TAG_KEYS[0]) for s in statements for c in s.conditions)
-    return Policy(statements=statements, principals=named - {ANYONE}, reads_existing_tags=existing)
+    return Policy(
+        statements=statements,
+        principals=named - {ANYONE},
+        reads_existing_tags=existing,
+        public=publicly_allowing(statements),
+    )
 
 
 STATEMENT_FIELDS = {

@@ -71,6 +71,15 @@ class DefaultEncryption(msgspec.Struct, frozen=True, kw_only=True):
     bucket_key: bool = False  # BucketKeyEnabled: kept and answered, as it changes nothing here
 
 
+class PublicAccessBlock(msgspec.Struct, frozen=True, kw_only=True):
+    """A bucket's PutPublicAccessBlock settings."""
+
+    block_public_acls: bool = False  # refuse writes of ACLs that grant to everyone
+    ignore_public_acls: bool = False  # read such grants as absent
+    block_public_policy: bool = False  # refuse bucket policies that allow everyone
+    restrict_public_buckets: bool = False  # a public policy allows the bucket's owner only
+
+
 class BucketRecord(msgspec.Struct, kw_only=True):
     name: str
     owner: str  # id of the owning user or account (OwnerRecord.id)
@@ -84,6 +93,10 @@ class BucketRecord(msgspec.Struct, kw_only=True):
     tags: dict[str, str] = {}
     default_encryption: DefaultEncryption | None = None
     bucket_policy: str | None = None  # the policy document (JSON) as it was put
+    public_access_block: PublicAccessBlock | None = None
+    # "" (never set: the writer owns its objects) | "BucketOwnerEnforced" (ACLs disabled,
+    # the bucket's owner owns every object) | "BucketOwnerPreferred" | "ObjectWriter"
+    object_ownership: str = ""
     format: int = FORMAT
 
 
@@ -131,7 +144,8 @@ class UploadRecord(msgspec.Struct, kw_only=True):
     bucket: str
     key: str
     initiated: float  # epoch seconds
-    owner: str
+    owner: str  # who initiated it
+    object_owner: str = ""  # who will own the object, when not its initiator (the bucket's)
     content_type: str
     headers: dict[str, str] = {}
     user_meta: dict[str, str] = {}

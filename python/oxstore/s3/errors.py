@@ -109,6 +109,11 @@ ERRORS: dict[str, tuple[int, str]] = {
     "NoSuchBucket": (404, "The specified bucket does not exist"),
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
     "MalformedPolicy": (400, "Policy has invalid resource"),
+    "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
+    "InvalidBucketAclWithObjectOwnership": (
+        400,
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+    ),
     "NoSuchConfiguration": (404, "The specified configuration does not exist."),
     "NoSuchPublicAccessBlockConfiguration": (
         404,

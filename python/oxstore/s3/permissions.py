@@ -13,6 +13,7 @@ from typing import Literal
 
 from oxstore.auth import access, policy
 from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.s3 import bucket_controls
 from oxstore.s3.actions import ACTIONS, name_of
 from oxstore.s3.condition_keys import RequestKeys
 from oxstore.s3.context import Call
@@ -135,16 +136,20 @@ async def policy_verdict(
     if text is None or action is None:
         return None
     parsed = policy.parse(text, bucket.name)
+    auth = call.auth
     resource = policy.ARN_PREFIX + bucket.name
     existing = None
     if action.on_object:
         resource += "/" + (key or "")
         if parsed.reads_existing_tags and key:
             existing = await named_record(call, bucket.name, key, version_id)
-    auth = call.auth
     names = frozenset() if auth.owner is None else requester_names(auth.owner, auth.principal)
     lookup = RequestKeys(call, existing).lookup
-    return parsed.verdict(names, name_of(action, version_id is not None), resource, lookup)
+    verdict = parsed.verdict(names, name_of(action, version_id is not None), resource, lookup)
+    if verdict == "Allow" and auth.owner != bucket.owner:
+        if bucket_controls.policy_restricted(bucket, parsed.public):
+            return None  # RestrictPublicBuckets: a public policy allows no one else
+    return verdict
 
 
 @functools.lru_cache(maxsize=4096)
@@ -208,10 +213,14 @@ def check_expected_owner(expected: str | None, bucket: BucketRecord) -> None:
 
 
 def bucket_allows(bucket: BucketRecord, requester: str | None, permission: str) -> bool:
-    """Whether the bucket's owner is the requester or its ACL grants the permission."""
+    """Whether the bucket's owner is the requester or its ACL grants the permission (ACLs
+    count unless the bucket disables them; public grants unless it ignores them)."""
     if requester is not None and requester == bucket.owner:
         return True
-    return access.allows(access.decode(bucket.acl, bucket.owner), requester, permission)
+    if bucket_controls.acls_disabled(bucket):
+        return False
+    grants = bucket_controls.counted(bucket, access.decode(bucket.acl, bucket.owner))
+    return access.allows(grants, requester, permission)
 
 
 def object_allows(
@@ -223,7 +232,10 @@ def object_allows(
         return True
     if record is None:
         return bucket_allows(bucket, requester, access.READ)
+    if bucket_controls.acls_disabled(bucket):  # the bucket's owner owns every object
+        return False
     owner = record.owner or bucket.owner
     if requester is not None and requester == owner and permission in OWNER_RIGHTS:
         return True
-    return access.allows(access.decode(record.acl, owner), requester, permission)
+    grants = bucket_controls.counted(bucket, access.decode(record.acl, owner))
+    return access.allows(grants, requester, permission)

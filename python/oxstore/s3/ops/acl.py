@@ -5,6 +5,7 @@ from __future__ import annotations
 from oxstore.auth import access
 from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.s3 import bucket_controls
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.common import (
@@ -34,6 +35,20 @@ async def write_acl(
     return access.encode(await _known_grantees(call, grants))
 
 
+async def object_acl(
+    call: Call, asked: access.AskedAcl | None, bucket: BucketRecord
+) -> tuple[str, str | None]:
+    """The owner and the stored ACL of an object a write makes (PUT, copy, multipart, POST),
+    as the bucket's object ownership and public access block say."""
+    bucket_controls.check_asked(bucket, asked)
+    owner = bucket_controls.object_owner(bucket, requester_id(call), asked)
+    if asked is None or bucket_controls.acls_disabled(bucket):
+        return owner, None
+    grants = await _known_grantees(call, access.grants_of(asked, owner, bucket.owner))
+    bucket_controls.check_grants(bucket, grants)
+    return owner, access.encode(grants)
+
+
 async def _known_grantees(call: Call, grants: list[access.Grant]) -> list[access.Grant]:
     """The grants with e-mail addresses resolved to their users' ids, if every user they name
     exists (as S3 answers: UnresolvableGrantByEmailAddress, InvalidArgument for an id)."""
@@ -56,24 +71,32 @@ async def _known_grantees(call: Call, grants: list[access.Grant]) -> list[access
     return known
 
 
-async def _requested_grants(call: Call, owner: str, bucket_owner: str) -> list[access.Grant]:
-    """PUT ?acl: the headers' grants, or an AccessControlPolicy body (not both)."""
+async def _requested_acl(call: Call, owner: str, bucket: BucketRecord) -> str | None:
+    """PUT ?acl: the stored form of the headers' grants or of an AccessControlPolicy body
+    (not both); None with ACLs disabled, where only bucket-owner-full-control may be put."""
     body = await read_config_body(call, MAX_ACL_BODY)
     asked = access.asked_acl(call.req.headers)
+    if bucket_controls.acls_disabled(bucket):
+        bucket_controls.check_asked(bucket, asked or access.AskedAcl(canned="refused"))
+        return None
     if asked is not None:
         if body.strip():
             raise S3Error(
                 "UnexpectedContent", "This request does not support content with ACL headers."
             )
-        return await _known_grantees(call, access.grants_of(asked, owner, bucket_owner))
-    if not body.strip():
+        grants = access.grants_of(asked, owner, bucket.owner)
+    elif not body.strip():
         raise S3Error("MissingSecurityHeader", MissingHeaderName="x-amz-acl")
-    return await _known_grantees(call, access.parse_policy(body, owner))
+    else:
+        grants = access.parse_policy(body, owner)
+    known = await _known_grantees(call, grants)
+    bucket_controls.check_grants(bucket, known)
+    return access.encode(known)
 
 
 async def put_bucket_acl(call: Call) -> Response:
     bucket = await owned_bucket(call)
-    stored = access.encode(await _requested_grants(call, bucket.owner, bucket.owner))
+    stored = await _requested_acl(call, bucket.owner, bucket)
 
     def change(record: BucketRecord) -> None:
         record.acl = stored
@@ -84,7 +107,8 @@ async def put_bucket_acl(call: Call) -> Response:
 
 async def get_bucket_acl(call: Call) -> Response:
     bucket = await owned_bucket(call)
-    grants = access.decode(bucket.acl, bucket.owner)
+    stored = None if bucket_controls.acls_disabled(bucket) else bucket.acl
+    grants = access.decode(stored, bucket.owner)
     return xml_response(access.render_policy(grants, bucket.owner))
 
 
@@ -93,7 +117,7 @@ async def put_object_acl(call: Call) -> Response:
     version_id = version_arg(call)
     record = await find_object(call, bucket, call.key, version_id)
     owner = record.owner or bucket.owner
-    stored = access.encode(await _requested_grants(call, owner, bucket.owner))
+    stored = await _requested_acl(call, owner, bucket)
 
     def change(changed: ObjectRecord) -> None:
         changed.acl = stored
@@ -104,7 +128,9 @@ async def put_object_acl(call: Call) -> Response:
 async def get_object_acl(call: Call) -> Response:
     bucket = await owned_bucket(call)
     record = await find_object(call, bucket, call.key, version_arg(call))
-    owner = record.owner or bucket.owner
-    response = xml_response(access.render_policy(access.decode(record.acl, owner), owner))
+    owner, stored = record.owner or bucket.owner, record.acl
+    if bucket_controls.acls_disabled(bucket):  # the bucket's owner owns every object
+        owner, stored = bucket.owner, None
+    response = xml_response(access.render_policy(access.decode(stored, owner), owner))
     response.headers += version_headers(bucket, record)
     return response

@@ -10,6 +10,7 @@ from oxstore.auth import access
 from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord
 from oxstore.meta.store import BucketExistsError
+from oxstore.s3 import bucket_controls
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import write_acl
@@ -102,7 +103,13 @@ async def create_bucket(call: Call) -> Response:
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
     _refuse_object_lock(call)
-    acl = await write_acl(call, access.asked_acl(call.req.headers))
+    ownership = _ownership_asked(call)
+    asked = access.asked_acl(call.req.headers)
+    if ownership == bucket_controls.ENFORCED:
+        if asked is not None and asked.canned not in ("private", "bucket-owner-full-control"):
+            raise S3Error("InvalidBucketAclWithObjectOwnership")
+        asked = None
+    acl = await write_acl(call, asked)
     region, policy_id = _placement(call, await _location_constraint(call))
     owner = call.auth.owner
     assert owner is not None
@@ -112,13 +119,34 @@ async def create_bucket(call: Call) -> Response:
     if await call.meta.count_buckets(owner) >= call.config.max_buckets_per_account:
         raise S3Error("TooManyBuckets")
     record = BucketRecord(
-        name=name, owner=owner, created=time.time(), region=region, policy_id=policy_id, acl=acl
+        name=name,
+        owner=owner,
+        created=time.time(),
+        region=region,
+        policy_id=policy_id,
+        acl=acl,
+        object_ownership=ownership,
     )
     try:
         await call.meta.create_bucket(record)
     except BucketExistsError as exc:
         raise _exists(exc.owner, owner, name) from exc
     return Response(status=200, headers=[("location", f"/{name}")])
+
+
+def _ownership_asked(call: Call) -> str:
+    """x-amz-object-ownership of CreateBucket ("": none sent)."""
+    value = call.req.headers.get("x-amz-object-ownership")
+    if value is None:
+        return ""
+    if value not in bucket_controls.OWNERSHIPS:
+        raise S3Error(
+            "InvalidArgument",
+            "Invalid x-amz-object-ownership header",
+            ArgumentName="x-amz-object-ownership",
+            ArgumentValue=value,
+        )
+    return value
 
 
 def _exists(existing_owner: str, owner: str, name: str) -> S3Error:

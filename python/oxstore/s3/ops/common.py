@@ -52,6 +52,16 @@ async def change_bucket(call: Call, change: Callable[[BucketRecord], None]) -> B
     return changed
 
 
+async def set_bucket(call: Call, **settings: object) -> BucketRecord:
+    """Sets fields of the request's bucket record (its settings) atomically."""
+
+    def change(bucket: BucketRecord) -> None:
+        for name, value in settings.items():
+            setattr(bucket, name, value)
+
+    return await change_bucket(call, change)
+
+
 def require_content_digest(call: Call) -> None:
     """S3 requires Content-MD5 (or, from newer SDKs, an x-amz-checksum-*) on some requests:
     DeleteObjects, PutBucketCors."""

@@ -7,16 +7,16 @@ from __future__ import annotations
 from xml.etree.ElementTree import Element
 
 from oxstore.http.request import Response
-from oxstore.meta.records import BucketRecord, DefaultEncryption
+from oxstore.meta.records import DefaultEncryption
 from oxstore.s3 import encryption
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.common import (
-    change_bucket,
     owned_bucket,
     parsed,
     read_config_body,
     require_content_digest,
+    set_bucket,
     xml_response,
 )
 from oxstore.s3.xml import document, el, group, parse
@@ -67,11 +67,7 @@ async def put_bucket_encryption(call: Call) -> Response:
             default = DefaultEncryption(
                 algorithm=default.algorithm, kms_key=found.key_id, bucket_key=default.bucket_key
             )
-
-    def change(bucket: BucketRecord) -> None:
-        bucket.default_encryption = default
-
-    await change_bucket(call, change)
+    await set_bucket(call, default_encryption=default)
     return Response(status=200)
 
 
@@ -95,9 +91,5 @@ async def get_bucket_encryption(call: Call) -> Response:
 
 async def delete_bucket_encryption(call: Call) -> Response:
     await owned_bucket(call)
-
-    def change(bucket: BucketRecord) -> None:
-        bucket.default_encryption = None
-
-    await change_bucket(call, change)
+    await set_bucket(call, default_encryption=None)
     return Response(status=204)

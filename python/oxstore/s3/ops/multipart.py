@@ -25,7 +25,7 @@ from oxstore.s3.conditions import etag_condition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.listing import encoder_for, truncated
-from oxstore.s3.ops.acl import requester_id, write_acl
+from oxstore.s3.ops.acl import object_acl, requester_id
 from oxstore.s3.ops.common import (
     int_arg,
     owned_bucket,
@@ -126,13 +126,15 @@ async def create_multipart_upload(call: Call) -> Response:
     sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
     algorithm, kind = _checksum_settings(call)
     upload_id = new_upload_id()
+    owner, acl = await object_acl(call, described.acl, bucket)
     upload = UploadRecord(
         upload_id=upload_id,
         bucket=call.bucket,
         key=call.key,
         initiated=time.time(),
         owner=requester_id(call),
-        acl=await write_acl(call, described.acl, bucket.owner),
+        object_owner=owner if owner != requester_id(call) else "",
+        acl=acl,
         **described.stored(),
         checksum_algorithm=algorithm,
         checksum_type=kind,
@@ -360,7 +362,7 @@ class Completion:
             checksums=self._object_checksums(upload, parts),
             checksum_type=upload.checksum_type or "FULL_OBJECT",
             storage_class=upload.storage_class,
-            owner=upload.owner,
+            owner=upload.object_owner or upload.owner,
             tags=upload.tags,
             acl=upload.acl,
             data_id=upload.upload_id,

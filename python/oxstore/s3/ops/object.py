@@ -21,7 +21,7 @@ from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import S3Error
 from oxstore.s3.listing import truncated
-from oxstore.s3.ops.acl import requester_id, write_acl
+from oxstore.s3.ops.acl import object_acl
 from oxstore.s3.ops.common import (
     offload,
     owned_bucket,
@@ -80,7 +80,7 @@ async def put_object(call: Call) -> Response:
     described = description.of_headers(call.req.headers, call.config, secure=call.secure)
     sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
     seal = sealed.data_key if sealed else None
-    acl = await write_acl(call, described.acl, bucket.owner)
+    owner, acl = await object_acl(call, described.acl, bucket)
     spec = call.data.spec_for(bucket.policy_id)
     config = call.config
     received = await receive(call, spec, config.max_object_size, config.inline_threshold, seal=seal)
@@ -92,7 +92,7 @@ async def put_object(call: Call) -> Response:
         last_modified=time.time(),
         **described.stored(),
         checksums=received.checksums,
-        owner=requester_id(call),
+        owner=owner,
         acl=acl,
         data_id=received.data_id,
         layout=received.layout,
@@ -414,15 +414,15 @@ async def copy_object(call: Call) -> Response:
     if asked is None and source.encryption is not None:  # S3 encrypts such a copy by SSE-S3
         asked = sse.EncryptionAsked(mode=encryption.SSE_S3)
     data = await _copied_data(call, bucket, source, opened, asked)
+    owner, acl = await object_acl(call, described.acl, bucket)
     record = msgspec.structs.replace(
         source,
         bucket=call.bucket,
         key=call.key,
         last_modified=time.time(),
-        owner=requester_id(call),
+        owner=owner,
         storage_class=described.storage_class,
-        # a copy's ACL is its own, private by default
-        acl=await write_acl(call, described.acl, bucket.owner),
+        acl=acl,  # a copy's ACL is its own, private by default
         **(described.shown() if replaced else {}),
         **({"tags": described.tags} if retagged else {}),
         **data,

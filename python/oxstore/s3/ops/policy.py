@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from oxstore.auth import policy
 from oxstore.http.request import Response
-from oxstore.meta.records import BucketRecord
+from oxstore.s3 import bucket_controls
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
-from oxstore.s3.ops.common import change_bucket, owned_bucket, read_config_body, xml_response
+from oxstore.s3.ops.common import owned_bucket, read_config_body, set_bucket, xml_response
 from oxstore.s3.xml import document, el
 
 
 async def put_bucket_policy(call: Call) -> Response:
-    await owned_bucket(call)
+    bucket = await owned_bucket(call)
     body = await read_config_body(call, policy.MAX_POLICY + 1)
     try:
         text = body.decode("utf-8")
@@ -23,16 +23,13 @@ async def put_bucket_policy(call: Call) -> Response:
             "Policies must be valid JSON and the first byte must be '{'"
         ) from exc
     parsed = policy.parse(text, call.bucket)
+    bucket_controls.check_policy(bucket, parsed.public)
     for name in parsed.principals:
         owner_id, account = policy.principal_owner(name)
         found = await call.meta.get_owner(owner_id)
         if found is None or (account and not await _has_account(call, owner_id, account)):
             raise policy.malformed("Invalid principal in policy")
-
-    def change(bucket: BucketRecord) -> None:
-        bucket.bucket_policy = text
-
-    await change_bucket(call, change)
+    await set_bucket(call, bucket_policy=text)
     return Response(status=204)
 
 
@@ -53,11 +50,7 @@ async def get_bucket_policy(call: Call) -> Response:
 
 async def delete_bucket_policy(call: Call) -> Response:
     await owned_bucket(call)
-
-    def change(bucket: BucketRecord) -> None:
-        bucket.bucket_policy = None
-
-    await change_bucket(call, change)
+    await set_bucket(call, bucket_policy=None)
     return Response(status=204)
 
 
@@ -65,5 +58,6 @@ async def get_bucket_policy_status(call: Call) -> Response:
     bucket = await owned_bucket(call)
     if bucket.bucket_policy is None:
         raise S3Error("NoSuchBucketPolicy", BucketName=call.bucket)
-    public = policy.parse(bucket.bucket_policy, bucket.name).is_public()
+    public = policy.parse(bucket.bucket_policy, bucket.name).public
+    public = public and not bucket_controls.blocks(bucket).restrict_public_buckets
     return xml_response(document("PolicyStatus", [el("IsPublic", public)]))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from urllib.parse import quote, urlencode
 
-from oxstore.auth import access, post_policy
+from oxstore.auth import post_policy
 from oxstore.auth.authenticate import signed_by
 from oxstore.auth.sigv4 import AuthContext
 from oxstore.http.multipart_form import FormReader, boundary_of
@@ -19,7 +19,7 @@ from oxstore.s3 import checksums, description, encryption, permissions
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import S3Error
-from oxstore.s3.ops.acl import requester_id
+from oxstore.s3.ops.acl import object_acl
 from oxstore.s3.ops.common import xml_response
 from oxstore.s3.ops.object import check_key
 from oxstore.s3.ops.receive import write_stream
@@ -95,9 +95,7 @@ async def post_object(call: Call) -> Response:
         fields, reader.file_content_type, call.config, secure=call.secure
     )
     sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
-    owner = requester_id(call)
-    asked = described.acl
-    acl = access.encode(access.grants_of(asked, owner, bucket.owner)) if asked else None
+    owner, acl = await object_acl(call, described.acl, bucket)
     expected = checksums.sent_checksums(fields)
     algorithm = next(iter(expected), None) or fields.get("x-amz-checksum-algorithm", "")
     low, high = length_range or (0, call.config.max_object_size)
