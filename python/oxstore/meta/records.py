@@ -80,6 +80,14 @@ class PublicAccessBlock(msgspec.Struct, frozen=True, kw_only=True):
     restrict_public_buckets: bool = False  # a public policy allows the bucket's owner only
 
 
+class LockConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """A bucket's object lock (enabled for good once set) and its default retention."""
+
+    default_mode: str = ""  # "" (no default) | "GOVERNANCE" | "COMPLIANCE"
+    default_days: int = 0
+    default_years: int = 0
+
+
 class BucketRecord(msgspec.Struct, kw_only=True):
     name: str
     owner: str  # id of the owning user or account (OwnerRecord.id)
@@ -97,6 +105,7 @@ class BucketRecord(msgspec.Struct, kw_only=True):
     # "" (never set: the writer owns its objects) | "BucketOwnerEnforced" (ACLs disabled,
     # the bucket's owner owns every object) | "BucketOwnerPreferred" | "ObjectWriter"
     object_ownership: str = ""
+    object_lock: LockConfig | None = None  # None: object lock is not enabled
     format: int = FORMAT
 
 
@@ -121,6 +130,10 @@ class ObjectRecord(msgspec.Struct, kw_only=True):
     layout: Layout = PLAIN  # how the data file's bytes are laid out (not for parts: theirs)
     inline: bytes | None = None  # the whole payload of a small object (sealed if encrypted)
     encryption: Encryption | None = None  # None: stored as sent
+    # object lock: retention ("" or GOVERNANCE / COMPLIANCE until retain_until) and legal hold
+    lock_mode: str = ""
+    retain_until: float = 0.0
+    legal_hold: bool = False
     parts_count: int = 0  # 0 for an object written in one piece
     version_id: str = "null"
     delete_marker: bool = False  # a version that says "deleted" (no data)
@@ -157,6 +170,9 @@ class UploadRecord(msgspec.Struct, kw_only=True):
     # the object's encryption: its parts are sealed under keys derived from this data key
     # (bound to the upload id, the object's data id once complete)
     encryption: Encryption | None = None
+    lock_mode: str = ""  # the object's lock, as CreateMultipartUpload asked (ObjectRecord)
+    retain_until: float = 0.0
+    legal_hold: bool = False
     format: int = FORMAT
 
 

@@ -76,7 +76,12 @@ ACTIONS: dict[Endpoint, Action] = {
     E.DELETE_BUCKET_WEBSITE: Action("s3:DeleteBucketWebsite"),
     E.GET_BUCKET_REPLICATION: Action("s3:GetReplicationConfiguration"),
     E.DELETE_BUCKET_REPLICATION: Action("s3:PutReplicationConfiguration"),
+    E.PUT_OBJECT_LOCK_CONFIGURATION: Action("s3:PutBucketObjectLockConfiguration"),
     E.GET_OBJECT_LOCK_CONFIGURATION: Action("s3:GetBucketObjectLockConfiguration"),
+    E.PUT_OBJECT_RETENTION: Action("s3:PutObjectRetention", OBJECT),
+    E.GET_OBJECT_RETENTION: Action("s3:GetObjectRetention", OBJECT),
+    E.PUT_OBJECT_LEGAL_HOLD: Action("s3:PutObjectLegalHold", OBJECT),
+    E.GET_OBJECT_LEGAL_HOLD: Action("s3:GetObjectLegalHold", OBJECT),
     E.PUT_PUBLIC_ACCESS_BLOCK: Action("s3:PutBucketPublicAccessBlock"),
     E.GET_PUBLIC_ACCESS_BLOCK: Action("s3:GetBucketPublicAccessBlock"),
     E.DELETE_PUBLIC_ACCESS_BLOCK: Action("s3:PutBucketPublicAccessBlock"),
@@ -95,11 +100,6 @@ ACTIONS: dict[Endpoint, Action] = {
 # S3 actions a policy may name besides those above: real ones of features not built yet
 # (a policy written for S3 is accepted as written; they allow or deny nothing here yet)
 OTHER_ACTIONS = (
-    "s3:PutBucketObjectLockConfiguration",
-    "s3:PutObjectRetention",
-    "s3:GetObjectRetention",
-    "s3:PutObjectLegalHold",
-    "s3:GetObjectLegalHold",
     "s3:BypassGovernanceRetention",
     "s3:PutLifecycleConfiguration",
     "s3:PutBucketWebsite",

@@ -125,3 +125,12 @@ def typed_headers(kept: dict[str, str], kind: str) -> list[tuple[str, str]]:
 def typed_elements(kept: dict[str, str], kind: str) -> list[str]:
     """The Checksum<ALG> elements of an object with its ChecksumType (none without)."""
     return [*xml_elements(kept), el("ChecksumType", kind)] if kept else []
+
+
+def carries_digest(req: Request) -> bool:
+    """Whether a write's body comes with a digest to check it by: Content-MD5 or an
+    x-amz-checksum-* (a header, or a trailer the request announces)."""
+    headers = req.headers
+    if "content-md5" in headers or "x-amz-trailer" in headers:
+        return True
+    return "x-amz-sdk-checksum-algorithm" in headers or bool(header_checksums(req))

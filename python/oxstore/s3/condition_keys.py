@@ -4,6 +4,7 @@ asks, so a policy without conditions costs no header parsing."""
 
 from __future__ import annotations
 
+import datetime
 import time
 from urllib.parse import parse_qsl
 
@@ -59,6 +60,8 @@ class RequestKeys:
             return [str(int(time.time()))]
         if key == "s3:versionid":
             return _one(req.arg("versionId"))
+        if key == "s3:object-lock-remaining-retention-days":
+            return _remaining_days(req.headers.get("x-amz-object-lock-retain-until-date"))
         if key.startswith(EXISTING_TAG):
             tags = self.existing.tags if self.existing is not None else {}
             return _one(tags.get(key[len(EXISTING_TAG) :]))
@@ -87,6 +90,19 @@ def _of_requester(call: Call, key: str) -> list[str] | None:
     if key == "s3:signatureversion":
         return ["AWS4-HMAC-SHA256" if auth.scope else "AWS"]
     return None
+
+
+def _remaining_days(until: str | None) -> list[str] | None:
+    """Whole days from now to a write's x-amz-object-lock-retain-until-date."""
+    if until is None:
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(until.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return [str(int((moment.timestamp() - time.time()) // 86400))]
 
 
 def _one(value: str | None) -> list[str] | None:

@@ -17,7 +17,7 @@ import msgspec
 
 from oxstore.auth import access
 from oxstore.config import Config
-from oxstore.s3 import sse
+from oxstore.s3 import object_lock, sse
 from oxstore.s3.conditions import WriteCondition, etag_condition
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.tagging import MAX_OBJECT_TAGS, checked_tags, parse_tagging
@@ -34,9 +34,6 @@ STORED_HEADERS = (
 )
 # Headers that ask for features that are not built yet: refusing beats silently ignoring.
 UNSUPPORTED_HEADERS = {
-    "x-amz-object-lock-mode": "Object lock",
-    "x-amz-object-lock-retain-until-date": "Object lock",
-    "x-amz-object-lock-legal-hold": "Object lock",
     "x-amz-website-redirect-location": "Website redirects",
 }
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
@@ -57,6 +54,7 @@ class ObjectDescription(msgspec.Struct, frozen=True, kw_only=True):
     if_match: str | None = None
     if_none_match: str | None = None
     encryption: sse.EncryptionAsked | None = None
+    lock: object_lock.Lock | None = None  # the x-amz-object-lock-* headers (or fields)
 
     def stored(self) -> dict[str, Any]:
         """The fields of an object (or upload) record this description sets."""
@@ -104,6 +102,7 @@ def of_headers(
         if_match=headers.get("if-match"),
         if_none_match=headers.get("if-none-match"),
         encryption=encryption,
+        lock=object_lock.asked_on_write(headers),
     )
 
 
@@ -124,6 +123,7 @@ def of_form(
         tags=parse_tagging(fields["tagging"].encode()) if "tagging" in fields else {},
         acl=acl,
         encryption=encryption,
+        lock=object_lock.asked_on_write(fields),
     )
 
 

@@ -78,6 +78,13 @@ class Endpoint(Enum):
     PUT_BUCKET_OWNERSHIP_CONTROLS = "PutBucketOwnershipControls"
     GET_BUCKET_OWNERSHIP_CONTROLS = "GetBucketOwnershipControls"
     DELETE_BUCKET_OWNERSHIP_CONTROLS = "DeleteBucketOwnershipControls"
+    # object lock
+    PUT_OBJECT_LOCK_CONFIGURATION = "PutObjectLockConfiguration"
+    GET_OBJECT_LOCK_CONFIGURATION = "GetObjectLockConfiguration"
+    PUT_OBJECT_RETENTION = "PutObjectRetention"
+    GET_OBJECT_RETENTION = "GetObjectRetention"
+    PUT_OBJECT_LEGAL_HOLD = "PutObjectLegalHold"
+    GET_OBJECT_LEGAL_HOLD = "GetObjectLegalHold"
     # configurations a bucket cannot have yet: read as absent, deleted as absent
     GET_BUCKET_LIFECYCLE = "GetBucketLifecycleConfiguration"
     DELETE_BUCKET_LIFECYCLE = "DeleteBucketLifecycle"
@@ -85,7 +92,6 @@ class Endpoint(Enum):
     DELETE_BUCKET_WEBSITE = "DeleteBucketWebsite"
     GET_BUCKET_REPLICATION = "GetBucketReplication"
     DELETE_BUCKET_REPLICATION = "DeleteBucketReplication"
-    GET_OBJECT_LOCK_CONFIGURATION = "GetObjectLockConfiguration"
     LIST_BUCKET_ANALYTICS = "ListBucketAnalyticsConfigurations"
     LIST_BUCKET_INVENTORY = "ListBucketInventoryConfigurations"
     LIST_BUCKET_METRICS = "ListBucketMetricsConfigurations"

@@ -110,6 +110,12 @@ ERRORS: dict[str, tuple[int, str]] = {
     "NoSuchBucketPolicy": (404, "The bucket policy does not exist"),
     "MalformedPolicy": (400, "Policy has invalid resource"),
     "AccessControlListNotSupported": (400, "The bucket does not allow ACLs"),
+    "NoSuchObjectLockConfiguration": (
+        404,
+        "The specified object does not have a ObjectLock configuration",
+    ),
+    "InvalidBucketState": (409, "The request is not valid with the current state of the bucket."),
+    "InvalidRetentionPeriod": (400, "The retention period must be a positive integer."),
     "InvalidBucketAclWithObjectOwnership": (
         400,
         "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",

@@ -13,8 +13,8 @@ from typing import Literal
 
 from oxstore.auth import access, policy
 from oxstore.meta.records import BucketRecord, ObjectRecord
-from oxstore.s3 import bucket_controls
-from oxstore.s3.actions import ACTIONS, name_of
+from oxstore.s3 import bucket_controls, object_lock
+from oxstore.s3.actions import ACTIONS, Action, name_of
 from oxstore.s3.condition_keys import RequestKeys
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
@@ -123,16 +123,31 @@ async def authorize(call: Call, endpoint: Endpoint) -> None:
     call.granted = True
 
 
+async def bypasses_governance(call: Call, bucket: BucketRecord, key: str) -> bool:
+    """Whether the request asks to bypass GOVERNANCE retention (its header) and may: the
+    bucket's owner, or whom its policy allows s3:BypassGovernanceRetention."""
+    if call.req.headers.get(object_lock.BYPASS, "").lower() != "true":
+        return False
+    verdict = await policy_verdict(call, bucket, BYPASS_ACTION, key, None)
+    if verdict is not None:
+        return verdict == "Allow"
+    return call.auth.owner is not None and call.auth.owner == bucket.owner
+
+
+BYPASS_ACTION = Action("s3:BypassGovernanceRetention", on_object=True)
+
+
 async def policy_verdict(
     call: Call,
     bucket: BucketRecord,
-    endpoint: Endpoint,
+    endpoint: Endpoint | Action,
     key: str | None,
     version_id: str | None,
 ) -> policy.Verdict:
-    """What the bucket's policy says of the request (None: it has none, or says nothing)."""
+    """What the bucket's policy says of the request (None: it has none, or says nothing),
+    as the endpoint's action or the action given."""
     text = bucket.bucket_policy
-    action = ACTIONS.get(endpoint)
+    action = endpoint if isinstance(endpoint, Action) else ACTIONS.get(endpoint)
     if text is None or action is None:
         return None
     parsed = policy.parse(text, bucket.name)

@@ -95,7 +95,12 @@ ROUTES: dict[tuple[str, Level, str], Endpoint] = {
     ("DELETE", Level.BUCKET, "website"): Endpoint.DELETE_BUCKET_WEBSITE,
     ("GET", Level.BUCKET, "replication"): Endpoint.GET_BUCKET_REPLICATION,
     ("DELETE", Level.BUCKET, "replication"): Endpoint.DELETE_BUCKET_REPLICATION,
+    ("PUT", Level.BUCKET, "object-lock"): Endpoint.PUT_OBJECT_LOCK_CONFIGURATION,
     ("GET", Level.BUCKET, "object-lock"): Endpoint.GET_OBJECT_LOCK_CONFIGURATION,
+    ("PUT", Level.OBJECT, "retention"): Endpoint.PUT_OBJECT_RETENTION,
+    ("GET", Level.OBJECT, "retention"): Endpoint.GET_OBJECT_RETENTION,
+    ("PUT", Level.OBJECT, "legal-hold"): Endpoint.PUT_OBJECT_LEGAL_HOLD,
+    ("GET", Level.OBJECT, "legal-hold"): Endpoint.GET_OBJECT_LEGAL_HOLD,
     ("PUT", Level.BUCKET, "publicAccessBlock"): Endpoint.PUT_PUBLIC_ACCESS_BLOCK,
     ("GET", Level.BUCKET, "publicAccessBlock"): Endpoint.GET_PUBLIC_ACCESS_BLOCK,
     ("DELETE", Level.BUCKET, "publicAccessBlock"): Endpoint.DELETE_PUBLIC_ACCESS_BLOCK,
@@ -139,6 +144,10 @@ VERSIONED = frozenset(
         Endpoint.DELETE_OBJECT_TAGGING,
         Endpoint.PUT_OBJECT_ACL,
         Endpoint.GET_OBJECT_ACL,
+        Endpoint.PUT_OBJECT_RETENTION,
+        Endpoint.GET_OBJECT_RETENTION,
+        Endpoint.PUT_OBJECT_LEGAL_HOLD,
+        Endpoint.GET_OBJECT_LEGAL_HOLD,
     }
 )
 

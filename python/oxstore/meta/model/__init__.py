@@ -189,9 +189,18 @@ class Metadata:
         """The delete marker that is the key's newest version, if one is."""
         return await self._read(lambda tx: objects.latest_delete_marker(tx, bucket, key))
 
-    async def delete_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
-        """Removes one version for good; returns it (None if there was none)."""
-        return await self._write(lambda tx: objects.delete_version(tx, bucket, key, version_id))
+    async def delete_version(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str,
+        guard: Callable[[ObjectRecord], None] | None = None,
+    ) -> ObjectRecord | None:
+        """Removes one version for good; returns it (None if there was none). guard(version)
+        runs in the transaction and may raise to keep it."""
+        return await self._write(
+            lambda tx: objects.delete_version(tx, bucket, key, version_id, guard)
+        )
 
     async def update_version(
         self,

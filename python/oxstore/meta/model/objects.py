@@ -281,19 +281,30 @@ def _add_delete_marker(
     return marker
 
 
-def delete_version(tx: Tx, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
+def delete_version(
+    tx: Tx,
+    bucket: str,
+    key: str,
+    version_id: str,
+    guard: Callable[[ObjectRecord], None] | None = None,
+) -> ObjectRecord | None:
     """Removes one version for good (None if there is none); when the current one goes, the
-    newest remaining version that is not a delete marker becomes current."""
+    newest remaining version that is not a delete marker becomes current. guard(version) may
+    raise to keep it (object lock: checked here, in the delete's own transaction)."""
     raw = key_bytes(key)
     now = current(tx, bucket, raw)
     if now is not None and now.version_id == version_id:
         removed = now
-        tx.delete("objects", object_key(bucket, raw))
     else:
         found = find_version(tx, bucket, raw, version_id)
         if found is None:
             return None
         removed = found
+    if guard is not None:
+        guard(removed)
+    if removed is now:
+        tx.delete("objects", object_key(bucket, raw))
+    else:
         tx.delete("versions", version_key(bucket, raw, removed.seq))
     _drop(tx, removed)
     if now is None or removed.seq == now.seq:

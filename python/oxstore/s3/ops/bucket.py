@@ -8,7 +8,7 @@ import time
 
 from oxstore.auth import access
 from oxstore.http.request import Response
-from oxstore.meta.records import BucketRecord
+from oxstore.meta.records import BucketRecord, LockConfig
 from oxstore.meta.store import BucketExistsError
 from oxstore.s3 import bucket_controls
 from oxstore.s3.context import Call
@@ -93,16 +93,24 @@ def _placement(call: Call, requested: str) -> tuple[str, str]:
     return region, policy.id
 
 
-def _refuse_object_lock(call: Call) -> None:
-    if call.req.headers.get("x-amz-bucket-object-lock-enabled", "false").lower() == "true":
-        raise S3Error("NotImplemented", "Object lock is not implemented yet.")
+def _lock_asked(call: Call) -> LockConfig | None:
+    """x-amz-bucket-object-lock-enabled: true makes a bucket with object lock (and so with
+    versioning Enabled, for good)."""
+    value = call.req.headers.get("x-amz-bucket-object-lock-enabled", "false").strip().lower()
+    if value not in ("true", "false"):
+        raise S3Error(
+            "InvalidArgument",
+            "x-amz-bucket-object-lock-enabled must be true or false",
+            ArgumentName="x-amz-bucket-object-lock-enabled",
+        )
+    return LockConfig() if value == "true" else None
 
 
 async def create_bucket(call: Call) -> Response:
     name = call.bucket
     if not valid_bucket_name(name):
         raise S3Error("InvalidBucketName", BucketName=name)
-    _refuse_object_lock(call)
+    lock = _lock_asked(call)
     ownership = _ownership_asked(call)
     asked = access.asked_acl(call.req.headers)
     if ownership == bucket_controls.ENFORCED:
@@ -126,6 +134,8 @@ async def create_bucket(call: Call) -> Response:
         policy_id=policy_id,
         acl=acl,
         object_ownership=ownership,
+        object_lock=lock,
+        versioning="Enabled" if lock is not None else "",
     )
     try:
         await call.meta.create_bucket(record)

@@ -20,7 +20,7 @@ from oxstore.http.request import Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord, PartRecord, UploadRecord
 from oxstore.meta.store import NoSuchBucketError, NoSuchUploadError
-from oxstore.s3 import checksums, description, encryption, object_data
+from oxstore.s3 import checksums, description, encryption, object_data, object_lock
 from oxstore.s3.conditions import etag_condition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -139,6 +139,7 @@ async def create_multipart_upload(call: Call) -> Response:
         checksum_algorithm=algorithm,
         checksum_type=kind,
         encryption=encryption.envelope(call, sealed, upload_id),
+        **object_lock.for_write(described.lock, bucket.object_lock),
     )
     try:
         await call.meta.create_upload(upload)
@@ -367,6 +368,7 @@ class Completion:
             acl=upload.acl,
             data_id=upload.upload_id,
             encryption=upload.encryption,
+            **object_lock.fields(object_lock.of(upload)),
             parts_count=len(parts),
         )
         return record, [p.number for p in parts]

@@ -15,7 +15,15 @@ from oxstore.http.request import Request, Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord, Plain
 from oxstore.meta.store import DataGoneError, NoSuchBucketError
-from oxstore.s3 import checksums, description, encryption, object_data, permissions, sse
+from oxstore.s3 import (
+    checksums,
+    description,
+    encryption,
+    object_data,
+    object_lock,
+    permissions,
+    sse,
+)
 from oxstore.s3.conditions import read_precondition
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
@@ -81,6 +89,8 @@ async def put_object(call: Call) -> Response:
     sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
     seal = sealed.data_key if sealed else None
     owner, acl = await object_acl(call, described.acl, bucket)
+    digest = checksums.carries_digest(call.req)
+    lock = object_lock.for_write(described.lock, bucket.object_lock, digest)
     spec = call.data.spec_for(bucket.policy_id)
     config = call.config
     received = await receive(call, spec, config.max_object_size, config.inline_threshold, seal=seal)
@@ -98,6 +108,7 @@ async def put_object(call: Call) -> Response:
         layout=received.layout,
         inline=received.inline,
         encryption=encryption.envelope(call, sealed, received.data_id),
+        **lock,
     )
     data_id = received.data_id
     try:
@@ -137,7 +148,7 @@ def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
             headers[header] = value
     result = list(headers.items())
     result += [(description.META_PREFIX + name, value) for name, value in record.user_meta.items()]
-    return result + encryption.headers(record.encryption)
+    return result + encryption.headers(record.encryption) + object_lock.headers(record)
 
 
 async def _lookup(call: Call) -> tuple[BucketRecord, ObjectRecord]:
@@ -415,6 +426,7 @@ async def copy_object(call: Call) -> Response:
         asked = sse.EncryptionAsked(mode=encryption.SSE_S3)
     data = await _copied_data(call, bucket, source, opened, asked)
     owner, acl = await object_acl(call, described.acl, bucket)
+    lock = object_lock.for_write(described.lock, bucket.object_lock)  # not the source's
     record = msgspec.structs.replace(
         source,
         bucket=call.bucket,
@@ -426,6 +438,7 @@ async def copy_object(call: Call) -> Response:
         **(described.shown() if replaced else {}),
         **({"tags": described.tags} if retagged else {}),
         **data,
+        **lock,
     )
     shares = record.data_id == source.data_id
     try:

@@ -15,7 +15,7 @@ from oxstore.http.request import Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import ObjectRecord
 from oxstore.meta.store import NoSuchBucketError
-from oxstore.s3 import checksums, description, encryption, permissions
+from oxstore.s3 import checksums, description, encryption, object_lock, permissions
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import S3Error
@@ -96,6 +96,8 @@ async def post_object(call: Call) -> Response:
     )
     sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
     owner, acl = await object_acl(call, described.acl, bucket)
+    digest = "content-md5" in fields or bool(checksums.sent_checksums(fields))
+    lock = object_lock.for_write(described.lock, bucket.object_lock, digest)
     expected = checksums.sent_checksums(fields)
     algorithm = next(iter(expected), None) or fields.get("x-amz-checksum-algorithm", "")
     low, high = length_range or (0, call.config.max_object_size)
@@ -128,6 +130,7 @@ async def post_object(call: Call) -> Response:
         owner=owner,
         acl=acl,
         encryption=encryption.envelope(call, sealed, got.data_id),
+        **lock,
     )
     try:
         await call.meta.put_object(record, quota=await quotas.quota_for(bucket))

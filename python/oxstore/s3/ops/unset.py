@@ -57,7 +57,6 @@ async def delete(call: Call) -> Response:
 GET_LIFECYCLE = missing("NoSuchLifecycleConfiguration")
 GET_WEBSITE = missing("NoSuchWebsiteConfiguration")
 GET_REPLICATION = missing("ReplicationConfigurationNotFoundError")
-GET_OBJECT_LOCK = missing("ObjectLockConfigurationNotFoundError")
 GET_ANALYTICS = none_listed("ListBucketAnalyticsConfigurationResult")
 GET_INVENTORY = none_listed("ListInventoryConfigurationsResult")
 GET_METRICS = none_listed("ListMetricsConfigurationsResult")

@@ -3,12 +3,14 @@ deletes of keys and versions, and ListObjectVersions."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.s3 import object_lock, permissions
 from oxstore.s3.conditions import etag_condition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -125,7 +127,11 @@ async def delete_key(
     if version_id is not None:
         if if_match is not None:
             raise S3Error("NotImplemented", "If-Match with a versionId is not implemented yet.")
-        removed = await call.meta.delete_version(bucket.name, key, version_id)
+        guard = None
+        if bucket.object_lock is not None:  # a held or retained version stays
+            bypass = await permissions.bypasses_governance(call, bucket, key)
+            guard = functools.partial(object_lock.check_deletable, bypass=bypass)
+        removed = await call.meta.delete_version(bucket.name, key, version_id, guard)
         if removed is None:
             return Deleted(version_id, False)  # S3 answers success for a missing version
         return Deleted(removed.version_id, removed.delete_marker)
@@ -158,6 +164,12 @@ async def put_bucket_versioning(call: Call) -> Response:
         raise S3Error("IllegalVersioningConfigurationException")
 
     def change(bucket: BucketRecord) -> None:
+        if bucket.object_lock is not None and state != "Enabled":
+            raise S3Error(
+                "InvalidBucketState",
+                "An Object Lock configuration is present on this bucket, so the versioning "
+                "state cannot be changed.",
+            )
         bucket.versioning = state
 
     await change_bucket(call, change)
