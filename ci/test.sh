@@ -35,4 +35,5 @@ OXSTORE_TEST_META=postgres python -m pytest -q -p no:cacheprovider \
     tests/s3/test_boto3_buckets.py tests/s3/test_boto3_objects.py tests/s3/test_multipart.py \
     tests/s3/test_versioning.py tests/s3/test_listing.py tests/s3/test_object_writes.py \
     tests/s3/test_copy.py tests/s3/test_clients.py tests/s3/test_users.py tests/admin \
-    tests/s3/test_drive_sets.py tests/s3/test_sse_s3.py tests/s3/test_sse_modes.py
+    tests/s3/test_drive_sets.py tests/s3/test_sse_s3.py tests/s3/test_sse_modes.py \
+    tests/s3/test_bucket_policy.py tests/s3/test_object_lock.py
