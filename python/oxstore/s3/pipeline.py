@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 
+from oxstore import operator_paths
 from oxstore._native import NativeS3Error
 from oxstore.auth.authenticate import authenticate
 from oxstore.auth.payload import content_length
@@ -34,7 +35,6 @@ from oxstore.s3.xml import document, el
 
 log = logging.getLogger("oxstore")
 
-HEALTH_PATH = "/-/health"
 LOSSY_BYTES = "%EF%BF%BD"  # U+FFFD in the re-encoded path: bytes that were not UTF-8
 # Writes that may add bytes to a bucket: checked against its quotas (limits.quotas); those
 # whose body is the new data are refused before it is read when it cannot fit.
@@ -89,8 +89,8 @@ class Pipeline:
         return response
 
     async def _dispatch(self, req: Request) -> Response:
-        if req.raw_path == HEALTH_PATH and req.method in ("GET", "HEAD"):
-            return Response(status=200)
+        if req.raw_path.startswith(operator_paths.PREFIX):
+            return await operator_paths.answer(req, self.services)
         if LOSSY_BYTES in req.raw_path:
             # granian decodes the path as UTF-8, replacing what is not with U+FFFD: refused,
             # as S3 refuses invalid UTF-8, so that no two byte strings alias one key
