@@ -11,6 +11,7 @@ import os
 import time
 from typing import IO, Any
 
+from oxstore.access_log import AccessLog
 from oxstore.auth.credentials import Keyring, master_key
 from oxstore.config import Config
 from oxstore.data.drives import DriveSet
@@ -24,6 +25,7 @@ from oxstore.limits.rates import Limiter
 from oxstore.limits.usage import UsageMeter
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import open_store
+from oxstore.metrics import Meter, metrics_dir
 from oxstore.s3.context import Services
 from oxstore.s3.ops.multipart import upload_ids_before
 from oxstore.s3.pipeline import Pipeline
@@ -62,6 +64,8 @@ def build_services(config: Config) -> Services:
         quotas=QuotaBook(meta),
         limiter=Limiter(meta, config.max_requests_per_second),
         usage=usage,
+        meter=Meter(metrics_dir(config)),
+        access_log=AccessLog(config.access_log) if config.access_log else None,
     )
 
 

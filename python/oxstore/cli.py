@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import sys
 from pathlib import Path
@@ -10,6 +11,13 @@ from pathlib import Path
 from oxstore.admin import cli as admin_cli
 from oxstore.config import Config, parse_address
 from oxstore.topology import Topology
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("oxstore")
+    except importlib.metadata.PackageNotFoundError:  # a source tree that is not installed
+        return "unknown"
 
 
 def _env(name: str, default: str) -> str:
@@ -109,10 +117,32 @@ def _drives(given: list[str]) -> tuple[str, ...]:
     return drives
 
 
+class ServerHelp(argparse.HelpFormatter):
+    """Each option's help with its default (as this environment sets it) and the OXSTORE_*
+    variable that sets it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        shown = default not in (None, "", [], argparse.SUPPRESS, False)
+        if shown and "default" not in text:
+            text += " (default: %(default)s)"
+        flag = next((o for o in action.option_strings if o.startswith("--")), "")
+        if flag and action.dest != "help":
+            text += f" [env {env_name(flag)}]"
+        return text
+
+
+def env_name(flag: str) -> str:
+    """The environment variable of a server option: --max-buckets: OXSTORE_MAX_BUCKETS."""
+    return "OXSTORE_" + flag[2:].upper().replace("-", "_")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="oxstore", description="S3-compatible object storage")
+    parser.add_argument("--version", action="version", version=f"oxstore {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    server = commands.add_parser("server", help="start the S3 server")
+    server = commands.add_parser("server", help="start the S3 server", formatter_class=ServerHelp)
     server.add_argument(
         "drives",
         nargs="+",
@@ -160,6 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="collect usage statistics (operations and bytes per bucket and user; ostor-usage)",
     )
     server.add_argument(
+        "--access-log",
+        default=_env("ACCESS_LOG", "off"),
+        help="one JSON line per request: off, stdout, or a file path (rotated at 64 MiB, 5 kept)",
+    )
+    server.add_argument(
+        "--metrics-token",
+        default=_env("METRICS_TOKEN", ""),
+        help="bearer token Prometheus scrapes /metrics (and /-/metrics) with; without one, "
+        "/-/metrics answers clients on this host only",
+    )
+    server.add_argument(
         "--sse-c-over-http",
         action="store_true",
         default=_env("SSE_C_OVER_HTTP", "") not in ("", "0", "false", "False"),
@@ -200,6 +241,15 @@ def _migrate(args: argparse.Namespace) -> int:
     store.close()
     print(f"oxstore: metadata: {describe(args.meta)}, schema {schema_line(store)}")
     return 0
+
+
+def _access_log(value: str) -> str:
+    """--access-log: "" (off), "-" (stdout) or an absolute file path."""
+    if value in ("off", ""):
+        return ""
+    if value in ("on", "stdout", "-"):
+        return "-"
+    return os.path.abspath(value)
 
 
 def _plain_port(args: argparse.Namespace, host: str) -> int:
@@ -265,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
             max_requests_per_second=max(0.0, args.max_requests_per_second),
             usage=args.usage,
             sse_c_over_http=args.sse_c_over_http,
+            metrics_token=args.metrics_token,
+            access_log=_access_log(args.access_log),
             usage_period=max(1.0, args.usage_period),
             usage_cache_timeout=max(0.1, args.usage_cache_timeout),
             header_timeout=max(0.1, args.header_timeout),

@@ -51,6 +51,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     max_requests_per_second: float = 0.0  # of the whole service, every gateway (0: no cap)
     usage: bool = False  # collect usage statistics (ostor-usage)
     sse_c_over_http: bool = False  # SSE-C keys over plain http from other hosts (a TLS proxy)
+    access_log: str = ""  # "" off, "-" stdout, else a file (rotated by size)
+    metrics_token: str = ""  # bearer token of /metrics and /-/metrics ("": this host only)
     usage_period: float = 3600.0  # seconds of one statistics object
     usage_cache_timeout: float = 60.0  # seconds a worker keeps counts before adding them
     scrub_rate: float = 8 * 1024**2  # bytes/s the background scrubber reads (0: no scrub)

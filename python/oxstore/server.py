@@ -13,6 +13,7 @@ import asyncio
 import fcntl
 import os
 import resource
+import shutil
 import socket
 import sys
 import time
@@ -34,6 +35,7 @@ from oxstore.data.layouts import LayoutError, Spec, specs_of
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import describe, open_store
 from oxstore.meta.store import Store
+from oxstore.metrics import metrics_dir
 
 
 class StartupError(Exception):
@@ -205,12 +207,14 @@ def serve(config: Config) -> int:
         check_port_free(config.host, config.plain_port)
     with lock_data_dir(config):  # held while the server runs
         config, said = prepare(config)
+        shutil.rmtree(metrics_dir(config), ignore_errors=True)  # counts are since this start
         for line in said:
             print(line, flush=True)
         os.environ[CONFIG_ENV] = config.to_env()
         soft, hard = raise_open_file_limit()
         print(f"oxstore: open files: {soft} per process (hard limit {hard})", flush=True)
         print(f"oxstore: listening on {config.endpoint} (region {config.region})", flush=True)
+        print(f"oxstore: web console at {config.endpoint}/-/console/", flush=True)
         if config.plain_port:
             plain_http.start(
                 config.host,

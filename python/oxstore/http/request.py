@@ -26,6 +26,8 @@ class Request:
     tenant: str | None = None  # the owner id a path /<id>:<bucket>/... names
     operation: str = ""  # its kind (limits.rates.OP_KIND) once routed; "" before
     requester: str = ""  # the id of whoever signed it ("" anonymous)
+    api: str = ""  # the endpoint's name once routed ("" for the operator's /-/ paths)
+    error: str = ""  # the S3 error code it is answered with, if it is
 
     def arg(self, name: str) -> str | None:
         for k, v in self.query:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from oxstore.access_log import AccessLog
 from oxstore.auth.credentials import Keyring
 from oxstore.auth.sigv4 import AuthContext
 from oxstore.config import Config
@@ -15,6 +16,7 @@ from oxstore.limits.rates import Limiter, Pacer
 from oxstore.limits.usage import UsageMeter
 from oxstore.meta.model import Metadata, Quota
 from oxstore.meta.records import BucketRecord, ObjectRecord
+from oxstore.metrics import Meter
 from oxstore.s3 import sse
 
 
@@ -27,6 +29,8 @@ class Services:
     quotas: QuotaBook | None = None
     limiter: Limiter | None = None
     usage: UsageMeter | None = None  # when usage statistics are collected
+    meter: Meter | None = None  # this worker's metrics
+    access_log: AccessLog | None = None  # where answered requests are logged (None: nowhere)
     kms: KmsKeys | None = None  # the KMS keyring (SSE-KMS) and its admin calls
 
 

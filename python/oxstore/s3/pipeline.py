@@ -10,10 +10,11 @@ import base64
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from oxstore import operator_paths
 from oxstore._native import NativeS3Error
+from oxstore.access_log import Entry, now_iso
 from oxstore.auth.authenticate import authenticate
 from oxstore.auth.payload import content_length
 from oxstore.auth.sigv4 import ANONYMOUS
@@ -23,6 +24,7 @@ from oxstore.limits.quotas import exceeded
 from oxstore.limits.rates import OP_KIND
 from oxstore.limits.usage import UsageMeter
 from oxstore.meta.model import QuotaExceededError
+from oxstore.metrics import Meter
 from oxstore.s3 import addressing
 from oxstore.s3.context import Call, Services
 from oxstore.s3.endpoints import Endpoint
@@ -64,6 +66,9 @@ class Pipeline:
 
     async def __call__(self, req: Request) -> Response:
         req.request_id = new_request_id()
+        began = time.perf_counter()
+        if self.services.meter is not None:
+            self.services.meter.started()
         try:
             response = await self._dispatch(req)
         except S3Error as err:
@@ -86,10 +91,12 @@ class Pipeline:
         response.headers.append(("x-amz-id-2", base64.b64encode(req.request_id.encode()).decode()))
         if self.services.usage is not None and req.operation:
             count_usage(self.services.usage, req, response)
+        observe(self.services, req, response, began)
         return response
 
     async def _dispatch(self, req: Request) -> Response:
-        if req.raw_path.startswith(operator_paths.PREFIX):
+        token = self.services.config.metrics_token
+        if req.raw_path.startswith(operator_paths.PREFIX) or operator_paths.is_scrape(req, token):
             return await operator_paths.answer(req, self.services)
         if LOSSY_BYTES in req.raw_path:
             # granian decodes the path as UTF-8, replacing what is not with U+FFFD: refused,
@@ -100,6 +107,7 @@ class Pipeline:
         bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
         req.tenant, req.bucket = addressing.split_tenant(bucket)
         endpoint = route(req)
+        req.api = endpoint.value
         req.operation = OP_KIND.get(endpoint, "default")
         if req.unreadable:
             refuse_unreadable(req)
@@ -149,6 +157,65 @@ def count_usage(meter: UsageMeter, req: Request, response: Response) -> None:
     meter.count(req.operation, bucket, req.requester, uploaded, downloaded)
 
 
+def observe(services: Services, req: Request, response: Response, began: float) -> None:
+    """The answer in the metrics and the access log: its API, status, error, bytes and times
+    (a streamed body's bytes and end as it goes out)."""
+    meter, access = services.meter, services.access_log
+    if meter is None and access is None:
+        return
+    length = req.headers.get("content-length", "")
+    received = int(length) if length.isdigit() else 0
+    size = len(response.body or b"")
+    if response.file is not None:
+        size = response.file[2] - response.file[1]
+    api = req.api or "Operator"
+    if meter is not None:
+        meter.answered(api, response.status, req.error, received, size, began)
+
+    def done(sent: int) -> None:
+        if meter is not None:
+            meter.finished(api, began)
+        if access is not None:
+            access.write(log_entry(req, response.status, received, sent, began))
+
+    if response.stream is None:
+        done(size)
+    else:
+        response.stream = _counted(response.stream, meter, done)
+
+
+async def _counted(
+    stream: AsyncIterator[bytes], meter: Meter | None, done: Callable[[int], None]
+) -> AsyncIterator[bytes]:
+    """A streamed body, its bytes counted as they go; done(bytes) at its end or abandonment."""
+    sent = 0
+    try:
+        async for chunk in stream:
+            sent += len(chunk)
+            if meter is not None:
+                meter.sent(len(chunk))
+            yield chunk
+    finally:
+        done(sent)
+
+
+def log_entry(req: Request, status: int, received: int, sent: int, began: float) -> Entry:
+    return Entry(
+        time=now_iso(),
+        request_id=req.request_id,
+        remote=req.client,
+        requester=req.requester,
+        bucket=req.bucket or "",
+        key=req.key or "",
+        api=req.api or "Operator",
+        status=status,
+        error=req.error,
+        bytes_in=received,
+        bytes_out=sent,
+        seconds=round(time.perf_counter() - began, 6),
+    )
+
+
 def refuse_unreadable(req: Request) -> None:
     """A request whose x-amz-* or signed headers carry values the server cannot read (bytes
     beyond visible ASCII, which granian does not hand over) is refused, naming the header:
@@ -184,6 +251,7 @@ def bounded(value: str) -> str:
 
 
 def error_response(req: Request, err: S3Error) -> Response:
+    req.error = err.code
     headers = [("content-type", "application/xml"), *err.headers]
     if req.method == "HEAD":
         return Response(status=err.status, headers=headers)

@@ -1,0 +1,96 @@
+// The console's entry point: sign-in and sign-out, and the hash router between the views.
+import { S3Client } from "./s3.js";
+import { $, show, setStatus, reportError } from "./dom.js";
+import { loadSession, saveSession, clearSession } from "./session.js";
+import { renderBuckets, fillRegions, wireBucketForm } from "./buckets.js";
+import { renderFolder, wireBrowser } from "./browser.js";
+import { renderObject, wireObject } from "./object.js";
+
+let s3 = null;
+const getS3 = () => s3;
+
+async function serverConfig() {
+  try {
+    const response = await fetch("config.json", { cache: "no-store" });
+    if (response.ok) return await response.json();
+  } catch {
+    // an older server: the defaults below
+  }
+  return { region: "us-east-1", regions: ["us-east-1"] };
+}
+
+function signedIn(session) {
+  s3 = new S3Client(session);
+  $("whoami").textContent = session.accessKey;
+  $("sign-out").hidden = false;
+}
+
+async function signIn(event) {
+  event.preventDefault();
+  const creds = {
+    accessKey: $("access-key").value.trim(),
+    secretKey: $("secret-key").value,
+    region: $("region").value.trim(),
+  };
+  try {
+    await new S3Client(creds).listBuckets();  // proves the keys before keeping them
+  } catch (error) {
+    reportError(error);
+    return;
+  }
+  $("secret-key").value = "";
+  signedIn(saveSession(creds));
+  setStatus("Signed in.");
+  if (location.hash === "#/" || !location.hash) await route();
+  else location.hash = "#/";
+}
+
+function signOut() {
+  clearSession();
+  s3 = null;
+  $("whoami").textContent = "";
+  $("sign-out").hidden = true;
+  setStatus("Signed out.");
+  location.hash = "#/";
+  route();
+}
+
+// #/ -> buckets, #/b/BUCKET/PREFIX -> folder, #/o/BUCKET/KEY -> object
+async function route() {
+  if (!s3) {
+    show("sign-in-view");
+    $("access-key").focus();
+    return;
+  }
+  const [, kind, bucket, rest] = location.hash.match(/^#\/(?:(b|o)\/([^/]+)\/(.*))?$/) || [];
+  try {
+    if (kind === "b") await renderFolder(s3, decodeURIComponent(bucket), decodeURIComponent(rest));
+    else if (kind === "o") await renderObject(s3, decodeURIComponent(bucket), decodeURIComponent(rest));
+    else await renderBuckets(s3);
+  } catch (error) {
+    reportError(error);
+  }
+}
+
+async function start() {
+  const config = await serverConfig();
+  $("region").value = config.region;
+  $("region-list").replaceChildren(...config.regions.map((r) => new Option(r, r)));
+  fillRegions(config);
+  wireBucketForm(getS3);
+  wireBrowser(getS3);
+  wireObject(getS3);
+  $("sign-in-form").addEventListener("submit", signIn);
+  $("sign-out").addEventListener("click", signOut);
+  window.addEventListener("hashchange", () => {
+    // an error belongs to the view it happened in; news of an action ("deleted") stays
+    if ($("status").classList.contains("error")) setStatus("");
+    route();
+  });
+  const session = loadSession();
+  if (session) signedIn(session);
+  await route();
+  document.body.dataset.ready = "true";  // for tests and scripts: the page is wired
+}
+
+start();

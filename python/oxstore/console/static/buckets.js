@@ -1,0 +1,56 @@
+// The bucket list: ListBuckets, CreateBucket, DeleteBucket (empty buckets only).
+import { $, el, show, setStatus, reportError, formatDate, folderHref } from "./dom.js";
+
+export async function renderBuckets(s3) {
+  show("buckets-view");
+  const buckets = await s3.listBuckets();
+  const rows = buckets.map((b) => bucketRow(s3, b));
+  $("bucket-table").tBodies[0].replaceChildren(...rows);
+  $("no-buckets").hidden = buckets.length > 0;
+}
+
+function bucketRow(s3, bucket) {
+  const remove = el("button", { type: "button", className: "danger" }, "Delete");
+  remove.setAttribute("aria-label", `Delete bucket ${bucket.name}`);
+  remove.dataset.bucket = bucket.name;
+  remove.addEventListener("click", () => deleteBucket(s3, bucket.name));
+  return el("tr", {},
+    el("td", { className: "name" }, el("a", { href: folderHref(bucket.name) }, bucket.name)),
+    el("td", { className: "when" }, formatDate(bucket.created)),
+    el("td", {}, remove));
+}
+
+async function deleteBucket(s3, name) {
+  if (!confirm(`Delete the bucket ${name}? It must be empty.`)) return;
+  try {
+    await s3.deleteBucket(name);
+    setStatus(`Bucket ${name} deleted.`);
+    await renderBuckets(s3);
+  } catch (error) {
+    reportError(error);
+  }
+}
+
+// The region <select> of the create form: "" is the server's default region (no
+// LocationConstraint, which the default region refuses).
+export function fillRegions(config) {
+  const select = $("new-bucket-region");
+  select.replaceChildren(...config.regions.map((r) =>
+    el("option", { value: r === config.region ? "" : r, selected: r === config.region }, r)));
+  select.hidden = config.regions.length < 2;
+}
+
+export function wireBucketForm(getS3) {
+  $("create-bucket-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const name = $("new-bucket").value.trim();
+    try {
+      await getS3().createBucket(name, $("new-bucket-region").value);
+      $("new-bucket").value = "";
+      setStatus(`Bucket ${name} created.`);
+      await renderBuckets(getS3());
+    } catch (error) {
+      reportError(error);
+    }
+  });
+}

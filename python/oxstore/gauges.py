@@ -1,0 +1,76 @@
+"""What a metrics scrape says of the store itself, read when it is scraped: each drive's
+capacity and free space, the heal queue, and the objects and bytes of the largest buckets
+(the top BUCKETS_SHOWN by bytes, the rest as "other": a bounded number of series)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from oxstore.s3.context import Services
+
+BUCKETS_SHOWN = 20
+BUCKETS_TTL = 30.0  # seconds a worker reuses the per-bucket usage it read
+HEAL_COUNTED = 10_000  # the heal queue is counted up to this many entries
+_cached: tuple[float, list[str]] = (0.0, [])
+
+
+async def store_gauges(services: Services) -> list[str]:
+    return _drives(services) + await _heal_queue(services) + await _buckets(services)
+
+
+def _drives(services: Services) -> list[str]:
+    lines = [
+        "# HELP oxstore_drive_capacity_bytes Size of each drive's file system.",
+        "# TYPE oxstore_drive_capacity_bytes gauge",
+        "# HELP oxstore_drive_free_bytes Space left on each drive's file system.",
+        "# TYPE oxstore_drive_free_bytes gauge",
+    ]
+    for n, drive in enumerate(services.config.drive_set or ()):
+        try:
+            stats = os.statvfs(drive.path)
+        except OSError:
+            continue
+        label = f'drive="{n}",path="{_escaped(drive.path)}"'
+        lines.append(f"oxstore_drive_capacity_bytes{{{label}}} {stats.f_blocks * stats.f_frsize}")
+        lines.append(f"oxstore_drive_free_bytes{{{label}}} {stats.f_bavail * stats.f_frsize}")
+    return lines
+
+
+async def _heal_queue(services: Services) -> list[str]:
+    pending = await services.meta.heal_pending("", HEAL_COUNTED)
+    return [
+        "# HELP oxstore_heal_queue Data with shards waiting to be rebuilt.",
+        "# TYPE oxstore_heal_queue gauge",
+        f"oxstore_heal_queue {len(pending)}",
+    ]
+
+
+async def _buckets(services: Services) -> list[str]:
+    global _cached
+    read_at, lines = _cached
+    if time.monotonic() - read_at < BUCKETS_TTL and lines:
+        return lines
+    usage = []
+    for bucket in await services.meta.list_buckets(None):
+        counted = await services.meta.bucket_usage(bucket.name)
+        usage.append((counted.bytes, counted.objects, bucket.name))
+    usage.sort(reverse=True)
+    shown, rest = usage[:BUCKETS_SHOWN], usage[BUCKETS_SHOWN:]
+    if rest:
+        shown.append((sum(u[0] for u in rest), sum(u[1] for u in rest), "other"))
+    lines = [
+        "# HELP oxstore_bucket_bytes Bytes stored per bucket (the largest; the rest: other).",
+        "# TYPE oxstore_bucket_bytes gauge",
+        "# HELP oxstore_bucket_objects Objects per bucket (the largest; the rest: other).",
+        "# TYPE oxstore_bucket_objects gauge",
+    ]
+    for size, objects, name in shown:
+        lines.append(f'oxstore_bucket_bytes{{bucket="{name}"}} {size}')
+        lines.append(f'oxstore_bucket_objects{{bucket="{name}"}} {objects}')
+    _cached = (time.monotonic(), lines)
+    return lines
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')

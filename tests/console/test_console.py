@@ -1,0 +1,283 @@
+"""The web console in a real headless Chromium (Debian's chromium + chromium-driver, driven by
+Selenium) against a real server: sign in, create a bucket, upload 20 MiB (multipart) with
+progress, download, make public, share links with an expiry, delete, sign out. Screenshots of
+each view are left under the test's tmp_path (artifacts, never committed)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.conftest import ACCESS_KEY, SECRET_KEY, Server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SIZE = 20 * 1024 * 1024  # over the page's 16 MiB threshold: a multipart upload of 3 parts
+WAIT = 20.0
+
+# no traffic but to 127.0.0.1: nothing in the background, no proxy from the environment
+CHROMIUM_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+    "--window-size=1280,900",
+]
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail("needs Debian's chromium and chromium-driver (ci/test.sh installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
+        options.add_argument(flag)
+    # a given driver path: Selenium Manager (which downloads drivers) never runs
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def http() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy: the server is on 127.0.0.1
+    return session
+
+
+class Page:
+    """The console in the browser, with waits on what a user would see."""
+
+    def __init__(self, driver: WebDriver, shots: Path) -> None:
+        self.driver = driver
+        self.shots = shots
+
+    def until(self, check: Callable[[WebDriver], Any], timeout: float = WAIT) -> Any:
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(check)
+
+    def by_id(self, element_id: str) -> WebElement:
+        return self.driver.find_element(By.ID, element_id)
+
+    def visible(self, element_id: str) -> WebElement:
+        def shown(driver: WebDriver) -> WebElement | None:
+            element = driver.find_element(By.ID, element_id)
+            return element if element.is_displayed() else None
+
+        found: WebElement = self.until(shown)
+        return found
+
+    def css(self, selector: str) -> list[WebElement]:
+        return self.driver.find_elements(By.CSS_SELECTOR, selector)
+
+    def type_into(self, element_id: str, text: str) -> None:
+        field = self.by_id(element_id)
+        field.clear()
+        field.send_keys(text)
+
+    def accept_confirm(self) -> None:
+        self.until(lambda d: d.switch_to.alert).accept()
+
+    def status(self) -> str:
+        return str(self.by_id("status").text)
+
+    def shot(self, name: str) -> None:
+        self.driver.save_screenshot(str(self.shots / f"{name}.png"))
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sign_in(page: Page, server: Server) -> None:
+    page.driver.get(server.endpoint + "/-/console")  # the redirect to /-/console/ too
+    page.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+    assert page.driver.current_url.endswith("/-/console/")
+    page.visible("sign-in-view")
+    assert page.by_id("region").get_attribute("value") == server.region  # from config.json
+    page.shot("01-sign-in")
+    page.type_into("access-key", ACCESS_KEY)
+    page.type_into("secret-key", "not-the-secret")
+    page.by_id("sign-in").click()
+    page.until(lambda d: "SignatureDoesNotMatch" in page.status())
+    page.type_into("secret-key", SECRET_KEY)
+    page.by_id("sign-in").click()
+    page.visible("buckets-view")
+    stored = page.driver.execute_script("return JSON.stringify(sessionStorage)")
+    assert SECRET_KEY in stored  # kept in this tab only...
+    assert page.driver.get_cookies() == []  # ...and never in a cookie
+
+
+def create_bucket(page: Page, bucket: str) -> None:
+    page.type_into("new-bucket", bucket)
+    page.by_id("create-bucket").click()
+    page.until(lambda d: d.find_elements(By.LINK_TEXT, bucket))
+    page.shot("02-buckets")
+    page.driver.set_window_size(390, 844)  # a phone: still one readable column
+    page.shot("02-buckets-narrow")
+    page.driver.set_window_size(1280, 900)
+
+
+def upload(page: Page, bucket: str, path: Path) -> None:
+    page.driver.find_element(By.LINK_TEXT, bucket).click()
+    page.visible("objects-view")
+    page.shot("03-empty-bucket")
+    # every percentage the page shows, recorded as it changes
+    page.driver.execute_script(
+        "window.seen = [];"
+        "new MutationObserver(() => document.querySelectorAll('.upload-percent')"
+        "  .forEach((e) => window.seen.push(e.textContent)))"
+        ".observe(document.getElementById('uploads'),"
+        "  {subtree: true, childList: true, characterData: true});"
+    )
+    page.by_id("file-input").send_keys(str(path))
+    page.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#uploads li.done"), timeout=40)
+    assert page.css("#uploads li .upload-percent")[0].text == "100%"
+    seen = page.driver.execute_script("return window.seen")
+    assert any(0 < int(p.rstrip("%")) < 100 for p in seen if p.endswith("%")), seen
+    page.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"tr.object[data-key='{path.name}']"))
+    page.shot("04-uploaded")
+
+
+def check_stored(server: Server, bucket: str, key: str, data: bytes) -> None:
+    s3 = server.client(s3={"addressing_style": "path"})
+    head = s3.head_object(Bucket=bucket, Key=key)
+    assert head["ContentLength"] == len(data)
+    assert "-3" in head["ETag"]  # three parts of 8, 8 and 4 MiB
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert sha256(body) == sha256(data)
+
+
+def open_object(page: Page, key: str, http: requests.Session, data: bytes) -> None:
+    page.driver.find_element(By.LINK_TEXT, key).click()
+    page.visible("object-view")
+    page.until(lambda d: d.find_element(By.ID, "object-access").text == "private")
+    href = page.by_id("download-link").get_attribute("href") or ""
+    assert "X-Amz-Signature=" in href
+    got = http.get(href, timeout=30)
+    assert got.status_code == 200, got.text
+    assert sha256(got.content) == sha256(data)
+    assert got.headers["content-disposition"].startswith("attachment")
+    page.shot("05-object")
+
+
+def make_public(page: Page, url: str, http: requests.Session, data: bytes) -> None:
+    assert http.get(url, timeout=30).status_code == 403  # private: anonymous is refused
+    page.by_id("make-public").click()
+    page.until(lambda d: d.find_element(By.ID, "object-access").text.startswith("public"))
+    assert page.by_id("public-url").get_attribute("href") == url
+    got = http.get(url, timeout=30)
+    assert got.status_code == 200, got.text
+    assert sha256(got.content) == sha256(data)
+    page.shot("06-public")
+    page.by_id("make-private").click()
+    page.until(lambda d: d.find_element(By.ID, "object-access").text == "private")
+    assert http.get(url, timeout=30).status_code == 403
+
+
+def share_link(page: Page, http: requests.Session, data: bytes) -> None:
+    page.type_into("share-expiry", "5")
+    page.driver.find_element(By.CSS_SELECTOR, "#share-unit option[value='1']").click()
+    made = time.time()
+    page.by_id("create-share").click()
+    field = page.visible("share-url")
+    url = page.until(lambda d: field.get_attribute("value"))
+    assert "X-Amz-Expires=5&" in url
+    got = http.get(url, timeout=30)
+    assert got.status_code == 200, got.text
+    assert sha256(got.content) == sha256(data)
+    page.by_id("copy-share").click()
+    page.until(lambda d: page.status() == "Share link copied.")
+    page.shot("07-share-link")
+    time.sleep(max(0.0, made + 6.5 - time.time()))  # X-Amz-Date is whole seconds
+    expired = http.get(url, timeout=30)
+    assert expired.status_code == 403
+    assert b"Request has expired" in expired.content
+
+
+def delete_all(page: Page, server: Server, bucket: str, key: str) -> None:
+    page.by_id("delete-object").click()
+    page.accept_confirm()
+    page.visible("objects-view")
+    page.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "tr.object"))
+    page.visible("no-objects")
+    s3 = server.client(s3={"addressing_style": "path"})
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    page.driver.find_element(By.CSS_SELECTOR, "#crumbs a[href='#/']").click()
+    page.visible("buckets-view")
+    page.driver.find_element(By.CSS_SELECTOR, f"button[data-bucket='{bucket}']").click()
+    page.accept_confirm()
+    page.until(lambda d: not d.find_elements(By.LINK_TEXT, bucket))
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def sign_out(page: Page) -> None:
+    page.by_id("sign-out").click()
+    page.visible("sign-in-view")
+    assert page.driver.execute_script("return sessionStorage.length") == 0
+    page.driver.refresh()  # nothing left to sign in with
+    page.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+    page.visible("sign-in-view")
+
+
+def test_console_flow(
+    server: Server, browser: WebDriver, http: requests.Session, tmp_path: Path
+) -> None:
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    page = Page(browser, shots)
+    bucket = f"console-{uuid.uuid4().hex[:10]}"
+    data = hashlib.shake_256(bucket.encode()).digest(SIZE)
+    source = tmp_path / "big file.bin"  # a space: the key is URI-encoded when signed
+    source.write_bytes(data)
+    sign_in(page, server)
+    create_bucket(page, bucket)
+    upload(page, bucket, source)
+    check_stored(server, bucket, source.name, data)
+    open_object(page, source.name, http, data)
+    make_public(page, f"{server.endpoint}/{bucket}/big%20file.bin", http, data)
+    share_link(page, http, data)
+    delete_all(page, server, bucket, source.name)
+    sign_out(page)
+    assert len(list(shots.glob("*.png"))) >= 8
+    # no script error on the way (the refused sign-in's 403 is logged as a failed load)
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert all("Failed to load resource" in e["message"] for e in errors), errors
+    print(f"screenshots: {shots}")
+
+
+def test_static_files(server: Server, http: requests.Session) -> None:
+    base = server.endpoint + "/-/console"
+    first = http.get(base, allow_redirects=False, timeout=10)
+    assert first.status_code == 301 and first.headers["location"] == "/-/console/"
+    index = http.get(base + "/", timeout=10)
+    assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
+    assert "frame-ancestors 'none'" in index.headers["content-security-policy"]
+    script = http.head(base + "/sigv4.js", timeout=10)
+    assert script.status_code == 200 and script.content == b""
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert http.get(base + "/config.json", timeout=10).json()["region"] == server.region
+    for missing in ("/nope.js", "/%2e%2e/__init__.py", "/..%2f__init__.py", "/static/app.js"):
+        assert http.get(base + missing, timeout=10).status_code == 404, missing
+    assert http.post(base + "/", timeout=10).status_code == 405

@@ -1,0 +1,31 @@
+"""The command line as a new operator meets it: --version, and a server --help that names
+every option's default and the OXSTORE_* variable that sets it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+from oxstore.cli import build_parser, env_name
+
+
+def run(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "oxstore", *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def test_version() -> None:
+    assert re.fullmatch(r"oxstore \d+\.\d+\.\d+\S*\n", run("--version"))
+
+
+def test_server_help_names_defaults_and_variables() -> None:
+    text = " ".join(run("server", "--help").split())  # (argparse wraps lines)
+    server = build_parser()._subparsers._group_actions[0].choices["server"]  # type: ignore[union-attr]
+    flags = [a.option_strings[-1] for a in server._actions if a.option_strings and a.dest != "help"]
+    assert len(flags) > 25
+    for flag in flags:
+        assert f"[env {env_name(flag)}]" in text, flag
+    assert "(default: 127.0.0.1:9000)" in text and "(default: 100)" in text

@@ -1,0 +1,93 @@
+"""/metrics and /-/metrics with a real server of two workers: counts of every worker summed
+once (exact request and error counts whichever worker answers each scrape), bytes, latency
+histograms, drive and bucket gauges, and who may scrape (the bearer token; the loopback when
+no token is set; /metrics without the token stays the S3 path it is)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.conftest import Server
+
+TOKEN = "scrape-me"
+Start = Any
+
+
+def scrape(server: Server, path: str = "/metrics", token: str | None = TOKEN) -> requests.Response:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return requests.get(server.endpoint + path, headers=headers, timeout=10)
+
+
+def value(text: str, series: str) -> float:
+    match = re.search(rf"^{re.escape(series)} (\S+)$", text, re.MULTILINE)
+    assert match, f"{series} not in\n{text}"
+    return float(match[1])
+
+
+def test_counts_of_every_worker_once(tmp_path: Path, server_factory: Start) -> None:
+    server = server_factory(
+        data_dir=tmp_path / "data", extra_args=["--workers", "2", "--metrics-token", TOKEN]
+    )
+    s3 = server.client()
+    s3.create_bucket(Bucket="counted")
+    for n in range(40):
+        s3.put_object(Bucket="counted", Key=f"k{n}", Body=b"x" * 1000)
+        s3.get_object(Bucket="counted", Key=f"k{n}")["Body"].read()
+    try:
+        s3.get_object(Bucket="counted", Key="missing")
+    except s3.exceptions.NoSuchKey:
+        pass
+    for _ in range(6):  # whichever worker answers, the same sums
+        text = scrape(server).text
+        assert value(text, 'oxstore_requests_total{api="PutObject",status="2xx"}') == 40
+        assert value(text, 'oxstore_requests_total{api="GetObject",status="2xx"}') == 40
+        assert value(text, 'oxstore_requests_total{api="GetObject",status="4xx"}') == 1
+        assert value(text, 'oxstore_errors_total{code="NoSuchKey"}') == 1
+        assert value(text, "oxstore_received_bytes_total") >= 40_000
+        assert value(text, "oxstore_sent_bytes_total") >= 40_000
+        assert value(text, 'oxstore_request_duration_seconds_count{api="PutObject"}') == 40
+        assert (
+            value(text, 'oxstore_time_to_first_byte_seconds_bucket{api="GetObject",le="+Inf"}')
+            == 41
+        )
+        assert value(text, 'oxstore_bucket_objects{bucket="counted"}') == 40
+        assert value(text, 'oxstore_bucket_bytes{bucket="counted"}') == 40_000
+        assert 'oxstore_drive_free_bytes{drive="0"' in text
+        assert "oxstore_heal_queue 0" in text
+        assert value(text, "oxstore_in_flight_requests") >= 1  # the scrape itself
+    assert "text/plain" in scrape(server).headers["content-type"]
+    # who may scrape
+    # another token: an S3 request with an Authorization header S3 does not know (400)
+    assert scrape(server, token="wrong").status_code == 400
+    assert scrape(server, token=None).status_code == 404
+    assert scrape(server, "/-/metrics", token=None).status_code == 403
+    assert scrape(server, "/-/metrics").status_code == 200
+
+
+def test_without_a_token_this_host_may_scrape(tmp_path: Path, server_factory: Start) -> None:
+    server = server_factory(data_dir=tmp_path / "data")
+    assert scrape(server, "/-/metrics", token=None).status_code == 200
+    assert scrape(server, "/metrics", token=None).status_code == 404  # no bucket "metrics"
+
+
+def test_health(tmp_path: Path, server_factory: Start) -> None:
+    drives = [tmp_path / f"drive-{n}" for n in range(4)]
+    server = server_factory(data_dir=drives[0], drives=drives[1:])
+    live = requests.get(server.endpoint + "/-/health/live", timeout=10)
+    ready = requests.get(server.endpoint + "/-/health/ready", timeout=10)
+    assert (live.status_code, ready.status_code, ready.text) == (200, 200, "ready\n")
+    for drive in drives[1:3]:  # two of a 2+2 set's drives unmounted: no write quorum
+        (drive / ".oxstore" / "drive").rename(drive / ".oxstore" / "drive.away")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the drives' markers are looked at again every 2 s
+        ready = requests.get(server.endpoint + "/-/health/ready", timeout=10)
+        if ready.status_code == 503:
+            break
+        time.sleep(0.2)
+    assert ready.status_code == 503 and "drives: 2 of 4 online, 3 needed" in ready.text
+    assert requests.get(server.endpoint + "/-/health/live", timeout=10).status_code == 200
