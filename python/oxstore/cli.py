@@ -279,6 +279,14 @@ def main(argv: list[str] | None = None) -> int:
         from oxstore.data import maintenance
 
         data_dir = os.path.abspath(args.data_dir)
+        if not args.meta and not (Path(data_dir) / ".oxstore" / "meta.sqlite3").is_file():
+            print(
+                f"oxstore: {args.data_dir} is not an oxstore data directory (it has no "
+                ".oxstore/meta.sqlite3; give the server's first drive, or --meta for a "
+                "cluster's store)",
+                file=sys.stderr,
+            )
+            return 2
         return maintenance.run(data_dir, args.meta, args.rate, args.command == "heal")
     if args.command == "server":
         from oxstore.meta.open import check_url

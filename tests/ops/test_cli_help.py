@@ -29,3 +29,15 @@ def test_server_help_names_defaults_and_variables() -> None:
     for flag in flags:
         assert f"[env {env_name(flag)}]" in text, flag
     assert "(default: 127.0.0.1:9000)" in text and "(default: 100)" in text
+
+
+def test_a_directory_that_is_not_a_data_directory(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for command in ("scrub", "heal"):
+        done = subprocess.run(
+            [sys.executable, "-m", "oxstore", command, str(tmp_path)],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2
+        assert "is not an oxstore data directory" in done.stderr and "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing created

@@ -91,7 +91,10 @@ async def _create_root(
     return [
         f"oxstore: created the root user {user.email} (id {user.id}) with generated "
         "credentials (shown once; keep them safe)\n"
-        f"  access key: {access_key}\n  secret key: {secret}"
+        f"  access key: {access_key}\n  secret key: {secret}\n"
+        "  kept sealed under the master key in the metadata store: list them with "
+        f"`oxstore admin user show {user.email}`, rotate with `oxstore admin key create "
+        f"{user.email}` then `oxstore admin key revoke {user.email} OLD_ACCESS_KEY`"
     ]
 
 
