@@ -334,7 +334,12 @@ def start_oxstore(
     home: Path, workers: int, meta: str = "", drives: int = 1, extra: tuple[str, ...] = ()
 ) -> Target:
     (port,) = free_ports(1)
-    env = environment("OXSTORE_", OXSTORE_ROOT_USER=ACCESS, OXSTORE_ROOT_PASSWORD=SECRET)
+    env = environment(
+        "OXSTORE_",
+        OXSTORE_ROOT_USER=ACCESS,
+        OXSTORE_ROOT_PASSWORD=SECRET,
+        OXSTORE_DRAIN_SECONDS="0",  # a bench stops its server at once
+    )
     data = [str(home / "data")] + [str(home / f"drive-{n}") for n in range(1, drives)]
     command = [sys.executable, "-m", "oxstore", "server", *data, "--address", f"127.0.0.1:{port}"]
     command += ["--workers", str(workers)] + (["--meta", meta] if meta else []) + [*extra]

@@ -134,6 +134,7 @@ class Server:
             extra_args = (*extra_args, "--tls-cert", str(chain), "--tls-key", str(key))
             self.context = ssl.create_default_context(cafile=str(ca_file))
         env = dict(os.environ, OXSTORE_ROOT_USER=ACCESS, OXSTORE_ROOT_PASSWORD=SECRET)
+        env["OXSTORE_DRAIN_SECONDS"] = "0"  # a bench stops its server at once
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -107,6 +107,13 @@ SERVER_SETTINGS: list[tuple[str, type, object, str]] = [
         "bytes per second the background scrubber reads of the data files (0: no scrub)",
     ),
     ("--scrub-interval", float, 7 * 86400, "seconds from one scrub pass's start to the next"),
+    (
+        "--drain-seconds",
+        float,
+        5,
+        "on SIGTERM to the main process, seconds /-/health/ready answers 503 (requests still "
+        "served) before the server stops",
+    ),
 ]
 
 
@@ -324,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             usage=args.usage,
             sse_c_over_http=args.sse_c_over_http,
             metrics_token=args.metrics_token,
+            drain_seconds=max(0.0, args.drain_seconds),
             access_log=_access_log(args.access_log),
             usage_period=max(1.0, args.usage_period),
             usage_cache_timeout=max(0.1, args.usage_cache_timeout),

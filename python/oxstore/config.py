@@ -51,6 +51,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     max_requests_per_second: float = 0.0  # of the whole service, every gateway (0: no cap)
     usage: bool = False  # collect usage statistics (ostor-usage)
     sse_c_over_http: bool = False  # SSE-C keys over plain http from other hosts (a TLS proxy)
+    drain_seconds: float = 5.0  # on SIGTERM: ready answers 503 this long before stopping
     access_log: str = ""  # "" off, "-" stdout, else a file (rotated by size)
     metrics_token: str = ""  # bearer token of /metrics and /-/metrics ("": this host only)
     usage_period: float = 3600.0  # seconds of one statistics object

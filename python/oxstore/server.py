@@ -16,6 +16,7 @@ import resource
 import shutil
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -32,6 +33,7 @@ from oxstore.auth.root import prepare_root
 from oxstore.config import CONFIG_ENV, Config
 from oxstore.data.drives import DRIVE_SET, DriveEntry, DriveSet, DriveSetError, check_entries
 from oxstore.data.layouts import LayoutError, Spec, specs_of
+from oxstore.health import draining_marker
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import describe, open_store
 from oxstore.meta.store import Store
@@ -200,6 +202,29 @@ def bind_data_dir(config: Config, store: Store) -> None:
     write_private(marker, f"{store.store_id} {describe(config.meta)}\n".encode())
 
 
+class DrainingServer(Server):  # type: ignore[misc, valid-type]
+    """granian's server, which on SIGTERM first drains: the marker file makes every worker's
+    /-/health/ready answer 503, requests go on being answered for `seconds`, then granian
+    stops as it does (its workers finish what they are doing). A SIGTERM sent to the whole
+    process group reaches the workers at once, and they stop without the drain."""
+
+    _drain, _marker, _draining = 0.0, Path(), False
+
+    def drain_for(self, seconds: float, marker: Path) -> None:
+        self._drain, self._marker = seconds, marker
+
+    def signal_handler_interrupt(self, *args: object, **kwargs: object) -> None:
+        if self._drain <= 0 or self._draining:
+            super().signal_handler_interrupt(*args, **kwargs)
+            return
+        self._draining = True
+        self._marker.touch()
+        print(f"oxstore: draining for {self._drain:g} s, then stopping", flush=True)
+        stop = threading.Timer(self._drain, super().signal_handler_interrupt)
+        stop.daemon = True
+        stop.start()
+
+
 def serve(config: Config) -> int:
     config = msgspec.structs.replace(config, started_at=time.time())
     check_port_free(config.host, config.port)
@@ -228,7 +253,9 @@ def serve(config: Config) -> int:
                 f"{config.plain_answer}",
                 flush=True,
             )
-        server = Server(
+        draining = draining_marker(config)
+        draining.unlink(missing_ok=True)
+        server = DrainingServer(
             "oxstore.app:create_app",
             address=config.host,
             port=config.port,
@@ -247,6 +274,7 @@ def serve(config: Config) -> int:
             ssl_key=Path(config.tls_key) if config.tls_key else None,
             ssl_protocol_min=SSLProtocols.tls12,
         )
+        server.drain_for(config.drain_seconds, draining)
         server.serve()
     return 0
 

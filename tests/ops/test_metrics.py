@@ -6,6 +6,7 @@ no token is set; /metrics without the token stays the S3 path it is)."""
 from __future__ import annotations
 
 import re
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -91,3 +92,20 @@ def test_health(tmp_path: Path, server_factory: Start) -> None:
         time.sleep(0.2)
     assert ready.status_code == 503 and "drives: 2 of 4 online, 3 needed" in ready.text
     assert requests.get(server.endpoint + "/-/health/live", timeout=10).status_code == 200
+
+
+def test_sigterm_drains_first(tmp_path: Path, server_factory: Start) -> None:
+    server = server_factory(data_dir=tmp_path / "data", extra_args=["--drain-seconds", "3"])
+    s3 = server.client()
+    s3.create_bucket(Bucket="draining")
+    assert server.process is not None
+    server.process.send_signal(signal.SIGTERM)  # the main process only, as a supervisor does
+    deadline = time.monotonic() + 2
+    ready = requests.get(server.endpoint + "/-/health/ready", timeout=10)
+    while ready.status_code != 503 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        ready = requests.get(server.endpoint + "/-/health/ready", timeout=10)
+    assert ready.status_code == 503 and "draining" in ready.text
+    s3.put_object(Bucket="draining", Key="k", Body=b"still served")  # requests go on
+    assert server.process.wait(timeout=30) is not None  # then it stops by itself
+    assert "draining for 3 s" in server.log()
