@@ -24,6 +24,11 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"OXSTORE_{name}", default)
 
 
+def _env_flag(name: str) -> bool:
+    """An on/off setting from OXSTORE_<name>: set and not 0 or false."""
+    return _env(name, "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
 GiB = 1024**3
 META_HELP = (
     "the metadata store: a postgresql:// URL that gateways of a cluster share (default: the "
@@ -193,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--usage",
         action="store_true",
-        default=_env("USAGE", "") not in ("", "0", "false", "False"),
+        default=_env_flag("USAGE"),
         help="collect usage statistics (operations and bytes per bucket and user; ostor-usage)",
     )
     server.add_argument(
@@ -210,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--sse-c-over-http",
         action="store_true",
-        default=_env("SSE_C_OVER_HTTP", "") not in ("", "0", "false", "False"),
+        default=_env_flag("SSE_C_OVER_HTTP"),
         help="accept SSE-C customer keys over plain http from other hosts (behind a TLS proxy; "
         "the loopback and TLS are always accepted)",
     )

@@ -10,7 +10,6 @@ compiled, so an evaluation is a few dictionary lookups and regex matches per sta
 
 from __future__ import annotations
 
-import datetime
 import functools
 import ipaddress
 import json
@@ -22,6 +21,7 @@ import msgspec
 
 from oxstore.s3.actions import KNOWN, OBJECT_ACTION_NAMES
 from oxstore.s3.errors import S3Error
+from oxstore.s3.xml import epoch_of_iso8601
 
 MAX_POLICY = 20 * 1024  # S3's limit on a bucket policy, in bytes
 NOT_JSON = "Policies must be valid JSON and the first byte must be '{'"
@@ -440,15 +440,7 @@ def _number(text: str) -> float | None:
 def _date(text: str) -> float | None:
     """Epoch seconds of an ISO 8601 date (or of epoch seconds given as a number)."""
     number = _number(text)
-    if number is not None:
-        return number
-    try:
-        parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.UTC)
-    return parsed.timestamp()
+    return number if number is not None else epoch_of_iso8601(text)
 
 
 def _related(got: float, relation: str, want: float) -> bool:

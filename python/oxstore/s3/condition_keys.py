@@ -4,12 +4,12 @@ asks, so a policy without conditions costs no header parsing."""
 
 from __future__ import annotations
 
-import datetime
 import time
 from urllib.parse import parse_qsl
 
 from oxstore.meta.records import ObjectRecord
 from oxstore.s3.context import Call
+from oxstore.s3.xml import epoch_of_iso8601
 
 HEADER_KEYS = {  # s3:<header> keys: the request header's value
     "s3:x-amz-acl": "x-amz-acl",
@@ -94,15 +94,8 @@ def _of_requester(call: Call, key: str) -> list[str] | None:
 
 def _remaining_days(until: str | None) -> list[str] | None:
     """Whole days from now to a write's x-amz-object-lock-retain-until-date."""
-    if until is None:
-        return None
-    try:
-        moment = datetime.datetime.fromisoformat(until.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    return [str(int((moment.timestamp() - time.time()) // 86400))]
+    epoch = epoch_of_iso8601(until) if until is not None else None
+    return None if epoch is None else [str(int((epoch - time.time()) // 86400))]
 
 
 def _one(value: str | None) -> list[str] | None:

@@ -19,7 +19,7 @@ import msgspec
 
 from oxstore.meta.records import LockConfig, ObjectRecord, UploadRecord
 from oxstore.s3.errors import S3Error
-from oxstore.s3.xml import document, el, group, parse
+from oxstore.s3.xml import document, el, epoch_of_iso8601, group, parse
 
 MODES = ("GOVERNANCE", "COMPLIANCE")
 MAX_BODY = 16 * 1024
@@ -232,17 +232,13 @@ def iso(epoch: float) -> str:
 
 
 def _future_date(text: str, name: str) -> float:
-    try:
-        moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+    epoch = epoch_of_iso8601(text)
+    if epoch is None:
         raise S3Error(
             "InvalidArgument",
             "The retain until date must be provided in ISO 8601 format",
             ArgumentName=name,
-        ) from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.UTC)
-    epoch = moment.timestamp()
+        )
     if epoch <= time.time():
         raise S3Error(
             "InvalidArgument",

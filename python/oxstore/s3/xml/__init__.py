@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import time
 import xml.etree.ElementTree as ET
@@ -35,6 +36,18 @@ def document(root: str, children: Iterable[Node], namespace: bool = True) -> byt
     ns = f' xmlns="{S3_NS}"' if namespace else ""
     body = "".join(children)
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root}{ns}>{body}</{root}>'.encode()
+
+
+def epoch_of_iso8601(text: str) -> float | None:
+    """Epoch seconds of an ISO 8601 timestamp ("Z" or an offset; none: UTC); None when it is
+    not one."""
+    try:
+        moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
 
 
 def iso8601(epoch: float) -> str:
