@@ -6,104 +6,18 @@ each view are left under the test's tmp_path (artifacts, never committed)."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 import requests
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import ACCESS_KEY, SECRET_KEY, Server
+from tests.console.page import Page
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SIZE = 20 * 1024 * 1024  # over the page's 16 MiB threshold: a multipart upload of 3 parts
-WAIT = 20.0
-
-# no traffic but to 127.0.0.1: nothing in the background, no proxy from the environment
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-proxy-server",
-    "--window-size=1280,900",
-]
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.fail("needs Debian's chromium and chromium-driver (ci/test.sh installs them)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
-        options.add_argument(flag)
-    # a given driver path: Selenium Manager (which downloads drivers) never runs
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture
-def http() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # no proxy: the server is on 127.0.0.1
-    return session
-
-
-class Page:
-    """The console in the browser, with waits on what a user would see."""
-
-    def __init__(self, driver: WebDriver, shots: Path) -> None:
-        self.driver = driver
-        self.shots = shots
-
-    def until(self, check: Callable[[WebDriver], Any], timeout: float = WAIT) -> Any:
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.05).until(check)
-
-    def by_id(self, element_id: str) -> WebElement:
-        return self.driver.find_element(By.ID, element_id)
-
-    def visible(self, element_id: str) -> WebElement:
-        def shown(driver: WebDriver) -> WebElement | None:
-            element = driver.find_element(By.ID, element_id)
-            return element if element.is_displayed() else None
-
-        found: WebElement = self.until(shown)
-        return found
-
-    def css(self, selector: str) -> list[WebElement]:
-        return self.driver.find_elements(By.CSS_SELECTOR, selector)
-
-    def type_into(self, element_id: str, text: str) -> None:
-        field = self.by_id(element_id)
-        field.clear()
-        field.send_keys(text)
-
-    def accept_confirm(self) -> None:
-        self.until(lambda d: d.switch_to.alert).accept()
-
-    def status(self) -> str:
-        return str(self.by_id("status").text)
-
-    def shot(self, name: str) -> None:
-        self.driver.save_screenshot(str(self.shots / f"{name}.png"))
 
 
 def sha256(data: bytes) -> str:

@@ -5,8 +5,11 @@ import { loadSession, saveSession, clearSession } from "./session.js";
 import { renderBuckets, fillRegions, wireBucketForm } from "./buckets.js";
 import { renderFolder, wireBrowser } from "./browser.js";
 import { renderObject, wireObject } from "./object.js";
+import { wireSettings } from "./settings.js";
+import { isSystemUser, renderAdmin, wireAdmin, forgetAdmin } from "./admin.js";
 
 let s3 = null;
+let isSystem = false;  // may use the admin API: the Admin view and bucket sizes
 const getS3 = () => s3;
 
 async function serverConfig() {
@@ -19,10 +22,16 @@ async function serverConfig() {
   return { region: "us-east-1", regions: ["us-east-1"] };
 }
 
-function signedIn(session) {
+async function signedIn(session) {
   s3 = new S3Client(session);
   $("whoami").textContent = session.accessKey;
   $("sign-out").hidden = false;
+  try {
+    isSystem = await isSystemUser(s3);
+  } catch {
+    isSystem = false;
+  }
+  $("admin-link").hidden = !isSystem;
 }
 
 async function signIn(event) {
@@ -39,7 +48,7 @@ async function signIn(event) {
     return;
   }
   $("secret-key").value = "";
-  signedIn(saveSession(creds));
+  await signedIn(saveSession(creds));
   setStatus("Signed in.");
   if (location.hash === "#/" || !location.hash) await route();
   else location.hash = "#/";
@@ -48,6 +57,10 @@ async function signIn(event) {
 function signOut() {
   clearSession();
   s3 = null;
+  isSystem = false;
+  $("admin-link").hidden = true;
+  forgetAdmin();
+  $("bucket-table").tBodies[0].replaceChildren();  // nothing of this user for the next one
   $("whoami").textContent = "";
   $("sign-out").hidden = true;
   setStatus("Signed out.");
@@ -55,7 +68,7 @@ function signOut() {
   route();
 }
 
-// #/ -> buckets, #/b/BUCKET/PREFIX -> folder, #/o/BUCKET/KEY -> object
+// #/ -> buckets, #/b/BUCKET/PREFIX -> folder, #/o/BUCKET/KEY -> object, #/admin -> admin
 async function route() {
   if (!s3) {
     show("sign-in-view");
@@ -64,9 +77,10 @@ async function route() {
   }
   const [, kind, bucket, rest] = location.hash.match(/^#\/(?:(b|o)\/([^/]+)\/(.*))?$/) || [];
   try {
-    if (kind === "b") await renderFolder(s3, decodeURIComponent(bucket), decodeURIComponent(rest));
+    if (location.hash === "#/admin" && isSystem) await renderAdmin(s3);
+    else if (kind === "b") await renderFolder(s3, decodeURIComponent(bucket), decodeURIComponent(rest));
     else if (kind === "o") await renderObject(s3, decodeURIComponent(bucket), decodeURIComponent(rest));
-    else await renderBuckets(s3);
+    else await renderBuckets(s3, isSystem);
   } catch (error) {
     reportError(error);
   }
@@ -80,6 +94,8 @@ async function start() {
   wireBucketForm(getS3);
   wireBrowser(getS3);
   wireObject(getS3);
+  wireSettings(getS3);
+  wireAdmin(getS3);
   $("sign-in-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
   window.addEventListener("hashchange", () => {
@@ -88,7 +104,7 @@ async function start() {
     route();
   });
   const session = loadSession();
-  if (session) signedIn(session);
+  if (session) await signedIn(session);
   await route();
   document.body.dataset.ready = "true";  // for tests and scripts: the page is wired
 }

@@ -3,6 +3,7 @@
 import { $, el, show, setStatus, reportError, formatSize, formatDate, folderHref, objectHref,
   renderCrumbs } from "./dom.js";
 import { uploadFile } from "./upload.js";
+import { renderSettings } from "./settings.js";
 
 // where the browser is: the folder shown and the tokens of the pages before this one
 const here = { bucket: "", prefix: "", tokens: [""], page: 0, next: "" };
@@ -15,7 +16,7 @@ export async function renderFolder(s3, bucket, prefix) {
   }
   show("objects-view");
   renderCrumbs($("crumbs"), bucket, prefix);
-  await loadPage(s3);
+  await Promise.all([loadPage(s3), renderSettings(s3, bucket)]);
 }
 
 async function loadPage(s3) {

@@ -8,7 +8,7 @@ export function el(tag, props = {}, ...children) {
   return node;
 }
 
-const VIEWS = ["sign-in-view", "buckets-view", "objects-view", "object-view"];
+const VIEWS = ["sign-in-view", "buckets-view", "objects-view", "object-view", "admin-view"];
 
 export function show(view) {
   for (const id of VIEWS) $(id).hidden = id !== view;

@@ -1,6 +1,7 @@
 // One object: its facts, download, public / private, share link, delete.
-import { $, show, setStatus, reportError, formatSize, formatDate, folderHref,
+import { $, el, show, setStatus, reportError, formatSize, formatDate, folderHref,
   renderCrumbs } from "./dom.js";
+import { renderVersions } from "./versions.js";
 
 const DOWNLOAD_EXPIRES = 3600;  // the download link is made when the view opens
 const MAX_EXPIRES = 604800;  // SigV4 presigned URLs live at most seven days
@@ -26,8 +27,19 @@ export async function renderObject(s3, bucket, key) {
   $("object-type").textContent = info.type;
   $("object-modified").textContent = formatDate(info.modified);
   $("object-etag").textContent = info.etag;
-  await refreshDownload(s3);
-  await refreshAccess(s3);
+  pairs($("object-meta"), info.meta, "no user metadata");
+  const [tags, versioning] = await Promise.all([
+    s3.getTags(bucket, key), s3.getVersioning(bucket), refreshDownload(s3), refreshAccess(s3)]);
+  pairs($("object-tags"), tags, "no tags");
+  await renderVersions(s3, bucket, key, versioning);
+}
+
+// name = value pairs (metadata, tags) as a list, or one line saying there are none
+function pairs(list, entries, none) {
+  list.replaceChildren(...(entries.length
+    ? entries.map(([name, value]) => el("li", { className: "name" },
+      el("span", { className: "pair-name" }, name), ` = ${value}`))
+    : [el("li", { className: "hint" }, none)]));
 }
 
 async function refreshDownload(s3) {

@@ -114,11 +114,14 @@ export class S3Client {
       type: response.headers.get("content-type") || "",
       modified: response.headers.get("last-modified") || "",
       etag: response.headers.get("etag") || "",
+      meta: Array.from(response.headers).filter(([name]) => name.startsWith("x-amz-meta-"))
+        .map(([name, value]) => [name.slice("x-amz-meta-".length), value]),
     };
   }
 
   // Whether everyone may read the object (a READ grant to the AllUsers group).
-  async isPublic(bucket, key) {
+  // (of the bucket itself when `key` is "")
+  async isPublic(bucket, key = "") {
     const doc = await this.xml("GET", { bucket, key, query: [["acl", ""]] });
     return all(doc, "Grant").some((g) =>
       text(g, "URI").endsWith("/global/AllUsers") &&
@@ -127,6 +130,77 @@ export class S3Client {
 
   async setCannedAcl(bucket, key, acl) {
     await this.send("PUT", { bucket, key, query: [["acl", ""]], headers: { "x-amz-acl": acl } });
+  }
+
+  // Versioning: "Enabled", "Suspended" or "" (never turned on).
+  async getVersioning(bucket) {
+    const doc = await this.xml("GET", { bucket, query: [["versioning", ""]] });
+    return text(doc, "Status");
+  }
+
+  async setVersioning(bucket, enabled) {
+    const body = "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" +
+      `<Status>${enabled ? "Enabled" : "Suspended"}</Status></VersioningConfiguration>`;
+    await this.send("PUT", { bucket, query: [["versioning", ""]], body });
+  }
+
+  // The bucket's CORS rules, or null when it has none (NoSuchCORSConfiguration).
+  async getCors(bucket) {
+    let doc;
+    try {
+      doc = await this.xml("GET", { bucket, query: [["cors", ""]] });
+    } catch (error) {
+      if (error.code === "NoSuchCORSConfiguration") return null;
+      throw error;
+    }
+    const values = (rule, name) => all(rule, name).map((n) => n.textContent);
+    return all(doc, "CORSRule").map((rule) => ({
+      origins: values(rule, "AllowedOrigin"), methods: values(rule, "AllowedMethod"),
+      headers: values(rule, "AllowedHeader"), expose: values(rule, "ExposeHeader"),
+      maxAge: text(rule, "MaxAgeSeconds"),
+    }));
+  }
+
+  // The object's tags as [[key, value], ...].
+  async getTags(bucket, key) {
+    const doc = await this.xml("GET", { bucket, key, query: [["tagging", ""]] });
+    return all(doc, "Tag").map((t) => [text(t, "Key"), text(t, "Value")]);
+  }
+
+  // Every version and delete marker of exactly `key` (ListObjectVersions with prefix=key),
+  // newest first, paged through.
+  async listVersions(bucket, key) {
+    const found = [];
+    let marker = null;
+    do {
+      const query = [["versions", ""], ["prefix", key], ["max-keys", "1000"]];
+      if (marker) query.push(["key-marker", marker.key], ["version-id-marker", marker.version]);
+      const doc = await this.xml("GET", { bucket, query });
+      for (const node of doc.documentElement.children) {
+        if (node.localName !== "Version" && node.localName !== "DeleteMarker") continue;
+        if (text(node, "Key") !== key) continue;
+        found.push({
+          versionId: text(node, "VersionId"), latest: text(node, "IsLatest") === "true",
+          deleteMarker: node.localName === "DeleteMarker", size: Number(text(node, "Size")),
+          modified: text(node, "LastModified"), etag: text(node, "ETag"),
+        });
+      }
+      marker = text(doc, "IsTruncated") === "true"
+        ? { key: text(doc, "NextKeyMarker"), version: text(doc, "NextVersionIdMarker") } : null;
+    } while (marker && marker.key === key);
+    return found;
+  }
+
+  async deleteVersion(bucket, key, versionId) {
+    await this.send("DELETE", { bucket, key, query: [["versionId", versionId]] });
+  }
+
+  // A call of the ostor admin API (service level, signed like S3): its JSON answer, or null
+  // for an empty one. `query` pairs; a value of "" is a bare flag.
+  async admin(method, query) {
+    const response = await this.send(method, { query });
+    const body = await response.text();
+    return body ? JSON.parse(body) : null;
   }
 
   presign(bucket, key, expires, query = []) {
