@@ -12,6 +12,8 @@ streamed body is its end)."""
 from __future__ import annotations
 
 import array
+import bisect
+import itertools
 import math
 import mmap
 import os
@@ -123,10 +125,8 @@ class Meter:
 def _observe(
     values: memoryview[float], histogram: int, sums: int, index: int, seconds: float
 ) -> None:
-    row = histogram + index * len(BUCKETS)
-    for n, bound in enumerate(BUCKETS):  # cumulative, as Prometheus histograms are
-        if seconds <= bound:
-            values[row + n] += 1
+    """One observation: in the first bucket it fits (render() makes them cumulative)."""
+    values[histogram + index * len(BUCKETS) + bisect.bisect_left(BUCKETS, seconds)] += 1
     values[sums + index] += seconds
 
 
@@ -166,11 +166,12 @@ def render(values: Sequence[float], in_flight: float, gauges: list[str]) -> byte
         lines += [f"# HELP {name} Time to the {what}, by API.", f"# TYPE {name} histogram"]
         for n, api in enumerate(APIS):
             row = start + n * len(BUCKETS)
-            if not values[row + len(BUCKETS) - 1]:
+            counts = list(itertools.accumulate(values[row : row + len(BUCKETS)]))
+            if not counts[-1]:
                 continue
-            for b, bound in enumerate(BUCKETS):
+            for bound, count in zip(BUCKETS, counts, strict=True):
                 edge = "+Inf" if math.isinf(bound) else repr(bound)
-                lines.append(f'{name}_bucket{{api="{api}",le="{edge}"}} {values[row + b]:.0f}')
+                lines.append(f'{name}_bucket{{api="{api}",le="{edge}"}} {count:.0f}')
             lines.append(f'{name}_sum{{api="{api}"}} {values[sums + n]:.6f}')
-            lines.append(f'{name}_count{{api="{api}"}} {values[row + len(BUCKETS) - 1]:.0f}')
+            lines.append(f'{name}_count{{api="{api}"}} {counts[-1]:.0f}')
     return ("\n".join(lines + gauges) + "\n").encode()
