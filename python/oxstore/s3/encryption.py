@@ -23,6 +23,7 @@ from oxstore.s3.errors import S3Error
 from oxstore.s3.sse import (
     COPY_SOURCE_CUSTOMER,
     CUSTOMER,
+    CUSTOMER_HEADERS,
     KMS_KEY_ID,
     SSE,
     CustomerKey,
@@ -107,7 +108,10 @@ async def opened(
     SSE-C object needs its own, any other object none. Either mistake is 400, before any
     byte is read."""
     prefix = COPY_SOURCE_CUSTOMER if copy_source else CUSTOMER
-    customer = customer_key(call.req.headers, prefix, call.secure)
+    headers = call.req.headers
+    customer = None
+    if any(prefix + part in headers for part in CUSTOMER_HEADERS):  # (call.secure costs)
+        customer = customer_key(headers, prefix, call.secure)
     if found is None or found.mode != SSE_C:
         if customer is not None:
             raise S3Error("InvalidRequest", NOT_APPLICABLE)

@@ -23,6 +23,7 @@ KMS_KEY_ID = "x-amz-server-side-encryption-aws-kms-key-id"
 CUSTOMER = "x-amz-server-side-encryption-customer-"
 COPY_SOURCE_CUSTOMER = "x-amz-copy-source-server-side-encryption-customer-"
 METHODS = ("AES256", "aws:kms")
+CUSTOMER_HEADERS = ("algorithm", "key", "key-md5")  # after CUSTOMER or COPY_SOURCE_CUSTOMER
 
 Mode = Literal["AES256", "aws:kms", "SSE-C"]
 
