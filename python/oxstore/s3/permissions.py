@@ -101,7 +101,11 @@ async def authorize(call: Call, endpoint: Endpoint) -> None:
         call.granted, call.keys_by_policy = True, True
         call.acl_granted = bucket_allows(bucket, requester, access.WRITE)
         return
-    verdict = await policy_verdict(call, bucket, endpoint, call.req.key, call.req.arg("versionId"))
+    verdict = None
+    if bucket.bucket_policy is not None:  # (most buckets: no coroutine, no argument lookup)
+        verdict = await policy_verdict(
+            call, bucket, endpoint, call.req.key, call.req.arg("versionId")
+        )
     if verdict == "Deny" and not (owner and endpoint in POLICY_MANAGEMENT):
         raise S3Error("AccessDenied")
     if owner or (endpoint is Endpoint.CREATE_BUCKET and requester is not None):
