@@ -218,11 +218,17 @@ class DrainingServer(Server):  # type: ignore[misc, valid-type]
             super().signal_handler_interrupt(*args, **kwargs)
             return
         self._draining = True
+        self.interrupt_signal = True  # a worker that stops meanwhile ends the serving too
         self._marker.touch()
         print(f"oxstore: draining for {self._drain:g} s, then stopping", flush=True)
         stop = threading.Timer(self._drain, super().signal_handler_interrupt)
         stop.daemon = True
         stop.start()
+
+    def shutdown(self, exit_code: int = 0) -> None:
+        if self._draining:  # workers the same SIGTERM reached (a process group's) stopped: fine
+            self.interrupt_children.clear()
+        super().shutdown(exit_code)
 
 
 def serve(config: Config) -> int:
