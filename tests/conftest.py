@@ -62,6 +62,7 @@ class Server:
     def start(self, timeout: float = 60.0) -> Server:
         env = dict(os.environ)
         env.update(OXSTORE_ROOT_USER=self.access_key, OXSTORE_ROOT_PASSWORD=self.secret_key)
+        env.setdefault("OXSTORE_DRAIN_SECONDS", "0")  # stopped at once (drain tests say so)
         env.update(self.extra_env)
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - lives as long as the process

@@ -11,6 +11,7 @@ import os
 import time
 from typing import IO, Any
 
+from oxstore import drain
 from oxstore.access_log import AccessLog
 from oxstore.auth.credentials import Keyring, master_key
 from oxstore.config import Config
@@ -172,6 +173,7 @@ class OxstoreApp(RSGIApp):
         self._heal_lock: IO[str] | None = None  # held by the one worker that heals and scrubs
 
     def __rsgi_init__(self, loop: Any) -> None:
+        drain.hold_workers_through_drains(loop, self.services.config)
         self._collector = loop.create_task(self._collect_forever())
         self._sweep = loop.create_task(sweep_orphans(self.services))
         if self.services.usage is not None:

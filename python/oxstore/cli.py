@@ -213,6 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
         "/-/metrics answers clients on this host only",
     )
     server.add_argument(
+        "--metrics-address",
+        default=_env("METRICS_ADDRESS", ""),
+        help="HOST:PORT of a listener for /metrics alone (e.g. a private interface); the S3 "
+        "port then answers metrics only to the bearer token of --metrics-token",
+    )
+    server.add_argument(
         "--sse-c-over-http",
         action="store_true",
         default=_env_flag("SSE_C_OVER_HTTP"),
@@ -264,6 +270,16 @@ def _access_log(value: str) -> str:
     return os.path.abspath(value)
 
 
+def _metrics_address(address: str) -> tuple[str, int]:
+    """(host, port) of --metrics-address; ("", 0) without one."""
+    if not address:
+        return "", 0
+    try:
+        return parse_address(address)
+    except ValueError as exc:
+        raise ValueError(f"--metrics-address: {exc}") from None
+
+
 def _plain_port(args: argparse.Namespace, host: str) -> int:
     """The plain-HTTP port beside TLS (0: none); ValueError for settings that do not fit."""
     if bool(args.tls_cert) != bool(args.tls_key):
@@ -310,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             plain_port = _plain_port(args, host)
             check_url(args.meta)
             drives = _drives(args.drives)
+            metrics_host, metrics_port = _metrics_address(args.metrics_address)
         except (ValueError, OSError) as exc:
             print(f"oxstore: {exc}", file=sys.stderr)
             return 2
@@ -336,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             usage=args.usage,
             sse_c_over_http=args.sse_c_over_http,
             metrics_token=args.metrics_token,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port,
             drain_seconds=max(0.0, args.drain_seconds),
             access_log=_access_log(args.access_log),
             usage_period=max(1.0, args.usage_period),

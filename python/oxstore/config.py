@@ -54,6 +54,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
     drain_seconds: float = 5.0  # on SIGTERM: ready answers 503 this long before stopping
     access_log: str = ""  # "" off, "-" stdout, else a file (rotated by size)
     metrics_token: str = ""  # bearer token of /metrics and /-/metrics ("": this host only)
+    metrics_host: str = ""  # a listener of its own for the metrics (--metrics-address)
+    metrics_port: int = 0  # (0: the metrics are served on the S3 port only)
     usage_period: float = 3600.0  # seconds of one statistics object
     usage_cache_timeout: float = 60.0  # seconds a worker keeps counts before adding them
     scrub_rate: float = 8 * 1024**2  # bytes/s the background scrubber reads (0: no scrub)

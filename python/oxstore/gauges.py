@@ -1,13 +1,16 @@
-"""What a metrics scrape says of the store itself, read when it is scraped: each drive's
-capacity and free space, the heal queue, and the objects and bytes of the largest buckets
-(the top BUCKETS_SHOWN by bytes, the rest as "other": a bounded number of series)."""
+"""What a metrics scrape answers: the workers' summed counts, and what it says of the store
+itself, read when it is scraped: each drive's capacity and free space, the heal queue, and the
+objects and bytes of the largest buckets (the top BUCKETS_SHOWN by bytes, the rest as "other":
+a bounded number of series)."""
 
 from __future__ import annotations
 
 import os
 import time
 
-from oxstore.s3.context import Services
+from oxstore import metrics
+from oxstore.config import Config
+from oxstore.meta.model import Metadata
 
 BUCKETS_SHOWN = 20
 BUCKETS_TTL = 30.0  # seconds a worker reuses the per-bucket usage it read
@@ -15,18 +18,21 @@ HEAL_COUNTED = 10_000  # the heal queue is counted up to this many entries
 _cached: tuple[float, list[str]] = (0.0, [])
 
 
-async def store_gauges(services: Services) -> list[str]:
-    return _drives(services) + await _heal_queue(services) + await _buckets(services)
+async def exposition(config: Config, meta: Metadata) -> bytes:
+    """The Prometheus text of a scrape (any worker's, or the separate metrics listener's)."""
+    values, in_flight = metrics.summed(metrics.metrics_dir(config))
+    gauges = _drives(config) + await _heal_queue(meta) + await _buckets(meta)
+    return metrics.render(values, in_flight, gauges)
 
 
-def _drives(services: Services) -> list[str]:
+def _drives(config: Config) -> list[str]:
     lines = [
         "# HELP oxstore_drive_capacity_bytes Size of each drive's file system.",
         "# TYPE oxstore_drive_capacity_bytes gauge",
         "# HELP oxstore_drive_free_bytes Space left on each drive's file system.",
         "# TYPE oxstore_drive_free_bytes gauge",
     ]
-    for n, drive in enumerate(services.config.drive_set or ()):
+    for n, drive in enumerate(config.drive_set or ()):
         try:
             stats = os.statvfs(drive.path)
         except OSError:
@@ -37,8 +43,8 @@ def _drives(services: Services) -> list[str]:
     return lines
 
 
-async def _heal_queue(services: Services) -> list[str]:
-    pending = await services.meta.heal_pending("", HEAL_COUNTED)
+async def _heal_queue(meta: Metadata) -> list[str]:
+    pending = await meta.heal_pending("", HEAL_COUNTED)
     return [
         "# HELP oxstore_heal_queue Data with shards waiting to be rebuilt.",
         "# TYPE oxstore_heal_queue gauge",
@@ -46,14 +52,14 @@ async def _heal_queue(services: Services) -> list[str]:
     ]
 
 
-async def _buckets(services: Services) -> list[str]:
+async def _buckets(meta: Metadata) -> list[str]:
     global _cached
     read_at, lines = _cached
     if time.monotonic() - read_at < BUCKETS_TTL and lines:
         return lines
     usage = []
-    for bucket in await services.meta.list_buckets(None):
-        counted = await services.meta.bucket_usage(bucket.name)
+    for bucket in await meta.list_buckets(None):
+        counted = await meta.bucket_usage(bucket.name)
         usage.append((counted.bytes, counted.objects, bucket.name))
     usage.sort(reverse=True)
     shown, rest = usage[:BUCKETS_SHOWN], usage[BUCKETS_SHOWN:]

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from pathlib import Path
 
-from oxstore.config import Config
+from oxstore import drain
 from oxstore.http.request import Request, Response
 from oxstore.s3.context import Services
 
@@ -27,7 +26,7 @@ async def ready(req: Request, services: Services) -> Response:
 
 async def not_ready(services: Services) -> list[str]:
     reasons = []
-    if draining_marker(services.config).exists():
+    if drain.marker(services.config).exists():
         reasons.append("draining: the server is stopping")
     try:
         await asyncio.wait_for(services.meta.setting(b"drives"), timeout=5)
@@ -43,11 +42,6 @@ async def not_ready(services: Services) -> list[str]:
         if up and data.min_free and _free(data.drives[slot].objects) < data.min_free:
             reasons.append(f"drive {slot}: below the free-space floor")
     return reasons
-
-
-def draining_marker(config: Config) -> Path:
-    """The file whose presence says this gateway is draining (oxstore.server's SIGTERM)."""
-    return config.state_dir / f"draining-{config.gateway.replace(':', '-')}"
 
 
 def _free(path: str | os.PathLike[str]) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import array
 import bisect
+import hmac
 import itertools
 import math
 import mmap
@@ -25,6 +26,7 @@ from oxstore.config import Config
 from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import ERRORS
 
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 METRICS_DIR = "metrics"  # under the state directory, a directory per gateway, emptied at start
 APIS = tuple(e.value for e in Endpoint) + ("Operator",)
 CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
@@ -32,6 +34,11 @@ CODES = tuple(sorted(ERRORS))
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, math.inf)
 _API = {name: n for n, name in enumerate(APIS)}
 _CODE = {code: n for n, code in enumerate(CODES)}
+
+
+def token_matches(authorization: str, token: str) -> bool:
+    """Whether an Authorization header carries the metrics bearer token (constant time)."""
+    return hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode())
 
 
 def metrics_dir(config: Config) -> Path:
@@ -71,7 +78,6 @@ class Meter:
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.directory = directory
         path = directory / f"{os.getpid()}.bin"
         with open(path, "w+b") as file:
             file.truncate(LAYOUT.size * 8)
@@ -104,22 +110,24 @@ class Meter:
     def sent(self, size: int) -> None:
         self.values[LAYOUT.bytes_out] += size
 
-    def summed(self) -> tuple[list[float], float]:
-        """Every worker's counts added up, and the in-flight requests of live workers."""
-        total = [0.0] * LAYOUT.size
-        in_flight = 0.0
-        for path in self.directory.glob("*.bin"):
-            values = array.array("d")
-            try:
-                values.frombytes(path.read_bytes())
-            except (OSError, ValueError):
-                continue
-            if len(values) != LAYOUT.size:
-                continue
-            total = [a + b for a, b in zip(total, values, strict=True)]
-            if Path(f"/proc/{path.stem}").exists():
-                in_flight += values[LAYOUT.in_flight]
-        return total, in_flight
+
+def summed(directory: Path) -> tuple[list[float], float]:
+    """Every worker's counts in `directory` added up, and the in-flight requests of live
+    workers."""
+    total = [0.0] * LAYOUT.size
+    in_flight = 0.0
+    for path in directory.glob("*.bin"):
+        values = array.array("d")
+        try:
+            values.frombytes(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if len(values) != LAYOUT.size:
+            continue
+        total = [a + b for a, b in zip(total, values, strict=True)]
+        if Path(f"/proc/{path.stem}").exists():
+            in_flight += values[LAYOUT.in_flight]
+    return total, in_flight
 
 
 def _observe(

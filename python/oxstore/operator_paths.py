@@ -4,17 +4,17 @@ Each prefix has one handler; the pipeline hands them every request whose path st
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 from oxstore import console, health, metrics
-from oxstore.gauges import store_gauges
+from oxstore.gauges import exposition
 from oxstore.http.request import Request, Response
 from oxstore.s3.context import Services
 from oxstore.s3.errors import S3Error
 from oxstore.s3.sse import is_secure
 
 PREFIX = "/-/"
+METRICS_REFUSED = "Metrics need the bearer token of --metrics-token, or --metrics-address."
 Handler = Callable[[Request, Services], Awaitable[Response]]
 
 
@@ -26,20 +26,20 @@ async def _health(req: Request, services: Services) -> Response:
 async def _metrics(req: Request, services: Services) -> Response:
     """Prometheus text, for whoever holds the metrics token (or, without one configured,
     for clients on this host only)."""
-    if not metrics_allowed(req, services.config.metrics_token):
-        raise S3Error("AccessDenied", "Metrics need the bearer token of --metrics-token.")
-    meter = services.meter
-    assert meter is not None
-    values, in_flight = meter.summed()
-    gauges = await store_gauges(services)
-    headers = [("content-type", "text/plain; version=0.0.4; charset=utf-8")]
-    return Response(status=200, headers=headers, body=metrics.render(values, in_flight, gauges))
+    config = services.config
+    if not metrics_allowed(req, config.metrics_token, bool(config.metrics_port)):
+        raise S3Error("AccessDenied", METRICS_REFUSED)
+    body = await exposition(config, services.meta)
+    return Response(status=200, headers=[("content-type", metrics.CONTENT_TYPE)], body=body)
 
 
-def metrics_allowed(req: Request, token: str) -> bool:
+def metrics_allowed(req: Request, token: str, elsewhere: bool = False) -> bool:
+    """With a token, whoever sends it; without one, nobody when the metrics have an address of
+    their own (`elsewhere`), else clients on this host."""
     if token:
-        sent = req.headers.get("authorization", "")
-        return hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+        return metrics.token_matches(req.headers.get("authorization", ""), token)
+    if elsewhere:
+        return False
     return is_secure(req.client, tls=False, allow_plain_http=False)  # the loopback only
 
 

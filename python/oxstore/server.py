@@ -27,13 +27,12 @@ from granian.constants import Interfaces, Loops, SSLProtocols
 from granian.http import HTTP1Settings
 from granian.server import Server
 
-from oxstore import plain_http
+from oxstore import drain, metrics_listener, plain_http
 from oxstore.auth.credentials import master_key, write_private
 from oxstore.auth.root import prepare_root
 from oxstore.config import CONFIG_ENV, Config
 from oxstore.data.drives import DRIVE_SET, DriveEntry, DriveSet, DriveSetError, check_entries
 from oxstore.data.layouts import LayoutError, Spec, specs_of
-from oxstore.health import draining_marker
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import describe, open_store
 from oxstore.meta.store import Store
@@ -203,10 +202,9 @@ def bind_data_dir(config: Config, store: Store) -> None:
 
 
 class DrainingServer(Server):  # type: ignore[misc, valid-type]
-    """granian's server, which on SIGTERM first drains: the marker file makes every worker's
-    /-/health/ready answer 503, requests go on being answered for `seconds`, then granian
-    stops as it does (its workers finish what they are doing). A SIGTERM sent to the whole
-    process group reaches the workers at once, and they stop without the drain."""
+    """granian's server, which on SIGTERM first drains (oxstore.drain): requests go on being
+    answered for `seconds` while /-/health/ready answers 503, then granian stops as it does
+    (its workers finish what they are doing). A second SIGTERM stops it at once."""
 
     _drain, _marker, _draining = 0.0, Path(), False
 
@@ -215,18 +213,23 @@ class DrainingServer(Server):  # type: ignore[misc, valid-type]
 
     def signal_handler_interrupt(self, *args: object, **kwargs: object) -> None:
         if self._drain <= 0 or self._draining:
-            super().signal_handler_interrupt(*args, **kwargs)
+            self._stop()
             return
         self._draining = True
         self.interrupt_signal = True  # a worker that stops meanwhile ends the serving too
-        self._marker.touch()
+        drain.begin(self._marker)
         print(f"oxstore: draining for {self._drain:g} s, then stopping", flush=True)
-        stop = threading.Timer(self._drain, super().signal_handler_interrupt)
+        stop = threading.Timer(self._drain, self._stop)
         stop.daemon = True
         stop.start()
 
+    def _stop(self) -> None:
+        if self._draining:
+            drain.end(self._marker)  # workers that the group's SIGTERM reached stop now too
+        super().signal_handler_interrupt()
+
     def shutdown(self, exit_code: int = 0) -> None:
-        if self._draining:  # workers the same SIGTERM reached (a process group's) stopped: fine
+        if self._draining:  # a worker that stopped during the drain did not crash
             self.interrupt_children.clear()
         super().shutdown(exit_code)
 
@@ -236,6 +239,8 @@ def serve(config: Config) -> int:
     check_port_free(config.host, config.port)
     if config.plain_port:
         check_port_free(config.host, config.plain_port)
+    if config.metrics_port:
+        check_port_free(config.metrics_host, config.metrics_port)
     with lock_data_dir(config):  # held while the server runs
         config, said = prepare(config)
         shutil.rmtree(metrics_dir(config), ignore_errors=True)  # counts are since this start
@@ -259,7 +264,11 @@ def serve(config: Config) -> int:
                 f"{config.plain_answer}",
                 flush=True,
             )
-        draining = draining_marker(config)
+        if config.metrics_port:
+            metrics_listener.start(config)
+            where = f"{config.metrics_host}:{config.metrics_port}"
+            print(f"oxstore: metrics at http://{where}/metrics", flush=True)
+        draining = drain.marker(config)
         draining.unlink(missing_ok=True)
         server = DrainingServer(
             "oxstore.app:create_app",

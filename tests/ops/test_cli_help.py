@@ -41,3 +41,13 @@ def test_a_directory_that_is_not_a_data_directory(tmp_path) -> None:  # type: ig
         assert done.returncode == 2
         assert "is not an oxstore data directory" in done.stderr and "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []  # nothing created
+
+
+def test_a_bad_address_names_its_flag(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    done = subprocess.run(
+        [sys.executable, "-m", "oxstore", "server", str(tmp_path / "d"), "--metrics-address", "x"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "--metrics-address: address must be HOST:PORT" in done.stderr
+    assert not (tmp_path / "d").exists()

@@ -5,15 +5,17 @@ no token is set; /metrics without the token stays the S3 path it is)."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
-from tests.conftest import Server
+from tests.conftest import Server, free_port
 
 TOKEN = "scrape-me"
 Start = Any
@@ -76,6 +78,43 @@ def test_without_a_token_this_host_may_scrape(tmp_path: Path, server_factory: St
     assert scrape(server, "/metrics", token=None).status_code == 404  # no bucket "metrics"
 
 
+def test_metrics_on_an_address_of_their_own(tmp_path: Path, server_factory: Start) -> None:
+    port = free_port()
+    listener = f"http://127.0.0.1:{port}"
+    server = server_factory(
+        data_dir=tmp_path / "data",
+        extra_args=["--workers", "2", "--metrics-address", f"127.0.0.1:{port}"],
+    )
+    s3 = server.client()
+    s3.create_bucket(Bucket="apart")
+    for n in range(10):
+        s3.put_object(Bucket="apart", Key=f"k{n}", Body=b"y" * 100)
+    text = requests.get(listener + "/metrics", timeout=10).text
+    assert value(text, 'oxstore_requests_total{api="PutObject",status="2xx"}') == 10
+    assert value(text, 'oxstore_bucket_objects{bucket="apart"}') == 10
+    assert value(text, "oxstore_in_flight_requests") == 0  # the listener is no worker
+    assert "oxstore_heal_queue 0" in text
+    assert requests.get(listener + "/-/metrics", timeout=10).text.count("PutObject") > 0
+    assert requests.get(listener + "/other", timeout=10).status_code == 404
+    # the S3 port answers no metrics now, not even to this host
+    refused = scrape(server, "/-/metrics", token=None)
+    assert refused.status_code == 403 and "--metrics-address" in refused.text
+    assert f"metrics at {listener}/metrics" in server.log()
+
+
+def test_metrics_address_with_a_token(tmp_path: Path, server_factory: Start) -> None:
+    port = free_port()
+    listener = f"http://127.0.0.1:{port}/metrics"
+    server = server_factory(
+        data_dir=tmp_path / "data",
+        extra_args=["--metrics-address", f"127.0.0.1:{port}", "--metrics-token", TOKEN],
+    )
+    assert requests.get(listener, timeout=10).status_code == 401
+    answer = requests.get(listener, headers={"authorization": f"Bearer {TOKEN}"}, timeout=10)
+    assert answer.status_code == 200 and "oxstore_requests_total" in answer.text
+    assert scrape(server).status_code == 200  # and the token's holders on the S3 port
+
+
 def test_health(tmp_path: Path, server_factory: Start) -> None:
     drives = [tmp_path / f"drive-{n}" for n in range(4)]
     server = server_factory(data_dir=drives[0], drives=drives[1:])
@@ -94,18 +133,26 @@ def test_health(tmp_path: Path, server_factory: Start) -> None:
     assert requests.get(server.endpoint + "/-/health/live", timeout=10).status_code == 200
 
 
-def test_sigterm_drains_first(tmp_path: Path, server_factory: Start) -> None:
-    server = server_factory(data_dir=tmp_path / "data", extra_args=["--drain-seconds", "3"])
+@pytest.mark.parametrize("whole_group", [False, True], ids=["main-process", "process-group"])
+def test_sigterm_drains_first(tmp_path: Path, server_factory: Start, whole_group: bool) -> None:
+    server = server_factory(
+        data_dir=tmp_path / "data", extra_args=["--drain-seconds", "3", "--workers", "2"]
+    )
     s3 = server.client()
     s3.create_bucket(Bucket="draining")
     assert server.process is not None
-    server.process.send_signal(signal.SIGTERM)  # the main process only, as a supervisor does
+    if whole_group:  # systemd's default KillMode: the workers get it too
+        os.killpg(server.process.pid, signal.SIGTERM)
+    else:  # the main process only, as docker stop does
+        server.process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + 2
     ready = requests.get(server.endpoint + "/-/health/ready", timeout=10)
     while ready.status_code != 503 and time.monotonic() < deadline:
         time.sleep(0.05)
         ready = requests.get(server.endpoint + "/-/health/ready", timeout=10)
     assert ready.status_code == 503 and "draining" in ready.text
-    s3.put_object(Bucket="draining", Key="k", Body=b"still served")  # requests go on
-    assert server.process.wait(timeout=30) is not None  # then it stops by itself
+    time.sleep(1)  # past the workers' notice
+    for n in range(10):  # requests go on, whichever worker takes them
+        s3.put_object(Bucket="draining", Key=f"k{n}", Body=b"still served")
+    assert server.process.wait(timeout=30) == 0  # then it stops by itself
     assert "draining for 3 s" in server.log()
