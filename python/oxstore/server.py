@@ -28,6 +28,7 @@ from granian.http import HTTP1Settings
 from granian.server import Server
 
 from oxstore import drain, metrics_listener, plain_http
+from oxstore.admin import local_root
 from oxstore.auth.credentials import master_key, write_private
 from oxstore.auth.root import prepare_root
 from oxstore.config import CONFIG_ENV, Config
@@ -247,6 +248,7 @@ def serve(config: Config) -> int:
         for line in said:
             print(line, flush=True)
         os.environ[CONFIG_ENV] = config.to_env()
+        local_root.remember_endpoint(config.state_dir, config.endpoint)
         soft, hard = raise_open_file_limit()
         print(f"oxstore: open files: {soft} per process (hard limit {hard})", flush=True)
         print(f"oxstore: listening on {config.endpoint} (region {config.region})", flush=True)

@@ -155,3 +155,21 @@ def test_usage_objects_from_the_command_line(tmp_path, meta_args) -> None:  # ty
         assert oxstore_admin(srv, "usage", "show", names[0]).returncode == 1
     finally:
         srv.stop()
+
+
+def test_the_root_user_of_a_data_directory(server: Server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """--data-dir: no key to give, nor an endpoint: both come from the data directory."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OXSTORE_")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "oxstore", "admin", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+
+    listed = run("--data-dir", str(server.data_dir), "--json", "user", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "root@localhost" in [u["UserEmail"] for u in json.loads(listed.stdout)["Users"]]
+    empty = tmp_path / "not-data"
+    empty.mkdir()
+    refused = run("--data-dir", str(empty), "user", "list")
+    assert refused.returncode == 2 and "is not an oxstore data directory" in refused.stderr
+    assert "Traceback" not in refused.stderr and list(empty.iterdir()) == []

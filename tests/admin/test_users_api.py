@@ -124,6 +124,25 @@ def test_a_disabled_users_keys_are_refused(server: Server, alice: User) -> None:
     assert eventually(lambda: refused_code(s3.list_buckets) == "")
 
 
+def test_an_accounts_state_is_shown_with_it(server: Server, alice: User) -> None:
+    """A disabled account says so in its user's answer (what the console shows), and its
+    keys are refused; its user stays enabled."""
+    made = admin(server, "POST", "ostor-accounts", emailAddress=alice.email, accountName="ops")
+    (pair,) = made.json()["AWSAccessKeys"]
+    account_s3 = User(alice.email, "", pair["AWSAccessKeyId"], pair["AWSSecretAccessKey"])
+    flag = {"emailAddress": alice.email, "accountName": "ops"}
+    assert admin(server, "POST", "ostor-users", **flag, disable=None).ok
+    shown = admin(server, "GET", "ostor-users", emailAddress=alice.email).json()
+    assert [(a["Name"], a["State"]) for a in shown["Accounts"]] == [("ops", "disabled")]
+    assert shown["State"] == "enabled"
+    client = account_s3.client(server)
+    assert eventually(lambda: refused_code(client.list_buckets) == "AccessDenied")
+    assert admin(server, "POST", "ostor-users", **flag, enable=None).ok
+    shown = admin(server, "GET", "ostor-users", emailAddress=alice.email).json()
+    assert [(a["Name"], a["State"]) for a in shown["Accounts"]] == [("ops", "enabled")]
+    assert eventually(lambda: refused_code(client.list_buckets) == "")
+
+
 def test_a_user_with_buckets_is_not_deleted(server: Server) -> None:
     bob = create_user(server, "bob@example.com")
     s3 = bob.client(server)
@@ -183,7 +202,7 @@ def test_accounts_are_isolated_owners_under_a_user(server: Server, alice: User) 
         assert admin(server, "DELETE", "ostor-accounts", id=alice.id, accountName="api").ok
         shown = admin(server, "GET", "ostor-users", id=alice.id).json()
         assert shown["AccountCount"] == "1"
-        assert shown["Accounts"] == [{"Name": "web", "AWSAccessKeys": [pair]}]
+        assert shown["Accounts"] == [{"Name": "web", "State": "enabled", "AWSAccessKeys": [pair]}]
         # the account's own second key
         more = admin(
             server, "POST", "ostor-users", emailAddress=alice.email, accountName="web", genKey=None
@@ -241,7 +260,7 @@ ADMIN_CALLS = [
     ("DELETE", "ostor-users", {"emailAddress": "alice@example.com"}),
     ("POST", "ostor-accounts", {"emailAddress": "alice@example.com", "accountName": "a"}),
     ("DELETE", "ostor-accounts", {"emailAddress": "alice@example.com", "accountName": "a"}),
-    ("GET", "ostor-buckets", {}),
+    ("GET", "ostor-buckets", {"emailAddress": "root@localhost"}),  # of another user
     ("GET", "ostor-limits", {"emailAddress": "alice@example.com"}),
     ("PUT", "ostor-limits", {"emailAddress": "alice@example.com", "ops": None, "default": "6"}),
     ("DELETE", "ostor-limits", {"emailAddress": "alice@example.com", "ops": None}),
@@ -269,6 +288,35 @@ def test_only_system_users_call_the_admin_api(
     anonymous = requests.request(method, f"{server.endpoint}/?{resource}", timeout=10)
     assert anonymous.status_code == 403
     assert admin(server, "GET", "ostor-users", emailAddress=alice.email).ok  # nothing changed
+
+
+def test_users_see_the_inventory_of_their_own_buckets(server: Server, alice: User) -> None:
+    mine = alice.client(server)
+    mine.create_bucket(Bucket="alice-inventory")
+    try:
+        mine.put_object(Bucket="alice-inventory", Key="k", Body=b"12345")
+        server.client().create_bucket(Bucket="root-inventory")
+        for args in ({}, {"emailAddress": alice.email}, {"id": alice.id}):
+            answer = admin(
+                server,
+                "GET",
+                "ostor-buckets",
+                access_key=alice.access_key,
+                secret_key=alice.secret_key,
+                **args,
+            )
+            (listed,) = answer.json()["Buckets"]  # hers only
+            assert (listed["name"], listed["objects"], listed["size"]["current"]) == (
+                "alice-inventory",
+                1,
+                5,
+            )
+        everything = admin(server, "GET", "ostor-buckets").json()["Buckets"]
+        assert {"alice-inventory", "root-inventory"} <= {b["name"] for b in everything}
+    finally:
+        mine.delete_object(Bucket="alice-inventory", Key="k")
+        mine.delete_bucket(Bucket="alice-inventory")
+        server.client().delete_bucket(Bucket="root-inventory")
 
 
 def test_a_system_user_made_by_the_root_administers(server: Server) -> None:

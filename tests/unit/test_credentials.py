@@ -48,7 +48,7 @@ def root_keys(meta: Metadata) -> list[str]:
 def test_generated_once_then_kept(meta: Metadata, tmp_path: Path) -> None:
     (said,) = start(meta, tmp_path, {})
     assert "generated credentials" in said and "secret key: " in said
-    assert "oxstore admin user show" in said and "oxstore admin key revoke" in said
+    assert f"oxstore admin --data-dir {tmp_path} user show" in said and "key revoke" in said
     (key,) = root_keys(meta)
     assert key in said
     (again,) = start(meta, tmp_path, {})

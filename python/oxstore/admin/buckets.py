@@ -1,4 +1,6 @@
-"""`?ostor-buckets`: every bucket (or a user's), with its size as the writes counted it."""
+"""`?ostor-buckets`: every bucket (or a user's), with its size as the writes counted it. A user
+who is not a system user may ask too, for their own buckets only (oxstore's addition, for the
+console's bucket list)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from oxstore.admin.common import find_user, json_response
 from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord
 from oxstore.s3.context import Call
+from oxstore.s3.errors import S3Error
 from oxstore.s3.xml import iso8601
 
 
@@ -28,5 +31,10 @@ async def _entry(call: Call, bucket: BucketRecord) -> dict[str, object]:
 
 async def get_buckets(call: Call) -> Response:
     user = await find_user(call, required=False)
-    buckets = await call.meta.list_buckets(user.id if user is not None else None)
+    owner = user.id if user is not None else None
+    if not call.auth.system:
+        if owner not in (None, call.auth.owner):
+            raise S3Error("AccessDenied")
+        owner = call.auth.owner
+    buckets = await call.meta.list_buckets(owner)
     return json_response({"Buckets": [await _entry(call, b) for b in buckets]})

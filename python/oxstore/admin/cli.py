@@ -10,8 +10,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeAlias
 
+from oxstore.admin import local_root
 from oxstore.admin.client import AdminClient, AdminError, Params
 
 Namespace = argparse.Namespace
@@ -302,6 +304,13 @@ def _connection_options(parser: argparse.ArgumentParser, default: Any) -> None:
     group.add_argument(
         "--secret-key", default=default, help="OXSTORE_SECRET_KEY, else OXSTORE_ROOT_PASSWORD"
     )
+    group.add_argument(
+        "--data-dir",
+        default=default,
+        metavar="DIR",
+        help="sign as the root user with the key kept in this data directory (the server's "
+        "first drive), at the address the server last started on (OXSTORE_DATA_DIR)",
+    )
     group.add_argument("--region", default=default, help="OXSTORE_REGION; us-east-1")
     group.add_argument("--ca-file", default=default, help="PEM CA bundle to verify https")
     group.add_argument(
@@ -396,11 +405,21 @@ def _setting(value: str | None, *names: str) -> str | None:
 
 def _client(args: Namespace) -> AdminClient:
     """ValueError: a setting that is missing or wrong."""
-    access = _setting(args.access_key, "OXSTORE_ACCESS_KEY", "OXSTORE_ROOT_USER")
-    secret = _setting(args.secret_key, "OXSTORE_SECRET_KEY", "OXSTORE_ROOT_PASSWORD")
+    data_dir = _setting(args.data_dir, "OXSTORE_DATA_DIR")
+    endpoint = _setting(args.endpoint, "OXSTORE_ENDPOINT")
+    if data_dir:  # the root user of that directory, unless a key is given as well
+        access, secret = args.access_key, args.secret_key
+        if not (access and secret):
+            meta = os.environ.get("OXSTORE_META", "")
+            access, secret = local_root.root_credentials(Path(data_dir), meta)
+        endpoint = endpoint or local_root.last_endpoint(Path(data_dir))
+    else:
+        access = _setting(args.access_key, "OXSTORE_ACCESS_KEY", "OXSTORE_ROOT_USER")
+        secret = _setting(args.secret_key, "OXSTORE_SECRET_KEY", "OXSTORE_ROOT_PASSWORD")
     if not access:
         raise ValueError(
-            "no access key: give --access-key or set OXSTORE_ACCESS_KEY (or OXSTORE_ROOT_USER)"
+            "no access key: give --access-key or set OXSTORE_ACCESS_KEY (or OXSTORE_ROOT_USER), "
+            "or --data-dir DIR to sign as the root user of the server's data directory"
         )
     if not secret:
         raise ValueError(
@@ -408,7 +427,7 @@ def _client(args: Namespace) -> AdminClient:
         )
     insecure = args.insecure or os.environ.get("OXSTORE_INSECURE", "") in ("1", "true", "yes")
     return AdminClient(
-        endpoint=_setting(args.endpoint, "OXSTORE_ENDPOINT") or "http://127.0.0.1:9000",
+        endpoint=endpoint or "http://127.0.0.1:9000",
         access_key=access,
         secret_key=secret,
         region=_setting(args.region, "OXSTORE_REGION") or "us-east-1",

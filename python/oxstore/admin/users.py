@@ -78,8 +78,10 @@ async def get_users(call: Call) -> Response:
             **_summary(user),
             "AWSAccessKeys": await _key_pairs(call, user),
             "AccountCount": str(len(accounts)),
+            # an account's State is oxstore's addition (disable and enable are too)
             "Accounts": [
-                {"Name": a.name, "AWSAccessKeys": await _key_pairs(call, a)} for a in accounts
+                {"Name": a.name, "State": a.state, "AWSAccessKeys": await _key_pairs(call, a)}
+                for a in accounts
             ],
         }
     )

@@ -64,7 +64,7 @@ async def prepare_root(
         _validate(*wanted)
     root = await meta.root_id()
     if root is None:
-        return said + await _create_root(meta, master, env, wanted)
+        return said + await _create_root(meta, master, env, wanted, state_dir.parent)
     if wanted is None:
         owner = await meta.get_owner(root)
         keys = ", ".join(owner.keys) if owner is not None else "none"
@@ -73,7 +73,11 @@ async def prepare_root(
 
 
 async def _create_root(
-    meta: Metadata, master: bytes, env: Mapping[str, str], wanted: tuple[str, str] | None
+    meta: Metadata,
+    master: bytes,
+    env: Mapping[str, str],
+    wanted: tuple[str, str] | None,
+    data_dir: Path,
 ) -> list[str]:
     user = OwnerRecord(
         id=new_owner_id(),
@@ -93,8 +97,9 @@ async def _create_root(
         "credentials (shown once; keep them safe)\n"
         f"  access key: {access_key}\n  secret key: {secret}\n"
         "  kept sealed under the master key in the metadata store: list them with "
-        f"`oxstore admin user show {user.email}`, rotate with `oxstore admin key create "
-        f"{user.email}` then `oxstore admin key revoke {user.email} OLD_ACCESS_KEY`"
+        f"`oxstore admin --data-dir {data_dir} user show {user.email}`, rotate with "
+        f"`oxstore admin --data-dir {data_dir} key create {user.email}` then "
+        f"`... key revoke {user.email} OLD_ACCESS_KEY`"
     ]
 
 

@@ -60,6 +60,9 @@ POLICY_MANAGEMENT = frozenset(
         Endpoint.GET_BUCKET_POLICY_STATUS,
     }
 )
+# Admin calls any signed-in user may make about what they own (oxstore's addition): the
+# inventory of their own buckets, with sizes and object counts (the console's bucket list).
+SELF_SERVICE = frozenset({Endpoint.ADMIN_GET_BUCKETS})
 # What no grant lets an anonymous requester do (S3's answers).
 SIGNED_ONLY = {
     Endpoint.CREATE_BUCKET: "Access Denied",
@@ -76,7 +79,9 @@ async def authorize(call: Call, endpoint: Endpoint) -> None:
     anyone else. Missing buckets and keys are left to the handler's own answers."""
     requester = call.auth.owner
     if not call.req.bucket:  # the service: ListBuckets, for signed requests only
-        if requester is None or (endpoint.is_admin and not call.auth.system):
+        if requester is None or (
+            endpoint.is_admin and not call.auth.system and endpoint not in SELF_SERVICE
+        ):
             raise S3Error("AccessDenied")
         return
     if requester is None and endpoint in SIGNED_ONLY:

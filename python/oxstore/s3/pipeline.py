@@ -46,7 +46,7 @@ QUOTA_CHECKED = frozenset(
 BODY_IS_DATA = frozenset({Endpoint.PUT_OBJECT, Endpoint.UPLOAD_PART})
 
 # Answered whatever the rate limits say: a browser's preflight precedes a request that is
-# limited itself; the admin API must stay open to lift a limit.
+# limited itself; the admin API must stay open to system users, who lift limits.
 UNLIMITED = frozenset({Endpoint.CORS_PREFLIGHT})
 
 # Unsigned by nature: browsers never sign preflights, and a POST upload's form carries its
@@ -121,7 +121,8 @@ class Pipeline:
         req.requester = auth.owner or ""
         call = Call(req, auth, self.services)
         limiter = self.services.limiter
-        if limiter is not None and endpoint not in UNLIMITED and not endpoint.is_admin:
+        admin = endpoint.is_admin and auth.system
+        if limiter is not None and endpoint not in UNLIMITED and not admin:
             call.pacer = await limiter.admit(endpoint, auth.owner, req.bucket)
         if endpoint not in SELF_AUTHORIZED:
             await authorize(call, endpoint)
