@@ -20,14 +20,27 @@ if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
     $SUDO sed -ri 's/#?(create_main_cluster) .*$/\1 = false/' /etc/postgresql-common/createcluster.conf
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
-# The web console's tests (tests/console) drive a real headless Chromium through Selenium:
-# Debian's chromium and its chromedriver (Selenium is given the driver, so it downloads none).
+# The web console's tests (tests/console) drive a real headless Chromium and Firefox through
+# Selenium: Debian's chromium and its chromedriver, and firefox-esr (Selenium is given the
+# drivers, so it downloads none).
 if ! command -v chromedriver >/dev/null; then
     $SUDO apt-get update -qq
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+if ! command -v firefox-esr >/dev/null; then
+    $SUDO apt-get update -qq
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr >/dev/null
+fi
 
 export OXSTORE_TEST_CACHE="${OXSTORE_TEST_CACHE:-$HOME/.cache/oxstore-tests}"
+# Debian packages no geckodriver: Mozilla's crate is built once into the cache (80 s on 2 cores;
+# tests/console/page.py pins the same version in its default path)
+GECKODRIVER_VERSION=0.37.1
+GECKODRIVER_ROOT="$OXSTORE_TEST_CACHE/geckodriver-$GECKODRIVER_VERSION"
+if [ ! -x "$GECKODRIVER_ROOT/bin/geckodriver" ]; then
+    cargo install geckodriver --locked --quiet --version "$GECKODRIVER_VERSION" --root "$GECKODRIVER_ROOT"
+fi
+export OXSTORE_GECKODRIVER="$GECKODRIVER_ROOT/bin/geckodriver"
 # One release build serves both the Rust unit tests and the Python extension.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 

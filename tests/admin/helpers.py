@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
+import botocore.exceptions
 import requests
 
 from tests.conftest import Server, make_client
@@ -53,3 +56,23 @@ def create_user(server: Server, email: str, *flags: str) -> User:
 def delete_user(server: Server, email: str) -> None:
     answer = admin(server, "DELETE", "ostor-users", emailAddress=email)
     assert answer.status_code in (204, 404), answer.text
+
+
+def eventually(check: Callable[[], bool], seconds: float = 10.0) -> bool:
+    """Polls check: other workers see a key, state or quota change within their caches'
+    lifetime (2 s); never slept on longer than needed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return check()
+
+
+def refused_code(call: Callable[[], object]) -> str:
+    """The S3 error code the call is refused with ("" if it succeeds)."""
+    try:
+        call()
+    except botocore.exceptions.ClientError as err:
+        return str(err.response["Error"]["Code"])
+    return ""

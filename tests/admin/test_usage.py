@@ -82,6 +82,12 @@ def test_statistics_objects_count_exactly_what_was_done(
         # ListBuckets counts for the user, with no bucket
         user.client(srv).list_buckets()
         assert counters(srv, "", user.id)["list"] == 1
+        # &after= lists the names after one, in order (the newest last)
+        names = admin(srv, "GET", "ostor-usage").json()["items"]
+        assert names == sorted(names) and len(names) >= 2
+        after = admin(srv, "GET", "ostor-usage", after=names[0]).json()
+        assert after["items"] == names[1:] and after["truncated"] is False
+        assert admin(srv, "GET", "ostor-usage", after=names[-1]).json()["items"] == []
         # one object deleted is gone from the list
         name = admin(srv, "GET", "ostor-usage").json()["items"][0]
         assert admin(srv, "DELETE", "ostor-usage", obj=name).status_code == 204

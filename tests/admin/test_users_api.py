@@ -4,37 +4,16 @@ orchestration API document shows them, driven with signed requests and real boto
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable
 
-import botocore.exceptions
 import pytest
 import requests
 
-from tests.admin.helpers import User, admin, create_user, delete_user
+from tests.admin.helpers import User, admin, create_user, delete_user, eventually, refused_code
 from tests.conftest import Server
 from tests.s3.helpers import expect_error
 from tests.s3.signing import send, sign
 
 OWNER_ID = re.compile(r"^[0-9a-f]{16}$")
-
-
-def eventually(check: Callable[[], bool], seconds: float = 6.0) -> bool:
-    """Other workers see a key change within the key cache's lifetime (2 s)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.2)
-    return check()
-
-
-def refused_code(call: Callable[[], object]) -> str:
-    try:
-        call()
-    except botocore.exceptions.ClientError as err:
-        return str(err.response["Error"]["Code"])
-    return ""
 
 
 @pytest.fixture

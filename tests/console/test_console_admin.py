@@ -253,11 +253,20 @@ def new_key_and_revoke(page: Page, server: Server, email: str, first: str) -> tu
 
 def plain_user(page: Page, server: Server, access: str, secret: str) -> None:
     page.by_id("sign-out").click()
-    sign_in_as(page, server.endpoint, access, secret)
-    page.visible("no-buckets")  # the list has loaded: none of the root user's buckets
-    assert not page.css("#bucket-table tbody tr")
+    theirs = make_client(server.endpoint, access, secret)
+    theirs.create_bucket(Bucket="plain-user-bucket")
+    theirs.put_object(Bucket="plain-user-bucket", Key="k", Body=b"1234567")
+    try:
+        sign_in_as(page, server.endpoint, access, secret)
+        row = "#bucket-table tr[data-bucket='plain-user-bucket']"
+        page.until(lambda d: d.find_elements(By.CSS_SELECTOR, f"{row} td.bucket-objects"))
+        (only,) = page.css("#bucket-table tbody tr")  # none of the root user's buckets
+        assert only.find_element(By.CSS_SELECTOR, "td.bucket-objects").text == "1"
+        assert only.find_element(By.CSS_SELECTOR, "td.bucket-size").text == "7 B"
+    finally:
+        theirs.delete_object(Bucket="plain-user-bucket", Key="k")
+        theirs.delete_bucket(Bucket="plain-user-bucket")
     assert not page.by_id("admin-link").is_displayed()
-    assert not any(th.is_displayed() for th in page.css("#bucket-table th.usage"))
     page.driver.get(f"{server.endpoint}/-/console/#/admin")  # no Admin view for them
     page.driver.refresh()  # a fresh load from the session too
     page.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))

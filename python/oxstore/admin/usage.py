@@ -1,5 +1,6 @@
-"""`?ostor-usage`: the statistics objects (limits.usage): all their names, one of them
-(`&obj=NAME`) in the document's JSON, or DELETE one. The document's syntax lines say
+"""`?ostor-usage`: the statistics objects (limits.usage): all their names (MAX_LISTED at a time;
+`&after=NAME`, oxstore's addition, lists those after NAME), one of them (`&obj=NAME`) in the
+document's JSON, or DELETE one. The document's syntax lines say
 `?ostor-users` where its samples say `?ostor-usage`: oxstore follows the samples."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ MAX_LISTED = 10_000
 async def get_usage(call: Call) -> Response:
     name = call.req.arg("obj")
     if name is None:
-        names = await call.meta.usage_object_names(MAX_LISTED + 1)
+        names = await call.meta.usage_object_names(MAX_LISTED + 1, call.req.arg("after") or "")
         listed = names[:MAX_LISTED]
         return json_response(
             {"nr_items": len(listed), "truncated": len(names) > MAX_LISTED, "items": listed}

@@ -1,10 +1,16 @@
 // The Admin view, for system users only: the ostor admin API (service level, signed like S3).
-// Users with their keys (create, disable/enable, new key, revoke key), a user's quota and
-// limits, the bucket inventory with sizes, and the usage statistics objects.
-import { $, el, show, setStatus, reportError, formatSize, formatDate } from "./dom.js";
+// Users with their keys (create, disable/enable, new key, revoke key, delete), a user's
+// accounts (accounts.js), quota and limits of a user or a bucket (limits.js), the bucket
+// inventory with sizes, and the usage statistics over time (usage.js).
+import { $, el, button, show, setStatus, reportError, formatSize, formatDate } from "./dom.js";
+import { keyItems, accessKeysOf, newPairOf, showNewKey, hideNewKey } from "./keys.js";
+import { renderAccounts, wireAccounts } from "./accounts.js";
+import { makeEditor, renderLimits } from "./limits.js";
+import { renderUsage, usageListing, wireUsage, forgetUsage } from "./usage.js";
 
 const USERS = ["ostor-users", ""];
 let selected = "";  // the email of the user shown in detail
+let selectedBucket = "";  // the bucket whose quota and limits are shown
 
 // Whether the signed-in user may use the admin API: one GET ?ostor-users (403 for others).
 export async function isSystemUser(s3) {
@@ -26,22 +32,16 @@ export async function bucketInventory(s3) {
 export async function renderAdmin(s3) {
   show("admin-view");
   const [users, buckets, usage] = await Promise.all([
-    s3.admin("GET", [USERS]), bucketInventory(s3), s3.admin("GET", [["ostor-usage", ""]])]);
+    s3.admin("GET", [USERS]), bucketInventory(s3), usageListing(s3)]);
   $("user-table").tBodies[0].replaceChildren(...(users.Users || []).map((u) => userRow(s3, u)));
-  $("inventory-table").tBodies[0].replaceChildren(...buckets.map(inventoryRow));
+  $("inventory-table").tBodies[0].replaceChildren(...buckets.map((b) => inventoryRow(s3, b)));
   $("no-inventory").hidden = buckets.length > 0;
-  const items = usage.items || [];
-  $("usage-list").replaceChildren(...items.map((name) => el("li", { className: "name" }, name)));
-  $("usage-count").textContent = `${usage.nr_items ?? items.length} statistics objects` +
-    (usage.truncated ? " (the first ones)" : "");
-  if (selected) await renderUser(s3, selected);
-}
-
-function button(text, label, onClick, className = "") {
-  const node = el("button", { type: "button", className }, text);
-  node.setAttribute("aria-label", label);
-  node.addEventListener("click", onClick);
-  return node;
+  if (selectedBucket && !buckets.some((b) => b.name === selectedBucket)) forgetBucket();
+  await Promise.all([
+    renderUsage(s3, usage),
+    selected ? renderUser(s3, selected) : null,
+    selectedBucket ? renderLimits(s3, "bucket", [["bucket", selectedBucket]]) : null,
+  ]);
 }
 
 function userRow(s3, user) {
@@ -56,20 +56,24 @@ function userRow(s3, user) {
   return row;
 }
 
-function inventoryRow(bucket) {
+function inventoryRow(s3, bucket) {
+  const manage = button("Manage", `Manage bucket ${bucket.name}: its quota and limits`,
+    () => selectBucket(s3, bucket.name), "bucket-manage");
+  manage.dataset.bucket = bucket.name;
   const row = el("tr", { className: "inventory" },
     el("td", { className: "name" }, bucket.name),
     el("td", {}, formatSize(Number(bucket.size?.current ?? 0))),
     el("td", {}, String(bucket.objects ?? 0)),
     el("td", { className: "when name" }, bucket.owner_id),
-    el("td", { className: "when" }, formatDate(bucket.creation_date)));
+    el("td", { className: "when" }, formatDate(bucket.creation_date)),
+    el("td", { className: "actions" }, manage));
   row.dataset.bucket = bucket.name;
   return row;
 }
 
 async function selectUser(s3, email) {
   selected = email;
-  $("new-key").hidden = true;
+  hideNewKey();
   try {
     await renderUser(s3, email);
     $("user-detail-title").focus();
@@ -80,14 +84,7 @@ async function selectUser(s3, email) {
 
 async function renderUser(s3, email) {
   const who = ["emailAddress", email];
-  const [user, quota, limits] = await Promise.all([
-    s3.admin("GET", [USERS, who]),
-    s3.admin("GET", [["ostor-quotas", ""], who]),
-    s3.admin("GET", [["ostor-limits", ""], who]).catch((error) => {
-      if (error.code === "NoSuchLimits") return null;
-      throw error;
-    }),
-  ]);
+  const user = await s3.admin("GET", [USERS, who]);
   $("user-detail").hidden = false;
   $("user-detail").dataset.email = email;
   $("user-detail-title").textContent = email;
@@ -95,48 +92,46 @@ async function renderUser(s3, email) {
   $("user-detail-id").textContent = user.UserId;
   $("user-disable").hidden = user.State === "disabled";
   $("user-enable").hidden = user.State !== "disabled";
-  const keys = user.AWSAccessKeys || [];
-  $("key-list").replaceChildren(...keys.map((pair) => keyItem(s3, email, pair.AWSAccessKeyId)));
+  const keys = accessKeysOf(user);
+  $("key-list").replaceChildren(...keyItems(keys, (key) =>
+    userAction(s3, email, ["revokeKey", key], `Key ${key} revoked.`)));
   $("no-keys").hidden = keys.length > 0;
-  const size = Number(quota.size);
-  $("user-quota").textContent = size ? formatSize(size) : "unlimited";
-  $("user-limits").textContent = limits
-    ? Object.entries(limits).map(([name, value]) => `${name} ${value === "0" ? "unlimited" : value}`)
-      .join(", ")
-    : "none (unlimited)";
+  renderAccounts(s3, who, user.Accounts || [], () => renderUser(s3, email));
+  await renderLimits(s3, "user", [who]);
 }
 
-function keyItem(s3, email, accessKey) {
-  const revoke = button("Revoke", `Revoke key ${accessKey}`,
-    () => userAction(s3, email, ["revokeKey", accessKey], `Key ${accessKey} revoked.`),
-    "danger");
-  revoke.dataset.key = accessKey;
-  const item = el("li", {}, el("code", { className: "name" }, accessKey), " ", revoke);
-  item.dataset.key = accessKey;
-  return item;
-}
+// After the change, the focus goes where the next step is: the button pressed may be hidden
+// now (disable -> enable) or gone (a revoked key's).
+const FOCUS_AFTER = { disable: "user-enable", enable: "user-disable", revokeKey: "user-gen-key" };
 
 async function userAction(s3, email, flag, done) {
-  if (flag[0] === "revokeKey" && !confirm(`Revoke the key ${flag[1]}? It stops working now.`)) {
-    return;
-  }
   try {
     await s3.admin("POST", [USERS, ["emailAddress", email], flag]);
-    $("new-key").hidden = true;
+    hideNewKey();
     setStatus(done);
     await renderAdmin(s3);
+    $(FOCUS_AFTER[flag[0]]).focus();
   } catch (error) {
     reportError(error);
   }
 }
 
-// A key pair just made: shown once, with its secret, until another user is chosen.
-function showNewKey(title, pair) {
-  $("new-key-title").textContent = title;
-  $("new-key-access").value = pair.AWSAccessKeyId;
-  $("new-key-secret").value = pair.AWSSecretAccessKey;
-  $("new-key").hidden = false;
-  $("new-key-access").focus();
+// A user with buckets (its own or its accounts') is refused with 409 OwnerHasBuckets, which
+// names them: the status line shows it as the server said it.
+async function deleteUser(s3) {
+  const email = selected;
+  if (!confirm(`Delete the user ${email} with its accounts and keys? It must own no buckets.`)) {
+    return;
+  }
+  try {
+    await s3.admin("DELETE", [USERS, ["emailAddress", email]]);
+    forgetUser();
+    setStatus(`User ${email} deleted.`);
+    await renderAdmin(s3);
+    $("new-user").focus();
+  } catch (error) {
+    reportError(error);
+  }
 }
 
 async function createUser(s3) {
@@ -156,15 +151,39 @@ async function createUser(s3) {
 async function generateKey(s3) {
   const email = selected;
   try {
-    const before = new Set(Array.from($("key-list").children, (li) => li.dataset.key));
+    const before = Array.from($("key-list").children, (li) => li.dataset.key);
     const answer = await s3.admin("POST", [USERS, ["emailAddress", email], ["genKey", ""]]);
     await renderAdmin(s3);
-    const pair = answer.AWSAccessKeys.find((p) => !before.has(p.AWSAccessKeyId));
+    const pair = newPairOf(answer, before);
     if (pair) showNewKey(`New key pair of ${email}`, pair);
     setStatus(`A new key pair for ${email}.`);
   } catch (error) {
     reportError(error);
   }
+}
+
+async function selectBucket(s3, name) {
+  selectedBucket = name;
+  try {
+    await renderLimits(s3, "bucket", [["bucket", name]]);
+    $("bucket-detail").hidden = false;
+    $("bucket-detail-title").textContent = `Quota and limits of bucket ${name}`;
+    $("bucket-detail").dataset.bucket = name;
+    $("bucket-detail-title").focus();
+  } catch (error) {
+    reportError(error);
+  }
+}
+
+function forgetUser() {
+  selected = "";
+  $("user-detail").hidden = true;
+  hideNewKey();
+}
+
+function forgetBucket() {
+  selectedBucket = "";
+  $("bucket-detail").hidden = true;
 }
 
 export function wireAdmin(getS3) {
@@ -177,11 +196,16 @@ export function wireAdmin(getS3) {
   $("user-enable").addEventListener("click",
     () => userAction(getS3(), selected, ["enable", ""], `User ${selected} enabled.`));
   $("user-gen-key").addEventListener("click", () => generateKey(getS3()));
+  $("user-delete").addEventListener("click", () => deleteUser(getS3()));
   $("admin-refresh").addEventListener("click", () => renderAdmin(getS3()).catch(reportError));
+  makeEditor(getS3, $("user-allowance"), "user", "user");
+  makeEditor(getS3, $("bucket-allowance"), "bucket", "bucket");
+  wireAccounts(getS3);
+  wireUsage();
 }
 
 export function forgetAdmin() {
-  selected = "";
-  $("user-detail").hidden = true;
-  $("new-key").hidden = true;
+  forgetUser();
+  forgetBucket();
+  forgetUsage();
 }

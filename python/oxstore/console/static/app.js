@@ -80,7 +80,7 @@ async function route() {
     if (location.hash === "#/admin" && isSystem) await renderAdmin(s3);
     else if (kind === "b") await renderFolder(s3, decodeURIComponent(bucket), decodeURIComponent(rest));
     else if (kind === "o") await renderObject(s3, decodeURIComponent(bucket), decodeURIComponent(rest));
-    else await renderBuckets(s3, isSystem);
+    else await renderBuckets(s3);
   } catch (error) {
     reportError(error);
   }

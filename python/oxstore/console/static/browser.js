@@ -1,16 +1,27 @@
 // The object browser: one folder of a bucket (ListObjectsV2 with delimiter "/"), paged with
-// continuation tokens, and uploads into it.
+// continuation tokens, narrowed to the names that start with a filter, and uploads into it.
 import { $, el, show, setStatus, reportError, formatSize, formatDate, folderHref, objectHref,
   renderCrumbs } from "./dom.js";
 import { uploadFile } from "./upload.js";
 import { renderSettings } from "./settings.js";
 
-// where the browser is: the folder shown and the tokens of the pages before this one
-const here = { bucket: "", prefix: "", tokens: [""], page: 0, next: "" };
+export const PAGE_SIZE = 200;  // entries (subfolders and objects) per ListObjectsV2 call
+
+// where the browser is: the folder shown, the filter on its names, the tokens of the pages
+// before this one and the position of each page's first row (for "Items 201–400")
+const here = { bucket: "", prefix: "", filter: "", tokens: [""], starts: [0], page: 0, next: "" };
+let serial = 0;  // of the latest listing asked for: an older answer arriving late is dropped
+let turning = false;  // a page on its way: a second turn now would reuse its token
+
+function startOver(changes) {
+  Object.assign(here, { tokens: [""], starts: [0], page: 0, next: "" }, changes);
+  showPager();
+}
 
 export async function renderFolder(s3, bucket, prefix) {
   if (bucket !== here.bucket || prefix !== here.prefix) {
-    Object.assign(here, { bucket, prefix, tokens: [""], page: 0, next: "" });
+    startOver({ bucket, prefix, filter: "" });
+    $("name-filter").value = "";
     // finished uploads belong to the folder they went to; running ones stay in sight
     for (const item of $("uploads").querySelectorAll("li.done")) item.remove();
   }
@@ -19,18 +30,39 @@ export async function renderFolder(s3, bucket, prefix) {
   await Promise.all([loadPage(s3), renderSettings(s3, bucket)]);
 }
 
-async function loadPage(s3) {
-  const { bucket, prefix } = here;
-  const page = await s3.listObjects(bucket, { prefix, token: here.tokens[here.page] });
-  here.next = page.next;
+// Lists page `number` of the folder (its names that start with the filter) and shows it.
+async function loadPage(s3, number = here.page) {
+  const { bucket, prefix, filter } = here;
+  const mine = ++serial;
+  const page = await s3.listObjects(bucket,
+    { prefix: prefix + filter, token: here.tokens[number], maxKeys: PAGE_SIZE });
+  if (mine !== serial) return;
   const rows = [
     ...page.folders.map((folder) => folderRow(bucket, prefix, folder)),
     ...page.objects.filter((o) => o.key !== prefix).map((o) => objectRow(s3, bucket, prefix, o)),
   ];
+  Object.assign(here, { page: number, next: page.next });
+  here.starts[number + 1] = here.starts[number] + rows.length;
   $("object-table").tBodies[0].replaceChildren(...rows);
-  $("no-objects").hidden = rows.length > 0 || here.page > 0;
+  const none = $("no-objects");
+  none.hidden = rows.length > 0 || number > 0;
+  none.textContent = filter ? `No names here start with “${filter}”.` : "This folder is empty.";
+  showPager();
+  showPosition(rows.length);
+}
+
+function showPager() {
   $("prev-page").disabled = here.page === 0;
   $("next-page").disabled = !here.next;
+}
+
+// "Items 201–400", and on the last page how many there are: "Items 401–523 of 523"
+function showPosition(count) {
+  const first = here.starts[here.page] + 1;
+  const last = here.starts[here.page + 1];
+  const of = here.next ? "" : ` of ${last.toLocaleString()}`;
+  $("page-position").textContent =
+    count ? `Items ${first.toLocaleString()}–${last.toLocaleString()}${of}` : "";
 }
 
 function folderRow(bucket, prefix, folder) {
@@ -120,10 +152,35 @@ export function wireBrowser(getS3) {
   $("refresh").addEventListener("click", () => loadPage(getS3()).catch(reportError));
   $("next-page").addEventListener("click", () => turnPage(getS3(), +1));
   $("prev-page").addEventListener("click", () => turnPage(getS3(), -1));
+  // far down a large folder in one step: list only the names that start with the filter
+  $("filter-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    applyFilter(getS3());
+  });
+  // emptied (its clear button, or deleting the text): the whole folder again at once ("input"
+  // rather than Chromium's own "search" event, which Firefox does not send)
+  $("name-filter").addEventListener("input", (event) => {
+    if (!event.target.value) applyFilter(getS3());
+  });
+}
+
+async function applyFilter(s3) {
+  const filter = $("name-filter").value;
+  if (filter === here.filter) return;
+  startOver({ filter });
+  await loadPage(s3).catch(reportError);
 }
 
 async function turnPage(s3, step) {
-  if (step > 0) here.tokens[here.page + 1] = here.next;
-  here.page += step;
-  await loadPage(s3).catch(reportError);
+  if (turning) return;
+  turning = true;
+  const number = here.page + step;
+  if (step > 0) here.tokens[number] = here.next;
+  try {
+    await loadPage(s3, number);
+  } catch (error) {
+    reportError(error);  // the page shown stays, and so does the pager's place
+  } finally {
+    turning = false;
+  }
 }

@@ -1,18 +1,14 @@
-// The bucket list: ListBuckets, CreateBucket, DeleteBucket (empty buckets only); for a system
-// user, each bucket's size and object count too (from the admin API's bucket inventory).
+// The bucket list: ListBuckets, CreateBucket, DeleteBucket (empty buckets only), with each
+// bucket's size and object count (the admin API's bucket inventory, which answers any user
+// for their own buckets).
 import { $, el, show, setStatus, reportError, formatDate, formatSize, folderHref } from "./dom.js";
 import { bucketInventory } from "./admin.js";
 
-let withUsage = false;
-
-export async function renderBuckets(s3, isSystem = withUsage) {
-  withUsage = isSystem;
-  for (const th of $("bucket-table").querySelectorAll("th.usage")) th.hidden = !isSystem;
+export async function renderBuckets(s3) {
   show("buckets-view");
-  const [buckets, inventory] = await Promise.all([
-    s3.listBuckets(), isSystem ? bucketInventory(s3) : []]);
+  const [buckets, inventory] = await Promise.all([s3.listBuckets(), bucketInventory(s3)]);
   const usage = new Map(inventory.map((b) => [b.name, b]));
-  const rows = buckets.map((b) => bucketRow(s3, b, isSystem ? usage.get(b.name) || {} : null));
+  const rows = buckets.map((b) => bucketRow(s3, b, usage.get(b.name) || {}));
   $("bucket-table").tBodies[0].replaceChildren(...rows);
   $("no-buckets").hidden = buckets.length > 0;
 }
@@ -22,13 +18,10 @@ function bucketRow(s3, bucket, usage) {
   remove.setAttribute("aria-label", `Delete bucket ${bucket.name}`);
   remove.dataset.bucket = bucket.name;
   remove.addEventListener("click", () => deleteBucket(s3, bucket.name));
-  const usageCells = usage ? [
-    el("td", { className: "usage bucket-size" }, formatSize(Number(usage.size?.current ?? 0))),
-    el("td", { className: "usage bucket-objects" }, String(usage.objects ?? 0)),
-  ] : [];
   const row = el("tr", {},
     el("td", { className: "name" }, el("a", { href: folderHref(bucket.name) }, bucket.name)),
-    ...usageCells,
+    el("td", { className: "usage bucket-size" }, formatSize(Number(usage.size?.current ?? 0))),
+    el("td", { className: "usage bucket-objects" }, String(usage.objects ?? 0)),
     el("td", { className: "when" }, formatDate(bucket.created)),
     el("td", {}, remove));
   row.dataset.bucket = bucket.name;

@@ -14,6 +14,15 @@ export function show(view) {
   for (const id of VIEWS) $(id).hidden = id !== view;
 }
 
+// A button with a visible text and a name for assistive technology that says what it acts
+// on ("Revoke" is not enough among many keys).
+export function button(text, label, onClick, className = "") {
+  const node = el("button", { type: "button", className }, text);
+  node.setAttribute("aria-label", label);
+  node.addEventListener("click", onClick);
+  return node;
+}
+
 export function setStatus(message, isError = false) {
   const status = $("status");
   status.textContent = message;

@@ -573,8 +573,9 @@ class Metadata:
 
         return await self._write(work)
 
-    async def usage_object_names(self, limit: int) -> list[str]:
-        return await self._read(lambda tx: statistics.object_names(tx, limit), large=True)
+    async def usage_object_names(self, limit: int, after: str = "") -> list[str]:
+        """The statistics objects' names in order (by time), from the first after `after`."""
+        return await self._read(lambda tx: statistics.object_names(tx, limit, after), large=True)
 
     async def usage_object(self, name: str) -> bytes | None:
         return await self._read(lambda tx: statistics.get_object(tx, name))

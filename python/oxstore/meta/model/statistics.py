@@ -40,8 +40,9 @@ def save_object(tx: Tx, name: str, body: bytes) -> None:
     tx.put("usage_objects", name.encode(), body)
 
 
-def object_names(tx: Tx, limit: int) -> list[str]:
-    return [key.decode() for key, _ in tx.scan("usage_objects", b"", None, limit)]
+def object_names(tx: Tx, limit: int, after: str = "") -> list[str]:
+    start = after.encode() + b"\x00" if after else b""
+    return [key.decode() for key, _ in tx.scan("usage_objects", start, None, limit)]
 
 
 def get_object(tx: Tx, name: str) -> bytes | None:
