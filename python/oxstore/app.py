@@ -28,6 +28,7 @@ from oxstore.meta.model import Metadata
 from oxstore.meta.open import open_store
 from oxstore.metrics import Meter, metrics_dir
 from oxstore.s3.context import Services
+from oxstore.s3.encryption import server_held_key
 from oxstore.s3.ops.multipart import upload_ids_before
 from oxstore.s3.pipeline import Pipeline
 
@@ -168,7 +169,7 @@ class OxstoreApp(RSGIApp):
         self._collector: asyncio.Task[None] | None = None
         self._sweep: asyncio.Task[int] | None = None
         self._usage: asyncio.Task[None] | None = None
-        self._scrub = Scrubber(self.services.meta, self.services.data)
+        self._scrub = self._new_scrub()
         self._scrub_started = time.time()  # the first pass, from the start
         self._heal_lock: IO[str] | None = None  # held by the one worker that heals and scrubs
 
@@ -218,11 +219,18 @@ class OxstoreApp(RSGIApp):
         if not rate:
             return
         if self._scrub.done and time.time() - self._scrub_started >= services.config.scrub_interval:
-            self._scrub, self._scrub_started = Scrubber(services.meta, services.data), time.time()
+            self._scrub, self._scrub_started = self._new_scrub(), time.time()
         if not self._scrub.done:
             await self._scrub.slice(int(rate * interval))
             if self._scrub.done:
                 log.info("scrub pass: %s", self._scrub.report.line())
+
+    def _new_scrub(self) -> Scrubber:
+        """A scrub pass, which opens the sealed files whose keys the server holds."""
+        services = self.services
+        assert services.keys is not None and services.kms is not None
+        keys = functools.partial(server_held_key, master=services.keys.master, kms=services.kms)
+        return Scrubber(services.meta, services.data, keys)
 
     def _heals_here(self) -> bool:
         """Whether this worker holds the gateway's heal lock (taken once, kept for life)."""

@@ -160,6 +160,8 @@ def test_usage_objects_from_the_command_line(tmp_path, meta_args) -> None:  # ty
 def test_the_root_user_of_a_data_directory(server: Server, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """--data-dir: no key to give, nor an endpoint: both come from the data directory."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OXSTORE_")}
+    if server.meta_flag:  # a cluster's store: the directory holds the master key, not the store
+        env["OXSTORE_META"] = server.meta_flag[1]
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "oxstore", "admin", *args]

@@ -47,5 +47,6 @@ def test_the_walk_finds_every_sharded_data(meta: Blocking, bucket: str) -> None:
             if last is None:
                 break
             after = last
-    assert sorted(i for i, _, _ in found) == [f"{n:032x}" for n in range(7)] + ["e" * 32]
-    assert {layout for _, layout, _ in found} == {LAYOUT, summed}
+    assert sorted(i for i, _, _, _ in found) == [f"{n:032x}" for n in range(7)] + ["e" * 32]
+    assert {layout for _, layout, _, _ in found} == {LAYOUT, summed}
+    assert all(envelope is None for *_, envelope in found)

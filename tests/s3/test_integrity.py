@@ -88,3 +88,32 @@ def test_the_scrub_reports_a_rotten_file_lost(one_drive: Server) -> None:
     scrubbed = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert scrubbed.returncode == 1, scrubbed.stdout + scrubbed.stderr
     assert "lost 1" in scrubbed.stdout and path.name in scrubbed.stdout
+
+
+def scrub(server: Server) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "oxstore", "scrub", str(server.data_dir), *server.meta_flag]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_the_scrub_opens_encrypted_files_it_holds_the_keys_of(one_drive: Server) -> None:
+    """SSE-S3 and SSE-KMS files (no block sums: the packages' tags verify) are opened package
+    by package with the server's keys; an SSE-C file is counted, not checked."""
+    s3 = one_drive.client()
+    s3.create_bucket(Bucket="sealed")
+    s3.put_object(
+        Bucket="sealed", Key="s3", Body=os.urandom(2 * MiB), ServerSideEncryption="AES256"
+    )
+    customer = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": "k" * 32}
+    s3.put_object(Bucket="sealed", Key="c", Body=os.urandom(3 * MiB), **customer)
+    whole = scrub(one_drive)
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    assert "checked 1 " in whole.stdout and "lost 0, not checked (SSE-C) 1" in whole.stdout
+    s3.delete_object(Bucket="sealed", Key="c")
+    s3.put_object(Bucket="sealed", Key="kms", Body=os.urandom(MiB), ServerSideEncryption="aws:kms")
+    assert "checked 2 " in scrub(one_drive).stdout
+    files = (one_drive.data_dir / ".oxstore" / "objects").rglob("*")
+    (path,) = [p for p in files if p.is_file() and 2 * MiB < p.stat().st_size < 3 * MiB]  # SSE-S3
+    rot(path, MiB + 100)
+    rotten = scrub(one_drive)
+    assert rotten.returncode == 1, rotten.stdout + rotten.stderr
+    assert "lost 1" in rotten.stdout and path.name in rotten.stdout

@@ -22,11 +22,13 @@ ENDPOINT_FILE = "endpoint"  # in the state directory: the address of the latest 
 def root_credentials(data_dir: Path, meta_url: str) -> tuple[str, str]:
     """The root user's oldest access key and its secret; ValueError naming what is missing."""
     state = data_dir / STATE
-    if not meta_url and not (state / "meta.sqlite3").is_file():
+    if not (state / "store-id").is_file():  # what every start of a server there writes
         raise ValueError(
-            f"{data_dir} is not an oxstore data directory (it has no {STATE}/meta.sqlite3; "
-            "give the server's first drive, or OXSTORE_META for a cluster's store)"
+            f"{data_dir} is not an oxstore data directory (it has no {STATE}/store-id; give "
+            "the server's first drive)"
         )
+    if not meta_url and not (state / "meta.sqlite3").is_file():
+        raise ValueError(f"{data_dir} holds a cluster's data: set OXSTORE_META to its store")
     if not os.environ.get(MASTER_KEY_ENV) and not (state / "master.key").is_file():
         raise ValueError(f"{data_dir} has no {STATE}/master.key (nor is {MASTER_KEY_ENV} set)")
     meta = Metadata(open_store(meta_url, state / "meta.sqlite3"))

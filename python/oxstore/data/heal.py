@@ -4,8 +4,9 @@ The healer drains the metadata's heal queue (shards missing when written, or fou
 a read or a scrub): each entry's damaged shards on drives online are rebuilt from the others;
 an entry whose drive is still offline stays queued for a later pass. The scrubber reads every
 block of every shard of all sharded data, a slice at a time at a bounded rate, and queues what
-it finds damaged; a plain file with block sums is read through too, and one that fails them is
-reported lost (it has no other copy). Both run on the gateway holding the collector's lease,
+it finds damaged; a plain file with block sums is read through too (a sealed one written in one
+piece under a key the server holds, SSE-S3 or SSE-KMS: every package opened), and one that fails
+is reported lost (it has no other copy). Both run on the gateway holding the collector's lease,
 and `oxstore scrub` runs a whole pass at once.
 """
 
@@ -14,13 +15,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from oxstore._native import NativeS3Error
+from oxstore._native import NativeS3Error, sealed_size
 from oxstore.data.store import DataStore
 from oxstore.meta.model import Metadata
 from oxstore.meta.model.heal import DATA_TABLES
-from oxstore.meta.records import HealRecord, Layout, Plain, Sharded
+from oxstore.meta.records import Encryption, HealRecord, Layout, Plain, Sharded
 
 log = logging.getLogger(__name__)
 HEAL_BATCH = 100
@@ -36,17 +38,19 @@ SCRUB_SLICE = 64 * 1024 * 1024  # bytes of shards a command-line scrub reads bet
 class Report:
     """What a pass found and did."""
 
-    checked: int = 0  # sharded data read through
+    checked: int = 0  # data read through
     bytes: int = 0  # bytes of shard files read
     damaged: int = 0  # data with at least one damaged shard
     healed: int = 0  # shards rebuilt
     waiting: int = 0  # data with shards on drives offline: still queued
     lost: list[str] = field(default_factory=list)  # data ids with fewer than k good shards
+    unopened: int = 0  # sealed plain files under a customer's key (SSE-C): not checked
 
     def line(self) -> str:
         return (
             f"checked {self.checked} ({self.bytes} bytes), damaged {self.damaged}, "
             f"healed {self.healed} shards, waiting for drives {self.waiting}, lost {len(self.lost)}"
+            + (f", not checked (SSE-C) {self.unopened}" if self.unopened else "")
         )
 
 
@@ -85,12 +89,18 @@ async def heal_one(
         await meta.healed(data_id)
 
 
-class Scrubber:
-    """A pass over every sharded data's records, resumable a slice at a time."""
+# the data key of a sealed file, when the server holds the means to open it (s3.encryption)
+KeyOpener = Callable[[Encryption, str], Awaitable[bytes | None]]
 
-    def __init__(self, meta: Metadata, data: DataStore) -> None:
+
+class Scrubber:
+    """A pass over every verifiable data's records, resumable a slice at a time; sealed plain
+    files are checked when `keys` opens theirs."""
+
+    def __init__(self, meta: Metadata, data: DataStore, keys: KeyOpener | None = None) -> None:
         self.meta = meta
         self.data = data
+        self.keys = keys
         self.table = 0
         self.after = b""
         self.report = Report()
@@ -106,20 +116,33 @@ class Scrubber:
         while spent < budget and not self.done:
             table = DATA_TABLES[self.table]
             found, last = await self.meta.verifiable_data(table, self.after, SCRUB_PAGE)
-            for data_id, layout, size in found:
-                spent += await self._verify(data_id, layout, size)
+            for data_id, layout, size, envelope in found:
+                spent += await self._verify(data_id, layout, size, envelope)
             if last is None:
                 self.table, self.after = self.table + 1, b""
             else:
                 self.after = last
 
-    async def _verify(self, data_id: str, layout: Layout, size: int) -> int:
+    async def _verify(
+        self, data_id: str, layout: Layout, size: int, envelope: Encryption | None
+    ) -> int:
         plain = isinstance(layout, Plain)
         read = size if isinstance(layout, Plain) else -(-size // layout.k) * (layout.k + layout.m)
+        seal = None
+        if envelope is not None:
+            try:
+                seal = await self.keys(envelope, data_id) if self.keys else None
+            except Exception as exc:  # the KMS key is gone: nothing can read these bytes
+                self._lost(data_id, f"its key does not open ({exc})")
+                return 0
+            if seal is None:
+                self.report.unopened += 1
+                return 0
+            read = sealed_size(size)
         self.report.checked += 1
         self.report.bytes += read
         try:
-            damaged = await asyncio.to_thread(self.data.verify, data_id, layout, size)
+            damaged = await asyncio.to_thread(self.data.verify, data_id, layout, size, seal)
         except (NativeS3Error, OSError):
             damaged = []
             self._lost(data_id, "too few good shards" if not plain else "the file is gone")
@@ -136,10 +159,12 @@ class Scrubber:
         self.report.lost.append(data_id)
 
 
-async def scrub(meta: Metadata, data: DataStore, rate: float = 0.0) -> Report:
+async def scrub(
+    meta: Metadata, data: DataStore, rate: float = 0.0, keys: KeyOpener | None = None
+) -> Report:
     """A whole pass: verify everything (at most `rate` bytes/s; 0: as fast as the drives
     go), then heal what was found."""
-    scrubber = Scrubber(meta, data)
+    scrubber = Scrubber(meta, data, keys)
     while not scrubber.done:
         started, before = time.monotonic(), scrubber.report.bytes
         await scrubber.slice(SCRUB_SLICE)

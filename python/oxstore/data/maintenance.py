@@ -10,26 +10,40 @@ unmounted mount point it would fill the disk beneath.
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
 from pathlib import Path
 
 import msgspec
 
+from oxstore.auth.credentials import MASTER_KEY_ENV, master_key
 from oxstore.data.drives import DRIVE_SET, DriveEntry, DriveSet
 from oxstore.data.heal import scrub
 from oxstore.data.store import DataStore
+from oxstore.kms import KmsKeys
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import open_store
+from oxstore.s3.encryption import server_held_key
 
 
 def run(data_dir: str, meta_url: str, rate: float, replace: bool) -> int:
-    store = open_store(meta_url, Path(data_dir) / ".oxstore" / "meta.sqlite3")
+    state = Path(data_dir) / ".oxstore"
+    store = open_store(meta_url, state / "meta.sqlite3")
     try:
-        return asyncio.run(_run(Metadata(store), rate, replace))
+        return asyncio.run(_run(Metadata(store), rate, replace, _master(state)))
     finally:
         store.close()
 
 
-async def _run(meta: Metadata, rate: float, replace: bool) -> int:
+def _master(state: Path) -> bytes | None:
+    """The server's master key (which opens SSE-S3 and SSE-KMS files for the scrub), if this
+    data directory has one: never a new one."""
+    if not os.environ.get(MASTER_KEY_ENV) and not (state / "master.key").is_file():
+        return None
+    return master_key(state, os.environ)
+
+
+async def _run(meta: Metadata, rate: float, replace: bool, master: bytes | None) -> int:
     raw = await meta.setting(DRIVE_SET)
     if raw is None:
         print("oxstore: this store has no drive set yet (start the server once)")
@@ -43,7 +57,10 @@ async def _run(meta: Metadata, rate: float, replace: bool) -> int:
             print(f"oxstore: drive {drive.slot} ({drive.root}) is offline: its shards wait")
     data = DataStore(drives, {})
     data.damaged = meta.queue_heal
-    report = await scrub(meta, data, rate)
+    keys = None
+    if master is not None:
+        keys = functools.partial(server_held_key, master=master, kms=KmsKeys(meta, master))
+    report = await scrub(meta, data, rate, keys)
     print(f"oxstore: {report.line()}")
     for data_id in report.lost:
         print(f"oxstore: lost (fewer good shards than the code needs): {data_id}")

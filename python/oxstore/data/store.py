@@ -329,12 +329,17 @@ class DataStore:
         if self.damaged is not None:
             await self.damaged(data_id, layout, size)
 
-    def verify(self, data_id: str, layout: Layout, size: int) -> list[int]:
+    def verify(
+        self, data_id: str, layout: Layout, size: int, seal: bytes | None = None
+    ) -> list[int]:
         """Reads every block. Sharded data: returns the shards missing (a drive offline too),
-        short or corrupt, and raises when fewer than k are good; a plain file with sums:
+        short or corrupt, and raises when fewer than k are good; a plain file with sums (or
+        sealed, under the data key `seal`, size the plaintext's: every package opened):
         returns its corrupt or short MiB blocks, and raises when it or its sums are gone."""
         reader: ObjectReader | ErasureReader
-        if isinstance(layout, Plain):
+        if isinstance(layout, Plain) and seal is not None:
+            reader = ObjectReader(self.drives[layout.drive].file(data_id), size, seal=seal)
+        elif isinstance(layout, Plain):
             reader = ObjectReader(self.drives[layout.drive].file(data_id), size, data_id)
         else:
             reader = self._shard_reader(data_id, layout, size)

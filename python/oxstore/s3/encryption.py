@@ -17,6 +17,7 @@ from typing import Final
 import msgspec
 
 from oxstore import _native
+from oxstore.kms import KmsKeys
 from oxstore.meta.records import BucketRecord, Encryption
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -174,13 +175,27 @@ def asked_for(bucket: BucketRecord, asked: EncryptionAsked | None) -> Encryption
 
 
 async def _kek_of(call: Call, found: Encryption) -> bytes:
+    kms = call.services.kms
+    assert kms is not None
+    return await _kek(found, _master(call), kms)
+
+
+async def _kek(found: Encryption, master: bytes, kms: KmsKeys) -> bytes:
     if found.mode == SSE_S3:
-        return _sse_s3_kek(_master(call))
+        return _sse_s3_kek(master)
     if found.mode == SSE_KMS:
-        kms = call.services.kms
-        assert kms is not None
         return await kms.kek(found.kms_key, found.kms_version)
     raise S3Error("InternalError", f"an object encrypted by {found.mode!r}")
+
+
+async def server_held_key(
+    found: Encryption, data_id: str, master: bytes, kms: KmsKeys
+) -> bytes | None:
+    """The data key of bytes the server can open by itself (SSE-S3, SSE-KMS), for the
+    scrubber; None for SSE-C, whose key only its customer has."""
+    if found.mode == SSE_C:
+        return None
+    return _native.unwrap_data_key(await _kek(found, master, kms), found.wrapped_key, data_id)
 
 
 def _master(call: Call) -> bytes:

@@ -13,6 +13,7 @@ import time
 import msgspec
 
 from oxstore.meta.records import (
+    Encryption,
     HealRecord,
     Layout,
     PartRecord,
@@ -45,22 +46,27 @@ def done(tx: Tx, data_id: str) -> None:
 
 
 DATA_TABLES = ("objects", "versions", "parts")  # the tables of records naming data
-Found = tuple[str, Layout, int]  # data id, layout, stored size
+# data id, layout, stored size, and for a sealed plain file its envelope (the size is then the
+# plaintext's: a scrub opens every package with the data key, the file has no block sums)
+Found = tuple[str, Layout, int, Encryption | None]
 
 
 def verifiable_data(
     tx: Tx, table: str, after: bytes, limit: int
 ) -> tuple[list[Found], bytes | None]:
-    """The data that can be verified (sharded, or plain with block sums) named by up to
-    `limit` rows of a data table after the key `after`, and the last key read (None: the
-    table is done)."""
+    """The data that can be verified (sharded, plain with block sums, or a sealed plain file
+    written in one piece, given its key) named by up to `limit` rows of a data table after the
+    key `after`, and the last key read (None: the table is done)."""
     found: list[Found] = []
     rows, last = 0, b""
     for key, raw in tx.scan(table, after + b"\x00" if after else b"", limit=limit):
         rows, last = rows + 1, key
         record = decode_part(raw) if table == "parts" else decode_object(raw)
-        verifiable = isinstance(record.layout, Sharded) or record.layout.sums
-        if verifiable and record.data_id:
+        if not record.data_id:
+            continue
+        if isinstance(record.layout, Sharded) or record.layout.sums:
             sealed = record.sealed if isinstance(record, PartRecord) else bool(record.encryption)
-            found.append((record.data_id, record.layout, stored_size(record.size, sealed)))
+            found.append((record.data_id, record.layout, stored_size(record.size, sealed), None))
+        elif not isinstance(record, PartRecord) and record.encryption is not None:
+            found.append((record.data_id, record.layout, record.size, record.encryption))
     return found, last if rows == limit else None
