@@ -23,7 +23,8 @@ export async function renderObject(s3, bucket, key) {
   $("object-title").textContent = baseName(key);
   $("share-result").hidden = true;
   const info = await s3.head(bucket, key);
-  $("object-size").textContent = `${formatSize(info.size)} (${info.size} bytes)`;
+  $("object-size").textContent = info.size < 1024 ? formatSize(info.size)  // "2 B" says it all
+    : `${formatSize(info.size)} (${info.size} bytes)`;
   $("object-type").textContent = info.type;
   $("object-modified").textContent = formatDate(info.modified);
   $("object-etag").textContent = info.etag;
