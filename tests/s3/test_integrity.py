@@ -110,7 +110,19 @@ def test_the_scrub_opens_encrypted_files_it_holds_the_keys_of(one_drive: Server)
     assert "checked 1 " in whole.stdout and "lost 0, not checked (SSE-C) 1" in whole.stdout
     s3.delete_object(Bucket="sealed", Key="c")
     s3.put_object(Bucket="sealed", Key="kms", Body=os.urandom(MiB), ServerSideEncryption="aws:kms")
-    assert "checked 2 " in scrub(one_drive).stdout
+    upload = s3.create_multipart_upload(Bucket="sealed", Key="parts", ServerSideEncryption="AES256")
+    parts = []
+    for number in (1, 2):  # each part's key is derived from the upload's
+        body = os.urandom(5 * MiB if number == 1 else MiB // 2)
+        sent = s3.upload_part(
+            Bucket="sealed", Key="parts", UploadId=upload["UploadId"], PartNumber=number, Body=body
+        )
+        parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+    s3.complete_multipart_upload(
+        Bucket="sealed", Key="parts", UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
+    )
+    both = scrub(one_drive)
+    assert "checked 4 " in both.stdout and "lost 0" in both.stdout, both.stdout + both.stderr
     files = (one_drive.data_dir / ".oxstore" / "objects").rglob("*")
     (path,) = [p for p in files if p.is_file() and 2 * MiB < p.stat().st_size < 3 * MiB]  # SSE-S3
     rot(path, MiB + 100)

@@ -4,9 +4,9 @@ The healer drains the metadata's heal queue (shards missing when written, or fou
 a read or a scrub): each entry's damaged shards on drives online are rebuilt from the others;
 an entry whose drive is still offline stays queued for a later pass. The scrubber reads every
 block of every shard of all sharded data, a slice at a time at a bounded rate, and queues what
-it finds damaged; a plain file with block sums is read through too (a sealed one written in one
-piece under a key the server holds, SSE-S3 or SSE-KMS: every package opened), and one that fails
-is reported lost (it has no other copy). Both run on the gateway holding the collector's lease,
+it finds damaged; a plain file with block sums is read through too (a sealed one under a key the
+server holds, SSE-S3 or SSE-KMS: every package opened), and one that fails is reported lost (it
+has no other copy). Both run on the gateway holding the collector's lease,
 and `oxstore scrub` runs a whole pass at once.
 """
 
@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from oxstore._native import NativeS3Error, sealed_size
 from oxstore.data.store import DataStore
 from oxstore.meta.model import Metadata
-from oxstore.meta.model.heal import DATA_TABLES
-from oxstore.meta.records import Encryption, HealRecord, Layout, Plain, Sharded
+from oxstore.meta.model.heal import DATA_TABLES, SealedFile
+from oxstore.meta.records import HealRecord, Layout, Plain, Sharded
 
 log = logging.getLogger(__name__)
 HEAL_BATCH = 100
@@ -90,7 +90,7 @@ async def heal_one(
 
 
 # the data key of a sealed file, when the server holds the means to open it (s3.encryption)
-KeyOpener = Callable[[Encryption, str], Awaitable[bytes | None]]
+KeyOpener = Callable[[SealedFile, str], Awaitable[bytes | None]]
 
 
 class Scrubber:
@@ -124,7 +124,7 @@ class Scrubber:
                 self.after = last
 
     async def _verify(
-        self, data_id: str, layout: Layout, size: int, envelope: Encryption | None
+        self, data_id: str, layout: Layout, size: int, envelope: SealedFile | None
     ) -> int:
         plain = isinstance(layout, Plain)
         read = size if isinstance(layout, Plain) else -(-size // layout.k) * (layout.k + layout.m)

@@ -18,6 +18,7 @@ import msgspec
 
 from oxstore import _native
 from oxstore.kms import KmsKeys
+from oxstore.meta.model.heal import SealedFile
 from oxstore.meta.records import BucketRecord, Encryption
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -189,13 +190,16 @@ async def _kek(found: Encryption, master: bytes, kms: KmsKeys) -> bytes:
 
 
 async def server_held_key(
-    found: Encryption, data_id: str, master: bytes, kms: KmsKeys
+    sealed: SealedFile, data_id: str, master: bytes, kms: KmsKeys
 ) -> bytes | None:
-    """The data key of bytes the server can open by itself (SSE-S3, SSE-KMS), for the
+    """The data key of a sealed file the server can open by itself (SSE-S3, SSE-KMS), for the
     scrubber; None for SSE-C, whose key only its customer has."""
+    found = sealed.envelope
     if found.mode == SSE_C:
         return None
-    return _native.unwrap_data_key(await _kek(found, master, kms), found.wrapped_key, data_id)
+    kek = await _kek(found, master, kms)
+    key = _native.unwrap_data_key(kek, found.wrapped_key, sealed.bound_to)
+    return _native.part_data_key(key, sealed.part, data_id) if sealed.part else key
 
 
 def _master(call: Call) -> bytes:
