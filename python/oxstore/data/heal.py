@@ -116,22 +116,22 @@ class Scrubber:
         while spent < budget and not self.done:
             table = DATA_TABLES[self.table]
             found, last = await self.meta.verifiable_data(table, self.after, SCRUB_PAGE)
-            for data_id, layout, size, envelope in found:
-                spent += await self._verify(data_id, layout, size, envelope)
+            for data_id, layout, size, sealed in found:
+                spent += await self._verify(data_id, layout, size, sealed)
             if last is None:
                 self.table, self.after = self.table + 1, b""
             else:
                 self.after = last
 
     async def _verify(
-        self, data_id: str, layout: Layout, size: int, envelope: SealedFile | None
+        self, data_id: str, layout: Layout, size: int, sealed: SealedFile | None
     ) -> int:
         plain = isinstance(layout, Plain)
         read = size if isinstance(layout, Plain) else -(-size // layout.k) * (layout.k + layout.m)
         seal = None
-        if envelope is not None:
+        if sealed is not None:
             try:
-                seal = await self.keys(envelope, data_id) if self.keys else None
+                seal = await self.keys(sealed, data_id) if self.keys else None
             except Exception as exc:  # the KMS key is gone: nothing can read these bytes
                 self._lost(data_id, f"its key does not open ({exc})")
                 return 0

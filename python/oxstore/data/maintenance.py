@@ -63,7 +63,7 @@ async def _run(meta: Metadata, rate: float, replace: bool, master: bytes | None)
     report = await scrub(meta, data, rate, keys)
     print(f"oxstore: {report.line()}")
     for data_id in report.lost:
-        print(f"oxstore: lost (fewer good shards than the code needs): {data_id}")
+        print(f"oxstore: lost (no good copy of it is left): {data_id}")
     return 1 if report.lost else 0
 
 
