@@ -8,7 +8,6 @@ at the first scrape). With --metrics-token as well, scrapes here need the token 
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from oxstore import metrics
 from oxstore.config import Config
 from oxstore.gauges import exposition
+from oxstore.http import side_listener
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import open_store
 
@@ -42,14 +42,6 @@ class _Scraper:
             if self.meta is None:
                 self.meta = Metadata(open_store(self.config.meta, self.config.meta_path))
             return await exposition(self.config, self.meta)
-
-
-class _Listener(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        super().__init__((host, port), handler)
 
 
 def start(config: Config) -> ThreadingHTTPServer:
@@ -85,6 +77,4 @@ def start(config: Config) -> ThreadingHTTPServer:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
             pass
 
-    listener = _Listener(config.metrics_host, config.metrics_port, Handler)
-    threading.Thread(target=listener.serve_forever, name="metrics-http", daemon=True).start()
-    return listener
+    return side_listener.serve(config.metrics_host, config.metrics_port, Handler, "metrics-http")

@@ -8,10 +8,10 @@ request line and headers; it runs on a thread of the server's main process.
 
 from __future__ import annotations
 
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from oxstore.http import side_listener
 from oxstore.s3.xml import document, el
 
 REFUSAL = document(
@@ -49,7 +49,4 @@ def start(host: str, port: int, tls_port: int, answer: str, deadline: float) -> 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
             pass
 
-    listener = ThreadingHTTPServer((host, port), Handler)
-    listener.daemon_threads = True
-    threading.Thread(target=listener.serve_forever, name="plain-http", daemon=True).start()
-    return listener
+    return side_listener.serve(host, port, Handler, "plain-http")

@@ -11,7 +11,7 @@ import asyncio
 import os
 from pathlib import Path
 
-from oxstore.auth.credentials import MASTER_KEY_ENV, master_key, unseal_secret
+from oxstore.auth.credentials import MASTER_KEY_ENV, existing_master_key, unseal_secret
 from oxstore.meta.model import Metadata
 from oxstore.meta.open import open_store
 
@@ -29,11 +29,12 @@ def root_credentials(data_dir: Path, meta_url: str) -> tuple[str, str]:
         )
     if not meta_url and not (state / "meta.sqlite3").is_file():
         raise ValueError(f"{data_dir} holds a cluster's data: set OXSTORE_META to its store")
-    if not os.environ.get(MASTER_KEY_ENV) and not (state / "master.key").is_file():
+    master = existing_master_key(state, os.environ)
+    if master is None:
         raise ValueError(f"{data_dir} has no {STATE}/master.key (nor is {MASTER_KEY_ENV} set)")
     meta = Metadata(open_store(meta_url, state / "meta.sqlite3"))
     try:
-        return asyncio.run(_root_key(meta, master_key(state, os.environ)))
+        return asyncio.run(_root_key(meta, master))
     finally:
         meta.close()
 

@@ -59,6 +59,14 @@ def master_key(state_dir: Path, env: Mapping[str, str]) -> bytes:
     return path.read_bytes()
 
 
+def existing_master_key(state_dir: Path, env: Mapping[str, str]) -> bytes | None:
+    """The master key, for a command beside the server: None where there is none yet (a new
+    one would open nothing)."""
+    if not env.get(MASTER_KEY_ENV) and not (state_dir / "master.key").is_file():
+        return None
+    return master_key(state_dir, env)
+
+
 def new_owner_id() -> str:
     return secrets.token_hex(8)
 

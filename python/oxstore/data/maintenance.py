@@ -16,7 +16,7 @@ from pathlib import Path
 
 import msgspec
 
-from oxstore.auth.credentials import MASTER_KEY_ENV, master_key
+from oxstore.auth.credentials import existing_master_key
 from oxstore.data.drives import DRIVE_SET, DriveEntry, DriveSet
 from oxstore.data.heal import scrub
 from oxstore.data.store import DataStore
@@ -30,17 +30,10 @@ def run(data_dir: str, meta_url: str, rate: float, replace: bool) -> int:
     state = Path(data_dir) / ".oxstore"
     store = open_store(meta_url, state / "meta.sqlite3")
     try:
-        return asyncio.run(_run(Metadata(store), rate, replace, _master(state)))
+        master = existing_master_key(state, os.environ)  # (it opens SSE-S3 and SSE-KMS files)
+        return asyncio.run(_run(Metadata(store), rate, replace, master))
     finally:
         store.close()
-
-
-def _master(state: Path) -> bytes | None:
-    """The server's master key (which opens SSE-S3 and SSE-KMS files for the scrub), if this
-    data directory has one: never a new one."""
-    if not os.environ.get(MASTER_KEY_ENV) and not (state / "master.key").is_file():
-        return None
-    return master_key(state, os.environ)
 
 
 async def _run(meta: Metadata, rate: float, replace: bool, master: bytes | None) -> int:
