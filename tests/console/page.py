@@ -90,6 +90,16 @@ class Page:
     def status(self) -> str:
         return str(self.by_id("status").text)
 
+    def in_window(self, element_id: str) -> bool:
+        """Whether the whole element is inside the window as it is scrolled now."""
+        return bool(
+            self.driver.execute_script(
+                "const r = arguments[0].getBoundingClientRect();"
+                "return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;",
+                self.by_id(element_id),
+            )
+        )
+
     def shot(self, name: str) -> None:
         self.driver.save_screenshot(str(self.shots / f"{name}.png"))
 

@@ -2,9 +2,10 @@
 against a real server, as the root (system) user and through the page only; each step is
 checked with the admin API and with boto3 as the keys' owners: an account created, its new
 key working and then refused once revoked, the account disabled and enabled, a 1 MiB quota on
-the user refusing an upload beyond it, operation and bandwidth limits set and removed (for the
-user and a bucket), the account deleted, the user's deletion refused while it owns a bucket
-(the server's error shown) and done once it owns none. Screenshots are left under tmp_path."""
+the user and on the account refusing an upload beyond it, operation and bandwidth limits set
+and removed (for the user, the account and a bucket), the account deleted, the user's deletion
+refused while it owns a bucket (the server's error shown, in sight of the button pressed) and
+done once it owns none. Screenshots are left under tmp_path."""
 
 from __future__ import annotations
 
@@ -113,33 +114,73 @@ def account_disabled_and_enabled(page: Page, server: Server, email: str, client)
     assert eventually(lambda: refused_code(client.list_buckets) == "")
 
 
+def set_one_mib_quota(page: Page, prefix: str) -> None:
+    page.type_into(f"{prefix}-quota-size", "1")
+    Select(page.by_id(f"{prefix}-quota-unit")).select_by_visible_text("MiB")
+    page.by_id(f"{prefix}-quota-set").click()
+    text_of(page, f"{prefix}-quota", f"1.0 MiB ({1024 * KIB} bytes)")
+
+
+def second_upload_refused(client, bucket: str) -> bool:  # type: ignore[no-untyped-def]
+    """Whether 700 KiB more, after the 700 KiB `first`, is refused for the 1 MiB quota."""
+
+    def put() -> object:
+        return client.put_object(Bucket=bucket, Key="second", Body=b"q" * (700 * KIB))
+
+    return refused_code(put) == "QuotaExceeded"
+
+
+def quota_enforced(client, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    client.put_object(Bucket=bucket, Key="first", Body=b"q" * (700 * KIB))
+    assert eventually(lambda: second_upload_refused(client, bucket))
+    body = b"q" * (700 * KIB)
+    expect_error("QuotaExceeded", 403, client.put_object, Bucket=bucket, Key="second", Body=body)
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert keys == ["first"]  # nothing of the refused upload was written
+
+
 def quota_on_the_user(page: Page, server: Server, email: str, user_s3, bucket: str) -> None:  # type: ignore[no-untyped-def]
-    page.type_into("user-quota-size", "1")
-    Select(page.by_id("user-quota-unit")).select_by_visible_text("MiB")
-    page.by_id("user-quota-set").click()
-    text_of(page, "user-quota", f"1.0 MiB ({1024 * KIB} bytes)")
+    set_one_mib_quota(page, "user")
     quota = admin(server, "GET", "ostor-quotas", emailAddress=email).json()
     assert quota == {"version": "1", "type": "0", "size": str(1024 * KIB)}
-    user_s3.put_object(Bucket=bucket, Key="first", Body=b"q" * (700 * KIB))
-
-    def second_refused() -> bool:
-        return (
-            refused_code(
-                lambda: user_s3.put_object(Bucket=bucket, Key="second", Body=b"q" * (700 * KIB))
-            )
-            == "QuotaExceeded"
-        )
-
-    assert eventually(second_refused)
-    body = b"q" * (700 * KIB)
-    expect_error("QuotaExceeded", 403, user_s3.put_object, Bucket=bucket, Key="second", Body=body)
-    keys = [o["Key"] for o in user_s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
-    assert keys == ["first"]  # nothing of the refused upload was written
+    quota_enforced(user_s3, bucket)
     page.shot_at("user-allowance", "22-admin-user-quota")
     page.by_id("user-quota-remove").click()
     text_of(page, "user-quota", "unlimited")
     assert admin(server, "GET", "ostor-quotas", emailAddress=email).json()["size"] == "0"
-    assert eventually(lambda: not second_refused())
+    assert eventually(lambda: not second_upload_refused(user_s3, bucket))
+
+
+def allowance_of_the_account(page: Page, server: Server, email: str, client) -> None:  # type: ignore[no-untyped-def]
+    """The account's own quota and bandwidth limit, set and removed in the page; the quota
+    holds for the account's uploads."""
+    page.css(f"{ROW} button.account-manage")[0].click()
+    page.visible("account-detail")
+    text_of(page, "account-detail-title", f"Quota and limits of account {ACCOUNT}")
+    text_of(page, "account-quota", "unlimited")
+    target = {"emailAddress": email, "accountName": ACCOUNT}
+    set_one_mib_quota(page, "account")
+    assert admin(server, "GET", "ostor-quotas", **target).json()["size"] == str(1024 * KIB)
+    bucket = f"console-a-{uuid.uuid4().hex[:10]}"
+    client.create_bucket(Bucket=bucket)
+    try:
+        quota_enforced(client, bucket)
+    finally:
+        empty_bucket(client, bucket)
+        client.delete_bucket(Bucket=bucket)  # an account is deleted only without buckets
+    page.type_into("account-bandwidth-out", "64")
+    page.by_id("account-bandwidth-set").click()
+    page.until(lambda d: limit(page, "account", "bandwidth:out") == "64.00")
+    account_limits = limits_of(server, **target)
+    assert account_limits is not None and account_limits["bandwidth:out"] == "64.00"
+    assert limits_of(server, emailAddress=email) is None  # the user's own are not touched
+    page.shot_at("account-detail", "22-admin-account-allowance")
+    page.by_id("account-bandwidth-remove").click()
+    text_of(page, "account-limits", "none (unlimited)")
+    assert limits_of(server, **target) is None
+    page.by_id("account-quota-remove").click()
+    text_of(page, "account-quota", "unlimited")
+    assert admin(server, "GET", "ostor-quotas", **target).json()["size"] == "0"
 
 
 def limit(page: Page, prefix: str, name: str) -> str:
@@ -216,12 +257,17 @@ def delete_account(page: Page, server: Server, email: str, client) -> None:  # t
 
 
 def delete_the_user(page: Page, server: Server, email: str, user_s3, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    page.driver.set_window_size(1280, 500)  # the page's top is out of sight at the button
+    page.driver.execute_script("arguments[0].scrollIntoView()", page.by_id("user-delete"))
+    assert not page.in_window("admin-title")
     page.by_id("user-delete").click()
     page.accept_confirm()
     # refused while it owns a bucket: 409 OwnerHasBuckets, naming it, as the server said
     page.until(lambda d: "OwnerHasBuckets" in page.status())
     assert bucket in page.status()
     assert "error" in (page.by_id("status").get_attribute("class") or "")
+    assert page.in_window("status")  # where the eyes are, not only announced
+    page.driver.set_window_size(1280, 900)
     assert shown_user(server, email)["UserEmail"] == email
     page.shot_at("status", "25-admin-user-delete-refused")
     empty_bucket(user_s3, bucket)
@@ -256,6 +302,7 @@ def test_accounts_quotas_limits_and_deletes(
         account_s3 = client_of(server, first, secret)
         account_key_made_and_revoked(page, server, email, first)
         account_disabled_and_enabled(page, server, email, account_s3)
+        allowance_of_the_account(page, server, email, account_s3)
         quota_on_the_user(page, server, email, user_s3, own_bucket)
         limits_on_the_user(page, server, email)
         bucket_allowance(page, server, root_bucket)

@@ -1,19 +1,35 @@
 // The accounts of the user shown in detail: isolated owners under it (their own buckets and
 // keys). Create one (its first key pair shown once), a new key pair, revoke a key,
-// disable/enable (oxstore's addition, as for users) and delete (only once it owns no bucket).
+// disable/enable (oxstore's addition, as for users), its own quota and limits (limits.js), and
+// delete (only once it owns no bucket).
 import { $, el, button, setStatus, reportError } from "./dom.js";
 import { keyItems, accessKeysOf, newPairOf, showNewKey, hideNewKey } from "./keys.js";
+import { makeEditor, renderLimits, showAllowance } from "./limits.js";
 
 const USERS = ["ostor-users", ""];
 const ACCOUNTS = ["ostor-accounts", ""];
 
-// `who` is the query pair naming the user; `reload()` reads the user again and calls back here.
-const shown = { who: null, reload: async () => {} };
+// `who` is the query pair naming the user; `reload()` reads the user again and calls back here;
+// `account` is the name of the account whose quota and limits are shown ("" for none).
+const shown = { who: null, reload: async () => {}, account: "" };
 
-export function renderAccounts(s3, who, accounts, reload) {
+export async function renderAccounts(s3, who, accounts, reload) {
+  if (shown.who && shown.who[1] !== who[1]) forgetAccount();
   Object.assign(shown, { who, reload });
   $("account-list").replaceChildren(...accounts.map((a) => accountItem(s3, a)));
   $("no-accounts").hidden = accounts.length > 0;
+  if (!accounts.some((a) => a.Name === shown.account)) forgetAccount();
+  else await renderLimits(s3, "account", accountQuery(shown.account));
+}
+
+export function forgetAccount() {
+  shown.account = "";
+  $("account-detail").hidden = true;
+}
+
+async function selectAccount(s3, name) {
+  shown.account = name;
+  await showAllowance(s3, "account", accountQuery(name), `Quota and limits of account ${name}`);
 }
 
 // One account: its name and state, its keys, and what may be done with it (a list item, not a
@@ -27,6 +43,8 @@ function accountItem(s3, account) {
   const actions = [
     button("New key pair", `New key pair for account ${name}`, () => generateKey(s3, account),
       "account-gen-key"),
+    button("Quota and limits", `Quota and limits of account ${name}`,
+      () => selectAccount(s3, name), "account-manage"),
     disabled
       ? button("Enable", `Enable account ${name}`, () => setState(s3, name, "enable"),
         "account-enable")
@@ -113,6 +131,7 @@ async function deleteAccount(s3, name) {
 }
 
 export function wireAccounts(getS3) {
+  makeEditor(getS3, $("account-allowance"), "account", "account");
   $("create-account-form").addEventListener("submit", (event) => {
     event.preventDefault();
     createAccount(getS3());

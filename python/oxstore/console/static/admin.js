@@ -1,11 +1,11 @@
 // The Admin view, for system users only: the ostor admin API (service level, signed like S3).
 // Users with their keys (create, disable/enable, new key, revoke key, delete), a user's
-// accounts (accounts.js), quota and limits of a user or a bucket (limits.js), the bucket
-// inventory with sizes, and the usage statistics over time (usage.js).
+// accounts (accounts.js), quota and limits of a user, an account or a bucket (limits.js), the
+// bucket inventory with sizes, and the usage statistics over time (usage.js).
 import { $, el, button, show, setStatus, reportError, formatSize, formatDate } from "./dom.js";
 import { keyItems, accessKeysOf, newPairOf, showNewKey, hideNewKey } from "./keys.js";
-import { renderAccounts, wireAccounts } from "./accounts.js";
-import { makeEditor, renderLimits } from "./limits.js";
+import { renderAccounts, wireAccounts, forgetAccount } from "./accounts.js";
+import { makeEditor, renderLimits, showAllowance } from "./limits.js";
 import { renderUsage, usageListing, wireUsage, forgetUsage } from "./usage.js";
 
 const USERS = ["ostor-users", ""];
@@ -23,16 +23,10 @@ export async function isSystemUser(s3) {
   }
 }
 
-// The inventory: bucket name -> { size, objects } (for the bucket list too).
-export async function bucketInventory(s3) {
-  const answer = await s3.admin("GET", [["ostor-buckets", ""]]);
-  return answer.Buckets || [];
-}
-
 export async function renderAdmin(s3) {
   show("admin-view");
   const [users, buckets, usage] = await Promise.all([
-    s3.admin("GET", [USERS]), bucketInventory(s3), usageListing(s3)]);
+    s3.admin("GET", [USERS]), s3.bucketInventory(), usageListing(s3)]);
   $("user-table").tBodies[0].replaceChildren(...(users.Users || []).map((u) => userRow(s3, u)));
   $("inventory-table").tBodies[0].replaceChildren(...buckets.map((b) => inventoryRow(s3, b)));
   $("no-inventory").hidden = buckets.length > 0;
@@ -96,8 +90,10 @@ async function renderUser(s3, email) {
   $("key-list").replaceChildren(...keyItems(keys, (key) =>
     userAction(s3, email, ["revokeKey", key], `Key ${key} revoked.`)));
   $("no-keys").hidden = keys.length > 0;
-  renderAccounts(s3, who, user.Accounts || [], () => renderUser(s3, email));
-  await renderLimits(s3, "user", [who]);
+  await Promise.all([
+    renderAccounts(s3, who, user.Accounts || [], () => renderUser(s3, email)),
+    renderLimits(s3, "user", [who]),
+  ]);
 }
 
 // After the change, the focus goes where the next step is: the button pressed may be hidden
@@ -164,21 +160,14 @@ async function generateKey(s3) {
 
 async function selectBucket(s3, name) {
   selectedBucket = name;
-  try {
-    await renderLimits(s3, "bucket", [["bucket", name]]);
-    $("bucket-detail").hidden = false;
-    $("bucket-detail-title").textContent = `Quota and limits of bucket ${name}`;
-    $("bucket-detail").dataset.bucket = name;
-    $("bucket-detail-title").focus();
-  } catch (error) {
-    reportError(error);
-  }
+  await showAllowance(s3, "bucket", [["bucket", name]], `Quota and limits of bucket ${name}`);
 }
 
 function forgetUser() {
   selected = "";
   $("user-detail").hidden = true;
   hideNewKey();
+  forgetAccount();
 }
 
 function forgetBucket() {

@@ -2,11 +2,10 @@
 // bucket's size and object count (the admin API's bucket inventory, which answers any user
 // for their own buckets).
 import { $, el, show, setStatus, reportError, formatDate, formatSize, folderHref } from "./dom.js";
-import { bucketInventory } from "./admin.js";
 
 export async function renderBuckets(s3) {
   show("buckets-view");
-  const [buckets, inventory] = await Promise.all([s3.listBuckets(), bucketInventory(s3)]);
+  const [buckets, inventory] = await Promise.all([s3.listBuckets(), s3.bucketInventory()]);
   const usage = new Map(inventory.map((b) => [b.name, b]));
   const rows = buckets.map((b) => bucketRow(s3, b, usage.get(b.name) || {}));
   $("bucket-table").tBodies[0].replaceChildren(...rows);

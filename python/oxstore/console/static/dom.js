@@ -29,6 +29,10 @@ export function setStatus(message, isError = false) {
   status.classList.toggle("error", isError);
   if (isError) status.setAttribute("role", "alert");
   else status.setAttribute("role", "status");
+  // An error sticks to the window's top (console.css): what is scrolled or focused into view
+  // meanwhile stops below it, not under it.
+  const sticks = isError && message;
+  document.documentElement.style.scrollPaddingTop = sticks ? `${status.offsetHeight}px` : "";
 }
 
 export function reportError(error) {

@@ -58,6 +58,18 @@ export function makeEditor(getS3, container, p, noun) {
   wire(getS3, p);
 }
 
+// Opens the detail section `${p}-detail` on `target`'s quota and limits, titled `title`.
+export async function showAllowance(s3, p, target, title) {
+  try {
+    await renderLimits(s3, p, target);
+    $(`${p}-detail`).hidden = false;
+    $(`${p}-detail-title`).textContent = title;
+    $(`${p}-detail-title`).focus();
+  } catch (error) {
+    reportError(error);
+  }
+}
+
 export async function renderLimits(s3, p, target) {
   editors.get(p).target = target;
   const [quota, limits] = await Promise.all([

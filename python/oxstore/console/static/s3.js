@@ -203,6 +203,13 @@ export class S3Client {
     return body ? JSON.parse(body) : null;
   }
 
+  // The inventory `GET /?ostor-buckets` answers (every user, for their own buckets): one
+  // { name, size, objects, ... } per bucket.
+  async bucketInventory() {
+    const answer = await this.admin("GET", [["ostor-buckets", ""]]);
+    return answer.Buckets || [];
+  }
+
   presign(bucket, key, expires, query = []) {
     return presignGet(this.creds, { path: objectPath(bucket, key), query, expires });
   }
