@@ -307,3 +307,43 @@ def test_browser_uploads_by_policy(server: Server, s3: Any, shared: str) -> None
     assert post("uploads/a") == 204
     assert s3.get_object(Bucket=shared, Key="uploads/a")["Body"].read() == b"form"
     assert post("elsewhere") == 403
+
+
+def test_a_posts_condition_keys_are_its_form_fields(server: Server, s3: Any, shared: str) -> None:
+    """The ACL, encryption and tags of a form POST are in its fields, not in HTTP headers: a
+    policy's conditions on them decide for the form as for a PUT's headers."""
+    url = f"{server.endpoint}/{shared}"
+    uploads = statement("s3:PutObject", f"arn:aws:s3:::{shared}/uploads/*")
+
+    def deny(condition: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **statement("s3:PutObject", f"arn:aws:s3:::{shared}/*"),
+            "Effect": "Deny",
+            "Condition": condition,
+        }
+
+    def post(key: str, **fields: str) -> int:
+        data = {"key": key, **fields}
+        return requests.post(url, data=data, files={"file": b"form"}, timeout=10).status_code
+
+    def stored(key: str) -> bool:
+        return key in [o["Key"] for o in s3.list_objects_v2(Bucket=shared).get("Contents", [])]
+
+    put_policy(s3, shared, uploads, deny({"StringEquals": {"s3:x-amz-acl": "public-read"}}))
+    assert post("uploads/public", acl="public-read") == 403
+    assert not stored("uploads/public")
+    assert post("uploads/private", acl="private") == 204
+
+    put_policy(s3, shared, uploads, deny({"Null": {"s3:x-amz-server-side-encryption": "true"}}))
+    assert post("uploads/plain") == 403
+    assert post("uploads/sealed", **{"x-amz-server-side-encryption": "AES256"}) == 204
+    head = s3.head_object(Bucket=shared, Key="uploads/sealed")
+    assert head["ServerSideEncryption"] == "AES256"
+
+    put_policy(s3, shared, uploads, deny({"StringEquals": {"s3:RequestObjectTag/class": "secret"}}))
+    tagging = "<Tagging><TagSet><Tag><Key>class</Key><Value>{}</Value></Tag></TagSet></Tagging>"
+    assert post("uploads/secret", tagging=tagging.format("secret")) == 403
+    assert not stored("uploads/secret")
+    assert post("uploads/open", tagging=tagging.format("open")) == 204
+    tags = s3.get_object_tagging(Bucket=shared, Key="uploads/open")["TagSet"]
+    assert tags == [{"Key": "class", "Value": "open"}]

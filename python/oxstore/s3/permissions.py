@@ -15,7 +15,7 @@ from oxstore.auth import access, policy
 from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.s3 import bucket_controls, object_lock
 from oxstore.s3.actions import ACTIONS, Action, name_of
-from oxstore.s3.condition_keys import RequestKeys
+from oxstore.s3.condition_keys import Form, RequestKeys
 from oxstore.s3.context import Call
 from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import S3Error
@@ -152,9 +152,10 @@ async def policy_verdict(
     endpoint: Endpoint | Action,
     key: str | None,
     version_id: str | None,
+    form: Form | None = None,
 ) -> policy.Verdict:
     """What the bucket's policy says of the request (None: it has none, or says nothing),
-    as the endpoint's action or the action given."""
+    as the endpoint's action or the action given; form: a POST upload's."""
     text = bucket.bucket_policy
     action = endpoint if isinstance(endpoint, Action) else ACTIONS.get(endpoint)
     if text is None or action is None:
@@ -168,7 +169,7 @@ async def policy_verdict(
         if parsed.reads_existing_tags and key:
             existing = await named_record(call, bucket.name, key, version_id)
     names = frozenset() if auth.owner is None else requester_names(auth.owner, auth.principal)
-    lookup = RequestKeys(call, existing).lookup
+    lookup = RequestKeys(call, existing, form).lookup
     verdict = parsed.verdict(names, name_of(action, version_id is not None), resource, lookup)
     if verdict == "Allow" and auth.owner != bucket.owner:
         if bucket_controls.policy_restricted(bucket, parsed.public):
@@ -195,10 +196,10 @@ async def key_allowed(
     return verdict == "Allow" or call.acl_granted
 
 
-async def write_allowed(call: Call, bucket: BucketRecord, endpoint: Endpoint, key: str) -> bool:
-    """For a write authorised in its handler (a POST form's, whose signer and key the form
-    tells): by the bucket's policy, else its ownership or a WRITE grant."""
-    verdict = await policy_verdict(call, bucket, endpoint, key, None)
+async def form_allowed(call: Call, bucket: BucketRecord, key: str, form: Form) -> bool:
+    """For a POST upload, authorised in its handler (the form tells its signer, key and the
+    policy's condition keys): by the bucket's policy, else its ownership or a WRITE grant."""
+    verdict = await policy_verdict(call, bucket, Endpoint.POST_OBJECT, key, None, form)
     if verdict is not None:
         return verdict == "Allow"
     return bucket_allows(bucket, call.auth.owner, access.WRITE)

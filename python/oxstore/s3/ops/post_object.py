@@ -15,9 +15,8 @@ from oxstore.http.request import Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import ObjectRecord
 from oxstore.meta.store import NoSuchBucketError
-from oxstore.s3 import checksums, description, encryption, object_lock, permissions
+from oxstore.s3 import checksums, condition_keys, description, encryption, object_lock, permissions
 from oxstore.s3.context import Call
-from oxstore.s3.endpoints import Endpoint
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.acl import object_acl
 from oxstore.s3.ops.common import xml_response
@@ -88,12 +87,13 @@ async def post_object(call: Call) -> Response:
         length_range = policy.length_range
     call.auth = signed_by(AuthContext(access_key=signer), keys)
     key = fields["key"]
-    if not await permissions.write_allowed(call, bucket, Endpoint.POST_OBJECT, key):
-        raise S3Error("AccessDenied")
-    check_key(key)
     described = description.of_form(
         fields, reader.file_content_type, call.config, secure=call.secure
     )
+    form = condition_keys.Form(fields, described.tags)
+    if not await permissions.form_allowed(call, bucket, key, form):
+        raise S3Error("AccessDenied")
+    check_key(key)
     sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
     owner, acl = await object_acl(call, described.acl, bucket)
     digest = "content-md5" in fields or bool(checksums.sent_checksums(fields))
