@@ -47,6 +47,9 @@ def test_buckets_with_object_lock(s3: Any, bucket: str, locked: str) -> None:
     for bad, code in (
         ({"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1, "Years": 1}}, "MalformedXML"),
         ({"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 0}}, "InvalidRetentionPeriod"),
+        # beyond 100 years: a retain-until date past year 9999 could be neither shown nor passed
+        ({"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 36501}}, "InvalidRetentionPeriod"),
+        ({"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 10000}}, "InvalidRetentionPeriod"),
         ({"DefaultRetention": {"Mode": "governance", "Days": 1}}, "MalformedXML"),
     ):
         expect_error(

@@ -115,7 +115,10 @@ ERRORS: dict[str, tuple[int, str]] = {
         "The specified object does not have a ObjectLock configuration",
     ),
     "InvalidBucketState": (409, "The request is not valid with the current state of the bucket."),
-    "InvalidRetentionPeriod": (400, "The retention period must be a positive integer."),
+    "InvalidRetentionPeriod": (
+        400,
+        "The retention period must be a positive integer of at most 36500 days or 100 years.",
+    ),
     "InvalidBucketAclWithObjectOwnership": (
         400,
         "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",

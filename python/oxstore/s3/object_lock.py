@@ -78,6 +78,9 @@ def check_retention_change(old: Lock, mode: str, until: float, bypass: bool) -> 
 # ---- documents -----------------------------------------------------------------------------
 
 
+MAX_DAYS, MAX_YEARS = 36500, 100  # a default retention's longest period
+
+
 def parse_configuration(body: bytes) -> LockConfig:
     root = parse(body, MAX_BODY)
     if root.tag != "ObjectLockConfiguration":
@@ -98,7 +101,9 @@ def parse_configuration(body: bytes) -> LockConfig:
         count = int((days if days is not None else years or "").strip())
     except ValueError as exc:
         raise S3Error("MalformedXML") from exc
-    if count <= 0:
+    # at most 100 years (as MinIO bounds it): a retain-until date must stay a date clients
+    # can read, or a COMPLIANCE default would make versions neither readable nor deletable
+    if count <= 0 or count > (MAX_DAYS if days is not None else MAX_YEARS):
         raise S3Error("InvalidRetentionPeriod")
     if days is not None:
         return LockConfig(default_mode=mode, default_days=count)
