@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import Tool, require_binary
 from tests.s3.helpers import expect_error, minio_client
+from tests.s3.signing import error_code, send, sign
 
 
 def _tags(tag_set: list[dict[str, str]]) -> dict[str, str]:
@@ -185,3 +188,26 @@ def test_aws_cli_put_object_tagging(server, tool: Tool, s3, bucket: str) -> None
         "doc",
     ).stdout
     assert _tags(json.loads(out)["TagSet"]) == {"project": "oxstore"}
+
+
+def test_a_configuration_body_is_the_one_signed(server, s3, bucket: str) -> None:
+    """A document sent with another body than the x-amz-content-sha256 it was signed with (a
+    captured request replayed with a body of the sender's choice) changes nothing."""
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+
+    def tagging(value: str) -> bytes:
+        return (
+            f"<Tagging><TagSet><Tag><Key>class</Key><Value>{value}</Value></Tag></TagSet></Tagging>"
+        ).encode()
+
+    def put(signed_body: bytes, sent_body: bytes) -> requests.Response:
+        digest = hashlib.sha256(signed_body).hexdigest()
+        request = sign(server, "PUT", f"/{bucket}/k?tagging", {"x-amz-content-sha256": digest})
+        request.data = sent_body
+        return send(request)
+
+    swapped = put(tagging("harmless"), tagging("swapped"))
+    assert (swapped.status_code, error_code(swapped)) == (400, "XAmzContentSHA256Mismatch")
+    assert s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"] == []
+    assert put(tagging("signed"), tagging("signed")).status_code == 200
+    assert _tags(s3.get_object_tagging(Bucket=bucket, Key="k")["TagSet"]) == {"class": "signed"}

@@ -70,7 +70,8 @@ def require_content_digest(call: Call) -> None:
 
 
 async def read_config_body(call: Call, limit: int, checksum_headers: bool = True) -> bytes:
-    """A small request body (an XML document), checked against Content-MD5 / x-amz-checksum-*.
+    """A small request body (an XML document), checked against the signed x-amz-content-sha256,
+    Content-MD5 and x-amz-checksum-*.
 
     Configuration documents are the one kind of body Python reads whole; payloads never are.
     checksum_headers=False: x-amz-checksum-* describe something else (Complete's object).
@@ -83,6 +84,9 @@ async def read_config_body(call: Call, limit: int, checksum_headers: bool = True
             raise S3Error("MalformedXML")
         chunks.append(chunk)
     body = b"".join(chunks)
+    signed = call.auth.payload.expected_sha256  # the x-amz-content-sha256 the signature pins
+    if signed is not None and _native.digest("sha256", body) != signed:
+        raise S3Error("XAmzContentSHA256Mismatch")
     expected = checksums.header_checksums(call.req) if checksum_headers else {}
     md5 = checksums.content_md5(call.req)
     if md5 is not None:
