@@ -95,6 +95,7 @@ def test_delete_markers(s3, versioned: str) -> None:
         s3.get_object(Bucket=versioned, Key="k", VersionId=marker)
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 405
     assert info.value.response["Error"]["ResourceType"] == "DeleteMarker"
+    assert "last-modified" in info.value.response["ResponseMetadata"]["HTTPHeaders"]
     assert "Contents" not in s3.list_objects_v2(Bucket=versioned)
     assert _versions(s3, versioned) == [
         ("k", marker, True, True),
@@ -110,6 +111,22 @@ def test_delete_markers(s3, versioned: str) -> None:
     got = s3.get_object(Bucket=versioned, Key="k")
     assert got["Body"].read() == b"one" and got["VersionId"] == first
     assert s3.list_objects_v2(Bucket=versioned)["KeyCount"] == 1
+
+
+def test_copying_an_old_version_over_its_key_restores_it(s3, versioned: str) -> None:
+    first = s3.put_object(Bucket=versioned, Key="k", Body=b"one")["VersionId"]
+    s3.put_object(Bucket=versioned, Key="k", Body=b"two")
+    source = {"Bucket": versioned, "Key": "k", "VersionId": first}
+    restored = s3.copy_object(Bucket=versioned, Key="k", CopySource=source)
+    assert restored["CopySourceVersionId"] == first
+    got = s3.get_object(Bucket=versioned, Key="k")
+    assert got["Body"].read() == b"one" and got["VersionId"] == restored["VersionId"]
+    assert len(s3.list_object_versions(Bucket=versioned)["Versions"]) == 3
+    # without a version the same copy changes nothing, and is refused
+    itself = {"Bucket": versioned, "Key": "k"}
+    expect_error(
+        "InvalidRequest", 400, s3.copy_object, Bucket=versioned, Key="k", CopySource=itself
+    )
 
 
 def test_suspended_writes_the_null_version(s3, versioned: str) -> None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import AsyncIterator
-from email.utils import formatdate
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
@@ -51,7 +49,7 @@ from oxstore.s3.ops.versioning import (
     version_headers,
 )
 from oxstore.s3.ranges import parse_range
-from oxstore.s3.xml import document, el, group, iso8601, parse
+from oxstore.s3.xml import document, el, group, http_date, iso8601, parse
 
 T = TypeVar("T")
 MAX_KEY_BYTES = 1024
@@ -64,16 +62,6 @@ RESPONSE_OVERRIDES = {
     "response-content-disposition": "content-disposition",
     "response-content-encoding": "content-encoding",
 }
-
-
-def http_date(epoch: float) -> str:
-    return _http_date_of_second(int(epoch))
-
-
-@functools.lru_cache(maxsize=4096)
-def _http_date_of_second(second: int) -> str:
-    """Formatting dates is a few µs of every GET and HEAD: objects share their seconds."""
-    return formatdate(second, usegmt=True)
 
 
 def check_key(key: str) -> None:
@@ -414,7 +402,9 @@ async def copy_object(call: Call) -> Response:
     opened = await encryption.opened(call, source.encryption, source.data_id, copy_source=True)
     changes_class = described.storage_class_sent and described.storage_class != source.storage_class
     changes = replaced or changes_class or described.encryption is not None
-    if (source_bucket, source_key) == (call.bucket, call.key) and not changes:
+    # naming a version copies that version over the current one: S3's way to restore one
+    itself = (source_bucket, source_key) == (call.bucket, call.key) and source_version is None
+    if itself and not changes:
         raise S3Error(
             "InvalidRequest",
             "This copy request is illegal because it is trying to copy an object to itself "

@@ -28,7 +28,7 @@ from oxstore.s3.ops.common import (
     read_config_body,
     xml_response,
 )
-from oxstore.s3.xml import document, el, group, iso8601, parse
+from oxstore.s3.xml import document, el, group, http_date, iso8601, parse
 
 STATES = ("Enabled", "Suspended")
 NULL = "null"
@@ -83,7 +83,7 @@ async def find_object(
         error = _marker_error(
             "MethodNotAllowed", record, Method=call.req.method, ResourceType="DeleteMarker"
         )
-        error.headers.append(("allow", "DELETE"))
+        error.headers += [("allow", "DELETE"), ("last-modified", http_date(record.last_modified))]
         raise error
     return record
 

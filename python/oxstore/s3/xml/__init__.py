@@ -7,6 +7,7 @@ import functools
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
+from email.utils import formatdate
 from xml.sax.saxutils import escape
 
 import defusedxml.ElementTree as safe_xml
@@ -48,6 +49,17 @@ def epoch_of_iso8601(text: str) -> float | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
     return moment.timestamp()
+
+
+def http_date(epoch: float) -> str:
+    """A header's date (Last-Modified): Mon, 12 Oct 2009 17:50:30 GMT."""
+    return _http_date_of_second(int(epoch))
+
+
+@functools.lru_cache(maxsize=4096)
+def _http_date_of_second(second: int) -> str:
+    """Formatting dates is a few µs of every GET and HEAD: objects share their seconds."""
+    return formatdate(second, usegmt=True)
 
 
 def iso8601(epoch: float) -> str:
