@@ -125,6 +125,10 @@ def test_part_one_of_a_plain_object_is_the_whole_object(s3, bucket: str) -> None
     assert got["Body"].read() == b"0123456789" and "PartsCount" not in got
     assert got["ContentRange"] == "bytes 0-9/10"
     expect_error("InvalidPartNumber", 416, s3.get_object, Bucket=bucket, Key="plain", PartNumber=2)
+    # an empty object's part 1 is empty: no byte range to name (bytes 0--1/0 is none)
+    s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+    empty = s3.get_object(Bucket=bucket, Key="empty", PartNumber=1)
+    assert empty["Body"].read() == b"" and "ContentRange" not in empty
 
 
 def test_complete_checks_what_s3_checks(s3, bucket: str) -> None:

@@ -38,4 +38,6 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 def _unsatisfiable(header: str, size: int) -> S3Error:
-    return S3Error("InvalidRange", RangeRequested=header, ActualObjectSize=str(size))
+    error = S3Error("InvalidRange", RangeRequested=header, ActualObjectSize=str(size))
+    error.headers.append(("content-range", f"bytes */{size}"))  # RFC 9110: the size it has
+    return error

@@ -174,8 +174,9 @@ async def _read(call: Call, head: bool) -> Response:
                 "InvalidRequest", "Cannot specify both Range header and partNumber query parameter"
             )
         start, end, part = await object_data.part(call.meta, record, part_number(call))
-        status = 206
-        headers.append(("content-range", f"bytes {start}-{end - 1}/{record.size}"))
+        if end > start:  # an empty part (an empty object's, a last one) has no byte range
+            status = 206
+            headers.append(("content-range", f"bytes {start}-{end - 1}/{record.size}"))
         if record.parts_count:
             headers.append(("x-amz-mp-parts-count", str(record.parts_count)))
         if checksum_mode and part is not None and record.checksum_type == "COMPOSITE":
