@@ -120,6 +120,12 @@ def test_buckets_in_other_regions(provider: Server) -> None:
     assert response.status_code == 200, response.text
     assert _headers(s3.head_bucket(Bucket="de-bare"))["x-amz-bucket-region"] == "de"
     expect_error("AuthorizationHeaderMalformed", 400, _client(provider, "mars").list_buckets)
+    # a client of another region learns which one to sign for from a HEAD's refusal too (it
+    # has no body): boto3 signs again and goes on, as with a GET's <Region>
+    s3.put_object(Bucket="ch-plain", Key="k", Body=b"x")
+    mars = _client(provider, "mars")
+    assert mars.head_object(Bucket="ch-plain", Key="k")["ContentLength"] == 1
+    assert _headers(mars.head_bucket(Bucket="ch-plain"))["x-amz-bucket-region"] == "ch"
 
 
 def test_storage_policies(provider: Server) -> None:

@@ -254,6 +254,8 @@ def bounded(value: str) -> str:
 def error_response(req: Request, err: S3Error) -> Response:
     req.error = err.code
     headers = [("content-type", "application/xml"), *err.headers]
+    if "Region" in err.extra:  # the region to sign for: a HEAD's answer has no body to say it
+        headers.append(("x-amz-bucket-region", err.extra["Region"]))
     if req.method == "HEAD":
         return Response(status=err.status, headers=headers)
     resource = req.raw_path
