@@ -108,6 +108,11 @@ def make_public(page: Page, url: str, http: requests.Session, data: bytes) -> No
     page.by_id("make-public").click()
     page.until(lambda d: d.find_element(By.ID, "object-access").text.startswith("public"))
     assert page.by_id("public-url").get_attribute("href") == url
+    # an object is served on the console's origin: following its URL leaves this tab (and the
+    # secret in its sessionStorage) alone
+    link = page.by_id("public-url")
+    assert link.get_attribute("target") == "_blank"
+    assert {"noopener", "noreferrer"} <= set((link.get_attribute("rel") or "").split())
     got = http.get(url, timeout=30)
     assert got.status_code == 200, got.text
     assert sha256(got.content) == sha256(data)
