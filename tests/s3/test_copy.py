@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import os
 import time
 from datetime import UTC, datetime, timedelta
 
 from tests.s3.helpers import expect_error
+from tests.s3.signing import EMPTY_SHA256, error_code, send, sign
 
 
 def _src(s3, bucket: str, data: bytes, key: str = "src") -> str:  # type: ignore[no-untyped-def]
@@ -178,3 +181,44 @@ def test_collected_source_data_is_not_lost_by_a_copy(server, s3, bucket: str) ->
         asyncio.run(scenario())
     finally:
         store.close()
+
+
+def test_a_copy_computes_the_checksum_it_asks_for(s3, bucket: str) -> None:
+    """x-amz-checksum-algorithm on CopyObject: the copy has that checksum of its bytes (read
+    again when the source has no such checksum), in plain and sealed copies alike."""
+    data = os.urandom(300_000)
+    sha256 = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    _src(s3, bucket, data)
+    source = {"Bucket": bucket, "Key": "src"}
+    for key, extra in (("plain", {}), ("sealed", {"ServerSideEncryption": "AES256"})):
+        result = s3.copy_object(
+            Bucket=bucket, Key=key, CopySource=source, ChecksumAlgorithm="SHA256", **extra
+        )
+        assert result["CopyObjectResult"]["ChecksumSHA256"] == sha256
+        head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+        assert head["ChecksumSHA256"] == sha256, key
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == data
+    # from a sealed source, and onto the source itself (a new checksum is a change)
+    s3.copy_object(
+        Bucket=bucket,
+        Key="src",
+        CopySource={"Bucket": bucket, "Key": "sealed"},
+        ChecksumAlgorithm="CRC32C",
+    )
+    head = s3.head_object(Bucket=bucket, Key="src", ChecksumMode="ENABLED")
+    assert "ChecksumCRC32C" in head
+    assert s3.get_object(Bucket=bucket, Key="src")["Body"].read() == data
+    s3.copy_object(Bucket=bucket, Key="src", CopySource=source, ChecksumAlgorithm="SHA256")
+    assert s3.head_object(Bucket=bucket, Key="src", ChecksumMode="ENABLED")["ChecksumSHA256"]
+
+
+def test_a_copy_refuses_an_unknown_checksum_algorithm(server, s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="src", Body=b"x")
+    headers = {
+        "x-amz-copy-source": f"/{bucket}/src",
+        "x-amz-checksum-algorithm": "FOO",
+        "x-amz-content-sha256": EMPTY_SHA256,
+    }
+    answer = send(sign(server, "PUT", f"/{bucket}/dst", headers))
+    assert (answer.status_code, error_code(answer)) == (400, "InvalidRequest")
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="dst")

@@ -402,7 +402,8 @@ async def copy_object(call: Call) -> Response:
     )
     opened = await encryption.opened(call, source.encryption, source.data_id, copy_source=True)
     changes_class = described.storage_class_sent and described.storage_class != source.storage_class
-    changes = replaced or changes_class or described.encryption is not None
+    checksum = _copy_checksum(req, source)
+    changes = replaced or changes_class or described.encryption is not None or bool(checksum)
     # naming a version copies that version over the current one: S3's way to restore one
     itself = (source_bucket, source_key) == (call.bucket, call.key) and source_version is None
     if itself and not changes:
@@ -415,7 +416,7 @@ async def copy_object(call: Call) -> Response:
     asked = encryption.asked_for(bucket, described.encryption)
     if asked is None and source.encryption is not None:  # S3 encrypts such a copy by SSE-S3
         asked = sse.EncryptionAsked(mode=encryption.SSE_S3)
-    data = await _copied_data(call, bucket, source, opened, asked)
+    data = await _copied_data(call, bucket, source, opened, asked, checksum)
     owner, acl = await object_acl(call, described.acl, bucket)
     lock = object_lock.for_write(described.lock, bucket.object_lock)  # not the source's
     record = msgspec.structs.replace(
@@ -459,29 +460,43 @@ async def copy_object(call: Call) -> Response:
     return response
 
 
+def _copy_checksum(req: Request, source: ObjectRecord) -> str:
+    """The checksum a copy asks for (x-amz-checksum-algorithm; 400 for an unknown one) when
+    its source has no such checksum of the whole object: "" when none needs computing."""
+    name = req.headers.get("x-amz-checksum-algorithm")
+    if name is None:
+        return ""
+    algorithm = checksums.algorithm_of(name)
+    if source.checksum_type == "FULL_OBJECT" and algorithm in source.checksums:
+        return ""
+    return algorithm
+
+
 async def _copied_data(
     call: Call,
     bucket: BucketRecord,
     source: ObjectRecord,
     source_key: bytes | None,
     asked: sse.EncryptionAsked | None,
+    checksum: str,
 ) -> dict[str, Any]:
     """The record fields of a copy's bytes. Most copies share the source's data: as it is,
     or, when the copy is encrypted, with the source's data key wrapped again under the
-    copy's own KEK (no byte is read or written). Only encrypting an unencrypted source
-    writes its bytes again, sealed under a fresh key."""
-    if asked is None:
+    copy's own KEK (no byte is read or written). Encrypting an unencrypted source, or a
+    checksum the source does not have, writes its bytes again (sealed under a fresh key
+    when the copy is encrypted)."""
+    if asked is None and not checksum:
         return {}
-    if source_key is not None:
+    if source_key is not None and not checksum:
         sealed = await encryption.sealing(call, asked, data_key=source_key)
         return {"encryption": encryption.envelope(call, sealed, source.data_id)}
-    sealed = await encryption.sealing(call, asked)
-    assert sealed is not None
+    sealed = await encryption.sealing(call, asked) if asked is not None else None
     config = call.config
-    body = object_data.read(call.meta, call.data, source, 0, source.size)
-    algorithm = next(iter(source.checksums), "") if source.checksum_type == "FULL_OBJECT" else ""
-    # a source written in one piece has its MD5 as ETag: the bytes written must have it too
-    expected = {} if source.parts_count else {"md5": bytes.fromhex(source.etag)}
+    body = object_data.read(call.meta, call.data, source, 0, source.size, seal=source_key)
+    kept = next(iter(source.checksums), "") if source.checksum_type == "FULL_OBJECT" else ""
+    # a plain source written in one piece has its MD5 as ETag: the bytes written must have it
+    plain_md5 = not source.parts_count and source_key is None
+    expected = {"md5": bytes.fromhex(source.etag)} if plain_md5 else {}
     got = await write_stream(
         call,
         call.data.spec_for(bucket.policy_id),
@@ -489,9 +504,9 @@ async def _copied_data(
         source.size,
         config.max_object_size,
         config.inline_threshold,
-        algorithm,
+        checksum or kept,
         expected,
-        sealed.data_key,
+        sealed.data_key if sealed else None,
     )
     return {
         "etag": encryption.etag(sealed, got.etag),
