@@ -440,6 +440,12 @@ def test_conditional_complete(small) -> None:
     complete(IfMatch=small.head_object(Bucket="mpu", Key="cond")["ETag"])
     assert small.get_object(Bucket="mpu", Key="cond")["Body"].read() == b"n"
     assert complete()["ETag"] == _md5_etag([b"n"])  # a retried Complete answers the same
+    # but only with the parts it completed (at a copy's key too, which shares its data)
+    bogus = {"Parts": [{"PartNumber": 1, "ETag": '"0123"'}]}
+    retry = {"Bucket": "mpu", "UploadId": upload_id, "MultipartUpload": bogus}
+    expect_error("NoSuchUpload", 404, small.complete_multipart_upload, Key="cond", **retry)
+    small.copy_object(Bucket="mpu", Key="cond-copy", CopySource={"Bucket": "mpu", "Key": "cond"})
+    expect_error("NoSuchUpload", 404, small.complete_multipart_upload, Key="cond-copy", **retry)
 
 
 def test_copies_of_multipart_objects_outlive_the_source(small) -> None:

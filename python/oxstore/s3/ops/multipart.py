@@ -472,6 +472,22 @@ def _complete_result(call: Call, record: ObjectRecord) -> Response:
     return response
 
 
+async def _completed_before(
+    call: Call, upload_id: str, listed: list[ListedPart]
+) -> ObjectRecord | None:
+    """The object a retried Complete made at its first attempt (answered the same again):
+    the key's current version of the upload's data, when the parts listed are its parts (a
+    part list the upload never had is no retry, at the key or at a copy's)."""
+    current = await call.meta.get_object(call.bucket, call.key)
+    if current is None or current.data_id != upload_id or not current.parts_count:
+        return None
+    parts = await object_data.parts_of(call.meta, current)
+    if [(p.number, p.etag) for p in parts] != [(p.number, p.etag) for p in listed]:
+        return None
+    _check_initiator(call, current.owner)
+    return current
+
+
 async def complete_multipart_upload(call: Call) -> Response:
     upload_id = call.req.arg("uploadId") or ""
     bucket = await owned_bucket(call)
@@ -494,12 +510,9 @@ async def complete_multipart_upload(call: Call) -> Response:
     try:
         record, _ = await call.meta.complete_upload(upload_id, completion.assemble, condition)
     except NoSuchUploadError as exc:
-        # a retried Complete whose first attempt succeeded answers the same again
-        current = await call.meta.get_object(call.bucket, call.key)
-        if current is None or current.data_id != upload_id or not current.parts_count:
+        record = await _completed_before(call, upload_id, completion.listed)
+        if record is None:
             raise S3Error("NoSuchUpload", UploadId=upload_id) from exc
-        _check_initiator(call, current.owner)
-        record = current
     except NoSuchBucketError as exc:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     response = _complete_result(call, record)
