@@ -97,6 +97,8 @@ def test_delete_markers(s3, versioned: str) -> None:
     assert info.value.response["Error"]["ResourceType"] == "DeleteMarker"
     assert "last-modified" in info.value.response["ResponseMetadata"]["HTTPHeaders"]
     assert "Contents" not in s3.list_objects_v2(Bucket=versioned)
+    listed = s3.list_object_versions(Bucket=versioned)["DeleteMarkers"][0]["Owner"]
+    assert listed["ID"] == s3.list_buckets()["Owner"]["ID"]  # the marker's, who deleted
     assert _versions(s3, versioned) == [
         ("k", marker, True, True),
         ("k", second, False, False),

@@ -175,12 +175,13 @@ class Metadata:
         )
 
     async def delete_object(
-        self, bucket: str, key: str, condition: Condition | None = None
+        self, bucket: str, key: str, condition: Condition | None = None, owner: str = ""
     ) -> ObjectRecord | None:
         """Deletes the key: in an unversioned bucket the object is removed (returned; its data
-        goes to the garbage); in a versioned one a delete marker is added (returned).
-        condition: as for put_object, called with the current record first."""
-        return await self._write(lambda tx: objects.delete(tx, bucket, key, condition))
+        goes to the garbage); in a versioned one a delete marker of `owner` (the requester)
+        is added (returned). condition: as for put_object, called with the current record
+        first."""
+        return await self._write(lambda tx: objects.delete(tx, bucket, key, condition, owner))
 
     async def get_version(self, bucket: str, key: str, version_id: str) -> ObjectRecord | None:
         return await self._read(lambda tx: objects.get_version(tx, bucket, key, version_id))

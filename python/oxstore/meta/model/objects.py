@@ -240,7 +240,9 @@ def put(
     return old
 
 
-def delete(tx: Tx, bucket: str, key: str, condition: Condition | None) -> ObjectRecord | None:
+def delete(
+    tx: Tx, bucket: str, key: str, condition: Condition | None, owner: str = ""
+) -> ObjectRecord | None:
     """DeleteObject without a version id: the object goes (unversioned; returned) or a delete
     marker is added (returned). None when the bucket or the object is missing."""
     try:
@@ -252,7 +254,7 @@ def delete(tx: Tx, bucket: str, key: str, condition: Condition | None) -> Object
     if condition is not None:
         condition(old)
     if versioning:
-        return _add_delete_marker(tx, bucket, raw, versioning, old)
+        return _add_delete_marker(tx, bucket, raw, versioning, old, owner)
     gone = _retire(tx, bucket, raw, versioning, old)
     for record in gone:
         _drop(tx, record)
@@ -260,7 +262,7 @@ def delete(tx: Tx, bucket: str, key: str, condition: Condition | None) -> Object
 
 
 def _add_delete_marker(
-    tx: Tx, bucket: str, raw: bytes, versioning: str, old: ObjectRecord | None
+    tx: Tx, bucket: str, raw: bytes, versioning: str, old: ObjectRecord | None, owner: str
 ) -> ObjectRecord:
     seq = _next_seq(tx, bucket, raw, old, versioning)
     marker = ObjectRecord(
@@ -273,6 +275,7 @@ def _add_delete_marker(
         version_id=new_version_id(seq) if versioning == "Enabled" else NULL_VERSION,
         delete_marker=True,
         seq=seq,
+        owner=owner,
     )
     retired = _retire(tx, bucket, raw, versioning, old)
     _add(tx, "versions", marker)

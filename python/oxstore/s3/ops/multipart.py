@@ -510,9 +510,10 @@ async def complete_multipart_upload(call: Call) -> Response:
     try:
         record, _ = await call.meta.complete_upload(upload_id, completion.assemble, condition)
     except NoSuchUploadError as exc:
-        record = await _completed_before(call, upload_id, completion.listed)
-        if record is None:
+        before = await _completed_before(call, upload_id, completion.listed)
+        if before is None:
             raise S3Error("NoSuchUpload", UploadId=upload_id) from exc
+        record = before
     except NoSuchBucketError as exc:
         raise S3Error("NoSuchBucket", BucketName=call.bucket) from exc
     response = _complete_result(call, record)

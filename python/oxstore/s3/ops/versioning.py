@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from oxstore.auth import access
 from oxstore.http.request import Response
 from oxstore.meta.records import BucketRecord, ObjectRecord
 from oxstore.s3 import object_lock, permissions
@@ -136,7 +137,8 @@ async def delete_key(
             return Deleted(version_id, False)  # S3 answers success for a missing version
         return Deleted(removed.version_id, removed.delete_marker)
     condition = etag_condition(key, if_match, None)
-    result = await call.meta.delete_object(bucket.name, key, condition)
+    owner = call.auth.owner or access.ANONYMOUS_OWNER  # a delete marker's, as S3 lists it
+    result = await call.meta.delete_object(bucket.name, key, condition, owner)
     if result is not None and result.delete_marker:
         return Deleted(result.version_id, True)
     return Deleted(None, False)
