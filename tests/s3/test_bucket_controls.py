@@ -211,3 +211,76 @@ def test_bucket_owner_preferred_and_object_writer(
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
     )
     assert owners(s3, name)["mp"] == server.owner_id
+
+
+def _allow(bucket: str, **fields: Any) -> str:
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        **fields,
+    }
+    if "NotPrincipal" in fields:
+        del statement["Principal"]
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def test_what_makes_a_policy_public(
+    s3: Any, anonymous: Any, stranger_s3: Any, stranger: User, name: str
+) -> None:
+    """S3's meaning of public: an Allow is non-public only for fixed principals, or with a
+    positive condition of fixed values on who or where the requester is (a CIDR short of
+    every address); a NotPrincipal Allow, Null, ForAllValues, IfExists, wildcards and
+    0.0.0.0/0 narrow nothing. Public ones are refused by BlockPublicPolicy, said IsPublic,
+    and allow no one but the owner under RestrictPublicBuckets."""
+    s3.create_bucket(Bucket=name)
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    public = {
+        "NotPrincipal": _allow(name, NotPrincipal={"AWS": stranger.id}),
+        "Null": _allow(name, Condition={"Null": {"aws:username": "true"}}),
+        "ForAllValues": _allow(
+            name, Condition={"ForAllValues:StringEquals": {"aws:userid": "nobody"}}
+        ),
+        "every address": _allow(name, Condition={"IpAddress": {"aws:SourceIp": "0.0.0.0/0"}}),
+        "every address, in halves": _allow(
+            name, Condition={"IpAddress": {"aws:SourceIp": ["0.0.0.0/1", "128.0.0.0/1"]}}
+        ),
+        "StringLike *": _allow(name, Condition={"StringLike": {"aws:userid": "*"}}),
+        "ArnLike *": _allow(name, Condition={"ArnLike": {"aws:PrincipalArn": "*"}}),
+        "IfExists": _allow(name, Condition={"StringEqualsIfExists": {"aws:userid": stranger.id}}),
+        "negated": _allow(name, Condition={"StringNotEquals": {"aws:userid": stranger.id}}),
+        "not who": _allow(name, Condition={"StringEquals": {"aws:username": "x"}}),
+    }
+    fixed = {
+        "principal": _allow(name, Principal={"AWS": stranger.id}),
+        "CIDR": _allow(name, Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}),
+        "userid": _allow(name, Condition={"StringEquals": {"aws:userid": stranger.id}}),
+        "PrincipalArn": _allow(
+            name, Condition={"ArnEquals": {"aws:PrincipalArn": f"arn:aws:iam::{stranger.id}:root"}}
+        ),
+    }
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=ALL_BLOCKED)
+    for what, text in public.items():
+        assert _code(s3.put_bucket_policy, Bucket=name, Policy=text) == "AccessDenied", what
+    for what, text in fixed.items():
+        s3.put_bucket_policy(Bucket=name, Policy=text)
+        assert s3.get_bucket_policy_status(Bucket=name)["PolicyStatus"]["IsPublic"] is False, what
+    for what, text in public.items():
+        s3.delete_public_access_block(Bucket=name)
+        s3.put_bucket_policy(Bucket=name, Policy=text)
+        assert s3.get_bucket_policy_status(Bucket=name)["PolicyStatus"]["IsPublic"] is True, what
+        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=ALL_BLOCKED)
+        for client in (anonymous, stranger_s3):  # RestrictPublicBuckets: only the owner
+            assert _code(client.get_object, Bucket=name, Key="k") == "AccessDenied", what
+        s3.get_object(Bucket=name, Key="k")
+
+
+def _code(call: Any, **args: Any) -> str:
+    from botocore.exceptions import ClientError
+
+    try:
+        call(**args)
+    except ClientError as err:
+        return str(err.response["Error"]["Code"])
+    return ""

@@ -347,3 +347,210 @@ def test_a_posts_condition_keys_are_its_form_fields(server: Server, s3: Any, sha
     assert post("uploads/open", tagging=tagging.format("open")) == 204
     tags = s3.get_object_tagging(Bucket=shared, Key="uploads/open")["TagSet"]
     assert tags == [{"Key": "class", "Value": "open"}]
+
+
+def _policy_and_controls_calls(client: Any, bucket: str) -> list[tuple[str, Any]]:
+    """Every bucket policy, public access block and ownership controls call, on the bucket."""
+    text = json.dumps(
+        {"Statement": [statement("s3:GetObject", f"arn:aws:s3:::{bucket}/*", Sid="theirs")]}
+    )
+    deny_all = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                }
+            ]
+        }
+    )
+    ownership = {"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    return [
+        ("get policy", lambda: client.get_bucket_policy(Bucket=bucket)),
+        ("get policy status", lambda: client.get_bucket_policy_status(Bucket=bucket)),
+        ("put policy", lambda: client.put_bucket_policy(Bucket=bucket, Policy=text)),
+        ("put deny-all", lambda: client.put_bucket_policy(Bucket=bucket, Policy=deny_all)),
+        ("delete policy", lambda: client.delete_bucket_policy(Bucket=bucket)),
+        ("get block", lambda: client.get_public_access_block(Bucket=bucket)),
+        (
+            "put block",
+            lambda: client.put_public_access_block(
+                Bucket=bucket, PublicAccessBlockConfiguration={"BlockPublicAcls": False}
+            ),
+        ),
+        ("delete block", lambda: client.delete_public_access_block(Bucket=bucket)),
+        ("get ownership", lambda: client.get_bucket_ownership_controls(Bucket=bucket)),
+        (
+            "put ownership",
+            lambda: client.put_bucket_ownership_controls(
+                Bucket=bucket, OwnershipControls=ownership
+            ),
+        ),
+        ("delete ownership", lambda: client.delete_bucket_ownership_controls(Bucket=bucket)),
+    ]
+
+
+def _refused(call: Any) -> tuple[str, int]:
+    from botocore.exceptions import ClientError
+
+    try:
+        call()
+    except ClientError as err:
+        return err.response["Error"]["Code"], err.response["ResponseMetadata"]["HTTPStatusCode"]
+    return "", 200
+
+
+def test_only_the_owner_manages_policy_block_and_ownership(
+    s3: Any, stranger_s3: Any, anonymous: Any, stranger: User, shared: str
+) -> None:
+    """S3: a non-owner the policy allows these calls gets 405 MethodNotAllowed, anyone else
+    403; the owner's settings stay as they were."""
+    block = {"BlockPublicAcls": True, "IgnorePublicAcls": True}
+    s3.put_public_access_block(Bucket=shared, PublicAccessBlockConfiguration=block)
+    s3.put_bucket_ownership_controls(
+        Bucket=shared, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerPreferred"}]}
+    )
+    try:
+        resources = [f"arn:aws:s3:::{shared}", f"arn:aws:s3:::{shared}/*"]
+        text = put_policy(
+            s3,
+            shared,
+            statement("s3:*", resources, {"AWS": stranger.id}),
+            statement("s3:*", resources),
+        )
+        for client in (stranger_s3, anonymous):
+            for what, call in _policy_and_controls_calls(client, shared):
+                assert _refused(call) == ("MethodNotAllowed", 405), what
+        # allowed nothing of them: 403
+        put_policy(s3, shared, statement("s3:GetObject", f"arn:aws:s3:::{shared}/public/*"))
+        for client in (stranger_s3, anonymous):
+            for what, call in _policy_and_controls_calls(client, shared):
+                assert _refused(call) == ("AccessDenied", 403), what
+        assert s3.get_bucket_policy(Bucket=shared)["Policy"] != text
+        got = s3.get_public_access_block(Bucket=shared)["PublicAccessBlockConfiguration"]
+        assert got["BlockPublicAcls"] and got["IgnorePublicAcls"]
+        rules = s3.get_bucket_ownership_controls(Bucket=shared)["OwnershipControls"]["Rules"]
+        assert rules == [{"ObjectOwnership": "BucketOwnerPreferred"}]
+        s3.list_objects_v2(Bucket=shared)  # no one locked the owner out
+    finally:
+        s3.delete_public_access_block(Bucket=shared)
+        s3.delete_bucket_ownership_controls(Bucket=shared)
+
+
+def test_an_account_is_not_its_users_bucket_owner(
+    server: Server, stranger_s3: Any, stranger: User
+) -> None:
+    """An account under a user is an owner of its own: neither manages the other's bucket's
+    policy, whatever the policy allows it."""
+    from tests.admin.helpers import admin
+
+    name = f"acct-{uuid.uuid4().hex[:8]}"
+    made = admin(server, "POST", "ostor-accounts", id=stranger.id, accountName=name)
+    assert made.status_code == 200, made.text
+    (pair,) = made.json()["AWSAccessKeys"]
+    account_s3 = User(stranger.email, "", pair["AWSAccessKeyId"], pair["AWSSecretAccessKey"])
+    account = account_s3.client(server)
+    bucket = f"acct-{uuid.uuid4().hex[:12]}"
+    stranger_s3.create_bucket(Bucket=bucket)
+    try:
+        resources = [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+        put_policy(
+            stranger_s3,
+            bucket,
+            statement("s3:*", resources, {"AWS": f"arn:aws:iam::{stranger.id}:user/{name}"}),
+        )
+        account.list_objects_v2(Bucket=bucket)  # the policy allows it what it names
+        for what, call in _policy_and_controls_calls(account, bucket):
+            assert _refused(call) == ("MethodNotAllowed", 405), what
+        stranger_s3.delete_bucket_policy(Bucket=bucket)
+        for what, call in _policy_and_controls_calls(account, bucket):
+            assert _refused(call) == ("AccessDenied", 403), what
+    finally:
+        stranger_s3.delete_bucket_policy(Bucket=bucket)
+        stranger_s3.delete_bucket(Bucket=bucket)
+        admin(server, "DELETE", "ostor-accounts", id=stranger.id, accountName=name)
+
+
+def test_object_attributes_need_get_object_too(
+    s3: Any, stranger_s3: Any, stranger: User, shared: str
+) -> None:
+    """GetObjectAttributes needs s3:GetObject as well as s3:GetObjectAttributes: a Deny of
+    GetObject refuses it, an Allow of the attributes alone does not grant it."""
+    s3.put_object(Bucket=shared, Key="denied/a", Body=b"secret")
+    everything = f"arn:aws:s3:::{shared}/*"
+    attributes = ["ETag", "ObjectSize"]
+    put_policy(
+        s3,
+        shared,
+        statement(["s3:GetObject", "s3:GetObjectAttributes"], everything, {"AWS": stranger.id}),
+        {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{shared}/denied/*",
+        },
+    )
+    got = stranger_s3.get_object_attributes(
+        Bucket=shared, Key="public/a", ObjectAttributes=attributes
+    )
+    assert got["ObjectSize"] == len(b"public/a")
+    expect_error(
+        "AccessDenied",
+        403,
+        stranger_s3.get_object_attributes,
+        Bucket=shared,
+        Key="denied/a",
+        ObjectAttributes=attributes,
+    )
+    # the owner too: an explicit Deny binds it
+    expect_error(
+        "AccessDenied",
+        403,
+        s3.get_object_attributes,
+        Bucket=shared,
+        Key="denied/a",
+        ObjectAttributes=attributes,
+    )
+    put_policy(s3, shared, statement("s3:GetObjectAttributes", everything, {"AWS": stranger.id}))
+    expect_error(
+        "AccessDenied",
+        403,
+        stranger_s3.get_object_attributes,
+        Bucket=shared,
+        Key="public/a",
+        ObjectAttributes=attributes,
+    )
+    # a named version: s3:GetObjectVersion and s3:GetObjectVersionAttributes
+    put_policy(
+        s3,
+        shared,
+        statement(
+            ["s3:GetObjectVersionAttributes", "s3:GetObject", "s3:GetObjectAttributes"],
+            everything,
+            {"AWS": stranger.id},
+        ),
+    )
+    expect_error(
+        "AccessDenied",
+        403,
+        stranger_s3.get_object_attributes,
+        Bucket=shared,
+        Key="public/a",
+        VersionId="null",
+        ObjectAttributes=attributes,
+    )
+    put_policy(
+        s3,
+        shared,
+        statement(
+            ["s3:GetObjectVersionAttributes", "s3:GetObjectVersion"],
+            everything,
+            {"AWS": stranger.id},
+        ),
+    )
+    got = stranger_s3.get_object_attributes(
+        Bucket=shared, Key="public/a", VersionId="null", ObjectAttributes=attributes
+    )
+    assert got["ObjectSize"] == len(b"public/a")

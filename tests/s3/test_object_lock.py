@@ -6,7 +6,9 @@ per-key errors, and a retained version surviving the collector's passes."""
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
 import json
 import time
 import uuid
@@ -15,7 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
+from tests.admin.helpers import User
 from tests.conftest import Server, Tool, require_binary
 from tests.s3.helpers import expect_error
 
@@ -313,5 +317,103 @@ def test_policies_see_the_retention_asked(s3: Any, locked: str) -> None:
             ObjectLockMode="GOVERNANCE",
             ObjectLockRetainUntilDate=later(3),
         )
+    finally:
+        s3.delete_bucket_policy(Bucket=locked)
+
+
+def test_lock_headers_need_the_lock_permissions(
+    server: Server, s3: Any, anonymous: Any, stranger_s3: Any, stranger: User, locked: str
+) -> None:
+    """Write access alone (a public-read-write bucket, an ACL's WRITE) sets no retention nor
+    legal hold: those headers need s3:PutObjectRetention / s3:PutObjectLegalHold, which only
+    the bucket's owner has unless its policy allows them. A default retention still applies
+    to anyone's plain write."""
+    s3.put_bucket_acl(Bucket=locked, ACL="public-read-write")
+    retain = {"ObjectLockMode": "COMPLIANCE", "ObjectLockRetainUntilDate": later(1)}
+    hold = {"ObjectLockLegalHoldStatus": "ON"}
+    stranger_s3.put_object(Bucket=locked, Key="src", Body=b"x")
+    for client in (anonymous, stranger_s3):
+        for asked in (retain, hold, {**retain, **hold}):
+            expect_error(
+                "AccessDenied",
+                403,
+                client.put_object,
+                Bucket=locked,
+                Key="k",
+                Body=b"x",
+                ChecksumAlgorithm="CRC32",
+                **asked,
+            )
+    for asked in (retain, hold):
+        expect_error(
+            "AccessDenied",
+            403,
+            stranger_s3.create_multipart_upload,
+            Bucket=locked,
+            Key="mp",
+            **asked,
+        )
+        expect_error(
+            "AccessDenied",
+            403,
+            stranger_s3.copy_object,
+            Bucket=locked,
+            Key="copy",
+            CopySource={"Bucket": locked, "Key": "src"},
+            **asked,
+        )
+    url = f"{server.endpoint}/{locked}"
+    for fields in (
+        {
+            "x-amz-object-lock-mode": "COMPLIANCE",
+            "x-amz-object-lock-retain-until-date": later(1).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "content-md5": base64.b64encode(hashlib.md5(b"form").digest()).decode(),
+        },
+        {"x-amz-object-lock-legal-hold": "ON"},
+    ):
+        posted = requests.post(
+            url, data={"key": "form", **fields}, files={"file": b"form"}, timeout=10
+        )
+        assert posted.status_code == 403, posted.text
+    listed = s3.list_object_versions(Bucket=locked)
+    assert [v["Key"] for v in listed.get("Versions", [])] == ["src"]  # nothing else stored
+    assert not stranger_s3.list_multipart_uploads(Bucket=locked).get("Uploads")
+    # a default retention applies to a plain write of anyone's
+    rule = {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}
+    s3.put_object_lock_configuration(
+        Bucket=locked, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": rule}
+    )
+    anonymous.put_object(Bucket=locked, Key="plain", Body=b"x")
+    assert s3.head_object(Bucket=locked, Key="plain")["ObjectLockMode"] == "GOVERNANCE"
+    # the policy may allow them
+    allowed = {
+        "Effect": "Allow",
+        "Principal": {"AWS": stranger.id},
+        "Action": ["s3:PutObject", "s3:PutObjectRetention", "s3:PutObjectLegalHold"],
+        "Resource": f"arn:aws:s3:::{locked}/*",
+    }
+    s3.put_bucket_policy(
+        Bucket=locked, Policy=json.dumps({"Version": "2012-10-17", "Statement": [allowed]})
+    )
+    try:
+        governance = {"ObjectLockMode": "GOVERNANCE", "ObjectLockRetainUntilDate": later(1)}
+        stranger_s3.put_object(
+            Bucket=locked, Key="theirs", Body=b"x", ChecksumAlgorithm="CRC32", **governance
+        )
+        head = s3.head_object(Bucket=locked, Key="theirs")
+        assert head["ObjectLockMode"] == "GOVERNANCE"
+        expect_error(
+            "AccessDenied",
+            403,
+            anonymous.put_object,
+            Bucket=locked,
+            Key="k",
+            Body=b"x",
+            ChecksumAlgorithm="CRC32",
+            **governance,
+        )
+        stranger_s3.put_object(Bucket=locked, Key="held", Body=b"x", **hold)
+        assert s3.head_object(Bucket=locked, Key="held")["ObjectLockLegalHoldStatus"] == "ON"
+        s3.put_object_legal_hold(Bucket=locked, Key="held", LegalHold={"Status": "OFF"})
     finally:
         s3.delete_bucket_policy(Bucket=locked)

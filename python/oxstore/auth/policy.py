@@ -184,17 +184,65 @@ class Policy(msgspec.Struct, frozen=True):
         return "Allow" if allowed else None
 
 
+# Condition keys that say who or where the requester is, by values it cannot choose (S3's
+# "meaning of public", of the keys oxstore knows): a fixed one of these narrows an Allow of "*".
+# (aws:username is an account's name, not unique across users: it names no one in particular.)
+NARROWING_KEYS = frozenset({"aws:sourceip", "aws:userid", "aws:principalarn"})
+# how values compare in the positive operators that can narrow (StringEquals, ArnEquals,
+# IpAddress, ..., and StringLike / ArnLike without wildcards)
+NARROWING_COMPARES = frozenset({"string", "string-nocase", "like", "ip"})
+
+
 def publicly_allowing(statements: tuple[Statement, ...]) -> bool:
-    """Whether a statement allows anyone (S3's "public": a "*" principal not narrowed by a
-    condition on who or where the requester is)."""
-    narrowing = {"aws:sourceip", "aws:principalarn", "aws:userid", "aws:username"}
+    """Whether a statement allows anyone (S3's "public"): an Allow of NotPrincipal, or of a
+    "*" principal that no condition narrows to fixed requesters (narrowing)."""
     return any(
         s.effect == "Allow"
-        and s.principals is not None
-        and ANYONE in s.principals
-        and not any(c.key in narrowing and not c.negated for c in s.conditions)
+        and (
+            s.principals is None  # NotPrincipal: everyone but some
+            or (ANYONE in s.principals and not any(narrowing(c) for c in s.conditions))
+        )
         for s in statements
     )
+
+
+def narrowing(condition: Condition) -> bool:
+    """Whether a condition holds only for requests from fixed requesters: a positive operator
+    (not negated, not IfExists, not ForAllValues, which hold when the key is missing; not Null)
+    with fixed values (no wildcards; a CIDR short of every address) on a key naming who or
+    where the requester is."""
+    if condition.key not in NARROWING_KEYS or condition.compare not in NARROWING_COMPARES:
+        return False
+    if condition.negated or condition.if_exists or condition.qualifier == "ForAllValues":
+        return False
+    values = condition.values
+    if not values or any("*" in v or "?" in v for v in values):
+        return False
+    if condition.key == "aws:sourceip" and condition.compare == "ip":
+        return not _every_address(values)
+    return True
+
+
+def _every_address(values: tuple[str, ...]) -> bool:
+    """Whether the CIDRs (or addresses) cover every IPv4 or every IPv6 address."""
+    v4: list[ipaddress.IPv4Network] = []
+    v6: list[ipaddress.IPv6Network] = []
+    for value in values:
+        try:
+            network = ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            continue  # matches no address
+        if isinstance(network, ipaddress.IPv4Network):
+            v4.append(network)
+        else:
+            v6.append(network)
+    return _all_of(list(ipaddress.collapse_addresses(v4))) or _all_of(
+        list(ipaddress.collapse_addresses(v6))
+    )
+
+
+def _all_of(collapsed: list[ipaddress.IPv4Network] | list[ipaddress.IPv6Network]) -> bool:
+    return len(collapsed) == 1 and collapsed[0].prefixlen == 0
 
 
 def _named(principals: frozenset[str], names: frozenset[str]) -> bool:

@@ -3,7 +3,9 @@
 An explicit Deny of the bucket's policy refuses anyone, the bucket's owner too (but for
 managing the policy itself: an owner cannot lock themselves out). Otherwise the bucket's owner
 may do everything; anyone else, anonymous included, what the policy allows, or what the
-bucket's or the object's ACL grants of the operations listed here.
+bucket's or the object's ACL grants of the operations listed here; but the bucket's policy,
+public access block and ownership controls are its owner's alone (OWNER_ONLY), and a write's
+object-lock headers need the lock's own permissions (check_lock_asked).
 """
 
 from __future__ import annotations
@@ -60,6 +62,23 @@ POLICY_MANAGEMENT = frozenset(
         Endpoint.GET_BUCKET_POLICY_STATUS,
     }
 )
+# What only the bucket's owner may do (its id exactly: an account under a user is an owner of
+# its own), whatever its policy allows anyone else: S3 answers 405 MethodNotAllowed to whom the
+# policy allows, 403 AccessDenied to anyone else, so that no one but the owner may see or
+# change who may do what with the bucket.
+OWNER_ONLY = POLICY_MANAGEMENT | frozenset(
+    {
+        Endpoint.PUT_PUBLIC_ACCESS_BLOCK,
+        Endpoint.GET_PUBLIC_ACCESS_BLOCK,
+        Endpoint.DELETE_PUBLIC_ACCESS_BLOCK,
+        Endpoint.PUT_BUCKET_OWNERSHIP_CONTROLS,
+        Endpoint.GET_BUCKET_OWNERSHIP_CONTROLS,
+        Endpoint.DELETE_BUCKET_OWNERSHIP_CONTROLS,
+    }
+)
+# Endpoints whose action needs another one allowed too (S3: GetObjectAttributes needs
+# s3:GetObject, or s3:GetObjectVersion for a version): a Deny of either refuses.
+ALSO_NEEDS = {Endpoint.GET_OBJECT_ATTRIBUTES: Endpoint.GET_OBJECT}
 # Admin calls any signed-in user may make about what they own (oxstore's addition): the
 # inventory of their own buckets, with sizes and object counts (the console's bucket list).
 SELF_SERVICE = frozenset({Endpoint.ADMIN_GET_BUCKETS})
@@ -108,13 +127,19 @@ async def authorize(call: Call, endpoint: Endpoint) -> None:
         return
     verdict = None
     if bucket.bucket_policy is not None:  # (most buckets: no coroutine, no argument lookup)
-        verdict = await policy_verdict(
-            call, bucket, endpoint, call.req.key, call.req.arg("versionId")
-        )
+        version_id = call.req.arg("versionId")
+        verdict = await policy_verdict(call, bucket, endpoint, call.req.key, version_id)
+        also = ALSO_NEEDS.get(endpoint)
+        if also is not None and verdict != "Deny":
+            verdict = await both_allowing(call, bucket, verdict, also, owner, version_id)
     if verdict == "Deny" and not (owner and endpoint in POLICY_MANAGEMENT):
         raise S3Error("AccessDenied")
     if owner or (endpoint is Endpoint.CREATE_BUCKET and requester is not None):
         return  # (CreateBucket of someone else's: BucketAlreadyExists)
+    if endpoint in OWNER_ONLY:
+        if verdict == "Allow":
+            raise S3Error("MethodNotAllowed", Method=call.req.method, ResourceType="BUCKET")
+        raise S3Error("AccessDenied")
     if verdict == "Allow":
         call.granted = True
         return
@@ -132,6 +157,31 @@ async def authorize(call: Call, endpoint: Endpoint) -> None:
     call.granted = True
 
 
+async def both_allowing(
+    call: Call,
+    bucket: BucketRecord,
+    verdict: policy.Verdict,
+    also: Endpoint,
+    owner: bool,
+    version_id: str | None,
+) -> policy.Verdict:
+    """The verdict on a request whose action needs another one allowed too (ALSO_NEEDS):
+    Deny when the policy denies the other; for anyone but the owner, Allow only when the
+    other is allowed as well (by the policy, or, when it says nothing of it, by the object's
+    ACL), else none (the ACLs decide the request itself)."""
+    other = await policy_verdict(call, bucket, also, call.req.key, version_id)
+    if other == "Deny":
+        return "Deny"
+    if verdict != "Allow" or owner or other == "Allow":
+        return verdict
+    needed = REQUIRED.get(also)
+    if other is None and needed is not None:
+        record = await named_record(call, call.bucket, call.key, version_id)
+        if object_allows(bucket, record, call.auth.owner, needed[1]):
+            return verdict
+    return None
+
+
 async def bypasses_governance(call: Call, bucket: BucketRecord, key: str) -> bool:
     """Whether the request asks to bypass GOVERNANCE retention (its header) and may: the
     bucket's owner, or whom its policy allows s3:BypassGovernanceRetention."""
@@ -144,6 +194,30 @@ async def bypasses_governance(call: Call, bucket: BucketRecord, key: str) -> boo
 
 
 BYPASS_ACTION = Action("s3:BypassGovernanceRetention", on_object=True)
+
+
+async def check_lock_asked(
+    call: Call,
+    bucket: BucketRecord,
+    key: str,
+    asked: object_lock.Lock | None,
+    form: Form | None = None,
+) -> None:
+    """A write's x-amz-object-lock-* headers (a POST's fields) set a retention or a legal hold
+    only for whom the write may do so as PutObjectRetention / PutObjectLegalHold would: the
+    bucket's owner, or whom its policy allows s3:PutObjectRetention (s3:PutObjectLegalHold);
+    no ACL grants them, and a Deny refuses the owner too. AccessDenied otherwise, before
+    anything is stored. (A bucket's default retention is the owner's: it asks for nothing.)"""
+    if asked is None:
+        return
+    needed = [Endpoint.PUT_OBJECT_RETENTION] if asked.mode else []
+    if asked.legal_hold:
+        needed.append(Endpoint.PUT_OBJECT_LEGAL_HOLD)
+    owner = call.auth.owner is not None and call.auth.owner == bucket.owner
+    for endpoint in needed:
+        verdict = await policy_verdict(call, bucket, endpoint, key, None, form)
+        if verdict == "Deny" or (verdict is None and not owner):
+            raise S3Error("AccessDenied")
 
 
 async def policy_verdict(

@@ -20,7 +20,7 @@ from oxstore.http.request import Response
 from oxstore.meta.model import QuotaExceededError
 from oxstore.meta.records import BucketRecord, ObjectRecord, PartRecord, UploadRecord
 from oxstore.meta.store import NoSuchBucketError, NoSuchUploadError
-from oxstore.s3 import checksums, description, encryption, object_data, object_lock
+from oxstore.s3 import checksums, description, encryption, object_data, object_lock, permissions
 from oxstore.s3.conditions import etag_condition
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
@@ -123,6 +123,7 @@ async def create_multipart_upload(call: Call) -> Response:
     bucket = await owned_bucket(call)
     check_key(call.key)
     described = description.of_headers(call.req.headers, call.config, secure=call.secure)
+    await permissions.check_lock_asked(call, bucket, call.key, described.lock)
     sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
     algorithm, kind = _checksum_settings(call)
     upload_id = new_upload_id()

@@ -74,6 +74,7 @@ async def put_object(call: Call) -> Response:
     bucket = await owned_bucket(call)
     check_key(call.key)
     described = description.of_headers(call.req.headers, call.config, secure=call.secure)
+    await permissions.check_lock_asked(call, bucket, call.key, described.lock)
     sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
     seal = sealed.data_key if sealed else None
     owner, acl = await object_acl(call, described.acl, bucket)
@@ -400,6 +401,7 @@ async def copy_object(call: Call) -> Response:
     described = description.of_headers(
         req.headers, call.config, secure=call.secure, metadata=replaced, tags=retagged
     )
+    await permissions.check_lock_asked(call, bucket, call.key, described.lock)
     opened = await encryption.opened(call, source.encryption, source.data_id, copy_source=True)
     changes_class = described.storage_class_sent and described.storage_class != source.storage_class
     checksum = _copy_checksum(req, source)

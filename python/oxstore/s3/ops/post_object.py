@@ -93,6 +93,7 @@ async def post_object(call: Call) -> Response:
     form = condition_keys.Form(fields, described.tags)
     if not await permissions.form_allowed(call, bucket, key, form):
         raise S3Error("AccessDenied")
+    await permissions.check_lock_asked(call, bucket, key, described.lock, form)
     check_key(key)
     sealed = await encryption.sealing(call, encryption.asked_for(bucket, described.encryption))
     owner, acl = await object_acl(call, described.acl, bucket)
