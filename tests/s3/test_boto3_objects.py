@@ -287,6 +287,10 @@ def test_delete_objects(s3, bucket: str) -> None:
     )
     assert "Deleted" not in quiet
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+    # a carriage return in a key is written as a character reference (raw, it reads as \n)
+    s3.put_object(Bucket=bucket, Key="cr\rkey", Body=b"x")
+    echoed = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "cr\rkey"}]})
+    assert [d["Key"] for d in echoed["Deleted"]] == ["cr\rkey"]
 
 
 def test_delete_objects_limit(s3, bucket: str) -> None:

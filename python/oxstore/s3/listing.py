@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 from oxstore.http.request import Response
 from oxstore.meta.records import ObjectRecord
 from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 from oxstore.s3.ops.common import bucket_headers, owned_bucket, owner_xml, xml_response
-from oxstore.s3.xml import document, el, group, iso8601
+from oxstore.s3.xml import document, el, escape, group, iso8601
 
 MAX_KEYS = 1000
 INT32_MAX = 2**31 - 1

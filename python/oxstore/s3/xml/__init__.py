@@ -8,7 +8,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from email.utils import formatdate
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 import defusedxml.ElementTree as safe_xml
 
@@ -18,6 +18,14 @@ S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 MAX_XML_BODY = 1024 * 1024
 
 Node = str  # rendered XML fragments are plain strings; values are escaped when rendered
+# a carriage return as a character reference: a parser reads a raw one as a line feed, and a
+# key with one would come back as another key
+_ENTITIES = {"\r": "&#13;"}
+
+
+def escape(text: str) -> str:
+    """Text for an element's content: &, <, > and carriage returns escaped."""
+    return _escape(text, _ENTITIES)
 
 
 def el(name: str, value: object) -> Node:
