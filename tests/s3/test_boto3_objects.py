@@ -13,6 +13,7 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 
 from tests.s3.helpers import expect_error, sha256
+from tests.s3.signing import error_code, send, sign
 
 SINGLE_PUT = TransferConfig(multipart_threshold=1 << 40)
 
@@ -296,6 +297,18 @@ def test_delete_objects(s3, bucket: str) -> None:
 def test_delete_objects_limit(s3, bucket: str) -> None:
     keys = [{"Key": f"k{i}"} for i in range(1001)]
     expect_error("MalformedXML", 400, s3.delete_objects, Bucket=bucket, Delete={"Objects": keys})
+
+
+def test_delete_objects_quiet_is_a_boolean(server, s3, bucket: str) -> None:
+    s3.put_object(Bucket=bucket, Key="kept", Body=b"x")
+    body = b"<Delete><Quiet>maybe</Quiet><Object><Key>kept</Key></Object></Delete>"
+    headers = {
+        "content-md5": base64.b64encode(hashlib.md5(body).digest()).decode(),
+        "x-amz-content-sha256": hashlib.sha256(body).hexdigest(),
+    }
+    answer = send(sign(server, "POST", f"/{bucket}?delete", headers, body))
+    assert (answer.status_code, error_code(answer)) == (400, "MalformedXML")
+    assert s3.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"x"
 
 
 def _data_files(server) -> set[str]:  # type: ignore[no-untyped-def]

@@ -258,7 +258,10 @@ def _delete_request(body: bytes) -> tuple[list[tuple[str, str | None, str | None
     root = parse(body)
     if root.tag != "Delete":
         raise S3Error("MalformedXML")
-    quiet = (root.findtext("Quiet") or "").strip().lower() == "true"
+    quiet_text = (root.findtext("Quiet") or "false").strip().lower()
+    if quiet_text not in ("true", "false"):
+        raise S3Error("MalformedXML")
+    quiet = quiet_text == "true"
     objects = root.findall("Object")
     if not objects or len(objects) > MAX_DELETE_KEYS:
         raise S3Error("MalformedXML")
