@@ -44,6 +44,16 @@ def test_configuration_round_trip(s3, bucket: str) -> None:
     expect_error("NoSuchCORSConfiguration", 404, s3.get_bucket_cors, Bucket=bucket)
     bad = {"CORSRules": [{"AllowedOrigins": ["*"], "AllowedMethods": ["PATCH"]}]}
     expect_error("InvalidRequest", 400, s3.put_bucket_cors, Bucket=bucket, CORSConfiguration=bad)
+    get = {"AllowedOrigins": ["*"], "AllowedMethods": ["GET"]}
+    two_wildcards = {"CORSRules": [{**get, "AllowedHeaders": ["x-*-*"]}]}
+    expect_error(
+        "InvalidRequest", 400, s3.put_bucket_cors, Bucket=bucket, CORSConfiguration=two_wildcards
+    )
+    long_id = {"CORSRules": [{**get, "ID": "x" * 256}]}
+    expect_error(
+        "InvalidArgument", 400, s3.put_bucket_cors, Bucket=bucket, CORSConfiguration=long_id
+    )
+    s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{**get, "ID": "x" * 255}]})
 
 
 def test_content_md5_is_required(server, bucket: str) -> None:

@@ -13,6 +13,7 @@ from oxstore.s3.xml import document, el, group, parse
 
 METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 MAX_RULES = 100
+MAX_ID = 255  # characters of a rule's ID
 
 
 class CorsRule(msgspec.Struct, frozen=True):
@@ -69,12 +70,12 @@ def parse_configuration(body: bytes) -> list[CorsRule]:
                     "InvalidRequest",
                     f"Found unsupported HTTP method in CORS config. Unsupported method is {method}",
                 )
-        for origin in origins:
-            if origin.count("*") > 1:
-                raise S3Error(
-                    "InvalidRequest",
-                    f'AllowedOrigin "{origin}" can not have more than one wildcard.',
-                )
+        headers = tuple((h.text or "").strip() for h in node.findall("AllowedHeader"))
+        _one_wildcard_each("AllowedOrigin", origins)
+        _one_wildcard_each("AllowedHeader", headers)
+        rule_id = (node.findtext("ID") or "").strip()
+        if len(rule_id) > MAX_ID:
+            raise S3Error("InvalidArgument", f"ID cannot be longer than {MAX_ID} characters.")
         max_age = node.findtext("MaxAgeSeconds")
         try:
             age = int(max_age) if max_age is not None else None
@@ -84,13 +85,21 @@ def parse_configuration(body: bytes) -> list[CorsRule]:
             CorsRule(
                 origins=origins,
                 methods=methods,
-                headers=tuple((h.text or "").strip() for h in node.findall("AllowedHeader")),
+                headers=headers,
                 expose=tuple((h.text or "").strip() for h in node.findall("ExposeHeader")),
                 max_age=age,
-                id=(node.findtext("ID") or "").strip(),
+                id=rule_id,
             )
         )
     return rules
+
+
+def _one_wildcard_each(element: str, values: tuple[str, ...]) -> None:
+    for value in values:
+        if value.count("*") > 1:
+            raise S3Error(
+                "InvalidRequest", f'{element} "{value}" can not have more than one wildcard.'
+            )
 
 
 def render_configuration(rules: list[CorsRule]) -> bytes:
