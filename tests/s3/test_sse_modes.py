@@ -249,6 +249,11 @@ def test_every_copy_combination(
     # a copy that asks for nothing of an encrypted source is encrypted by SSE-S3, as S3 does
     said = "SSE-S3" if target == "none" and source != "none" else target
     check_said(answer, said, kms_key)
+    # a plain or SSE-S3 object's ETag is its MD5 (a multipart source's is kept where its data
+    # is shared); a keyed ETag of an SSE-C or SSE-KMS source is not carried over
+    etag = answer["CopyObjectResult"]["ETag"].strip('"')
+    if said in ("none", "SSE-S3") and (not parts or source in ("SSE-C", "SSE-KMS")):
+        assert etag == hashlib.md5(bodies[key]).hexdigest()
     got = s3.get_object(Bucket=name, Key=copy, **read_args(said))
     check_said(got, said, kms_key)
     assert got["Body"].read() == bodies[key]
@@ -365,3 +370,20 @@ def test_post_uploads_encrypted(s3: Any, bucket: str, kms_key: str, mode: str) -
     got = s3.get_object(Bucket=bucket, Key="posted", **read_args(mode))
     check_said(got, mode, kms_key)
     assert got["Body"].read() == body
+
+
+def test_sse_kms_needs_signature_v4(server: Server, s3: Any, bucket: str, kms_key: str) -> None:
+    """As in S3: SSE-KMS objects are written and read by SigV4-signed requests only."""
+    v2 = server.client(signature_version="s3", s3={"addressing_style": "path"})
+    kms = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key}
+    refused = expect_error(
+        "InvalidArgument", 400, v2.put_object, Bucket=bucket, Key="v2", Body=b"x", **kms
+    )
+    assert "Signature Version 4" in refused["Error"]["Message"]
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="v2")
+    s3.put_object(Bucket=bucket, Key="v4", Body=b"sealed", **kms)
+    expect_error("InvalidArgument", 400, v2.get_object, Bucket=bucket, Key="v4")
+    url = v2.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "v4"})
+    assert requests.get(url, timeout=10).status_code == 400
+    assert s3.get_object(Bucket=bucket, Key="v4")["Body"].read() == b"sealed"
+    v2.put_object(Bucket=bucket, Key="v2-plain", Body=b"x")  # other objects: SigV2 as before

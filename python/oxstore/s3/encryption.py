@@ -42,6 +42,10 @@ MISSING_KEY = (
     "be provided to retrieve the object."
 )
 NOT_APPLICABLE = "The encryption parameters are not applicable to this object."
+KMS_NEEDS_SIGV4 = (
+    "Requests specifying Server Side Encryption with AWS KMS managed keys require AWS "
+    "Signature Version 4."
+)
 
 
 class Sealing(msgspec.Struct, frozen=True, kw_only=True):
@@ -71,6 +75,7 @@ async def sealing(
         assert asked.customer is not None
         return Sealing(data_key=key, mode=SSE_C, kek=asked.customer.key, customer=asked.customer)
     if asked.mode == SSE_KMS:
+        _check_signature_v4(call)
         kms = call.services.kms
         assert kms is not None
         found = await kms.for_write(asked.kms_key_id)
@@ -119,6 +124,8 @@ async def opened(
             raise S3Error("InvalidRequest", NOT_APPLICABLE)
         if found is None:
             return None
+        if found.mode == SSE_KMS:
+            _check_signature_v4(call)
         return _native.unwrap_data_key(await _kek_of(call, found), found.wrapped_key, data_id)
     if customer is None:
         raise S3Error("InvalidRequest", MISSING_KEY)
@@ -129,6 +136,13 @@ async def opened(
             ArgumentName=CUSTOMER + "key",
         )
     return _native.unwrap_data_key(customer.key, found.wrapped_key, data_id)
+
+
+def _check_signature_v4(call: Call) -> None:
+    """SSE-KMS objects are written and read by SigV4-signed requests only, as in S3 (SigV2,
+    anonymous: 400)."""
+    if not call.auth.scope:
+        raise S3Error("InvalidArgument", KMS_NEEDS_SIGV4)
 
 
 def etag(sealed: Sealing | None, md5_hex: str) -> str:

@@ -492,7 +492,12 @@ async def _copied_data(
     when the copy is encrypted)."""
     if asked is None and not checksum:
         return {}
-    if source_key is not None and not checksum:
+    # an SSE-S3 copy's ETag is its bytes' MD5, which a source keyed by SSE-C or SSE-KMS has not
+    # kept (its ETag is not the MD5): such a copy is written again
+    found = source.encryption
+    md5_lost = asked is not None and asked.mode == encryption.SSE_S3
+    md5_lost = md5_lost and found is not None and found.mode != encryption.SSE_S3
+    if source_key is not None and not checksum and not md5_lost:
         sealed = await encryption.sealing(call, asked, data_key=source_key)
         return {"encryption": encryption.envelope(call, sealed, source.data_id)}
     sealed = await encryption.sealing(call, asked) if asked is not None else None

@@ -85,7 +85,9 @@ async def post_object(call: Call) -> Response:
         policy = post_policy.parse(fields["policy"], now)
         post_policy.check(policy, fields, call.bucket)
         length_range = policy.length_range
-    call.auth = signed_by(AuthContext(access_key=signer), keys)
+    # a V4 form's scope (date/region/s3/aws4_request): the request is SigV4-signed
+    scope = fields.get("x-amz-credential", "").partition("/")[2] if signer else ""
+    call.auth = signed_by(AuthContext(access_key=signer, scope=scope), keys)
     key = fields["key"]
     described = description.of_form(
         fields, reader.file_content_type, call.config, secure=call.secure
