@@ -45,12 +45,26 @@ def test_limits_are_set_shown_and_removed(server: Server, s3, bucket: str) -> No
         assert neither.status_code == 400
         bad = admin(server, "PUT", "ostor-limits", bucket=bucket, ops=None, default="many")
         assert bad.status_code == 400
+        # a wrong set of parameters (the document): another kind's, an unknown one, an empty one
+        for wrong in (
+            {"ops": None, "out": "5"},
+            {"bandwidth": None, "default": "5"},
+            {"ops": None, "bogus": "5"},
+            {"ops": None, "default": ""},
+        ):
+            refused = admin(server, "PUT", "ostor-limits", bucket=bucket, **wrong)
+            assert refused.status_code == 400, wrong
         assert (
             admin(server, "DELETE", "ostor-limits", bucket=bucket, bandwidth=None).status_code
             == 204
         )
         assert admin(server, "GET", "ostor-limits", bucket=bucket).status_code == 404
         assert admin(server, "DELETE", "ostor-limits", id=user.id, ops=None).status_code == 204
+        assert admin(server, "GET", "ostor-limits", id=user.id).status_code == 404
+        # ops and bandwidth are both optional to DELETE: neither removes both
+        admin(server, "PUT", "ostor-limits", id=user.id, ops=None, default="60")
+        admin(server, "PUT", "ostor-limits", id=user.id, bandwidth=None, out="50")
+        assert admin(server, "DELETE", "ostor-limits", id=user.id).status_code == 204
         assert admin(server, "GET", "ostor-limits", id=user.id).status_code == 404
         missing = admin(server, "GET", "ostor-limits", bucket="no-such-bucket-here")
         assert missing.status_code == 404 and "NoSuchBucket" in missing.text

@@ -96,8 +96,12 @@ def test_quotas_are_set_read_and_cleared(server: Server, quota_user: User) -> No
         admin(server, "DELETE", "ostor-quotas", default="bucket")
     both = admin(server, "GET", "ostor-quotas", bucket="quota-read", default="user")
     assert both.status_code == 400
-    bad = admin(server, "PUT", "ostor-quotas", bucket="quota-read", **{"quota-size": "-1"})
-    assert bad.status_code == 400
+    for bad_size in ("-1", "1e3", "1e400", "99999999999999999999", "", "0x10"):
+        bad = admin(server, "PUT", "ostor-quotas", bucket="quota-read", **{"quota-size": bad_size})
+        assert bad.status_code == 400, bad_size
+    # a quota below a byte is one byte, never 0 (unlimited)
+    set_quota(server, "0.0000000001", bucket="quota-read")
+    assert admin(server, "GET", "ostor-quotas", bucket="quota-read").json()["size"] == "1"
     missing = admin(server, "GET", "ostor-quotas", bucket="no-such-bucket-here")
     assert missing.status_code == 404
 
@@ -181,6 +185,29 @@ def test_a_users_quota_spans_its_buckets(server: Server, quota_user: User) -> No
     finally:
         empty_bucket(root, "quota-root-own")
         root.delete_bucket(Bucket="quota-root-own")
+
+
+def test_an_overwrite_that_ends_within_the_quota_is_taken(server: Server, quota_user: User) -> None:
+    """The bytes a write replaces (the object it overwrites, the part it uploads again) are
+    not counted against it: only what the bucket will hold."""
+    s3 = quota_user.client(server)
+    s3.create_bucket(Bucket="quota-over")
+    set_quota(server, "0.0001", bucket="quota-over")  # 107,374.18 bytes: 107,375
+    s3.put_object(Bucket="quota-over", Key="k", Body=b"a" * 60_000)
+    s3.put_object(Bucket="quota-over", Key="k", Body=b"b" * 60_000)
+    s3.put_object(Bucket="quota-over", Key="k", Body=b"c" * 107_375)  # exactly full
+    expect_error("QuotaExceeded", 403, s3.put_object, Bucket="quota-over", Key="j", Body=b"x")
+    assert s3.get_object(Bucket="quota-over", Key="k")["Body"].read() == b"c" * 107_375
+    s3.delete_object(Bucket="quota-over", Key="k")
+    upload = s3.create_multipart_upload(Bucket="quota-over", Key="mp")["UploadId"]
+    part = {"Bucket": "quota-over", "Key": "mp", "UploadId": upload, "PartNumber": 1}
+    s3.upload_part(**part, Body=b"p" * 60_000)
+    s3.upload_part(**part, Body=b"q" * 60_000)  # the same part again: it replaces the first
+    expect_error(
+        "QuotaExceeded", 403, s3.upload_part, **{**part, "PartNumber": 2}, Body=b"r" * 60_000
+    )
+    s3.abort_multipart_upload(Bucket="quota-over", Key="mp", UploadId=upload)
+    admin(server, "DELETE", "ostor-quotas", bucket="quota-over")
 
 
 def test_a_bucket_made_again_starts_without_the_old_ones_quota_or_limits(

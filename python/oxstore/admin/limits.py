@@ -54,11 +54,29 @@ def _number(call: Call, name: str, default: float) -> float:
     return value
 
 
+# the arguments that name whose limits a call is about (and the admin API's own, ignored here)
+TARGET_ARGS = frozenset({"ostor-limits", "emailAddress", "id", "bucket", "accountName"})
+KIND_ARGS = {"ops": frozenset({"ops", *OP_KINDS}), "bandwidth": frozenset({"bandwidth", "out"})}
+
+
+def _check_arguments(call: Call, kind: str) -> None:
+    """The document: 400 for a wrong set of parameters (one of another kind, an unknown one,
+    a kind's value left empty)."""
+    for name, value in call.req.query:
+        if name in TARGET_ARGS or name.lower().startswith("x-amz-"):
+            continue
+        if name not in KIND_ARGS[kind]:
+            raise S3Error("InvalidArgument", f"{name} is not a parameter of {kind} limits.")
+        if name != kind and value == "":
+            raise S3Error("InvalidArgument", f"{name}: a number, 0 or more (0: unlimited).")
+
+
 async def put_limits(call: Call) -> Response:
     name = await _target(call)
     which = one_of(call, "ops", "bandwidth")
     if which is None:
         raise S3Error("InvalidArgument", "Set either ops or bandwidth limits.")
+    _check_arguments(call, which[0])
     limits = await _stored(call, name) or Limits()
     if which[0] == "ops":
         default = _number(call, "default", 0.0)
@@ -73,8 +91,8 @@ async def put_limits(call: Call) -> Response:
 async def delete_limits(call: Call) -> Response:
     name = await _target(call)
     ops, bandwidth = call.req.has_arg("ops"), call.req.has_arg("bandwidth")
-    if not ops and not bandwidth:
-        raise S3Error("InvalidArgument", "Remove ops or bandwidth limits.")
+    if not ops and not bandwidth:  # both are optional in the document: neither removes both
+        ops = bandwidth = True
     limits = await _stored(call, name) or Limits()
     if ops:
         limits.ops = {}

@@ -5,6 +5,7 @@ bytes; 0 is unlimited; DELETE sets 0, as the document says."""
 from __future__ import annotations
 
 import decimal
+import re
 
 from oxstore.admin.common import json_response, one_of, row_of
 from oxstore.http.request import Response
@@ -13,6 +14,8 @@ from oxstore.s3.context import Call
 from oxstore.s3.errors import S3Error
 
 USER, BUCKET = "0", "1"  # the document's quota types
+_DECIMAL = re.compile(r"[0-9]{1,30}(\.[0-9]{1,40})?")  # no sign, no exponent
+MAX_BYTES = 2**63 - 1
 
 
 async def _target(call: Call) -> tuple[str, str, str]:
@@ -50,14 +53,14 @@ async def put_quotas(call: Call) -> Response:
 
 def _gigabytes(raw: str | None) -> int:
     """quota-size in bytes: gigabytes, whole as the document has them or (oxstore's addition)
-    a decimal fraction, for quotas below a gigabyte."""
-    try:
-        size = decimal.Decimal(raw or "")
-    except decimal.InvalidOperation:
-        size = decimal.Decimal(-1)
-    if not size.is_finite() or size < 0:
+    a decimal fraction, for quotas below a gigabyte; a part of a byte counts as one (a quota
+    asked for is never 0, unlimited); at most MAX_BYTES."""
+    if raw is None or not _DECIMAL.fullmatch(raw):
         raise S3Error("InvalidArgument", "quota-size: gigabytes, 0 or more (0: unlimited).")
-    return int(size * GB)
+    size = (decimal.Decimal(raw) * GB).to_integral_value(rounding=decimal.ROUND_CEILING)
+    if size > MAX_BYTES:
+        raise S3Error("InvalidArgument", f"quota-size: at most {MAX_BYTES // GB} gigabytes.")
+    return int(size)
 
 
 async def delete_quotas(call: Call) -> Response:

@@ -24,6 +24,8 @@ from oxstore.limits.quotas import exceeded
 from oxstore.limits.rates import OP_KIND
 from oxstore.limits.usage import UsageMeter
 from oxstore.meta.model import QuotaExceededError
+from oxstore.meta.model.objects import NULL_VERSION
+from oxstore.meta.records import BucketRecord
 from oxstore.metrics import Meter
 from oxstore.s3 import addressing
 from oxstore.s3.context import Call, Services
@@ -141,7 +143,29 @@ class Pipeline:
             return  # NoSuchBucket is the handler's answer
         call.quota = await quotas.quota_for(bucket)
         if call.quota is not None and endpoint in BODY_IS_DATA:
-            await quotas.refuse_early(bucket, call.quota, content_length(call.req) or 0)
+            incoming = (content_length(call.req) or 0) - await _replaced_bytes(call, bucket)
+            await quotas.refuse_early(bucket, call.quota, incoming)
+
+
+async def _replaced_bytes(call: Call, bucket: BucketRecord) -> int:
+    """The bytes a PUT or UploadPart frees as it commits: the object it overwrites (in a bucket
+    that keeps no other version), the part of the same number it uploads again. An overwrite
+    that ends within the quota is not refused for the bytes it replaces."""
+    number = call.req.arg("partNumber")
+    upload_id = call.req.arg("uploadId")
+    if upload_id is not None:
+        if number is None or not number.isdigit():
+            return 0  # the handler's InvalidArgument
+        first = await call.meta.list_parts(upload_id, after=int(number) - 1, limit=1)
+        return first[0].size if first and first[0].number == int(number) else 0
+    if bucket.versioning == "Enabled":
+        return 0
+    found, current = call.read_object(bucket.name, call.key)
+    if not found:
+        current = await call.meta.get_object(bucket.name, call.key)
+    if current is None or (bucket.versioning and current.version_id != NULL_VERSION):
+        return 0  # suspended: a real version stays, only the null one is replaced
+    return current.size
 
 
 def count_usage(meter: UsageMeter, req: Request, response: Response) -> None:
