@@ -9,8 +9,10 @@ import os
 import re
 import zlib
 
+import boto3
 import pytest
 import requests
+from botocore.config import Config
 
 from tests.s3.helpers import expect_error
 from tests.s3.signing import aws_chunked_put, error_code, presigned_url, send, sign
@@ -192,3 +194,71 @@ def test_missing_content_length(server, bucket: str) -> None:
     body = response.read().decode()
     assert response.status == 411
     assert "<Code>MissingContentLength</Code>" in body
+
+
+def _not_signed(response: requests.Response, names: str) -> None:
+    assert (response.status_code, error_code(response)) == (403, "AccessDenied"), response.text
+    assert "There were headers present in the request which were not signed" in response.text
+    assert f"<HeadersNotSigned>{names}</HeadersNotSigned>" in response.text
+
+
+def test_a_presigned_put_takes_no_unsigned_amz_headers(server, s3, anonymous, bucket) -> None:  # type: ignore[no-untyped-def]
+    """x-amz-* headers that the signature does not cover are refused (S3's AccessDenied with
+    HeadersNotSigned): a presigned PutObject URL sent with x-amz-copy-source and x-amz-acl
+    would otherwise copy another object and make it public."""
+    s3.put_object(Bucket=bucket, Key="secret", Body=b"private bytes")
+    url = s3.generate_presigned_url(
+        "put_object", Params={"Bucket": bucket, "Key": "upload"}, ExpiresIn=300
+    )
+    extra = {"x-amz-copy-source": f"/{bucket}/secret", "X-Amz-ACL": "public-read"}
+    _not_signed(requests.put(url, headers=extra, timeout=10), "x-amz-acl, x-amz-copy-source")
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="upload")
+    expect_error("AccessDenied", 403, anonymous.get_object, Bucket=bucket, Key="secret")
+    meta = {"x-amz-meta-a": "1"}
+    _not_signed(requests.put(url, data=b"x", headers=meta, timeout=10), "x-amz-meta-a")
+    # what clients send unsigned: x-amz-content-sha256 on presigned URLs, x-amz-user-agent
+    sent = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD", "x-amz-user-agent": "aws-sdk-js/3"}
+    assert requests.put(url, data=b"ok", headers=sent, timeout=10).status_code == 200
+    signed = s3.generate_presigned_url(
+        "put_object",
+        Params={"Bucket": bucket, "Key": "public", "ACL": "public-read"},
+        ExpiresIn=300,
+    )
+    assert "x-amz-acl" in signed  # in X-Amz-SignedHeaders: the client sends it signed
+    answer = requests.put(signed, data=b"pub", headers={"x-amz-acl": "public-read"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    get_url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": "upload"}, ExpiresIn=300
+    )
+    checked = requests.get(get_url, headers={"x-amz-checksum-mode": "ENABLED"}, timeout=10)
+    _not_signed(checked, "x-amz-checksum-mode")
+
+
+def test_a_signed_request_takes_no_unsigned_amz_headers(server, s3, bucket) -> None:  # type: ignore[no-untyped-def]
+    s3.put_object(Bucket=bucket, Key="secret", Body=b"private bytes")
+    request = sign(server, "PUT", f"/{bucket}/k", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"})
+    request.headers["x-amz-copy-source"] = f"/{bucket}/secret"
+    request.headers["x-amz-acl"] = "public-read"
+    _not_signed(send(request), "x-amz-acl, x-amz-copy-source")
+    expect_error("NoSuchKey", 404, s3.get_object, Bucket=bucket, Key="k")
+    request = sign(server, "GET", f"/{bucket}/secret", {})
+    request.headers["x-amz-user-agent"] = "aws-sdk-js/3.0"  # sent unsigned by browsers' SDKs
+    assert send(request).content == b"private bytes"
+
+
+def test_a_session_token_is_refused(server) -> None:  # type: ignore[no-untyped-def]
+    """oxstore issues no temporary credentials: a request carrying a session token (a client
+    configured with one) is refused, not served as if it had none."""
+    client = boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        aws_session_token="FAKETOKEN",
+        region_name=server.region,
+        config=Config(signature_version="s3v4", retries={"max_attempts": 1}),
+    )
+    expect_error("InvalidToken", 400, client.list_buckets)
+    url = client.generate_presigned_url("list_buckets")
+    answer = requests.get(url, timeout=10)
+    assert (answer.status_code, error_code(answer)) == (400, "InvalidToken")

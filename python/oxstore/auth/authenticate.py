@@ -35,6 +35,10 @@ def signed_by(context: AuthContext, keys: Keyring) -> AuthContext:
 
 
 def _verify(req: Request, keys: Keyring, regions: Sequence[str], now: float) -> AuthContext:
+    if "x-amz-security-token" in req.headers or req.has_arg("X-Amz-Security-Token"):
+        # temporary credentials: oxstore issues none, so no session token is valid (ignored,
+        # a credential meant to expire would go on working)
+        raise S3Error("InvalidToken")
     header = req.headers.get("authorization")
     if header is not None:
         if header.startswith(sigv4.ALGORITHM + " "):
@@ -50,5 +54,6 @@ def _verify(req: Request, keys: Keyring, regions: Sequence[str], now: float) -> 
     if req.has_arg("X-Amz-Algorithm") or req.has_arg("X-Amz-Signature"):
         return sigv4.verify_query(req, keys, regions, now)
     if sigv2.is_v2_query(req):
-        return AuthContext(access_key=sigv2.verify_query(req, keys, now))
+        # query authentication: s3:authType REST-QUERY-STRING, as SigV4's presigned URLs
+        return AuthContext(access_key=sigv2.verify_query(req, keys, now), presigned=True)
     return ANONYMOUS

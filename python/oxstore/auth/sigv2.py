@@ -12,16 +12,22 @@ import calendar
 import time
 from collections.abc import Iterator
 from email.utils import parsedate_tz
+from urllib.parse import unquote
 
 from oxstore import _native
 from oxstore.auth.credentials import Keyring
 from oxstore.auth.sigv4 import path_spellings
 from oxstore.http.request import Request
+from oxstore.s3 import router
 from oxstore.s3.errors import S3Error
 
 MAX_SKEW = 15 * 60
-# Query arguments that belong in the CanonicalizedResource.
-SUBRESOURCES = frozenset(
+# Query arguments that belong in the CanonicalizedResource: AWS's list, and every sub-resource
+# that selects an operation here (the router's, the ostor-* admin API's included), so that a
+# signature made for one operation (`GET /`, a presigned listing) authorises no other one
+# (`GET /?ostor-users`, `?encryption`). A client that leaves one of them out of its string to
+# sign is refused (SignatureDoesNotMatch), as S3 refuses botocore's missing `?object-lock`.
+SUBRESOURCES = router.SUBRESOURCES | frozenset(
     """acl cors delete lifecycle location logging notification partNumber policy requestPayment
     response-cache-control response-content-disposition response-content-encoding
     response-content-language response-content-type response-expires restore tagging torrent
@@ -46,22 +52,45 @@ def _amz_headers(req: Request) -> str:
     return "".join(f"{name}:{','.join(values)}\n" for name, values in sorted(amz.items()))
 
 
+# a query authentication's own arguments, never signed
+QUERY_AUTH = frozenset({"AWSAccessKeyId", "Signature", "Expires"})
+
+
 def _subresources(req: Request) -> str:
-    picked = sorted((k, v) for k, v in req.query if k in SUBRESOURCES)
+    """The signed sub-resources, `?a&b=v`, sorted. Of an admin call (`?ostor-*`), every
+    argument: its arguments name whom it acts on (emailAddress, genKey, ...), and a signature
+    for one user's new key must not make another's."""
+    admin = any(k.startswith("ostor-") for k, _ in req.query)
+    picked = sorted(
+        (k, v) for k, v in req.query if (k in SUBRESOURCES or admin) and k not in QUERY_AUTH
+    )
     if not picked:
         return ""
     return "?" + "&".join(f"{k}={v}" if v != "" else k for k, v in picked)
 
 
+def virtual_host(req: Request) -> bool:
+    """Whether the pipeline took the request's bucket from its Host (addressing.resolve): then
+    the key is the whole path, where a path-style request's key follows the bucket's segment."""
+    if not req.bucket or req.tenant is not None:
+        return False
+    if req.key is None:
+        return len(req.raw_path) <= 1
+    return unquote(req.raw_path[1:]) == req.key
+
+
 def _resource_paths(req: Request) -> Iterator[str]:
-    """The spellings of the resource a client may have signed: the path always includes the
-    bucket (virtual-host requests too), encoded strictly or leaving sub-delimiters alone."""
-    bucket = req.bucket
-    for path in path_spellings(req.raw_path):
-        if bucket and not (path == f"/{bucket}" or path.startswith(f"/{bucket}/")):
-            yield f"/{bucket}{path}"
+    """The spellings of the resource a client may have signed, encoded strictly or leaving
+    sub-delimiters alone. The resource always begins with the bucket: a virtual-host request's
+    is /<the host's bucket><path> and nothing else (the bare path names another bucket's
+    object: /b1/k on b2's host is object b1/k of b2, not object k of b1)."""
+    virtual = virtual_host(req)
+    for path in path_spellings(req.raw_path or "/"):
+        if virtual:
+            yield f"/{req.bucket}{path}"
+            continue
         yield path
-        if bucket and path == f"/{bucket}":
+        if req.bucket and "/" not in path[1:]:
             yield path + "/"  # botocore signs bucket requests as /bucket/
 
 

@@ -187,6 +187,35 @@ def path_spellings(raw_path: str) -> Iterator[str]:
         yield relaxed
 
 
+# x-amz-* headers S3 takes unsigned: x-amz-user-agent (the JavaScript SDKs' User-Agent, which
+# browsers do not let them set) and, on presigned URLs, x-amz-content-sha256 (sent along with a
+# URL signed for UNSIGNED-PAYLOAD). Every other x-amz-* header must be signed: each may change
+# what a request does (x-amz-copy-source turns a PutObject into a CopyObject, x-amz-acl makes
+# an object public, x-amz-meta-* writes metadata).
+UNSIGNED_AMZ_HEADERS = frozenset({"x-amz-user-agent"})
+UNSIGNED_AMZ_HEADERS_PRESIGNED = UNSIGNED_AMZ_HEADERS | {"x-amz-content-sha256"}
+
+
+def refuse_unsigned_headers(req: Request, signed_headers: Sequence[str], presigned: bool) -> None:
+    """S3's AccessDenied with HeadersNotSigned (the names, lower-case, comma-separated) for
+    x-amz-* request headers the signature does not cover."""
+    exempt = UNSIGNED_AMZ_HEADERS_PRESIGNED if presigned else UNSIGNED_AMZ_HEADERS
+    signed = {name.lower() for name in signed_headers}
+    unsigned = sorted(
+        {
+            name
+            for name, _ in req.header_list
+            if name.startswith("x-amz-") and name not in signed and name not in exempt
+        }
+    )
+    if unsigned:
+        raise S3Error(
+            "AccessDenied",
+            "There were headers present in the request which were not signed",
+            HeadersNotSigned=", ".join(unsigned),
+        )
+
+
 def _signed_query(req: Request, presigned: bool) -> list[tuple[str, str]]:
     return [(k, v) for k, v in req.query if not (presigned and k == "X-Amz-Signature")]
 
@@ -234,6 +263,7 @@ def _verify(
             )
     if "host" not in claim.signed_headers:
         raise S3Error("AccessDenied", "The host header must be signed.")
+    refuse_unsigned_headers(req, claim.signed_headers, presigned)
     secret = creds.secret_for(claim.access_key)
     if secret is None:
         raise S3Error("InvalidAccessKeyId", AWSAccessKeyId=claim.access_key)

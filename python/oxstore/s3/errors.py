@@ -29,6 +29,7 @@ ERRORS: dict[str, tuple[int, str]] = {
         "Your proposed upload is smaller than the minimum allowed object size.",
     ),
     "ExpiredToken": (400, "The provided token has expired."),
+    "InvalidToken": (400, "The provided token is malformed or otherwise invalid."),
     "IllegalLocationConstraintException": (
         400,
         "The unspecified location constraint is incompatible for the region specific endpoint "
