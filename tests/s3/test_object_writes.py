@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import os
+import socket
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,12 @@ def _plain_chunked_put(server, path: str, parts: list[bytes], headers: dict[str,
         yield from parts
 
     return requests.put(server.endpoint + path, headers=sent, data=body(), timeout=30)
+
+
+def _md5_of(parts: list[bytes]) -> dict[str, str]:
+    """An unsigned payload's headers, with the Content-MD5 that lets a chunked body be taken."""
+    md5 = base64.b64encode(hashlib.md5(b"".join(parts)).digest()).decode()
+    return {"x-amz-content-sha256": "UNSIGNED-PAYLOAD", "content-md5": md5}
 
 
 def _tmp_files(server) -> list[Path]:  # type: ignore[no-untyped-def]
@@ -69,23 +76,42 @@ def test_plain_chunked_digests_are_checked_at_the_end(server, s3, bucket: str) -
     assert _tmp_files(server) == []
 
 
+def test_plain_chunked_needs_a_digest(server, s3, bucket: str) -> None:
+    """Without a length, only a digest tells a whole chunked body from one cut off by a broken
+    connection (the HTTP server ends both alike): an unsigned one with neither is refused,
+    and one cut off never replaces the object."""
+    s3.put_object(Bucket=bucket, Key="kept", Body=b"k" * 1000)
+    unsigned = {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
+    refused = _plain_chunked_put(server, f"/{bucket}/kept", [b"abc"], unsigned)
+    assert (refused.status_code, error_code(refused)) == (411, "MissingContentLength")
+    # a chunked body cut off (no last chunk) with its Content-MD5: BadDigest, nothing changes
+    whole = b"w" * 8192
+    md5 = base64.b64encode(hashlib.md5(whole).digest()).decode()
+    prepared = sign(server, "PUT", f"/{bucket}/kept", {**unsigned, "content-md5": md5}).prepare()
+    lines = [f"PUT /{bucket}/kept HTTP/1.1", f"Host: 127.0.0.1:{server.port}"]
+    lines.append("Transfer-Encoding: chunked")
+    lines += [f"{k}: {v}" for k, v in prepared.headers.items() if k.lower() != "content-length"]
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + b"1000\r\n" + whole[:4096])
+        sock.sendall(b"\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 400") and b"<Code>BadDigest</Code>" in answer, answer
+    assert s3.get_object(Bucket=bucket, Key="kept")["Body"].read() == b"k" * 1000
+    assert _tmp_files(server) == []
+
+
 def test_plain_chunked_size_limit_while_streaming(server_factory) -> None:
     srv = server_factory(extra_args=["--max-object-size", "100000"])
     client = srv.client(s3={"addressing_style": "path"})
     client.create_bucket(Bucket="limited")
     parts = [b"x" * 60000, b"y" * 60000]
-    response = _plain_chunked_put(
-        srv, "/limited/big", parts, {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}
-    )
+    response = _plain_chunked_put(srv, "/limited/big", parts, _md5_of(parts))
     assert (response.status_code, error_code(response)) == (400, "EntityTooLarge")
     assert "Contents" not in client.list_objects_v2(Bucket="limited")
     assert _tmp_files(srv) == []
-    ok = _plain_chunked_put(
-        srv,
-        "/limited/fits",
-        [b"x" * 50000, b"y" * 50000],
-        {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"},
-    )
+    fitting = [b"x" * 50000, b"y" * 50000]
+    ok = _plain_chunked_put(srv, "/limited/fits", fitting, _md5_of(fitting))
     assert ok.status_code == 200, ok.text
     assert client.head_object(Bucket="limited", Key="fits")["ContentLength"] == 100000
 

@@ -76,6 +76,11 @@ async def receive(
     md5 = checksums.content_md5(req)
     if md5 is not None:
         expected["md5"] = md5
+    if length is None and not expected and not afterwards:
+        # a plain chunked body (no length): the HTTP server ends a body cut off by a broken
+        # connection as it ends a whole one, so only a digest tells them apart; without one a
+        # cut body would be stored, over the object it replaces
+        raise S3Error("MissingContentLength")
     algorithms = {"md5", *payload.required_algorithms(), *expected}
     if algorithm:
         algorithms.add(algorithm)
