@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
@@ -14,6 +15,7 @@ from oxstore.http.request import Request, Response, parse_query
 from oxstore.s3.errors import S3Error
 
 Handler = Callable[[Request], Awaitable[Response]]
+log = logging.getLogger("oxstore")
 
 
 async def _no_body() -> AsyncIterator[bytes]:
@@ -139,14 +141,29 @@ class RSGIApp:
         await send(protocol, response)
 
 
+async def _stream(protocol: Any, response: Response) -> None:
+    """A streamed body. One that fails past its first bytes (data found lost mid-read) ends
+    short of its declared length: granian cuts the connection as soon as the transport is
+    dropped, so it is dropped here whatever happens (raised on, the error's traceback would
+    hold this frame, and the transport in it, until the garbage collector freed the cycle:
+    the client waited a minute or more for bytes that never came)."""
+    assert response.stream is not None
+    transport = protocol.response_stream(response.status, response.headers)
+    try:
+        async for chunk in response.stream:
+            await transport.send_bytes(chunk)
+    except Exception:
+        log.exception("a response body failed after its status was sent")
+    finally:
+        del transport
+
+
 async def send(protocol: Any, response: Response) -> None:
     if response.file is not None:
         path, start, end = response.file
         protocol.response_file_range(response.status, response.headers, path, start, end)
     elif response.stream is not None:
-        transport = protocol.response_stream(response.status, response.headers)
-        async for chunk in response.stream:
-            await transport.send_bytes(chunk)
+        await _stream(protocol, response)
     elif response.body:
         protocol.response_bytes(response.status, response.headers, response.body)
     else:
