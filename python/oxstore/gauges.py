@@ -1,7 +1,8 @@
 """What a metrics scrape answers: the workers' summed counts, and what it says of the store
 itself, read when it is scraped: each drive's capacity and free space, the heal queue, and the
-objects and bytes of the largest buckets (the top BUCKETS_SHOWN by bytes, the rest as "other":
-a bounded number of series)."""
+objects and bytes of the largest buckets (the top BUCKETS_SHOWN by bytes, the rest added up as
+OTHER: a bounded number of series). Each family is printed whole (HELP, TYPE, its samples), as
+the text format wants it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from oxstore.config import Config
 from oxstore.meta.model import Metadata
 
 BUCKETS_SHOWN = 20
+OTHER = "other buckets"  # the rest's label: a space, so no bucket's name (as the console says)
 BUCKETS_TTL = 30.0  # seconds a worker reuses the per-bucket usage it read
 HEAL_COUNTED = 10_000  # the heal queue is counted up to this many entries
 _cached: tuple[float, list[str]] = (0.0, [])
@@ -26,21 +28,23 @@ async def exposition(config: Config, meta: Metadata) -> bytes:
 
 
 def _drives(config: Config) -> list[str]:
-    lines = [
-        "# HELP oxstore_drive_capacity_bytes Size of each drive's file system.",
-        "# TYPE oxstore_drive_capacity_bytes gauge",
-        "# HELP oxstore_drive_free_bytes Space left on each drive's file system.",
-        "# TYPE oxstore_drive_free_bytes gauge",
-    ]
+    capacity, free = [], []
     for n, drive in enumerate(config.drive_set or ()):
         try:
             stats = os.statvfs(drive.path)
         except OSError:
             continue
-        label = f'drive="{n}",path="{_escaped(drive.path)}"'
-        lines.append(f"oxstore_drive_capacity_bytes{{{label}}} {stats.f_blocks * stats.f_frsize}")
-        lines.append(f"oxstore_drive_free_bytes{{{label}}} {stats.f_bavail * stats.f_frsize}")
-    return lines
+        label, block = f'drive="{n}",path="{_escaped(drive.path)}"', stats.f_frsize
+        capacity.append(f"oxstore_drive_capacity_bytes{{{label}}} {stats.f_blocks * block}")
+        free.append(f"oxstore_drive_free_bytes{{{label}}} {stats.f_bavail * block}")
+    return [
+        "# HELP oxstore_drive_capacity_bytes Size of each drive's file system.",
+        "# TYPE oxstore_drive_capacity_bytes gauge",
+        *capacity,
+        "# HELP oxstore_drive_free_bytes Space left on each drive's file system.",
+        "# TYPE oxstore_drive_free_bytes gauge",
+        *free,
+    ]
 
 
 async def _heal_queue(meta: Metadata) -> list[str]:
@@ -64,19 +68,20 @@ async def _buckets(meta: Metadata) -> list[str]:
     usage.sort(reverse=True)
     shown, rest = usage[:BUCKETS_SHOWN], usage[BUCKETS_SHOWN:]
     if rest:
-        shown.append((sum(u[0] for u in rest), sum(u[1] for u in rest), "other"))
+        shown.append((sum(u[0] for u in rest), sum(u[1] for u in rest), OTHER))
     lines = [
-        "# HELP oxstore_bucket_bytes Bytes stored per bucket (the largest; the rest: other).",
+        f'# HELP oxstore_bucket_bytes Bytes stored per bucket (the largest; the rest: "{OTHER}").',
         "# TYPE oxstore_bucket_bytes gauge",
-        "# HELP oxstore_bucket_objects Objects per bucket (the largest; the rest: other).",
+        *(f'oxstore_bucket_bytes{{bucket="{_escaped(name)}"}} {size}' for size, _, name in shown),
+        f'# HELP oxstore_bucket_objects Objects per bucket (the largest; the rest: "{OTHER}").',
         "# TYPE oxstore_bucket_objects gauge",
+        *(f'oxstore_bucket_objects{{bucket="{_escaped(name)}"}} {n}' for _, n, name in shown),
     ]
-    for size, objects, name in shown:
-        lines.append(f'oxstore_bucket_bytes{{bucket="{name}"}} {size}')
-        lines.append(f'oxstore_bucket_objects{{bucket="{name}"}} {objects}')
     _cached = (time.monotonic(), lines)
     return lines
 
 
 def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    """A label value as the text format writes it: backslash, double quote and newline
+    escaped."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

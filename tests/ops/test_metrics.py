@@ -1,7 +1,9 @@
 """/metrics and /-/metrics with a real server of two workers: counts of every worker summed
 once (exact request and error counts whichever worker answers each scrape), bytes, latency
-histograms, drive and bucket gauges, and who may scrape (the bearer token; the loopback when
-no token is set; /metrics without the token stays the S3 path it is)."""
+histograms, drive and bucket gauges (each family one whole group, as Prometheus's parser wants
+it; the largest buckets and an aggregate no bucket name can be), and who may scrape (the bearer
+token; the loopback when no token is set; /metrics without the token stays the S3 path it
+is)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,12 @@ from typing import Any
 
 import pytest
 import requests
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
+from oxstore import gauges
+from oxstore.config import Config
+from oxstore.data.drives import DriveEntry
 from tests.conftest import Server, free_port
 
 TOKEN = "scrape-me"
@@ -30,6 +37,62 @@ def value(text: str, series: str) -> float:
     match = re.search(rf"^{re.escape(series)} (\S+)$", text, re.MULTILINE)
     assert match, f"{series} not in\n{text}"
     return float(match[1])
+
+
+def families(text: str) -> dict[str, Metric]:
+    """The families of an exposition, each a whole group (HELP, TYPE, then its samples), each
+    series once: a family split in fragments, or a repeated series, fails."""
+    parsed: dict[str, Metric] = {}
+    series: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    for family in text_string_to_metric_families(text):
+        assert family.name not in parsed, f"{family.name} in fragments in\n{text}"
+        parsed[family.name] = family
+        for sample in family.samples:
+            key = (sample.name, tuple(sorted(sample.labels.items())))
+            assert key not in series, f"{key} twice in\n{text}"
+            series.add(key)
+    return parsed
+
+
+def by_bucket(family: Metric) -> dict[str, float]:
+    return {sample.labels["bucket"]: sample.value for sample in family.samples}
+
+
+def test_bucket_gauges_parse_whole(tmp_path: Path, server_factory: Start) -> None:
+    server = server_factory(data_dir=tmp_path / "data", extra_args=["--metrics-token", TOKEN])
+    s3 = server.client()
+    for n in range(22):  # b00 (10 bytes) .. b21 (220 bytes), an object each
+        s3.create_bucket(Bucket=f"b{n:02}")
+        s3.put_object(Bucket=f"b{n:02}", Key="k", Body=b"x" * (10 * (n + 1)))
+    s3.create_bucket(Bucket="other")  # the largest, and named as an aggregate might be
+    for key in ("a", "b"):
+        s3.put_object(Bucket="other", Key=key, Body=b"o" * 50_000)
+    parsed = families(scrape(server).text)
+    assert parsed["oxstore_bucket_bytes"].type == "gauge"
+    assert parsed["oxstore_bucket_objects"].type == "gauge"
+    assert parsed["oxstore_drive_capacity_bytes"].type == "gauge"
+    assert parsed["oxstore_drive_free_bytes"].type == "gauge"
+    assert parsed["oxstore_heal_queue"].samples[0].value == 0
+    # the 20 largest: the bucket "other" and b21..b03; b00, b01 and b02 added up
+    shown = {"other": 100_000.0} | {f"b{n:02}": 10.0 * (n + 1) for n in range(3, 22)}
+    assert by_bucket(parsed["oxstore_bucket_bytes"]) == shown | {gauges.OTHER: 60.0}
+    objects = {"other": 2.0} | {f"b{n:02}": 1.0 for n in range(3, 22)}
+    assert by_bucket(parsed["oxstore_bucket_objects"]) == objects | {gauges.OTHER: 3.0}
+    assert gauges.OTHER == "other buckets"  # a space: no bucket has such a name
+    capacity = parsed["oxstore_drive_capacity_bytes"].samples
+    assert [s.labels["drive"] for s in capacity] == ["0"] and capacity[0].value > 0
+
+
+def test_drive_paths_escaped(tmp_path: Path) -> None:
+    odd = tmp_path / 'a "quoted"\\path\nwith a newline'
+    odd.mkdir()
+    config = Config(data_dir=str(odd), drive_set=(DriveEntry(str(odd)), DriveEntry(str(tmp_path))))
+    text = "\n".join(gauges._drives(config)) + "\n"
+    assert len(text.splitlines()) == 2 * 4  # no line broken by the path
+    parsed = families(text)
+    for name in ("oxstore_drive_capacity_bytes", "oxstore_drive_free_bytes"):
+        paths = {s.labels["drive"]: s.labels["path"] for s in parsed[name].samples}
+        assert paths == {"0": str(odd), "1": str(tmp_path)}
 
 
 def test_counts_of_every_worker_once(tmp_path: Path, server_factory: Start) -> None:
