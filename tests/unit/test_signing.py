@@ -13,7 +13,7 @@ import pytest
 
 from oxstore.auth import sigv2, sigv4
 from oxstore.http.request import Request, parse_query
-from oxstore.s3.addressing import resolve
+from oxstore.s3.addressing import host_bucket, resolve
 from oxstore.s3.errors import S3Error
 from oxstore.s3.router import SUBRESOURCES
 
@@ -35,6 +35,7 @@ def _request(method: str, host: str, path: str, query: str, headers: dict[str, s
         method, path, query, parse_query(query), all_headers, list(all_headers.items()), body()
     )
     req.bucket, req.key = resolve(host, path, ("s3.local",))
+    req.virtual_host = host_bucket(host, ("s3.local",)) is not None
     return req
 
 

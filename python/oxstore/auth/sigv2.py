@@ -12,7 +12,6 @@ import calendar
 import time
 from collections.abc import Iterator
 from email.utils import parsedate_tz
-from urllib.parse import unquote
 
 from oxstore import _native
 from oxstore.auth.credentials import Keyring
@@ -69,22 +68,12 @@ def _subresources(req: Request) -> str:
     return "?" + "&".join(f"{k}={v}" if v != "" else k for k, v in picked)
 
 
-def virtual_host(req: Request) -> bool:
-    """Whether the pipeline took the request's bucket from its Host (addressing.resolve): then
-    the key is the whole path, where a path-style request's key follows the bucket's segment."""
-    if not req.bucket or req.tenant is not None:
-        return False
-    if req.key is None:
-        return len(req.raw_path) <= 1
-    return unquote(req.raw_path[1:]) == req.key
-
-
 def _resource_paths(req: Request) -> Iterator[str]:
     """The spellings of the resource a client may have signed, encoded strictly or leaving
     sub-delimiters alone. The resource always begins with the bucket: a virtual-host request's
     is /<the host's bucket><path> and nothing else (the bare path names another bucket's
     object: /b1/k on b2's host is object b1/k of b2, not object k of b1)."""
-    virtual = virtual_host(req)
+    virtual = req.virtual_host
     for path in path_spellings(req.raw_path or "/"):
         if virtual:
             yield f"/{req.bucket}{path}"

@@ -24,6 +24,7 @@ class Request:
     bucket: str | None = None
     key: str | None = None
     tenant: str | None = None  # the owner id a path /<id>:<bucket>/... names
+    virtual_host: bool = False  # the bucket is the Host's (bucket.<domain>), not the path's
     operation: str = ""  # its kind (limits.rates.OP_KIND) once routed; "" before
     requester: str = ""  # the id of whoever signed it ("" anonymous)
     api: str = ""  # the endpoint's name once routed ("" for the operator's /-/ paths)

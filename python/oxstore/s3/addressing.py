@@ -17,14 +17,20 @@ def split_host(host: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
-def resolve(host: str, raw_path: str, domains: tuple[str, ...]) -> tuple[str | None, str | None]:
-    """(bucket, key) from the Host header and the raw path; None where absent."""
+def host_bucket(host: str, domains: tuple[str, ...]) -> str | None:
+    """The bucket a virtual-host style request's Host names (`bucket.<domain>`), if it does."""
     name = split_host(host)
     for domain in domains:
         if name.endswith("." + domain):
-            bucket = name[: -len(domain) - 1]
-            key = unquote(raw_path[1:]) if len(raw_path) > 1 else None
-            return bucket, key
+            return name[: -len(domain) - 1]
+    return None
+
+
+def resolve(host: str, raw_path: str, domains: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """(bucket, key) from the Host header and the raw path; None where absent."""
+    bucket = host_bucket(host, domains)
+    if bucket is not None:
+        return bucket, unquote(raw_path[1:]) if len(raw_path) > 1 else None
     path = raw_path[1:] if raw_path.startswith("/") else raw_path
     bucket, slash, rest = path.partition("/")
     if not bucket:

@@ -107,6 +107,7 @@ class Pipeline:
         config = self.services.config
         host = req.headers.get("host", "")
         bucket, req.key = addressing.resolve(host, req.raw_path, config.domains)
+        req.virtual_host = addressing.host_bucket(host, config.domains) is not None
         req.tenant, req.bucket = addressing.split_tenant(bucket)
         endpoint = route(req)
         req.api = endpoint.value

@@ -116,6 +116,16 @@ async def put_object(call: Call) -> Response:
     return Response(status=200, headers=headers)
 
 
+# An object read path-style shares its origin with the web console (and every other bucket):
+# a page or SVG it holds is shown sandboxed, its scripts in an origin of their own, so that it
+# can read nothing of the console's (the signed-in key) nor act as it. A virtual-host bucket
+# (bucket.<domain>) has an origin of its own, as in S3.
+SANDBOX = (
+    "sandbox allow-downloads allow-forms allow-modals allow-popups "
+    "allow-popups-to-escape-sandbox allow-scripts"
+)
+
+
 def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
     headers = {
         "content-type": record.content_type,
@@ -124,6 +134,8 @@ def _object_headers(call: Call, record: ObjectRecord) -> list[tuple[str, str]]:
         "last-modified": http_date(record.last_modified),
         "accept-ranges": "bytes",
     }
+    if not call.req.virtual_host:
+        headers["content-security-policy"] = SANDBOX
     if record.storage_class != "STANDARD":
         headers["x-amz-storage-class"] = record.storage_class
     for arg, header in RESPONSE_OVERRIDES.items():
