@@ -173,6 +173,23 @@ def test_a_drive_gone_leaves_reads_and_writes_going(tmp_path: Path, server_facto
     aside.rename(drives[3])
 
 
+def test_a_drive_away_takes_no_shard_another_can(tmp_path: Path, server_factory: Start) -> None:
+    """Five drives, 2+2 over four of them: with one away, every object's four shards go to the
+    four online (none is missing from the start, nothing waits for healing)."""
+    drives = drives_of(tmp_path, 5)
+    server = start_on(server_factory, drives)
+    s3 = server.client()
+    s3.create_bucket(Bucket="away")
+    drives[4].rename(tmp_path / "unplugged")
+    time.sleep(2.5)  # past the drives' ONLINE_TTL: the server has seen it away
+    for n in range(10):
+        s3.put_object(Bucket="away", Key=f"k{n}", Body=payload(40_000 + n))
+    shards = sum(len(data_files(drive)) for drive in drives[:4])
+    assert shards == 10 * 4
+    for n in range(10):
+        assert s3.get_object(Bucket="away", Key=f"k{n}")["Body"].read() == payload(40_000 + n)
+
+
 def test_copies_are_placed_per_site(tmp_path: Path, server_factory: Start) -> None:
     drives = drives_of(tmp_path, 4)
     topology = tmp_path / "topology.toml"

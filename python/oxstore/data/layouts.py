@@ -101,20 +101,25 @@ def specs_of(topology: Topology, drives: DriveSet) -> dict[str, Spec]:
 
 def place(spec: Spec, drives: DriveSet, data_id: str) -> Layout:
     """Which drives hold the object's shards (in shard order): a rotation of the set (or of
-    each site) that starts where the data id points, so objects spread evenly."""
+    each site) that starts where the data id points, so objects spread evenly; the drives
+    online first, so that a drive away takes no shard another could (its shard would be
+    missing from the start, and a write short of its quorum refused)."""
     start = int.from_bytes(hashlib.blake2b(data_id.encode(), digest_size=8).digest())
+    online = drives.online()
     if spec.plain:
-        return Plain(drive=start % len(drives), sums=True)
+        return Plain(drive=_rotation(list(range(len(drives))), start, online)[0], sums=True)
     if spec.per_site:
         sites = drives.sites()
         chosen: list[int] = []
         for site, count in spec.per_site:
-            chosen += _rotation(sites[site], start)[:count]
+            chosen += _rotation(sites[site], start, online)[:count]
     else:
-        chosen = _rotation(list(range(len(drives))), start)[: spec.k + spec.m]
+        chosen = _rotation(list(range(len(drives))), start, online)[: spec.k + spec.m]
     return Sharded(k=spec.k, m=spec.m, stripe=STRIPE_SIZE, drives=tuple(chosen))
 
 
-def _rotation(slots: list[int], start: int) -> list[int]:
+def _rotation(slots: list[int], start: int, online: list[bool]) -> list[int]:
+    """The slots from where `start` points, round the set; those online before the others."""
     at = start % len(slots)
-    return slots[at:] + slots[:at]
+    turned = slots[at:] + slots[:at]
+    return [s for s in turned if online[s]] + [s for s in turned if not online[s]]
