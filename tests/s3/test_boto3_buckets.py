@@ -137,6 +137,14 @@ def test_empty_configurations_and_deletes_of_absent_ones(s3, bucket: str) -> Non
         Bucket=bucket,
         NotificationConfiguration={},
     )
+    # of a bucket that does not exist, NoSuchBucket first, as every bucket operation answers
+    expect_error(
+        "NoSuchBucket",
+        404,
+        s3.put_bucket_lifecycle_configuration,
+        Bucket=f"{bucket}-none",
+        LifecycleConfiguration={"Rules": []},
+    )
 
 
 def test_minio_py_probes(server, bucket: str) -> None:

@@ -132,6 +132,8 @@ class Pipeline:
         if endpoint in QUOTA_CHECKED:
             await self._check_quota(call, endpoint)
         if endpoint in (Endpoint.NOT_IMPLEMENTED, Endpoint.ADMIN_NOT_IMPLEMENTED):
+            if req.bucket and call.bucket_record is None:  # as every bucket operation answers
+                raise S3Error("NoSuchBucket", BucketName=req.bucket)
             raise S3Error(
                 "NotImplemented",
                 "This operation is not implemented yet by oxstore.",
