@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from oxstore.data.drives import DriveEntry, DriveSet, DriveSetError, check_entries
-from oxstore.data.layouts import LayoutError, Spec, default_spec, place, spec_of
+from oxstore.data.layouts import LayoutError, Spec, default_spec, place, spec_of, specs_of
 from oxstore.meta.records import Plain, Sharded
-from oxstore.topology import StoragePolicy
+from oxstore.topology import Region, Site, StoragePolicy, Topology
 
 
 def drive_set(root: Path, sites: list[str]) -> DriveSet:
@@ -48,9 +49,22 @@ def test_policies_pick_their_layout(tmp_path: Path) -> None:
         policy(id="p", region="r", placement="3+1", sites=("a", "b")),  # a has 2
         policy(id="p", region="r", placement="1+1", sites=("a",)),
         policy(id="p", region="r", placement="1+1+1+1+1"),
+        policy(id="p", region="r", erasure="2+1", sites=("a",)),  # sites place copies only
     ):
         with pytest.raises(LayoutError):
             spec_of(bad, drives)
+
+
+def test_a_site_names_drives_of_the_set_only(tmp_path: Path) -> None:
+    drives = drive_set(tmp_path, ["a", "a", "b", "b"])
+    named = Site(name="a", drives=(str(tmp_path / "d0"), str(tmp_path / "d1")))
+    policies = (StoragePolicy(id="p", region="r", default=True),)
+    regions = (Region(name="r"),)
+    offer = Topology(default_region="r", regions=regions, sites=(named,), policies=policies)
+    assert specs_of(offer, drives) == {"p": Spec(2, 2)}
+    typo = Site(name="a", drives=(str(tmp_path / "d0"), str(tmp_path / "d9")))
+    with pytest.raises(LayoutError, match="d9"):
+        specs_of(msgspec.structs.replace(offer, sites=(typo,)), drives)
 
 
 def test_copies_land_in_their_sites(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ leaving nothing. Read quorum: any k good shards (one good copy).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 
@@ -69,6 +70,8 @@ def spec_of(policy: StoragePolicy | None, drives: DriveSet) -> Spec:
     if policy is None or (not policy.erasure and policy.placement in ("", "1")):
         return default_spec(len(drives))
     if policy.erasure:
+        if policy.sites:  # an erasure code spreads over the whole set; sites place copies
+            raise LayoutError(f"policy {policy.id}: sites go with placement (copies), not erasure")
         match = _KM.match(policy.erasure)
         if not match:
             raise LayoutError(f"policy {policy.id}: erasure must look like 4+2")
@@ -95,7 +98,13 @@ def _copies(policy: StoragePolicy, drives: DriveSet) -> Spec:
 
 
 def specs_of(topology: Topology, drives: DriveSet) -> dict[str, Spec]:
-    """Every storage policy's layout on this drive set (LayoutError for one it cannot hold)."""
+    """Every storage policy's layout on this drive set (LayoutError for one it cannot hold,
+    and for a site naming a directory that is none of the set's drives: a typo would leave
+    that site short of drives, or place nothing where the operator meant)."""
+    given = {os.path.abspath(drive.root) for drive in drives.drives}
+    for site in topology.sites:
+        if stray := [d for d in site.drives if os.path.abspath(d) not in given]:
+            raise LayoutError(f"site {site.name}: {', '.join(stray)} is no drive of this server")
     return {policy.id: spec_of(policy, drives) for policy in topology.policies}
 
 
