@@ -4,7 +4,7 @@
 // delete (only once it owns no bucket).
 import { $, el, button, setStatus, reportError } from "./dom.js";
 import { keyItems, accessKeysOf, newPairOf, showNewKey, hideNewKey } from "./keys.js";
-import { makeEditor, renderLimits, showAllowance } from "./limits.js";
+import { makeEditor, renderLimits, showAllowance, clearLimits } from "./limits.js";
 
 const USERS = ["ostor-users", ""];
 const ACCOUNTS = ["ostor-accounts", ""];
@@ -22,9 +22,22 @@ export async function renderAccounts(s3, who, accounts, reload) {
   else await renderLimits(s3, "account", accountQuery(shown.account));
 }
 
-export function forgetAccount() {
+function forgetAccount() {
   shown.account = "";
   $("account-detail").hidden = true;
+}
+
+// Empties the list and the account's quota and limits (the selection stays: read again).
+export function clearAccounts() {
+  $("account-list").replaceChildren();
+  $("no-accounts").hidden = true;
+  clearLimits("account");
+}
+
+// The user gone from the page (deleted, signed out): nothing of its accounts is kept.
+export function forgetAccounts() {
+  Object.assign(shown, { who: null, reload: async () => {} });
+  forgetAccount();
 }
 
 async function selectAccount(s3, name) {

@@ -4,9 +4,9 @@
 // bucket inventory with sizes, and the usage statistics over time (usage.js).
 import { $, el, button, show, setStatus, reportError, formatSize, formatDate } from "./dom.js";
 import { keyItems, accessKeysOf, newPairOf, showNewKey, hideNewKey } from "./keys.js";
-import { renderAccounts, wireAccounts, forgetAccount } from "./accounts.js";
-import { makeEditor, renderLimits, showAllowance } from "./limits.js";
-import { renderUsage, usageListing, wireUsage, forgetUsage } from "./usage.js";
+import { renderAccounts, wireAccounts, clearAccounts, forgetAccounts } from "./accounts.js";
+import { makeEditor, renderLimits, showAllowance, clearLimits } from "./limits.js";
+import { renderUsage, usageListing, wireUsage, clearUsage, forgetUsage } from "./usage.js";
 
 const USERS = ["ostor-users", ""];
 let selected = "";  // the email of the user shown in detail
@@ -23,8 +23,21 @@ export async function isSystemUser(s3) {
   }
 }
 
+// Empties the view before it is read again (a failed read leaves nothing of the last answer):
+// the users, the user's detail, the inventory, the bucket's limits, the charts. The selected
+// user and bucket stay, to be read again.
+function clearAdmin() {
+  $("user-table").tBodies[0].replaceChildren();
+  $("inventory-table").tBodies[0].replaceChildren();
+  $("no-inventory").hidden = true;
+  clearUser();
+  clearLimits("bucket");
+  clearUsage();
+}
+
 export async function renderAdmin(s3) {
   show("admin-view");
+  clearAdmin();
   const [users, buckets, usage] = await Promise.all([
     s3.admin("GET", [USERS]), s3.bucketInventory(), usageListing(s3)]);
   $("user-table").tBodies[0].replaceChildren(...(users.Users || []).map((u) => userRow(s3, u)));
@@ -76,12 +89,25 @@ async function selectUser(s3, email) {
   }
 }
 
+// Empties the user's detail before it is read again (the section stays: it names the user).
+function clearUser() {
+  $("user-detail-state").textContent = "";
+  $("user-detail-id").textContent = "";
+  $("user-disable").hidden = true;
+  $("user-enable").hidden = true;
+  $("key-list").replaceChildren();
+  $("no-keys").hidden = true;
+  clearLimits("user");
+  clearAccounts();
+}
+
 async function renderUser(s3, email) {
+  clearUser();
   const who = ["emailAddress", email];
-  const user = await s3.admin("GET", [USERS, who]);
   $("user-detail").hidden = false;
   $("user-detail").dataset.email = email;
   $("user-detail-title").textContent = email;
+  const user = await s3.admin("GET", [USERS, who]);
   $("user-detail-state").textContent = user.State;
   $("user-detail-id").textContent = user.UserId;
   $("user-disable").hidden = user.State === "disabled";
@@ -166,13 +192,16 @@ async function selectBucket(s3, name) {
 function forgetUser() {
   selected = "";
   $("user-detail").hidden = true;
+  delete $("user-detail").dataset.email;
+  $("user-detail-title").textContent = "";
   hideNewKey();
-  forgetAccount();
+  forgetAccounts();
 }
 
 function forgetBucket() {
   selectedBucket = "";
   $("bucket-detail").hidden = true;
+  $("bucket-detail-title").textContent = "";
 }
 
 export function wireAdmin(getS3) {
@@ -193,7 +222,9 @@ export function wireAdmin(getS3) {
   wireUsage();
 }
 
+// Sign-out: nothing of the view is shown or kept for the next user.
 export function forgetAdmin() {
+  clearAdmin();
   forgetUser();
   forgetBucket();
   forgetUsage();

@@ -2,9 +2,9 @@
 import { S3Client } from "./s3.js";
 import { $, show, setStatus, reportError } from "./dom.js";
 import { loadSession, saveSession, clearSession } from "./session.js";
-import { renderBuckets, fillRegions, wireBucketForm } from "./buckets.js";
-import { renderFolder, wireBrowser } from "./browser.js";
-import { renderObject, wireObject } from "./object.js";
+import { renderBuckets, clearBuckets, fillRegions, wireBucketForm } from "./buckets.js";
+import { renderFolder, forgetFolder, wireBrowser } from "./browser.js";
+import { renderObject, clearObject, wireObject } from "./object.js";
 import { wireSettings } from "./settings.js";
 import { isSystemUser, renderAdmin, wireAdmin, forgetAdmin } from "./admin.js";
 
@@ -59,8 +59,11 @@ function signOut() {
   s3 = null;
   isSystem = false;
   $("admin-link").hidden = true;
+  // nothing of this user is shown or kept for the next one
+  clearBuckets();
+  forgetFolder();
+  clearObject();
   forgetAdmin();
-  $("bucket-table").tBodies[0].replaceChildren();  // nothing of this user for the next one
   $("whoami").textContent = "";
   $("sign-out").hidden = true;
   setStatus("Signed out.");

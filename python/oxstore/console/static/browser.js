@@ -3,7 +3,7 @@
 import { $, el, show, setStatus, reportError, formatSize, formatDate, folderHref, objectHref,
   renderCrumbs } from "./dom.js";
 import { uploadFile } from "./upload.js";
-import { renderSettings } from "./settings.js";
+import { renderSettings, clearSettings } from "./settings.js";
 
 export const PAGE_SIZE = 200;  // entries (subfolders and objects) per ListObjectsV2 call
 
@@ -18,6 +18,25 @@ function startOver(changes) {
   showPager();
 }
 
+// Empties the folder's rows, position and settings: what a failed listing leaves is nothing.
+function clearFolder() {
+  $("object-table").tBodies[0].replaceChildren();
+  $("no-objects").hidden = true;
+  $("page-position").textContent = "";
+  $("prev-page").disabled = true;
+  $("next-page").disabled = true;
+  clearSettings();
+}
+
+// Sign-out: no folder, filter or upload of this user is shown or kept for the next one.
+export function forgetFolder() {
+  startOver({ bucket: "", prefix: "", filter: "" });
+  $("name-filter").value = "";
+  $("uploads").replaceChildren();
+  $("crumbs").replaceChildren();
+  clearFolder();
+}
+
 export async function renderFolder(s3, bucket, prefix) {
   if (bucket !== here.bucket || prefix !== here.prefix) {
     startOver({ bucket, prefix, filter: "" });
@@ -26,6 +45,7 @@ export async function renderFolder(s3, bucket, prefix) {
     for (const item of $("uploads").querySelectorAll("li.done")) item.remove();
   }
   show("objects-view");
+  clearFolder();
   renderCrumbs($("crumbs"), bucket, prefix);
   await Promise.all([loadPage(s3), renderSettings(s3, bucket)]);
 }

@@ -3,8 +3,14 @@
 // for their own buckets).
 import { $, el, show, setStatus, reportError, formatDate, formatSize, folderHref } from "./dom.js";
 
+export function clearBuckets() {
+  $("bucket-table").tBodies[0].replaceChildren();
+  $("no-buckets").hidden = true;
+}
+
 export async function renderBuckets(s3) {
   show("buckets-view");
+  clearBuckets();
   const [buckets, inventory] = await Promise.all([s3.listBuckets(), s3.bucketInventory()]);
   const usage = new Map(inventory.map((b) => [b.name, b]));
   const rows = buckets.map((b) => bucketRow(s3, b, usage.get(b.name) || {}));

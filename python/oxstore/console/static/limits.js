@@ -70,7 +70,15 @@ export async function showAllowance(s3, p, target, title) {
   }
 }
 
+// Empties the quota and limits shown by the editor `p` (before each read of them).
+export function clearLimits(p) {
+  $(`${p}-quota`).textContent = "";
+  delete $(`${p}-quota`).dataset.bytes;
+  $(`${p}-limits`).replaceChildren();
+}
+
 export async function renderLimits(s3, p, target) {
+  clearLimits(p);
   editors.get(p).target = target;
   const [quota, limits] = await Promise.all([
     s3.admin("GET", [QUOTAS, ...target]),

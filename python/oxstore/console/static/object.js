@@ -1,12 +1,14 @@
 // One object: its facts, download, public / private, share link, delete.
 import { $, el, show, setStatus, reportError, formatSize, formatDate, folderHref,
   renderCrumbs } from "./dom.js";
-import { renderVersions } from "./versions.js";
+import { renderVersions, clearVersions } from "./versions.js";
 
 const DOWNLOAD_EXPIRES = 3600;  // the download link is made when the view opens
 const MAX_EXPIRES = 604800;  // SigV4 presigned URLs live at most seven days
 
 const current = { bucket: "", key: "" };
+const TEXTS = ["object-title", "object-size", "object-type", "object-modified", "object-etag",
+  "object-access", "public-url", "share-expires"];
 
 function folderOf(key) {
   return key.slice(0, key.lastIndexOf("/") + 1);
@@ -16,12 +18,30 @@ function baseName(key) {
   return key.slice(key.lastIndexOf("/") + 1);
 }
 
+// Empties every fact, list and link of the view (the presigned download URL too): what a
+// failed read leaves is nothing of the object shown before, nor of another user's.
+export function clearObject() {
+  Object.assign(current, { bucket: "", key: "" });
+  $("object-crumbs").replaceChildren();
+  for (const id of TEXTS) $(id).textContent = "";
+  $("object-meta").replaceChildren();
+  $("object-tags").replaceChildren();
+  $("download-link").removeAttribute("href");
+  delete $("download-link").dataset.expires;
+  $("public-url").removeAttribute("href");
+  for (const id of ["make-public", "make-private", "public-url-row", "share-result"]) {
+    $(id).hidden = true;
+  }
+  $("share-url").value = "";
+  clearVersions();
+}
+
 export async function renderObject(s3, bucket, key) {
-  Object.assign(current, { bucket, key });
   show("object-view");
+  clearObject();
+  Object.assign(current, { bucket, key });
   renderCrumbs($("object-crumbs"), bucket, folderOf(key));
   $("object-title").textContent = baseName(key);
-  $("share-result").hidden = true;
   const info = await s3.head(bucket, key);
   $("object-size").textContent = info.size < 1024 ? formatSize(info.size)  // "2 B" says it all
     : `${formatSize(info.size)} (${info.size} bytes)`;
@@ -127,6 +147,7 @@ export function wireObject(getS3) {
   // a download link older than its expiry is made again before the browser follows it
   $("download-link").addEventListener("click", async (event) => {
     const link = event.currentTarget;
+    if (!link.hasAttribute("href")) return;  // no object shown: nothing to download
     if (Date.now() < Number(link.dataset.expires) - 60000) return;
     event.preventDefault();
     await refreshDownload(getS3());

@@ -4,6 +4,16 @@ import { $, el, setStatus, reportError } from "./dom.js";
 
 let bucket = "";
 
+// Empties what the settings show (the folder view clears them before each load, and sign-out).
+export function clearSettings() {
+  $("bucket-versioning").textContent = "";
+  $("bucket-access").textContent = "";
+  for (const id of ["versioning-on", "versioning-off", "bucket-public", "bucket-private"]) {
+    $(id).hidden = true;
+  }
+  $("bucket-cors").replaceChildren();
+}
+
 export async function renderSettings(s3, name) {
   bucket = name;
   const [versioning, isPublic, cors] = await Promise.all([

@@ -205,12 +205,20 @@ export function wireUsage() {
   new ResizeObserver(() => drawCharts()).observe($("usage-charts"));
 }
 
-export function forgetUsage() {
-  cache.clear();
+// Empties the charts, their table and the names (the statistics fetched stay cached).
+export function clearUsage() {
   drawn = null;
   drawnWidth = 0;
   for (const id of ["ops-chart", "bytes-chart", "usage-legend", "usage-list"]) {
     $(id).replaceChildren();
   }
   $("usage-table").tBodies[0].replaceChildren();
+  for (const id of ["usage-count", "usage-shown"]) $(id).textContent = "";
+  $("usage-charts").hidden = true;
+  $("no-usage").hidden = true;
+}
+
+export function forgetUsage() {
+  cache.clear();
+  clearUsage();
 }

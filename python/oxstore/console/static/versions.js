@@ -7,6 +7,7 @@ const current = { bucket: "", key: "" };
 
 // `versioning` is the bucket's status; a bucket never versioned has no versions to show.
 export async function renderVersions(s3, bucket, key, versioning) {
+  clearVersions();
   Object.assign(current, { bucket, key });
   $("versions-section").hidden = !versioning;
   if (!versioning) return;
@@ -15,6 +16,12 @@ export async function renderVersions(s3, bucket, key, versioning) {
   $("version-table").tBodies[0].replaceChildren(...rows);
   $("versions-count").textContent =
     versions.length === 1 ? "1 version" : `${versions.length} versions`;
+}
+
+export function clearVersions() {
+  $("versions-section").hidden = true;
+  $("version-table").tBodies[0].replaceChildren();
+  $("versions-count").textContent = "";
 }
 
 async function versionRow(s3, version) {
