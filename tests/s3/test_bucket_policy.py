@@ -481,6 +481,11 @@ def test_object_attributes_need_get_object_too(
     s3.put_object(Bucket=shared, Key="denied/a", Body=b"secret")
     everything = f"arn:aws:s3:::{shared}/*"
     attributes = ["ETag", "ObjectSize"]
+
+    def refused(client: Any, key: str, **version: str) -> None:
+        kwargs = {"Bucket": shared, "Key": key, "ObjectAttributes": attributes, **version}
+        expect_error("AccessDenied", 403, client.get_object_attributes, **kwargs)
+
     put_policy(
         s3,
         shared,
@@ -496,32 +501,11 @@ def test_object_attributes_need_get_object_too(
         Bucket=shared, Key="public/a", ObjectAttributes=attributes
     )
     assert got["ObjectSize"] == len(b"public/a")
-    expect_error(
-        "AccessDenied",
-        403,
-        stranger_s3.get_object_attributes,
-        Bucket=shared,
-        Key="denied/a",
-        ObjectAttributes=attributes,
-    )
+    refused(stranger_s3, "denied/a")
     # the owner too: an explicit Deny binds it
-    expect_error(
-        "AccessDenied",
-        403,
-        s3.get_object_attributes,
-        Bucket=shared,
-        Key="denied/a",
-        ObjectAttributes=attributes,
-    )
+    refused(s3, "denied/a")
     put_policy(s3, shared, statement("s3:GetObjectAttributes", everything, {"AWS": stranger.id}))
-    expect_error(
-        "AccessDenied",
-        403,
-        stranger_s3.get_object_attributes,
-        Bucket=shared,
-        Key="public/a",
-        ObjectAttributes=attributes,
-    )
+    refused(stranger_s3, "public/a")
     # a named version: s3:GetObjectVersion and s3:GetObjectVersionAttributes
     put_policy(
         s3,
@@ -532,15 +516,7 @@ def test_object_attributes_need_get_object_too(
             {"AWS": stranger.id},
         ),
     )
-    expect_error(
-        "AccessDenied",
-        403,
-        stranger_s3.get_object_attributes,
-        Bucket=shared,
-        Key="public/a",
-        VersionId="null",
-        ObjectAttributes=attributes,
-    )
+    refused(stranger_s3, "public/a", VersionId="null")
     put_policy(
         s3,
         shared,
