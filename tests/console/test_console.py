@@ -27,7 +27,7 @@ def sha256(data: bytes) -> str:
 
 
 def sign_in(page: Page, server: Server) -> None:
-    page.driver.get(server.endpoint + "/-/console")  # the redirect to /-/console/ too
+    page.driver.get(server.endpoint)  # the printed endpoint sends a browser to /-/console/
     page.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
     assert page.driver.current_url.endswith("/-/console/")
     page.visible("sign-in-view")
@@ -191,6 +191,21 @@ def test_console_flow(
     # no script error on the way (the refused sign-in's 403 is only a failed load)
     assert script_errors(browser) == []
     print(f"screenshots: {shots}")
+
+
+def test_endpoint_opened_in_a_browser(server: Server, s3, http: requests.Session) -> None:  # type: ignore[no-untyped-def]
+    """GET / asking for HTML (a browser's navigation) without a signature finds the console;
+    an S3 client's anonymous ListBuckets is still refused, a signed one still answered."""
+    page = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    opened = http.get(server.endpoint + "/", headers=page, allow_redirects=False, timeout=10)
+    assert opened.status_code == 307 and opened.headers["location"] == "/-/console/"
+    refused = http.get(server.endpoint + "/", timeout=10)
+    assert refused.status_code == 403 and b"<Code>AccessDenied</Code>" in refused.content
+    signed = s3.generate_presigned_url("list_buckets", ExpiresIn=60)
+    listed = http.get(signed, headers=page, allow_redirects=False, timeout=10)
+    assert listed.status_code == 200 and b"<ListAllMyBucketsResult" in listed.content
+    posted = http.post(server.endpoint + "/", headers=page, allow_redirects=False, timeout=10)
+    assert posted.status_code != 307  # only a GET of the service is a navigation
 
 
 def test_static_files(server: Server, http: requests.Session) -> None:

@@ -73,6 +73,16 @@ def _file(req: Request, path: Path) -> Response:
     return Response(status=200, headers=headers, file=(str(path), 0, size))
 
 
+def is_navigation(req: Request) -> bool:
+    """A browser opening a page asks for HTML first; S3 clients never accept text/html."""
+    return "text/html" in req.headers.get("accept", "")
+
+
+def entrance() -> Response:
+    """Where a browser opening the endpoint itself is sent (S3 would answer it AccessDenied)."""
+    return Response(status=307, headers=[("location", PREFIX + "/")])
+
+
 async def serve(req: Request, services: Services) -> Response:
     """Answers one request under /-/console (the route table in operator_paths sends them)."""
     if req.method not in ("GET", "HEAD"):

@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from oxstore import operator_paths
+from oxstore import console, operator_paths
 from oxstore._native import NativeS3Error
 from oxstore.access_log import Entry, now_iso
 from oxstore.auth.authenticate import authenticate
@@ -121,6 +121,9 @@ class Pipeline:
             auth = await authenticate(
                 req, self.services.keys, config.offer.signing_regions, time.time()
             )
+        anonymous = auth.access_key is None
+        if endpoint is Endpoint.LIST_BUCKETS and anonymous and console.is_navigation(req):
+            return console.entrance()  # an operator opening the printed endpoint in a browser
         req.requester = auth.owner or ""
         call = Call(req, auth, self.services)
         limiter = self.services.limiter
