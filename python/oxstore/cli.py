@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.metadata
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from oxstore.admin import cli as admin_cli
@@ -22,6 +24,31 @@ def version() -> str:
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"OXSTORE_{name}", default)
+
+
+class EnvError(ValueError):
+    """An OXSTORE_* variable whose value its option cannot take."""
+
+
+def _env_typed(flag: str, kind: type, default: object) -> object:
+    """The default of a typed option: OXSTORE_<FLAG> converted (EnvError naming the variable
+    if it cannot be), or `default`."""
+    name = env_name(flag)
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        raise EnvError(f"{name}: invalid {kind.__name__} value: {raw!r}") from None
+
+
+def said_by(flag: str, argv: list[str]) -> str:
+    """How the user gave an option: its flag when on the command line, else its OXSTORE_*
+    variable when that is set (an error names what the user wrote, not what they did not)."""
+    if any(arg == flag or arg.startswith(flag + "=") for arg in argv):
+        return flag
+    return env_name(flag) if env_name(flag) in os.environ else flag
 
 
 def _env_flag(name: str) -> bool:
@@ -166,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--workers",
         type=int,
-        default=int(_env("WORKERS", str(len(os.sched_getaffinity(0))))),
+        default=_env_typed("--workers", int, len(os.sched_getaffinity(0))),
         help="worker processes (default: the cores this process may run on)",
     )
     server.add_argument(
@@ -187,8 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     server.add_argument("--meta", default=_env("META", ""), help=META_HELP)
     for flag, kind, default, text in SERVER_SETTINGS:
-        env = _env(flag[2:].upper().replace("-", "_"), str(default))
-        server.add_argument(flag, type=kind, default=kind(env), help=text)
+        server.add_argument(flag, type=kind, default=_env_typed(flag, kind, default), help=text)
     server.add_argument(
         "--plain-answer",
         choices=("redirect", "refuse"),
@@ -270,35 +296,41 @@ def _access_log(value: str) -> str:
     return os.path.abspath(value)
 
 
-def _metrics_address(address: str) -> tuple[str, int]:
-    """(host, port) of --metrics-address; ("", 0) without one."""
-    if not address:
-        return "", 0
+def _address(address: str, said: str) -> tuple[str, int]:
+    """(host, port) of a HOST:PORT option given as `said` (its flag or variable)."""
     try:
         return parse_address(address)
     except ValueError as exc:
-        raise ValueError(f"--metrics-address: {exc}") from None
+        raise ValueError(f"{said}: {exc}") from None
 
 
-def _plain_port(args: argparse.Namespace, host: str) -> int:
-    """The plain-HTTP port beside TLS (0: none); ValueError for settings that do not fit."""
+def _plain_port(args: argparse.Namespace, host: str, said: Callable[[str], str]) -> int:
+    """The plain-HTTP port beside TLS (0: none); ValueError for settings that do not fit,
+    naming them as `said` does."""
+    cert, key, plain = said("--tls-cert"), said("--tls-key"), said("--plain-address")
     if bool(args.tls_cert) != bool(args.tls_key):
-        raise ValueError("--tls-cert and --tls-key go together")
-    for path in (args.tls_cert, args.tls_key):
+        raise ValueError(f"{cert} and {key} go together")
+    for path, name in ((args.tls_cert, cert), (args.tls_key, key)):
         if path and not os.path.isfile(path):
-            raise ValueError(f"no such file: {path}")
+            raise ValueError(f"{name}: no such file: {path}")
     if not args.plain_address:
         return 0
     if not args.tls_cert:
-        raise ValueError("--plain-address is for a server with --tls-cert")
-    plain_host, plain_port = parse_address(args.plain_address)
+        raise ValueError(f"{plain} is for a server with {cert}")
+    plain_host, plain_port = _address(args.plain_address, plain)
     if plain_host != host:
-        raise ValueError("--plain-address must use the host of --address")
+        raise ValueError(f"{plain} must use the host of {said('--address')}")
     return plain_port
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    try:
+        parser = build_parser()
+    except EnvError as exc:
+        print(f"oxstore: {exc}", file=sys.stderr)
+        return 2
+    args = parser.parse_args(words)
     if args.command == "admin":
         return admin_cli.run(args)
     if args.command == "migrate":
@@ -320,13 +352,17 @@ def main(argv: list[str] | None = None) -> int:
         from oxstore.meta.open import check_url
         from oxstore.server import StartupError, serve
 
+        said = functools.partial(said_by, argv=words)
         try:
-            host, port = parse_address(args.address)
+            host, port = _address(args.address, said("--address"))
             topology = Topology.load(args.topology) if args.topology else None
-            plain_port = _plain_port(args, host)
+            plain_port = _plain_port(args, host, said)
             check_url(args.meta)
             drives = _drives(args.drives)
-            metrics_host, metrics_port = _metrics_address(args.metrics_address)
+            metrics = args.metrics_address
+            metrics_host, metrics_port = (
+                _address(metrics, said("--metrics-address")) if metrics else ("", 0)
+            )
         except (ValueError, OSError) as exc:
             print(f"oxstore: {exc}", file=sys.stderr)
             return 2

@@ -123,6 +123,6 @@ class Config(msgspec.Struct, frozen=True, kw_only=True):
 
 def parse_address(address: str) -> tuple[str, int]:
     host, sep, port = address.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"address must be HOST:PORT, got {address!r}")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"address must be HOST:PORT (a port of 1 to 65535), got {address!r}")
     return host.strip("[]") or "127.0.0.1", int(port)

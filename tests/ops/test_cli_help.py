@@ -3,6 +3,7 @@ every option's default and the OXSTORE_* variable that sets it."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -51,3 +52,33 @@ def test_a_bad_address_names_its_flag(tmp_path) -> None:  # type: ignore[no-unty
     )
     assert done.returncode == 2 and "--metrics-address: address must be HOST:PORT" in done.stderr
     assert not (tmp_path / "d").exists()
+
+
+def start_refused(tmp_path, *args: str, **env: str) -> str:  # type: ignore[no-untyped-def]
+    """What `oxstore server` says when it refuses its settings (it creates nothing)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "oxstore", "server", str(tmp_path / "d"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert not (tmp_path / "d").exists()
+    return done.stderr
+
+
+def test_errors_name_what_the_user_wrote(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    said = start_refused(tmp_path, "--address", "127.0.0.1:99999")
+    assert "--address: address must be HOST:PORT (a port of 1 to 65535)" in said
+    said = start_refused(tmp_path, OXSTORE_ADDRESS="127.0.0.1")
+    assert "OXSTORE_ADDRESS: address must be HOST:PORT" in said and "--address" not in said
+    assert "OXSTORE_WORKERS: invalid int value: 'two'" in start_refused(
+        tmp_path, OXSTORE_WORKERS="two"
+    )
+    assert "OXSTORE_GC_GRACE: invalid float value" in start_refused(tmp_path, OXSTORE_GC_GRACE="x")
+    said = start_refused(tmp_path, "--tls-cert", str(tmp_path / "cert.pem"))
+    assert "--tls-cert and --tls-key go together" in said
+    said = start_refused(
+        tmp_path, OXSTORE_TLS_CERT=str(tmp_path / "nope"), OXSTORE_TLS_KEY=str(tmp_path / "nope")
+    )
+    assert "OXSTORE_TLS_CERT: no such file" in said
