@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -30,6 +31,27 @@ REGION = "us-east-1"
 def temp_files(data_dir: Path) -> list[Path]:
     """The payloads in flight in a data directory (of every gateway, in a cluster)."""
     return [p for p in (Path(data_dir) / ".oxstore" / "tmp").rglob("*") if p.is_file()]
+
+
+PRIVILEGED = [] if os.geteuid() == 0 else ["sudo", "-n"]  # mounting needs root
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str) -> Iterator[Path]:
+    """A file system of its own at `where` (a tmpfs of `size`, e.g. "48m"), unmounted after."""
+    where.mkdir(exist_ok=True)
+    subprocess.run(
+        [*PRIVILEGED, "mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=True
+    )
+    try:
+        yield where
+    finally:
+        subprocess.run([*PRIVILEGED, "umount", "-l", str(where)], check=True)
+
+
+def remount(where: Path, mode: str) -> None:
+    """Mounts the file system at `where` again "ro" or "rw" (as the kernel does after errors)."""
+    subprocess.run([*PRIVILEGED, "mount", "-o", f"remount,{mode}", str(where)], check=True)
 
 
 def free_port() -> int:

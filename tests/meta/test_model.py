@@ -9,7 +9,7 @@ import pytest
 
 from oxstore.meta.model.keys import after_prefix, key_bytes, version_key
 from oxstore.meta.records import BucketRecord, ObjectRecord, decode_object, encode_record
-from oxstore.meta.store import BucketExistsError, NoSuchBucketError
+from oxstore.meta.store import BucketExistsError, NoSuchBucketError, Tx
 from tests.meta.helpers import Blocking, bucket_record, object_record
 
 # -- buckets -----------------------------------------------------------------------------------
@@ -62,6 +62,15 @@ def test_bucket_settings_round_trip(meta: Blocking) -> None:
     assert changed is not None and meta.get_bucket("b") == changed
     assert changed.owner == rec.owner and changed.tags == {"a": "1"}
     assert meta.change_bucket("nope", change) is None
+
+
+def test_a_write_probe_leaves_nothing(meta: Blocking) -> None:
+    def settings(tx: Tx) -> list[tuple[bytes, bytes]]:
+        return list(tx.scan("settings", b""))
+
+    before = meta.snapshot(settings)
+    meta.prove_writable()
+    assert meta.snapshot(settings) == before
 
 
 # -- objects -----------------------------------------------------------------------------------

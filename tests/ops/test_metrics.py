@@ -7,13 +7,16 @@ is)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 from prometheus_client.metrics_core import Metric
@@ -22,7 +25,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from oxstore import gauges
 from oxstore.config import Config
 from oxstore.data.drives import DriveEntry
-from tests.conftest import Server, free_port
+from tests.conftest import Server, free_port, remount, temp_files, tmpfs
+from tests.postgres import Postgres
 
 TOKEN = "scrape-me"
 Start = Any
@@ -186,14 +190,62 @@ def test_health(tmp_path: Path, server_factory: Start) -> None:
     assert (live.status_code, ready.status_code, ready.text) == (200, 200, "ready\n")
     for drive in drives[1:3]:  # two of a 2+2 set's drives unmounted: no write quorum
         (drive / ".oxstore" / "drive").rename(drive / ".oxstore" / "drive.away")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # the drives' markers are looked at again every 2 s
-        ready = requests.get(server.endpoint + "/-/health/ready", timeout=10)
-        if ready.status_code == 503:
-            break
-        time.sleep(0.2)
-    assert ready.status_code == 503 and "drives: 2 of 4 online, 3 needed" in ready.text
+    ready = ready_when(server, 503)  # the drives' markers are looked at again every 2 s
+    assert "drives: 2 of 4 online and writable, 3 needed" in ready.text
     assert requests.get(server.endpoint + "/-/health/live", timeout=10).status_code == 200
+
+
+def ready_when(server: Server, status: int, seconds: float = 10) -> requests.Response:
+    """/-/health/ready once it answers `status` (the last answer after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        ready = requests.get(server.endpoint + "/-/health/ready", timeout=10)
+        if ready.status_code == status or time.monotonic() > deadline:
+            return ready
+        time.sleep(0.2)
+
+
+def test_ready_needs_writes_to_succeed(tmp_path: Path, postgres: Postgres) -> None:
+    """Ready only while writes can succeed: not while a drive's file system is read-only (as
+    the kernel remounts one after disk errors), nor while the metadata store refuses writes (a
+    PostgreSQL turned read-only, as a standby is); ready again once they can."""
+    with tmpfs(tmp_path / "disk", "16m") as disk:
+        args = ["--meta", postgres.new_database(), "--min-free-space", "0"]
+        server = Server(tmp_path / "data", free_port(), args, drives=[disk]).start()
+        try:
+            assert ready_when(server, 200).text == "ready\n"
+            remount(disk, "ro")
+            try:
+                ready = ready_when(server, 503)
+            finally:
+                remount(disk, "rw")
+            assert "drives: 1 of 2 online and writable" in ready.text
+            assert "drive 1: not writable: Read-only file system" in ready.text
+            assert ready_when(server, 200).text == "ready\n"
+            with read_only(postgres):
+                ready = ready_when(server, 503)
+            assert "metadata store: " in ready.text and "read-only transaction" in ready.text
+            assert ready_when(server, 200).text == "ready\n"
+            server.client().create_bucket(Bucket="writable-again")
+            assert temp_files(tmp_path / "data") == temp_files(disk) == []  # probes leave none
+        finally:
+            server.stop()
+
+
+@contextlib.contextmanager
+def read_only(postgres: Postgres) -> Iterator[None]:
+    """The whole PostgreSQL server refuses writes (its sessions' new transactions too)."""
+
+    def default_read_only(on: str) -> None:
+        with psycopg.connect(postgres.dsn(), autocommit=True) as conn:
+            conn.execute(f"ALTER SYSTEM SET default_transaction_read_only = {on}")
+            conn.execute("SELECT pg_reload_conf()")
+
+    default_read_only("on")
+    try:
+        yield
+    finally:
+        default_read_only("off")
 
 
 @pytest.mark.parametrize("whole_group", [False, True], ids=["main-process", "process-group"])

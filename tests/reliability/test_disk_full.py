@@ -7,7 +7,6 @@ The disk is a 48 MiB tmpfs the test mounts (and unmounts) under its own temp dir
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,22 +14,15 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import Server, free_port, temp_files
+from tests.conftest import Server, free_port, temp_files, tmpfs
 
 FLOOR = 8 * 1024 * 1024
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    privileged = [] if os.geteuid() == 0 else ["sudo", "-n"]  # mounting needs root
-    mount = [*privileged, "mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(disk)]
-    subprocess.run(mount, check=True)
-    try:
+    with tmpfs(tmp_path / "disk", "48m") as disk:
         yield disk
-    finally:
-        subprocess.run([*privileged, "umount", "-l", str(disk)], check=True)
 
 
 def _fill(s3, prefix: str, size: int) -> list[str]:  # type: ignore[no-untyped-def]

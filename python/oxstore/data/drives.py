@@ -64,6 +64,21 @@ class Drive:
     def file(self, data_id: str) -> str:
         return str(self.objects / data_id[:2] / data_id)
 
+    def write_trouble(self, gateway: str) -> str:
+        """Why a file cannot be written into this drive now ("" when it can): a read-only or
+        full file system, lost permissions, a failing disk. The probe leaves no file."""
+        probe = self.tmp(gateway) / f"write-probe-{os.getpid()}"
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, b"\0")
+            finally:
+                os.close(fd)
+            probe.unlink()
+        except OSError as exc:
+            return exc.strerror or type(exc).__name__
+        return ""
+
     def read_marker(self) -> Marker | None:
         try:
             return msgspec.json.decode(self.marker.read_bytes(), type=Marker)

@@ -10,6 +10,7 @@ transaction in the modules beside this one.
 from __future__ import annotations
 
 import functools
+import os
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -468,6 +469,17 @@ class Metadata:
             await self._write(functools.partial(_recount, bucket=name))
         await self._write(lambda tx: tx.put("settings", usage.COUNTED, b"1"))
         return len(names)
+
+    async def prove_writable(self) -> None:
+        """A write that leaves nothing behind, failing as any write would now (a read-only
+        database or file system, a hot standby, a lost connection)."""
+        name = b"write-probe/%d" % os.getpid()
+
+        def work(tx: Tx) -> None:
+            tx.put("settings", name, b"")
+            tx.delete("settings", name)
+
+        await self._write(work)
 
     async def setting(self, name: bytes) -> bytes | None:
         return await self._read(lambda tx: tx.get("settings", name))
