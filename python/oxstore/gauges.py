@@ -1,8 +1,8 @@
 """What a metrics scrape answers: the workers' summed counts, and what it says of the store
-itself, read when it is scraped: each drive's capacity and free space, the heal queue, and the
-objects and bytes of the largest buckets (the top BUCKETS_SHOWN by bytes, the rest added up as
-OTHER: a bounded number of series). Each family is printed whole (HELP, TYPE, its samples), as
-the text format wants it."""
+itself, read when it is scraped: each drive's capacity and free space, the heal and collector
+queues, and the objects and bytes of the largest buckets (the top BUCKETS_SHOWN by bytes, the
+rest added up as OTHER: a bounded number of series). Each family is printed whole (HELP, TYPE,
+its samples), as the text format wants it."""
 
 from __future__ import annotations
 
@@ -16,14 +16,15 @@ from oxstore.meta.model import Metadata
 BUCKETS_SHOWN = 20
 OTHER = "other buckets"  # the rest's label: a space, so no bucket's name (as the console says)
 BUCKETS_TTL = 30.0  # seconds a worker reuses the per-bucket usage it read
-HEAL_COUNTED = 10_000  # the heal queue is counted up to this many entries
+QUEUE_COUNTED = 10_000  # the heal and collector queues are counted up to this many entries
 _cached: tuple[float, list[str]] = (0.0, [])
 
 
 async def exposition(config: Config, meta: Metadata) -> bytes:
     """The Prometheus text of a scrape (any worker's, or the separate metrics listener's)."""
     values, in_flight = metrics.summed(metrics.metrics_dir(config))
-    gauges = _drives(config) + await _heal_queue(meta) + await _buckets(meta)
+    queues = await _heal_queue(meta) + await _collector_queue(meta)
+    gauges = _drives(config) + queues + await _buckets(meta)
     return metrics.render(values, in_flight, gauges)
 
 
@@ -48,11 +49,25 @@ def _drives(config: Config) -> list[str]:
 
 
 async def _heal_queue(meta: Metadata) -> list[str]:
-    pending = await meta.heal_pending("", HEAL_COUNTED)
+    pending = await meta.heal_pending("", QUEUE_COUNTED)
     return [
         "# HELP oxstore_heal_queue Data with shards waiting to be rebuilt.",
         "# TYPE oxstore_heal_queue gauge",
         f"oxstore_heal_queue {len(pending)}",
+    ]
+
+
+async def _collector_queue(meta: Metadata) -> list[str]:
+    queued, oldest = await meta.garbage_backlog(QUEUE_COUNTED)
+    age = max(0.0, time.time() - oldest) if oldest is not None else 0.0
+    return [
+        "# HELP oxstore_collector_queue Replaced or deleted data waiting for the collector.",
+        "# TYPE oxstore_collector_queue gauge",
+        f"oxstore_collector_queue {queued}",
+        "# HELP oxstore_collector_oldest_seconds Age of the oldest data waiting for the "
+        "collector (0: none); past --gc-grace plus --gc-interval, the collector is behind.",
+        "# TYPE oxstore_collector_oldest_seconds gauge",
+        f"oxstore_collector_oldest_seconds {age:.3f}",
     ]
 
 

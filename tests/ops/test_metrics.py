@@ -128,7 +128,7 @@ def test_counts_of_every_worker_once(tmp_path: Path, server_factory: Start) -> N
         assert value(text, 'oxstore_bucket_objects{bucket="counted"}') == 40
         assert value(text, 'oxstore_bucket_bytes{bucket="counted"}') == 40_000
         assert 'oxstore_drive_free_bytes{drive="0"' in text
-        assert "oxstore_heal_queue 0" in text
+        assert "oxstore_heal_queue 0" in text and "oxstore_collector_queue 0" in text
         assert value(text, "oxstore_in_flight_requests") >= 1  # the scrape itself
     assert "text/plain" in scrape(server).headers["content-type"]
     # who may scrape
@@ -137,6 +137,27 @@ def test_counts_of_every_worker_once(tmp_path: Path, server_factory: Start) -> N
     assert scrape(server, token=None).status_code == 404
     assert scrape(server, "/-/metrics", token=None).status_code == 403
     assert scrape(server, "/-/metrics").status_code == 200
+
+
+def test_the_collector_queue(tmp_path: Path, server_factory: Start) -> None:
+    """Replaced and deleted data files wait --gc-grace in the collector's queue, then go."""
+    args = ["--gc-grace", "5", "--gc-interval", "0.2"]
+    server = server_factory(data_dir=tmp_path / "data", extra_args=args)
+    s3 = server.client()
+    s3.create_bucket(Bucket="collected")
+    body = os.urandom(64 * 1024)  # past the inline threshold: a data file each
+    for key in ("replaced", "replaced", "deleted"):
+        s3.put_object(Bucket="collected", Key=key, Body=body)
+    s3.delete_object(Bucket="collected", Key="deleted")
+    text = scrape(server, "/-/metrics", token=None).text
+    assert value(text, "oxstore_collector_queue") == 2
+    assert 0 < value(text, "oxstore_collector_oldest_seconds") < 5
+    deadline = time.monotonic() + 30
+    while value(text, "oxstore_collector_queue") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        text = scrape(server, "/-/metrics", token=None).text
+    assert value(text, "oxstore_collector_queue") == 0
+    assert value(text, "oxstore_collector_oldest_seconds") == 0
 
 
 def test_without_a_token_this_host_may_scrape(tmp_path: Path, server_factory: Start) -> None:

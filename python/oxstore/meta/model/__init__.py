@@ -325,6 +325,10 @@ class Metadata:
         """Up to limit garbage ids recorded before older_than, oldest first (not removed)."""
         return await self._read(lambda tx: refs.queued(tx, older_than, limit))
 
+    async def garbage_backlog(self, limit: int) -> tuple[int, float | None]:
+        """The garbage queued (counted up to limit) and when its oldest entry was queued."""
+        return await self._read(lambda tx: refs.backlog(tx, limit))
+
     async def is_data_referenced(self, data_id: str) -> bool:
         """True when a record references the data or it is already queued as garbage."""
         return await self._read(lambda tx: refs.is_referenced(tx, data_id))

@@ -69,6 +69,12 @@ def queued(tx: Tx, older_than: float, limit: int) -> list[str]:
     return [key[_WHEN.size :].decode() for key, _ in tx.scan("garbage_order", b"", end, limit)]
 
 
+def backlog(tx: Tx, limit: int) -> tuple[int, float | None]:
+    """How many ids are queued (counted up to limit) and when the oldest was queued."""
+    keys = [key for key, _ in tx.scan("garbage_order", b"", None, limit)]
+    return len(keys), _WHEN.unpack(keys[0][: _WHEN.size])[0] if keys else None
+
+
 def claim(tx: Tx, older_than: float, limit: int) -> list[str]:
     """Takes up to limit ids queued before older_than off the queue; a multipart object's
     upload id brings its parts' data ids along (their part rows go)."""
