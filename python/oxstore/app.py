@@ -188,6 +188,8 @@ class OxstoreApp(RSGIApp):
                 task.cancel()
         if self.services.usage is not None:
             loop.run_until_complete(self.services.usage.flush())
+        if self.services.access_log is not None:
+            self.services.access_log.flush()  # the lines of the loop's last turn
 
     async def _collect_forever(self) -> None:
         """Passes of the collector (and, about once a minute, the buckets' hourly statistics:
