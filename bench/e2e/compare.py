@@ -814,10 +814,11 @@ def print_table(
         print(f"{label:{first}}{line}{ratio_text(row, cells)}")
 
 
-def setup_notes(workers: int) -> list[str]:
+def setup_notes(workers: int, extra: list[str]) -> list[str]:
     cores = len(os.sched_getaffinity(0))
     why = "this machine's cores" if workers == cores else f"set by --workers; {cores} cores"
-    notes = [f"oxstore: default settings, --workers {workers} ({why})"]
+    settings = " ".join(extra) if extra else "default settings"
+    notes = [f"oxstore: {settings}, --workers {workers} ({why})"]
     wrk = shutil.which("wrk")
     if wrk is None:
         notes.append(
@@ -843,9 +844,10 @@ CHECKS = (
 )
 
 
-def start(name: str, home: Path, workers: int, meta: str) -> Target:
+def start(name: str, home: Path, args: argparse.Namespace, meta: str) -> Target:
     if name.startswith("oxstore"):
-        return start_oxstore(home, workers, meta, EC_DRIVES if name == "oxstore-ec" else 1)
+        drives = EC_DRIVES if name == "oxstore-ec" else 1
+        return start_oxstore(home, args.workers, meta, drives, tuple(args.oxstore_arg))
     return {"seaweedfs": start_seaweedfs, "rclone": start_rclone}[name](home)
 
 
@@ -855,7 +857,7 @@ def measure_server(name: str, args: argparse.Namespace) -> tuple[str, dict[str, 
     rows: dict[str, Cell] = {}
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp, postgres_for(name) as (meta, pid):
         try:
-            target = start(name, Path(tmp), args.workers, meta)
+            target = start(name, Path(tmp), args, meta)
         except Exception as error:
             return name, rows, f"did not start: {error}"
         target.companions = [pid] if pid else []
@@ -883,6 +885,13 @@ def main() -> None:
         "--small-only", action="store_true", help="only the 4 KiB, HEAD, DELETE and LIST rows"
     )
     parser.add_argument("--dir", default=None, help="data directories' parent (default: temp)")
+    parser.add_argument(
+        "--oxstore-arg",
+        action="append",
+        default=[],
+        help="one more argument of every oxstore server (repeatable; with its value as "
+        "--oxstore-arg=--access-log --oxstore-arg=FILE)",
+    )
     args = parser.parse_args()
     names = args.only.split(",")
     if unknown := set(names) - set(SERVERS):
@@ -892,7 +901,7 @@ def main() -> None:
     servers, results, failures = {}, {}, {}
     for name in names:
         servers[name], results[name], failures[name] = measure_server(name, args)
-    print("\n".join(setup_notes(args.workers)))
+    print("\n".join(setup_notes(args.workers, args.oxstore_arg)))
     print_table(row_labels(args.size_mib), servers, results)
     passed = [name for name in names if not failures[name]]
     print(f"{CHECKS}: passed by {', '.join(passed) or 'none'}")

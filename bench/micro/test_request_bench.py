@@ -49,8 +49,7 @@ def pipeline(
             stack.callback(database.stop)
             meta = database.new_database()
         data_dir = tmp_path_factory.mktemp("request-bench") / "data"
-        config = Config(data_dir=str(data_dir), meta=meta)
-        prepare(config)
+        config, _ = prepare(Config(data_dir=str(data_dir), meta=meta))  # with its drive set
         app = OxstoreApp(config)
         stack.callback(app.services.meta.close)
         handler = app.handler
