@@ -12,6 +12,7 @@ from pathlib import Path
 
 from oxstore.http.request import Request, Response
 from oxstore.s3.context import Services
+from oxstore.topology import StoragePolicy
 
 PREFIX = "/-/console"
 STATIC = Path(__file__).with_name("static")
@@ -49,11 +50,22 @@ FILES = _files()
 
 
 def _config(services: Services) -> bytes:
-    """What the page needs to know of this server: the region to sign for by default and the
-    regions a bucket may be created in."""
+    """What the page needs to know of this server: the region to sign for by default, the
+    regions a bucket may be created in and each region's storage policies."""
     offer = services.config.offer
     regions = [region.name for region in offer.regions]
-    return json.dumps({"region": offer.default_region, "regions": regions}).encode()
+    policies = [
+        {"id": p.id, "region": p.region, "default": p.default, "label": _policy_label(p)}
+        for p in offer.policies
+    ]
+    config = {"region": offer.default_region, "regions": regions, "policies": policies}
+    return json.dumps(config).encode()
+
+
+def _policy_label(policy: StoragePolicy) -> str:
+    """A policy as the create form shows it: its description (or id) and how it stores data."""
+    layout = f"erasure {policy.erasure}" if policy.erasure else f"copies {policy.placement}"
+    return f"{policy.description or policy.id} ({layout})"
 
 
 def _plain(status: int, text: str, *extra: tuple[str, str]) -> Response:

@@ -45,12 +45,25 @@ async function deleteBucket(s3, name) {
 }
 
 // The region <select> of the create form: "" is the server's default region (no
-// LocationConstraint, which the default region refuses).
+// LocationConstraint, which the default region refuses); the policy <select> offers the chosen
+// region's storage policies, "" being its default (no x-gmt-policyid).
 export function fillRegions(config) {
   const select = $("new-bucket-region");
   select.replaceChildren(...config.regions.map((r) =>
     el("option", { value: r === config.region ? "" : r, selected: r === config.region }, r)));
   select.hidden = config.regions.length < 2;
+  select.onchange = () => fillPolicies(config);
+  fillPolicies(config);
+}
+
+function fillPolicies(config) {
+  const region = $("new-bucket-region").value || config.region;
+  const offered = (config.policies || []).filter((p) => p.region === region);
+  offered.sort((a, b) => Number(b.default) - Number(a.default)); // the default first
+  const select = $("new-bucket-policy");
+  select.replaceChildren(...offered.map((p) =>
+    el("option", { value: p.default ? "" : p.id }, p.default ? `${p.label}, default` : p.label)));
+  select.hidden = offered.length < 2;
 }
 
 export function wireBucketForm(getS3) {
@@ -58,7 +71,7 @@ export function wireBucketForm(getS3) {
     event.preventDefault();
     const name = $("new-bucket").value.trim();
     try {
-      await getS3().createBucket(name, $("new-bucket-region").value);
+      await getS3().createBucket(name, $("new-bucket-region").value, $("new-bucket-policy").value);
       $("new-bucket").value = "";
       setStatus(`Bucket ${name} created.`);
       await renderBuckets(getS3());

@@ -70,12 +70,15 @@ export class S3Client {
   }
 
   // An empty body lands the bucket in the server's default region.
-  async createBucket(bucket, region = "") {
+  // A storage policy (the provider's x-gmt-policyid) picks how the bucket stores data; none:
+  // its region's default.
+  async createBucket(bucket, region = "", policy = "") {
     const body = region
       ? "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">" +
         `<LocationConstraint>${region}</LocationConstraint></CreateBucketConfiguration>`
       : undefined;
-    await this.send("PUT", { bucket, body });
+    const headers = policy ? { "x-gmt-policyid": policy } : {};
+    await this.send("PUT", { bucket, body, headers });
   }
 
   async deleteBucket(bucket) {
