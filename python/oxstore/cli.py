@@ -260,6 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
         pass_.add_argument("--meta", default=_env("META", ""), help=META_HELP)
         pass_.add_argument("--rate", type=float, default=0, help="bytes per second (0: no cap)")
     admin_cli.add_parser(commands)
+    users = commands.add_parser(
+        "user", help="the users of a data directory (oxstore admin --data-dir DIR user ...)"
+    )
+    user_verbs = users.add_subparsers(dest="user_verb", metavar="VERB", required=True)
+    listing = user_verbs.add_parser("list", help="list the users, signed as the root user")
+    listing.add_argument("data_dir", metavar="DIR", help="the server's first drive")
+    listing.add_argument("--json", action="store_true", help="the admin API's JSON answer")
     migrate = commands.add_parser(
         "migrate", help="create or upgrade the metadata schema (servers also do it on start)"
     )
@@ -333,6 +340,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(words)
     if args.command == "admin":
         return admin_cli.run(args)
+    if args.command == "user":  # the short spelling of `admin --data-dir DIR user list`
+        as_json = ["--json"] if args.json else []
+        return admin_cli.run(
+            parser.parse_args(["admin", "--data-dir", args.data_dir, *as_json, "user", "list"])
+        )
     if args.command == "migrate":
         return _migrate(args)
     if args.command in ("scrub", "heal"):

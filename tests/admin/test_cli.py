@@ -158,20 +158,29 @@ def test_usage_objects_from_the_command_line(tmp_path, meta_args) -> None:  # ty
 
 
 def test_the_root_user_of_a_data_directory(server: Server, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """--data-dir: no key to give, nor an endpoint: both come from the data directory."""
+    """--data-dir: no key to give, nor an endpoint: both come from the data directory; `oxstore
+    user list DIR` is its short spelling."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OXSTORE_")}
     if server.meta_flag:  # a cluster's store: the directory holds the master key, not the store
         env["OXSTORE_META"] = server.meta_flag[1]
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "oxstore", "admin", *args]
+        command = [sys.executable, "-m", "oxstore", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
-    listed = run("--data-dir", str(server.data_dir), "--json", "user", "list")
-    assert listed.returncode == 0, listed.stderr
-    assert "root@localhost" in [u["UserEmail"] for u in json.loads(listed.stdout)["Users"]]
     empty = tmp_path / "not-data"
     empty.mkdir()
-    refused = run("--data-dir", str(empty), "user", "list")
-    assert refused.returncode == 2 and "is not an oxstore data directory" in refused.stderr
-    assert "Traceback" not in refused.stderr and list(empty.iterdir()) == []
+    for data_dir, *spelling in (
+        (server.data_dir, "admin", "--data-dir", "{}", "--json", "user", "list"),
+        (server.data_dir, "user", "list", "--json", "{}"),
+        (empty, "admin", "--data-dir", "{}", "user", "list"),
+        (empty, "user", "list", "{}"),
+    ):
+        done = run(*(word.format(data_dir) for word in spelling))
+        if data_dir == empty:
+            assert done.returncode == 2 and "is not an oxstore data directory" in done.stderr
+            assert "Traceback" not in done.stderr and list(empty.iterdir()) == []
+        else:
+            assert done.returncode == 0, done.stderr
+            users = json.loads(done.stdout)["Users"]
+            assert "root@localhost" in [u["UserEmail"] for u in users]
